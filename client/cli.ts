@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../config/config.js';
+import { projectRoot } from '../config/paths.js';
+import { runSimulator } from '../simulator/main.js';
+import { runWorker } from '../worker/runWorker.js';
+import { runCommand } from './commands/run.js';
+import { stackCommand } from './commands/stack.js';
+import { UsageError } from './usage.js';
+
+const USAGE = `Usage: moovitamix <command> [options]
+
+Commands:
+  run [--date D] [--wait] [--json]   start the daily pipeline (see: moovitamix run --help)
+  stack up|down|status|build          the local development stack (see: moovitamix stack --help)
+  worker                              run a worker in the foreground
+  simulator [options]                 serve the Moovitamix API from generated data (see: moovitamix simulator --help)
+
+Configuration comes from the environment: MOOVITAMIX_API_URL, MONGODB_URI, MONGODB_DB,
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE (see README).`;
+
+/** Runs one command; resolves to the process exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(rest);
+      case 'stack':
+        return await stackCommand(rest);
+      case 'worker':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          console.log('Usage: moovitamix worker\n\nRuns one worker for TEMPORAL_TASK_QUEUE in the foreground until SIGINT or SIGTERM.');
+          return 0;
+        }
+        if (rest.length > 0) throw new UsageError(`worker takes no arguments, got: ${rest.join(' ')}`);
+        await runWorker();
+        return 0;
+      case 'simulator':
+        await runSimulator(rest);
+        return 0;
+      case '--version':
+      case '-v':
+        console.log((JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (err instanceof ConfigError || err instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`moovitamix: ${e.message}`);
+      return 2;
+    }
+    console.error(`moovitamix: ${e.message}`);
+    if (process.env.MOOVITAMIX_DEBUG) console.error(e.stack);
+    return 1;
+  }
+}

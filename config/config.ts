@@ -1,0 +1,152 @@
+import { isAbsolute, resolve } from 'node:path';
+import * as v from 'valibot';
+import { defaultCacheDir, defaultDataDir } from './paths.js';
+import { redactUri } from './redact.js';
+
+/** Settings read from the environment; see the configuration table in the README. */
+export interface Config {
+  /** Base URL of the Moovitamix API, without a trailing slash. */
+  apiUrl: string;
+  mongodbUri: string;
+  /** True when MONGODB_URI was set: the dev stack then starts no MongoDB server. */
+  mongodbUriFromEnv: boolean;
+  mongodbDb: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  /** Where the dev stack keeps databases, logs and pid files. */
+  dataDir: string;
+  /** Where built server binaries are cached, shared across clones. */
+  cacheDir: string;
+}
+
+export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/?directConnection=true';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+// MongoDB database names: no /\. "$*<>:|? and at most 63 bytes.
+const mongoDbName = /^[^/\\. "$*<>:|?\u0000]{1,63}$/;
+const temporalName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+function httpUrl(name: string) {
+  return v.pipe(
+    v.string(),
+    v.check((s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+      } catch {
+        return false;
+      }
+    }, `${name} must be an http:// or https:// URL without query or fragment`),
+  );
+}
+
+interface Rule {
+  variable: string;
+  fallback: string | undefined;
+  schema: v.GenericSchema<string, string>;
+  /** Values of this variable may hold credentials: never echo them. */
+  secret?: boolean;
+}
+
+const rules = {
+  apiUrl: { variable: 'MOOVITAMIX_API_URL', fallback: 'http://127.0.0.1:8000', schema: httpUrl('MOOVITAMIX_API_URL') },
+  mongodbUri: {
+    variable: 'MONGODB_URI',
+    fallback: DEFAULT_MONGODB_URI,
+    secret: true,
+    schema: v.pipe(v.string(), v.regex(/^mongodb(\+srv)?:\/\/[^\s]+$/, 'MONGODB_URI must start with mongodb:// or mongodb+srv://')),
+  },
+  mongodbDb: {
+    variable: 'MONGODB_DB',
+    fallback: 'moovitamix',
+    schema: v.pipe(v.string(), v.regex(mongoDbName, 'MONGODB_DB must be 1-63 characters, none of /\\. "$*<>:|?')),
+  },
+  temporalAddress: {
+    variable: 'TEMPORAL_ADDRESS',
+    fallback: '127.0.0.1:7233',
+    schema: v.pipe(
+      v.string(),
+      v.regex(hostPort, 'TEMPORAL_ADDRESS must be host:port'),
+      v.check((s) => {
+        const port = Number(hostPort.exec(s)?.[1]);
+        return port >= 1 && port <= 65535;
+      }, 'TEMPORAL_ADDRESS port must be 1-65535'),
+    ),
+  },
+  temporalNamespace: {
+    variable: 'TEMPORAL_NAMESPACE',
+    fallback: 'default',
+    schema: v.pipe(v.string(), v.regex(temporalName, 'TEMPORAL_NAMESPACE must be letters, digits, ".", "_" or "-"')),
+  },
+  taskQueue: {
+    variable: 'TEMPORAL_TASK_QUEUE',
+    fallback: 'moovitamix',
+    schema: v.pipe(v.string(), v.regex(temporalName, 'TEMPORAL_TASK_QUEUE must be letters, digits, ".", "_" or "-"')),
+  },
+  dataDir: {
+    variable: 'MOOVITAMIX_DATA_DIR',
+    fallback: undefined,
+    schema: v.pipe(v.string(), v.minLength(1, 'MOOVITAMIX_DATA_DIR must not be empty')),
+  },
+  cacheDir: {
+    variable: 'MOOVITAMIX_CACHE_DIR',
+    fallback: undefined,
+    schema: v.pipe(v.string(), v.minLength(1, 'MOOVITAMIX_CACHE_DIR must not be empty')),
+  },
+} satisfies Record<string, Rule>;
+
+/**
+ * Reads and validates the configuration. Every bad variable is reported at once,
+ * by name, so a misconfigured worker fails at start-up, not at its first activity.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const read = (rule: Rule, fallback: string): string => {
+    const raw = env[rule.variable];
+    const value = raw === undefined || raw === '' ? fallback : raw.trim();
+    const result = v.safeParse(rule.schema, value);
+    if (result.success) return result.output;
+    const shown = rule.secret ? redactUri(value) : value;
+    problems.push(`${result.issues[0].message} (got ${JSON.stringify(shown)})`);
+    return fallback;
+  };
+
+  const config: Config = {
+    apiUrl: read(rules.apiUrl, rules.apiUrl.fallback).replace(/\/+$/, ''),
+    mongodbUri: read(rules.mongodbUri, rules.mongodbUri.fallback),
+    mongodbUriFromEnv: Boolean(env.MONGODB_URI),
+    mongodbDb: read(rules.mongodbDb, rules.mongodbDb.fallback),
+    temporalAddress: read(rules.temporalAddress, rules.temporalAddress.fallback),
+    temporalNamespace: read(rules.temporalNamespace, rules.temporalNamespace.fallback),
+    taskQueue: read(rules.taskQueue, rules.taskQueue.fallback),
+    dataDir: absolute(read(rules.dataDir, defaultDataDir())),
+    cacheDir: absolute(read(rules.cacheDir, defaultCacheDir(env))),
+  };
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return config;
+}
+
+function absolute(path: string): string {
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+/** The configuration as safe to print: credentials hidden. */
+export function describeConfig(config: Config): Record<string, string> {
+  return {
+    MOOVITAMIX_API_URL: config.apiUrl,
+    MONGODB_URI: redactUri(config.mongodbUri),
+    MONGODB_DB: config.mongodbDb,
+    TEMPORAL_ADDRESS: config.temporalAddress,
+    TEMPORAL_NAMESPACE: config.temporalNamespace,
+    TEMPORAL_TASK_QUEUE: config.taskQueue,
+    MOOVITAMIX_DATA_DIR: config.dataDir,
+    MOOVITAMIX_CACHE_DIR: config.cacheDir,
+  };
+}

@@ -1,0 +1,149 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import { logTail, startProcess, stopProcess, waitUntil } from './processes.js';
+
+/** A server process this code started. */
+export interface ServerHandle {
+  name: string;
+  pid: number;
+  /** host:port, or a URL where that is what clients use. */
+  address: string;
+  logFile: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+interface Launch {
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  detached: boolean;
+  address: string;
+  env?: NodeJS.ProcessEnv;
+  /** Whether the process serves yet; given its pid. */
+  ready: (pid: number) => Promise<boolean>;
+  readyTimeoutMs: number;
+}
+
+/** Starts a process and waits until it serves; fails fast, with its log, if it exits first. */
+export async function launch(spec: Launch): Promise<ServerHandle> {
+  const child = startProcess({ command: spec.command, args: spec.args, logFile: spec.logFile, detached: spec.detached, env: spec.env });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  let failure: Error | undefined;
+  void spawnError.then((e) => (failure = e));
+  const ready = await waitUntil(async () => {
+    if (failure || child.exitCode !== null || child.signalCode !== null) return true;
+    return spec.ready(child.pid as number);
+  }, spec.readyTimeoutMs);
+  const exited = failure || child.exitCode !== null || child.signalCode !== null;
+  if (!ready || exited) {
+    if (!exited && child.pid) await stopProcess(child.pid, 2_000);
+    const why = failure ? `could not start (${failure.message})` : exited ? `exited (${child.exitCode ?? child.signalCode})` : `was not ready after ${spec.readyTimeoutMs / 1000} s`;
+    throw new Error(`${spec.name} ${why}. Last lines of ${spec.logFile}:\n${logTail(spec.logFile)}`);
+  }
+  const pid = child.pid as number;
+  return {
+    name: spec.name,
+    pid,
+    address: spec.address,
+    logFile: spec.logFile,
+    child,
+    stop: async () => {
+      await stopProcess(pid);
+    },
+  };
+}
+
+export async function temporalReady(address: string, namespace: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function mongoReady(uri: string): Promise<boolean> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_000, connectTimeoutMS: 1_000 });
+  try {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+    return true;
+  } finally {
+    await client.close();
+  }
+}
+
+export interface TemporalOptions {
+  binary: string;
+  host: string;
+  port: number;
+  /** A port for the Web UI, or null for none (tests). */
+  uiPort: number | null;
+  /** Persistent database file; in memory when null. */
+  dbFile: string | null;
+  namespace: string;
+  logFile: string;
+  detached: boolean;
+}
+
+/** The Temporal CLI's dev server: a real Temporal server (and UI) in one process. */
+export function startTemporal(o: TemporalOptions): Promise<ServerHandle> {
+  const address = `${o.host}:${o.port}`;
+  const args = ['server', 'start-dev', '--ip', o.host, '--port', String(o.port), '--log-level', 'warn'];
+  if (o.uiPort === null) args.push('--headless');
+  else args.push('--ui-port', String(o.uiPort));
+  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  if (o.namespace !== 'default') args.push('--namespace', o.namespace);
+  return launch({
+    name: 'Temporal dev server',
+    command: o.binary,
+    args,
+    logFile: o.logFile,
+    detached: o.detached,
+    address,
+    ready: () => temporalReady(address, o.namespace),
+    readyTimeoutMs: 90_000,
+  });
+}
+
+export interface MongoOptions {
+  binary: string;
+  kind: 'ferretdb' | 'mongod';
+  host: string;
+  port: number;
+  /** SQLite directory (FerretDB) or dbpath (mongod). */
+  dataDir: string;
+  logFile: string;
+  detached: boolean;
+  /** FerretDB only: `off` trades durability for speed, for throwaway test data. */
+  sqliteSynchronous?: 'normal' | 'full' | 'off';
+}
+
+export function mongoUri(host: string, port: number): string {
+  return `mongodb://${host}:${port}/?directConnection=true`;
+}
+
+/** A MongoDB-protocol server: mongod where installed, else our FerretDB build. */
+export function startMongo(o: MongoOptions): Promise<ServerHandle> {
+  const uri = mongoUri(o.host, o.port);
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const args =
+    o.kind === 'mongod'
+      ? ['--dbpath', o.dataDir, '--bind_ip', o.host, '--port', String(o.port), '--quiet']
+      : ['-listen-addr', `${o.host}:${o.port}`, '-sqlite-dir', o.dataDir, '-sqlite-synchronous', o.sqliteSynchronous ?? 'normal'];
+  return launch({
+    name: o.kind === 'mongod' ? 'mongod' : 'FerretDB',
+    command: o.binary,
+    args,
+    logFile: o.logFile,
+    detached: o.detached,
+    address: uri,
+    ready: () => mongoReady(uri),
+    readyTimeoutMs: 60_000,
+  });
+}

@@ -1,0 +1,61 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { MongoClient } from 'mongodb';
+import { createActivities } from '../activities/index.js';
+import { createHttpClient } from '../activities/ingest/httpClient.js';
+import type { Config } from '../config/config.js';
+import { redactUri } from '../config/redact.js';
+import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
+
+export interface PipelineWorker {
+  worker: Worker;
+  /** Closes what the worker opened (Temporal and MongoDB connections); call after it stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to MongoDB and Temporal and creates a worker for the pipeline's task queue.
+ * The worker process and the end-to-end tests both use it.
+ */
+export async function createPipelineWorker(config: Config, options: { identity?: string } = {}): Promise<PipelineWorker> {
+  const mongo = new MongoClient(config.mongodbUri, { appName: 'moovitamix-worker', serverSelectionTimeoutMS: 10_000 });
+  try {
+    await mongo.connect();
+    await mongo.db(config.mongodbDb).command({ ping: 1 });
+  } catch (err) {
+    await mongo.close().catch(() => {});
+    throw new Error(`Cannot reach MongoDB at ${redactUri(config.mongodbUri)}: ${(err as Error).message}`);
+  }
+
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: config.temporalAddress });
+  } catch (err) {
+    await mongo.close();
+    throw new Error(`Cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}`);
+  }
+
+  const activities = createActivities({ db: mongo.db(config.mongodbDb), http: createHttpClient(), apiUrl: config.apiUrl });
+  const bundle = freshPrebuiltBundle();
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      activities,
+      ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+      ...(options.identity ? { identity: options.identity } : {}),
+      shutdownGraceTime: '10 seconds',
+    });
+    return {
+      worker,
+      close: async () => {
+        await connection.close();
+        await mongo.close();
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    await mongo.close();
+    throw err;
+  }
+}

@@ -1,0 +1,3 @@
+// The worker's workflowsPath: every workflow type it serves.
+export { dailyPipeline } from './dailyPipeline.js';
+export { ingestSource } from './ingestSource.js';
