@@ -11,6 +11,8 @@ export interface Config {
   /** True when MONGODB_URI was set: the dev stack then starts no MongoDB server. */
   mongodbUriFromEnv: boolean;
   mongodbDb: string;
+  /** Port of the MongoDB-protocol server the dev stack starts when MONGODB_URI is not set. */
+  mongodbPort: number;
   temporalAddress: string;
   temporalNamespace: string;
   taskQueue: string;
@@ -20,7 +22,10 @@ export interface Config {
   cacheDir: string;
 }
 
-export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/?directConnection=true';
+/** The server the dev stack starts, when MONGODB_URI is not set. */
+export function localMongoUri(port: number, host = '127.0.0.1'): string {
+  return `mongodb://${host}:${port}/?directConnection=true`;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -57,7 +62,7 @@ const rules = {
   apiUrl: { variable: 'MOOVITAMIX_API_URL', fallback: 'http://127.0.0.1:8000', schema: httpUrl('MOOVITAMIX_API_URL') },
   mongodbUri: {
     variable: 'MONGODB_URI',
-    fallback: DEFAULT_MONGODB_URI,
+    fallback: undefined,
     secret: true,
     schema: v.pipe(v.string(), v.regex(/^mongodb(\+srv)?:\/\/[^\s]+$/, 'MONGODB_URI must start with mongodb:// or mongodb+srv://')),
   },
@@ -65,6 +70,15 @@ const rules = {
     variable: 'MONGODB_DB',
     fallback: 'moovitamix',
     schema: v.pipe(v.string(), v.regex(mongoDbName, 'MONGODB_DB must be 1-63 characters, none of /\\. "$*<>:|?')),
+  },
+  mongodbPort: {
+    variable: 'MOOVITAMIX_MONGODB_PORT',
+    fallback: '27017',
+    schema: v.pipe(
+      v.string(),
+      v.regex(/^\d{1,5}$/, 'MOOVITAMIX_MONGODB_PORT must be a port number'),
+      v.check((s) => Number(s) >= 1 && Number(s) <= 65535, 'MOOVITAMIX_MONGODB_PORT must be 1-65535'),
+    ),
   },
   temporalAddress: {
     variable: 'TEMPORAL_ADDRESS',
@@ -116,11 +130,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return fallback;
   };
 
+  const mongodbPort = Number(read(rules.mongodbPort, rules.mongodbPort.fallback));
   const config: Config = {
     apiUrl: read(rules.apiUrl, rules.apiUrl.fallback).replace(/\/+$/, ''),
-    mongodbUri: read(rules.mongodbUri, rules.mongodbUri.fallback),
+    mongodbUri: read(rules.mongodbUri, localMongoUri(mongodbPort)),
     mongodbUriFromEnv: Boolean(env.MONGODB_URI),
     mongodbDb: read(rules.mongodbDb, rules.mongodbDb.fallback),
+    mongodbPort,
     temporalAddress: read(rules.temporalAddress, rules.temporalAddress.fallback),
     temporalNamespace: read(rules.temporalNamespace, rules.temporalNamespace.fallback),
     taskQueue: read(rules.taskQueue, rules.taskQueue.fallback),
@@ -143,6 +159,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_API_URL: config.apiUrl,
     MONGODB_URI: redactUri(config.mongodbUri),
     MONGODB_DB: config.mongodbDb,
+    MOOVITAMIX_MONGODB_PORT: String(config.mongodbPort),
     TEMPORAL_ADDRESS: config.temporalAddress,
     TEMPORAL_NAMESPACE: config.temporalNamespace,
     TEMPORAL_TASK_QUEUE: config.taskQueue,

@@ -7,7 +7,7 @@ export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Default home of built server binaries: shared by every clone on the machine. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return join(base, 'moovitamix');
 }
 

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { DURATION, NAIVE_TIMESTAMP, parseNaiveTimestamp } from './contract.js';
+import { DURATION, parseNaiveTimestamp } from './contract.js';
 
 /*
  * What a record must be to be stored. These schemas reject what cannot be stored
@@ -20,8 +20,8 @@ export const recordId = v.pipe(
 
 export const naiveTimestamp = v.pipe(
   v.string('must be a string'),
-  v.regex(NAIVE_TIMESTAMP, 'must be a naive ISO 8601 timestamp YYYY-MM-DDTHH:MM:SS'),
-  v.check((s) => parseNaiveTimestamp(s) !== null, 'must be a real calendar date and time'),
+  // parseNaiveTimestamp checks the format and that the instant exists (no 2023-02-30).
+  v.check((s) => parseNaiveTimestamp(s) !== null, 'must be a naive ISO 8601 timestamp YYYY-MM-DDTHH:MM:SS naming a real instant'),
 );
 
 const text = v.string('must be a string');

@@ -32,12 +32,23 @@ export function startProcess(options: StartOptions): ChildProcess {
   }
 }
 
+/**
+ * Whether a process runs. A zombie (exited, not yet reaped) does not: an orphaned
+ * server is reparented to pid 1, and some container inits never reap, so
+ * kill(pid, 0) alone would report it alive for ever.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (macOS): kill(pid, 0) is all we have
   }
 }
 

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
+import { localMongoUri } from '../config/config.js';
 import { logTail, startProcess, stopProcess, waitUntil } from './processes.js';
 
 /** A server process this code started. */
@@ -124,13 +125,9 @@ export interface MongoOptions {
   sqliteSynchronous?: 'normal' | 'full' | 'off';
 }
 
-export function mongoUri(host: string, port: number): string {
-  return `mongodb://${host}:${port}/?directConnection=true`;
-}
-
 /** A MongoDB-protocol server: mongod where installed, else our FerretDB build. */
 export function startMongo(o: MongoOptions): Promise<ServerHandle> {
-  const uri = mongoUri(o.host, o.port);
+  const uri = localMongoUri(o.port, o.host);
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const args =
     o.kind === 'mongod'

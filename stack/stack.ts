@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { isLoopback, splitHostPort, temporalUiUrl } from '../config/addresses.js';
-import { DEFAULT_MONGODB_URI, type Config } from '../config/config.js';
+import { localMongoUri, type Config } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { redactUri } from '../config/redact.js';
 import { FERRETDB_VERSION, ensureFerretdb, ensureTemporal, onPath, type Log } from './binaries.js';
@@ -65,9 +65,26 @@ export function plan(config: Config): Record<Component, 'managed' | 'external'> 
   };
 }
 
-async function ensurePortFree(host: string, port: number, component: Component, hint: string): Promise<void> {
-  if (await portOpen(host, port)) {
-    throw new Error(`Cannot start ${component}: ${host}:${port} is already in use by a process this stack did not start. Stop it, or ${hint}.`);
+/** Checks, before starting anything, that every port the stack is about to bind is free. */
+async function ensurePortsFree(config: Config, state: StackState, modes: Record<Component, 'managed' | 'external'>): Promise<void> {
+  const wanted: { component: Component; host: string; port: number; hint: string }[] = [];
+  const toStart = (c: Component) => modes[c] === 'managed' && !running(state.components[c]);
+  if (toStart('temporal')) {
+    const { host, port } = splitHostPort(config.temporalAddress);
+    wanted.push({ component: 'temporal', host, port, hint: 'set TEMPORAL_ADDRESS to another port' });
+    wanted.push({ component: 'temporal', host, port: port + 1000, hint: 'free the UI port (TEMPORAL_ADDRESS port + 1000)' });
+  }
+  if (toStart('mongodb')) {
+    wanted.push({ component: 'mongodb', host: '127.0.0.1', port: config.mongodbPort, hint: 'set MONGODB_URI to the server you run there, or MOOVITAMIX_MONGODB_PORT to another port' });
+  }
+  if (toStart('simulator')) {
+    const api = new URL(config.apiUrl);
+    wanted.push({ component: 'simulator', host: api.hostname, port: Number(api.port || 80), hint: 'set MOOVITAMIX_API_URL to another port' });
+  }
+  for (const { component, host, port, hint } of wanted) {
+    if (await portOpen(host, port)) {
+      throw new Error(`Cannot start ${component}: ${host}:${port} is already in use by a process this stack did not start. Stop it, or ${hint}. Nothing was started.`);
+    }
   }
 }
 
@@ -81,6 +98,7 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     state.components[component] = entry;
     writeState(config, state);
   };
+  await ensurePortsFree(config, state, modes);
   const already = (component: Component): boolean => {
     const entry = state.components[component];
     if (!running(entry)) return false;
@@ -91,8 +109,6 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
   if (modes.temporal === 'managed' && !already('temporal')) {
     const { host, port } = splitHostPort(config.temporalAddress);
     const uiPort = port + 1000;
-    await ensurePortFree(host, port, 'temporal', 'set TEMPORAL_ADDRESS to another port');
-    await ensurePortFree(host, uiPort, 'temporal', 'free the UI port');
     const binary = await ensureTemporal(config.cacheDir, log);
     mkdirSync(join(config.dataDir, 'temporal'), { recursive: true, mode: 0o700 });
     const server = await startTemporal({
@@ -119,8 +135,7 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
   }
 
   if (modes.mongodb === 'managed' && !already('mongodb')) {
-    const { host, port } = { host: '127.0.0.1', port: 27017 };
-    await ensurePortFree(host, port, 'mongodb', 'set MONGODB_URI to the server you run there');
+    const { host, port } = { host: '127.0.0.1', port: config.mongodbPort };
     const mongod = onPath('mongod');
     const binary = mongod ? { path: mongod, origin: 'PATH' } : await ensureFerretdb(config.cacheDir, log);
     const kind = mongod ? 'mongod' : 'ferretdb';
@@ -129,12 +144,12 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     save('mongodb', {
       pid: server.pid,
       signature: mongod ? 'mongod' : 'moovitamix-ferretdb',
-      address: DEFAULT_MONGODB_URI,
+      address: localMongoUri(port),
       detail: mongod ? `mongod from PATH; data ${dataDir}` : `FerretDB ${FERRETDB_VERSION} on SQLite; data ${dataDir}`,
       logFile: server.logFile,
       startedAt: new Date().toISOString(),
     });
-    log(`  mongodb   started (pid ${server.pid}, ${kind}, ${DEFAULT_MONGODB_URI})`);
+    log(`  mongodb   started (pid ${server.pid}, ${kind}, ${localMongoUri(port)})`);
   } else if (modes.mongodb === 'external') {
     log(`  mongodb   external: ${redactUri(config.mongodbUri)}`);
   }
@@ -142,7 +157,6 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
   if (modes.simulator === 'managed' && !already('simulator')) {
     const api = new URL(config.apiUrl);
     const port = Number(api.port || 80);
-    await ensurePortFree(api.hostname, port, 'simulator', 'set MOOVITAMIX_API_URL to another port');
     const server = await launch({
       name: 'Moovitamix simulator',
       command: process.execPath,
