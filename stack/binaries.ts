@@ -25,9 +25,10 @@ Other ways:
   - point TEMPORAL_ADDRESS and MONGODB_URI at servers you already run;
   - or run everything on Docker: \`docker compose up\` (see README).`;
 
+/** The full path of a command found on PATH, or undefined (also when no shell can be run). */
 export function onPath(command: string): string | undefined {
   const r = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  const path = r.stdout.trim();
+  const path = r.stdout?.trim();
   return r.status === 0 && path ? path : undefined;
 }
 

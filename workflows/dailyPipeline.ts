@@ -80,16 +80,19 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
     }),
   );
 
-  const failed = sources.filter((s) => summaries[s]?.status === 'FAILED');
-  await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', summaries);
+  // In the order the sources were asked for, not the order they finished in.
+  const ordered: Partial<Record<SourceName, SourceSummary>> = {};
+  for (const source of sources) ordered[source] = summaries[source];
+  const failed = sources.filter((s) => ordered[s]?.status === 'FAILED');
+  await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', ordered);
   if (failed.length > 0) {
     throw ApplicationFailure.nonRetryable(
-      `ingest failed for ${failed.map((s) => `${s} (${summaries[s]?.error})`).join('; ')}`,
+      `ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`,
       'PipelineFailed',
-      { sources: summaries },
+      { sources: ordered },
     );
   }
-  return { workflowId, runId, date: input.date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: summaries };
+  return { workflowId, runId, date: input.date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered };
 }
 
 function zeroCounts() {
