@@ -125,8 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = raw === undefined || raw === '' ? fallback : raw.trim();
     const result = v.safeParse(rule.schema, value);
     if (result.success) return result.output;
-    const shown = rule.secret ? redactUri(value) : value;
-    problems.push(`${result.issues[0].message} (got ${JSON.stringify(shown)})`);
+    // A malformed value can defeat redaction (mongodb:/user:pw@host), so a secret's value is never shown.
+    const shown = rule.secret ? 'value not shown: it may hold credentials' : `got ${JSON.stringify(value)}`;
+    problems.push(`${result.issues[0].message} (${shown})`);
     return fallback;
   };
 

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from '../client/usage.js';
+import { parseFaultRule } from './faults.js';
 import { createSimulator, type SimulatorOptions } from './server.js';
 
 export const SIMULATOR_USAGE = `Usage: moovitamix simulator [options]
@@ -14,12 +16,16 @@ Options:
   --tracks N            tracks (default --count)
   --users N             users (default --count)
   --listen-history N    listen-history rows, one per user (default: the number of users)
+  --fault RULE          inject failures into the list endpoints; repeatable. RULE is
+                        kind=status|html|truncated|bad-envelope|reset|delay with optional
+                        path=/tracks, page=N, times=N, status=N, retry-after=S, delay-ms=N,
+                        e.g. --fault kind=status,status=429,retry-after=2,path=/users,times=3
 `;
 
 function wholeNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new Error(`--${name} must be a whole number >= 0, got "${text}"`);
+    throw new UsageError(`--${name} must be a whole number >= 0, got "${text}"`);
   }
   return Number(text);
 }
@@ -35,12 +41,13 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       tracks: { type: 'string' },
       users: { type: 'string' },
       'listen-history': { type: 'string' },
+      fault: { type: 'string', multiple: true },
     },
     strict: true,
     allowPositionals: false,
   });
   const port = wholeNumber('port', values.port) ?? 8000;
-  if (port > 65535) throw new Error(`--port must be 0-65535, got ${port}`);
+  if (port > 65535) throw new UsageError(`--port must be 0-65535, got ${port}`);
   const count = wholeNumber('count', values.count);
   return {
     host: values.host ?? '127.0.0.1',
@@ -50,6 +57,13 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       tracks: wholeNumber('tracks', values.tracks) ?? count,
       users: wholeNumber('users', values.users) ?? count,
       listenHistory: wholeNumber('listen-history', values['listen-history']),
+      faults: (values.fault ?? []).map((rule) => {
+        try {
+          return parseFaultRule(rule);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      }),
     },
   };
 }
@@ -62,7 +76,13 @@ export async function runSimulator(argv: string[]): Promise<void> {
   }
   const { host, port, options } = parseSimulatorArgs(argv);
   const started = performance.now();
-  const simulator = createSimulator(options);
+  let simulator;
+  try {
+    simulator = createSimulator(options);
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
   const { seed, tracks, users, listenHistory } = simulator.dataset.options;
   const url = await simulator.listen(port, host);
   const ms = Math.round(performance.now() - started);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { SourceName } from '../sources/index.js';
 import { DEFAULT_COUNT, generateDataset, type Dataset, type DatasetOptions } from './dataset.js';
+import { FaultPlan, applyFault, type FaultRule } from './faults.js';
 import { SWAGGER_HTML, openApiDocument } from './openapi.js';
 import { parsePageQuery } from './query.js';
 
@@ -11,10 +12,14 @@ export interface SimulatorOptions {
   tracks?: number;
   users?: number;
   listenHistory?: number;
+  /** Failures to inject into the list endpoints (none by default). */
+  faults?: FaultRule[];
 }
 
 export interface Simulator {
   dataset: Dataset;
+  /** The faults it injects; tests add and clear rules while it runs. */
+  faults: FaultPlan;
   server: Server;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8000. */
   listen(port: number, host?: string): Promise<string>;
@@ -42,8 +47,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const dataset = generateDataset(resolveDatasetOptions(options));
   const openapi = Buffer.from(JSON.stringify(openApiDocument()));
   const swagger = Buffer.from(SWAGGER_HTML);
+  const faults = new FaultPlan(options.faults);
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Only the path and query matter; a base is needed to parse a relative request target.
     let url: URL;
     try {
@@ -78,24 +84,26 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
     const total = records.length;
     const pages = Math.ceil(total / query.size);
-    // A page past the last one is a 200 with no items, not an error.
-    const offset = (query.page - 1n) * BigInt(query.size);
-    const items = offset < BigInt(total) ? records.slice(Number(offset), Number(offset) + query.size) : [];
-    return json(
-      res,
-      200,
-      `{"items":[${items.join(',')}],"total":${total},"page":${query.page},"size":${query.size},"pages":${pages}}`,
-    );
+    const body = (): string => {
+      // A page past the last one is a 200 with no items, not an error.
+      const offset = (query.page - 1n) * BigInt(query.size);
+      const items = offset < BigInt(total) ? records.slice(Number(offset), Number(offset) + query.size) : [];
+      return `{"items":[${items.join(',')}],"total":${total},"page":${query.page},"size":${query.size},"pages":${pages}}`;
+    };
+    const fault = faults.take(path, query.page);
+    if (fault && (await applyFault(fault, req, res, body))) return;
+    return json(res, 200, body());
   };
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     // The body of a GET is never read; drain it so the connection can be reused.
     req.resume();
-    handle(req, res);
+    void handle(req, res);
   });
 
   return {
     dataset,
+    faults,
     server,
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,9 +56,9 @@ export async function ensureTemporal(cacheDir: string, log: Log): Promise<Binary
 }
 
 /** The cache key of our FerretDB wrapper: a change to its sources or pinned versions rebuilds it. */
-export function ferretdbBuildKey(): string {
+export function ferretdbBuildKey(sourceDir = ferretdbSourceDir): string {
   const hash = createHash('sha256');
-  for (const file of ['go.mod', 'go.sum', 'main.go', 'patches.json']) hash.update(readFileSync(join(ferretdbSourceDir, file)));
+  for (const file of ['go.mod', 'go.sum', 'main.go', 'patches.json']) hash.update(readFileSync(join(sourceDir, file)));
   return `${FERRETDB_VERSION}-${hash.digest('hex').slice(0, 12)}`;
 }
 
@@ -108,18 +108,28 @@ function preparePatchedWorkspace(dir: string): string {
       const info = JSON.parse(download.stdout) as { Dir: string; Version: string };
       target = { version: info.Version, copy: join(dir, patch.module.replace(/[^A-Za-z0-9.-]/g, '_')) };
       cpSync(info.Dir, target.copy, { recursive: true });
+      // The module cache is read-only (0555); a copy that stays so cannot be patched, or removed by a non-root user.
+      makeWritable(target.copy);
       replaced.set(patch.module, target);
     }
     const file = join(target.copy, patch.file);
     const text = readFileSync(file, 'utf8');
     if (!text.includes(patch.find)) throw new Error(`Cannot patch ${patch.module}/${patch.file}: text not found: ${patch.find}`);
-    chmodSync(file, 0o644);
     writeFileSync(file, text.replace(patch.find, patch.replace));
   }
   const work = join(dir, 'go.work');
   const replaces = [...replaced].map(([module, { version, copy }]) => `replace ${module} ${version} => ${copy}`);
   writeFileSync(work, ['go 1.24', `use ${ferretdbSourceDir}`, ...replaces, ''].join('\n'));
   return work;
+}
+
+function makeWritable(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) makeWritable(path);
+    else if (entry.isFile()) chmodSync(path, 0o644);
+  }
 }
 
 interface GoBuild {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
@@ -52,15 +52,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The command line of a live process (Linux), to tell our server from a reused pid. */
-export function commandLine(pid: number): string | undefined {
-  const file = `/proc/${pid}/cmdline`;
-  if (!existsSync(file)) return undefined;
+/**
+ * When a process started, as an opaque string: with the pid, it names one process
+ * for good, so a stranger that reused the pid of a server we started is never taken
+ * for it. Linux: field 22 of /proc/<pid>/stat (clock ticks since boot); elsewhere
+ * `ps -o lstart=`. Undefined if the process does not exist.
+ */
+export function processStartTime(pid: number): string | undefined {
   try {
-    return readFileSync(file, 'utf8').split('\0').join(' ').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)" start with field 3 (state); field 22 is the 20th of them.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
-    return undefined;
+    if (existsSync('/proc/self/stat')) return undefined; // Linux, and no such process
   }
+  const ps = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8' });
+  const started = ps.status === 0 ? ps.stdout?.trim() : '';
+  return started || undefined;
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited within graceMs. */

@@ -7,7 +7,7 @@ import { localMongoUri, type Config } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { redactUri } from '../config/redact.js';
 import { FERRETDB_VERSION, ensureFerretdb, ensureTemporal, onPath, type Log } from './binaries.js';
-import { commandLine, isAlive, portOpen, stopProcess } from './processes.js';
+import { isAlive, portOpen, processStartTime, stopProcess } from './processes.js';
 import { launch, mongoReady, startMongo, startTemporal, temporalReady } from './servers.js';
 
 export const COMPONENTS = ['temporal', 'mongodb', 'simulator', 'worker'] as const;
@@ -15,8 +15,8 @@ export type Component = (typeof COMPONENTS)[number];
 
 interface RunningComponent {
   pid: number;
-  /** A word of the command line, to tell our process from another that reused its pid. */
-  signature: string;
+  /** When the process started: tells our process from another that reused its pid. */
+  startTime: string;
   address: string;
   detail: string;
   logFile: string;
@@ -50,7 +50,12 @@ function writeState(config: Config, state: StackState): void {
 
 /** Our process, still running (not a stranger that reused the pid). */
 function running(entry: RunningComponent | undefined): entry is RunningComponent {
-  return !!entry && isAlive(entry.pid) && (commandLine(entry.pid)?.includes(entry.signature) ?? false);
+  return !!entry && isAlive(entry.pid) && entry.startTime !== undefined && processStartTime(entry.pid) === entry.startTime;
+}
+
+/** The state entry of a server just started. */
+function entryFor(pid: number, fields: Omit<RunningComponent, 'pid' | 'startTime' | 'startedAt'>): RunningComponent {
+  return { pid, startTime: processStartTime(pid) ?? '', startedAt: new Date().toISOString(), ...fields };
 }
 
 /** Which components this machine runs, and which are servers the configuration points elsewhere. */
@@ -121,14 +126,11 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       logFile: logFile(config, 'temporal'),
       detached: true,
     });
-    save('temporal', {
-      pid: server.pid,
-      signature: 'start-dev',
+    save('temporal', entryFor(server.pid, {
       address: config.temporalAddress,
       detail: `UI ${temporalUiUrl(config)}; ${binary.path} (${binary.origin})`,
       logFile: server.logFile,
-      startedAt: new Date().toISOString(),
-    });
+    }));
     log(`  temporal  started (pid ${server.pid}, ${config.temporalAddress}, UI ${temporalUiUrl(config)})`);
   } else if (modes.temporal === 'external') {
     log(`  temporal  external: ${config.temporalAddress}`);
@@ -141,14 +143,11 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     const kind = mongod ? 'mongod' : 'ferretdb';
     const dataDir = join(config.dataDir, kind);
     const server = await startMongo({ binary: binary.path, kind, host, port, dataDir, logFile: logFile(config, 'mongodb'), detached: true });
-    save('mongodb', {
-      pid: server.pid,
-      signature: mongod ? 'mongod' : 'moovitamix-ferretdb',
+    save('mongodb', entryFor(server.pid, {
       address: localMongoUri(port),
       detail: mongod ? `mongod from PATH; data ${dataDir}` : `FerretDB ${FERRETDB_VERSION} on SQLite; data ${dataDir}`,
       logFile: server.logFile,
-      startedAt: new Date().toISOString(),
-    });
+    }));
     log(`  mongodb   started (pid ${server.pid}, ${kind}, ${localMongoUri(port)})`);
   } else if (modes.mongodb === 'external') {
     log(`  mongodb   external: ${redactUri(config.mongodbUri)}`);
@@ -167,14 +166,11 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       ready: async () => (await fetch(`${config.apiUrl}/openapi.json`)).ok,
       readyTimeoutMs: 120_000,
     });
-    save('simulator', {
-      pid: server.pid,
-      signature: 'simulator',
+    save('simulator', entryFor(server.pid, {
       address: config.apiUrl,
       detail: options.simulatorArgs?.length ? `args ${options.simulatorArgs.join(' ')}` : 'default dataset (new on every start)',
       logFile: server.logFile,
-      startedAt: new Date().toISOString(),
-    });
+    }));
     log(`  simulator started (pid ${server.pid}, ${config.apiUrl})`);
   } else if (modes.simulator === 'external') {
     log(`  simulator not started: MOOVITAMIX_API_URL is ${config.apiUrl}`);
@@ -198,14 +194,11 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       ready: (pid) => workerPolling(config, identityOf(pid)),
       readyTimeoutMs: 60_000,
     });
-    save('worker', {
-      pid: server.pid,
-      signature: 'worker',
+    save('worker', entryFor(server.pid, {
       address: `task queue ${config.taskQueue}`,
       detail: `identity ${identityOf(server.pid)}`,
       logFile: server.logFile,
-      startedAt: new Date().toISOString(),
-    });
+    }));
     log(`  worker    started (pid ${server.pid}, task queue ${config.taskQueue})`);
   }
   log(`Stack up in ${((Date.now() - started) / 1000).toFixed(1)} s. Temporal UI: ${temporalUiUrl(config) ?? '(external server)'}`);

@@ -2,10 +2,11 @@ import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflow
 import type { Activities } from '../activities/index.js';
 import type { RunReport, SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
+import { failureDetails, rootMessage } from './failures.js';
 import { ingestSource } from './ingestSource.js';
 import { isCalendarDate } from './pagePlan.js';
 import { pipelineProgressQuery } from './queries.js';
-import type { DailyPipelineInput, DailyPipelineResult, PipelineProgress } from './types.js';
+import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress } from './types.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.
@@ -69,11 +70,12 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
             },
           ],
         });
-        const { source: _s, pagesStored: _p, totalAtEnd: _t, ...counts } = result;
-        summaries[source] = { status: 'COMPLETED', ...counts };
+        summaries[source] = { status: 'COMPLETED', ...countsOf(result) };
         entry.state = 'completed';
       } catch (err) {
-        summaries[source] = { status: 'FAILED', ...zeroCounts(), total: null, pages: null, error: rootMessage(err) };
+        // What the source stored before it failed still counts; a failed probe stored nothing.
+        const partial = failureDetails<IngestSourceResult>(err, 'IngestFailed');
+        summaries[source] = { status: 'FAILED', ...countsOf(partial), error: rootMessage(err) };
         entry.state = 'failed';
       }
       entry.summary = summaries[source];
@@ -95,13 +97,9 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
   return { workflowId, runId, date: input.date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered };
 }
 
-function zeroCounts() {
-  return { fetched: 0, valid: 0, invalid: 0, inserted: 0, updated: 0, unchanged: 0, duplicates: 0 };
-}
-
-/** The innermost message of a chain of failures: the one that says what went wrong. */
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
+/** The counts of a source's summary, from its ingest result (none: nothing was stored). */
+function countsOf(result: IngestSourceResult | undefined): Omit<SourceSummary, 'status' | 'error'> {
+  if (!result) return { fetched: 0, valid: 0, invalid: 0, inserted: 0, updated: 0, unchanged: 0, duplicates: 0, total: null, pages: null };
+  const { source: _source, pagesStored: _pagesStored, totalAtEnd: _totalAtEnd, ...counts } = result;
+  return counts;
 }

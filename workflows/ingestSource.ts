@@ -1,6 +1,8 @@
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { PageRangeResult } from '../activities/ingest/types.js';
 import type { LoadStats } from '../activities/ingest/stats.js';
+import { failureDetails, rootMessage } from './failures.js';
 import { planPageRanges } from './pagePlan.js';
 import { ingestProgressQuery } from './queries.js';
 import type { IngestProgress, IngestSourceInput, IngestSourceResult } from './types.js';
@@ -22,7 +24,12 @@ const { fetchPageRange } = proxyActivities<Activities>({
 
 const COUNTS: readonly (keyof LoadStats)[] = ['fetched', 'valid', 'invalid', 'inserted', 'updated', 'unchanged', 'duplicates'];
 
-/** Ingests one source: probe page 1, then fetch and store every page in ranges, a few at a time. */
+/**
+ * Ingests one source: probe page 1, then fetch and store every page in ranges, a few
+ * at a time. If a range fails for good, no new range starts and those in flight
+ * finish; the workflow then fails with type IngestFailed, its details holding the
+ * counts of every page stored.
+ */
 export async function ingestSource(input: IngestSourceInput): Promise<IngestSourceResult> {
   const pageSize = input.pageSize ?? 100;
   const progress: IngestProgress = {
@@ -48,17 +55,37 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
 
   const pending = planPageRanges(probe.pages, input.pagesPerRange ?? 5);
   let totalAtEnd: number | null = null;
+  let failure: unknown;
+  const count = (result: PageRangeResult): void => {
+    for (const key of COUNTS) progress[key] += result[key];
+    progress.pagesStored += result.pagesStored;
+    if (result.totalAtEnd !== null) totalAtEnd = result.totalAtEnd;
+  };
   const lane = async (): Promise<void> => {
-    for (let range = pending.shift(); range; range = pending.shift()) {
-      const result = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
-      for (const key of COUNTS) progress[key] += result[key];
-      progress.pagesStored += result.pagesStored;
-      if (result.totalAtEnd !== null) totalAtEnd = result.totalAtEnd;
+    for (let range = pending.shift(); range && failure === undefined; range = pending.shift()) {
+      try {
+        count(await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range }));
+      } catch (err) {
+        const partial = failureDetails<PageRangeResult>(err);
+        if (partial) count(partial);
+        failure ??= err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, input.maxConcurrentRanges ?? 4) }, lane));
 
-  progress.state = 'completed';
   const { state: _state, total: _total, pages: _pages, ...counts } = progress;
-  return { ...counts, total: probe.total, pages: probe.pages, totalAtEnd };
+  const result: IngestSourceResult = { ...counts, total: probe.total, pages: probe.pages, totalAtEnd };
+  if (failure !== undefined) {
+    progress.state = 'failed';
+    throw ApplicationFailure.create({
+      message: `${input.source}: ${rootMessage(failure)}`,
+      type: 'IngestFailed',
+      nonRetryable: true,
+      details: [result],
+      cause: failure as Error,
+    });
+  }
+  progress.state = 'completed';
+  return result;
 }

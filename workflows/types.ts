@@ -25,7 +25,7 @@ export interface IngestSourceResult extends LoadStats {
 
 export interface IngestProgress extends LoadStats {
   source: SourceName;
-  state: 'probing' | 'fetching' | 'completed';
+  state: 'probing' | 'fetching' | 'completed' | 'failed';
   total: number | null;
   pages: number | null;
   pagesStored: number;

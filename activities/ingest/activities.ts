@@ -1,4 +1,5 @@
-import { activityInfo, heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Got } from 'got';
 import type { Db } from 'mongodb';
 import { getSource } from '../../sources/index.js';
@@ -24,11 +25,14 @@ export function createIngestActivities({ db, http, apiUrl }: IngestDeps) {
 
     /**
      * Fetches and stores pages firstPage..lastPage, heartbeating after each stored
-     * page. A retried attempt resumes after the last page its predecessor reported,
-     * so at most the page in flight is fetched again (and storing it again is a no-op).
+     * page. A retried attempt resumes after the last page whose heartbeat reached the
+     * server (the SDK sends heartbeats at most every ~minute, so a few pages may be
+     * fetched again; storing a page again changes nothing). A failure carries, as its
+     * details, the counts of the pages stored so far, so the run's statistics stay exact.
      */
     async fetchPageRange(input: PageRangeInput): Promise<PageRangeResult> {
       const source = getSource(input.source);
+      const signal = cancellationSignal();
       const checkpoint = activityInfo().heartbeatDetails as RangeCheckpoint | undefined;
       const result: PageRangeResult = checkpoint?.result ?? {
         ...emptyStats(),
@@ -36,16 +40,38 @@ export function createIngestActivities({ db, http, apiUrl }: IngestDeps) {
         totalAtStart: null,
         totalAtEnd: null,
       };
-      for (let page = checkpoint?.nextPage ?? input.firstPage; page <= input.lastPage; page++) {
-        const envelope = await fetchPage(http, pageUrl(apiUrl, source.path, page, input.pageSize));
-        const stats = await loadPage({ db, source, runId: input.runId, page, now: new Date() }, envelope.items);
-        addStats(result, stats);
-        result.pagesStored++;
-        result.totalAtStart ??= envelope.total;
-        result.totalAtEnd = envelope.total;
-        heartbeat({ nextPage: page + 1, result } satisfies RangeCheckpoint);
+      try {
+        for (let page = checkpoint?.nextPage ?? input.firstPage; page <= input.lastPage; page++) {
+          // An attempt Temporal has given up on (timed out, cancelled) must stop writing.
+          signal.throwIfAborted();
+          const envelope = await fetchPage(http, pageUrl(apiUrl, source.path, page, input.pageSize), signal);
+          const stats = await loadPage({ db, source, runId: input.runId, page, now: new Date() }, envelope.items);
+          addStats(result, stats);
+          result.pagesStored++;
+          result.totalAtStart ??= envelope.total;
+          result.totalAtEnd = envelope.total;
+          heartbeat({ nextPage: page + 1, result } satisfies RangeCheckpoint);
+        }
+      } catch (err) {
+        if (signal.aborted) throw err;
+        throw withPartialResult(err, result);
       }
       return result;
     },
   };
+}
+
+/** The same failure (message, type, retryability, retry delay), with the range's partial counts as details. */
+function withPartialResult(err: unknown, partial: PageRangeResult): ApplicationFailure {
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.type ?? undefined,
+      nonRetryable: err.nonRetryable ?? false,
+      nextRetryDelay: err.nextRetryDelay ?? undefined,
+      details: [partial],
+    });
+  }
+  const e = err as Error;
+  return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: false, details: [partial] });
 }

@@ -13,8 +13,9 @@ const pageEnvelope = v.object({
 
 export type PageEnvelope = v.InferOutput<typeof pageEnvelope>;
 
-// Worth another attempt: the service or the network may recover.
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+// Worth another attempt: the service or the network may recover. Any other status
+// (a 4xx, or a 5xx such as 501 that says the request itself is wrong) fails at once.
+export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 
 export function pageUrl(apiUrl: string, path: string, page: number, size: number): string {
   return `${apiUrl}${path}?page=${page}&size=${size}`;
@@ -25,11 +26,13 @@ export function pageUrl(apiUrl: string, path: string, page: number, size: number
  * (429, 408, 5xx, network errors, timeouts, bodies that are not the expected JSON)
  * and a non-retryable one, naming the URL and status, for any other answer.
  */
-export async function fetchPage(http: Got, url: string): Promise<PageEnvelope> {
+export async function fetchPage(http: Got, url: string, signal?: AbortSignal): Promise<PageEnvelope> {
   let response;
   try {
-    response = await http.get(url);
+    response = await http.get(url, signal ? { signal } : {});
   } catch (err) {
+    // Cancelled by Temporal (e.g. the attempt timed out): stop, do not classify.
+    if (signal?.aborted) throw err;
     const e = err as Error & { code?: string };
     throw ApplicationFailure.retryable(`GET ${url} failed: ${e.code ?? e.name}: ${e.message}`, 'HttpNetworkError');
   }
@@ -45,7 +48,7 @@ export async function fetchPage(http: Got, url: string): Promise<PageEnvelope> {
         nextRetryDelay: retryAfterMs(response.headers['retry-after']),
       });
     }
-    throw ApplicationFailure.nonRetryable(message, 'HttpClientError');
+    throw ApplicationFailure.nonRetryable(message, 'HttpFatalStatus');
   }
   let body: unknown;
   try {

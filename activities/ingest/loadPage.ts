@@ -30,7 +30,7 @@ export interface QuarantineDocument {
   index: number;
   /** The record exactly as received, as JSON text: whatever it holds can be stored. */
   record_json: string;
-  issues: { path: string; message: string }[];
+  issues: Issue[];
   quarantined_at: Date;
 }
 
@@ -146,8 +146,13 @@ export async function loadPage(ctx: PageContext, items: readonly unknown[]): Pro
   return stats;
 }
 
-/** Checks a record against its source's schema and that MongoDB can store its field names. */
-export function validate(source: SourceDescription, item: unknown): { path: string; message: string }[] {
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Checks a record against its source's schema, then that it can be stored as it is. */
+export function validate(source: SourceDescription, item: unknown): Issue[] {
   const result = v.safeParse(source.schema, item);
   if (!result.success) {
     return result.issues.map((issue) => ({
@@ -155,8 +160,31 @@ export function validate(source: SourceDescription, item: unknown): { path: stri
       message: `${issue.message}${issue.received && !issue.message.includes(issue.received) ? ` (received ${issue.received})` : ''}`,
     }));
   }
-  const badKeys = Object.keys(result.output).filter((k) => k.startsWith('$') || k.includes('.') || k.length === 0);
-  return badKeys.map((k) => ({ path: k, message: 'field name cannot be stored (empty, starts with "$" or contains ".")' }));
+  const issues: Issue[] = [];
+  unstorable(result.output, '', false, issues);
+  return issues;
+}
+
+/**
+ * What MongoDB 7 or FerretDB v1 would refuse, at any depth (unknown extra fields can
+ * hold anything): field names that are empty, start with "$" or contain "." or NUL,
+ * and arrays inside arrays (FerretDB v1 cannot store them). One such field would
+ * otherwise fail the insert of the whole page.
+ */
+function unstorable(value: unknown, path: string, inArray: boolean, issues: Issue[]): void {
+  if (Array.isArray(value)) {
+    if (inArray) issues.push({ path, message: 'arrays inside arrays cannot be stored' });
+    else value.forEach((item, i) => unstorable(item, `${path}.${i}`, true, issues));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (key === '' || key.startsWith('$') || key.includes('.') || key.includes('\u0000')) {
+        issues.push({ path: at, message: 'field name cannot be stored (empty, starts with "$", or contains "." or NUL)' });
+      } else {
+        unstorable(inner, at, false, issues);
+      }
+    }
+  }
 }
 
 /** Inserts documents, skipping those whose `_id` exists; returns how many were skipped. */

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import type { RawDocument } from '../../activities/ingest/loadPage.js';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument, SourceSummary } from '../../activities/runs/types.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { SOURCES, SOURCE_NAMES, type SourceName } from '../../sources/index.js';
@@ -113,6 +115,62 @@ describe('daily pipeline, end to end', function () {
       expect(await db.collection(SOURCES[name].rawCollection).countDocuments(), name).to.equal(previous[name] + (s?.inserted ?? 0));
       const byKey = new Map((await rawDocs(name)).map((d) => [d._id, d]));
       for (const record of served(name).slice(0, 50)) expect(byKey.get(keyOf(name, record))?.record).to.deep.equal(record);
+    }
+  });
+
+  it('retries transient failures (503, 429 with Retry-After, dropped connections, truncated JSON) and still counts exactly', async () => {
+    sim.faults.add({ kind: 'status', status: 503, path: '/users', page: 4, times: 2 });
+    sim.faults.add({ kind: 'status', status: 429, retryAfter: '1', path: '/tracks', page: 8, times: 1 });
+    sim.faults.add({ kind: 'reset', path: '/listen_history', page: 2, times: 1 });
+    sim.faults.add({ kind: 'truncated', path: '/users', page: 9, times: 1 });
+    try {
+      const result = await runDaily('2026-01-18');
+      for (const name of SOURCE_NAMES) {
+        expect(result.sources[name], name).to.deep.equal({
+          status: 'COMPLETED',
+          fetched: 1000,
+          valid: 1000,
+          invalid: 0,
+          inserted: 0,
+          updated: 0,
+          unchanged: 1000,
+          duplicates: 0,
+          total: 1000,
+          pages: 10,
+        });
+      }
+      // Every fault was met, and retried past.
+      expect(sim.faults.take('/users', 4n), 'faults used up').to.equal(undefined);
+    } finally {
+      sim.faults.clear();
+    }
+  });
+
+  it('a source that fails for good fails the run, which reports exactly what that source stored', async () => {
+    const failing = createSimulator({ seed: 'e2e-failing', faults: [{ kind: 'status', status: 404, path: '/tracks', page: 7 }] });
+    const failingConfig = { ...config, apiUrl: await failing.listen(0), mongodbDb: `${config.mongodbDb}_failing`, taskQueue: `${config.taskQueue}-failing` };
+    const failingDb = (await stack.mongo()).db(failingConfig.mongodbDb);
+    try {
+      const error = await withWorker(failingConfig, (client) =>
+        client.workflow
+          .execute<typeof dailyPipeline>('dailyPipeline', { workflowId: 'daily-2026-01-19', taskQueue: failingConfig.taskQueue, args: [{ date: '2026-01-19' }] })
+          .then(() => expect.fail('the run should fail'), (err: unknown) => err),
+      );
+      expect(error).to.be.instanceOf(WorkflowFailedError);
+      const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+      expect(cause.type).to.equal('PipelineFailed');
+      const sources = (cause.details?.[0] as { sources: Record<SourceName, SourceSummary> }).sources;
+      // Pages 1-5 and 6-10 load side by side: the first range completes, the second stores
+      // page 6 and stops at page 7. 600 records stored, 600 counted.
+      expect(sources.tracks).to.include({ status: 'FAILED', fetched: 600, valid: 600, inserted: 600, total: 1000, pages: 10 });
+      expect(sources.tracks.error).to.include('/tracks?page=7&size=100 answered 404');
+      expect(await failingDb.collection('raw_tracks').countDocuments()).to.equal(600);
+      for (const name of ['users', 'listen_history'] as const) expect(sources[name], name).to.include({ status: 'COMPLETED', fetched: 1000, inserted: 1000 });
+      const run = await failingDb.collection<PipelineRunDocument>('pipeline_runs').findOne({ workflow_id: 'daily-2026-01-19' });
+      expect(run?.status).to.equal('FAILED');
+      expect(run?.sources).to.deep.equal(sources);
+    } finally {
+      await failing.close();
     }
   });
 

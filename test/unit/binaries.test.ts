@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { projectRoot } from '../../config/paths.js';
 import { ensureFerretdb, ensureTemporal, ferretdbBuildKey } from '../../stack/binaries.js';
 
 describe('server binaries', () => {
@@ -34,6 +35,14 @@ describe('server binaries', () => {
 
   it('key the FerretDB build by its pinned version and the hash of its sources and patches', () => {
     expect(ferretdbBuildKey()).to.match(/^v1\.24\.2-[0-9a-f]{12}$/);
-    expect(ferretdbBuildKey()).to.equal(ferretdbBuildKey());
+    const copy = join(cache, 'ferretdb');
+    cpSync(join(projectRoot, 'stack', 'ferretdb'), copy, { recursive: true });
+    expect(ferretdbBuildKey(copy), 'same sources, same key').to.equal(ferretdbBuildKey());
+    for (const file of ['main.go', 'patches.json', 'go.mod']) {
+      const changed = join(cache, `changed-${file}`);
+      cpSync(copy, changed, { recursive: true });
+      appendFileSync(join(changed, file), '\n');
+      expect(ferretdbBuildKey(changed), `a change to ${file} rebuilds`).not.to.equal(ferretdbBuildKey());
+    }
   });
 });

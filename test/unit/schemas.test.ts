@@ -78,6 +78,18 @@ describe('record schemas', () => {
   it('reject field names MongoDB cannot store', () => {
     expect(paths('tracks', { ...track, $where: 'x' })).to.deep.equal(['$where']);
     expect(paths('tracks', { ...track, 'a.b': 1 })).to.deep.equal(['a.b']);
+    expect(paths('tracks', { ...track, '': 1 })).to.deep.equal(['']);
+  });
+
+  it('reject unstorable content at any depth of an unknown field, and arrays inside arrays', () => {
+    expect(paths('tracks', { ...track, meta: { $x: 1 } })).to.deep.equal(['meta.$x']);
+    expect(paths('tracks', { ...track, meta: { deep: { 'a.b': 1 } } })).to.deep.equal(['meta.deep.a.b']);
+    expect(paths('tracks', { ...track, tags: [{ ok: 1 }, { $bad: 2 }] })).to.deep.equal(['tags.1.$bad']);
+    expect(paths('tracks', { ...track, grid: [[1, 2], [3]] })).to.deep.equal(['grid.0', 'grid.1']);
+  });
+
+  it('accept nested unknown fields that can be stored', () => {
+    expect(issuesOf('tracks', { ...track, meta: { label: 'x', credits: [{ name: 'a', roles: ['mix'] }] } })).to.deep.equal([]);
   });
 
   it('do not enforce value sets: an unexpected gender is a data-quality finding, not a reason to quarantine', () => {

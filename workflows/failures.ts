@@ -1,0 +1,22 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+
+/** The innermost message of a chain of failures: the one that says what went wrong. */
+export function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+/**
+ * The first detail of the first ApplicationFailure in the chain that has details
+ * (of the given type, if one is named): how activities and child workflows hand
+ * their partial counts over when they fail.
+ */
+export function failureDetails<T>(err: unknown, type?: string): T | undefined {
+  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (e instanceof ApplicationFailure && (type === undefined || e.type === type) && e.details && e.details.length > 0) {
+      return e.details[0] as T;
+    }
+  }
+  return undefined;
+}
