@@ -4,14 +4,22 @@ import { ConfigError } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { runSimulator } from '../simulator/main.js';
 import { runWorker } from '../worker/runWorker.js';
-import { runCommand } from './commands/run.js';
+import { backfillCommand } from './commands/backfill.js';
+import { ingestCommand, runCommand } from './commands/run.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { stackCommand } from './commands/stack.js';
+import { statusCommand } from './commands/status.js';
 import { UsageError } from './usage.js';
 
 const USAGE = `Usage: moovitamix <command> [options]
 
 Commands:
   run [--date D] [--wait] [--json]   start the daily pipeline (see: moovitamix run --help)
+  ingest --source S [--date D]        ingest one source alone
+  status [RUN] [--json]               the latest runs, or one run's statistics
+  schedule install|list|pause|unpause|trigger|delete
+                                      the daily Temporal Schedule
+  backfill --from D --to D            one run per date, skipping dates already done
   stack up|down|status|build          the local development stack (see: moovitamix stack --help)
   worker                              run a worker in the foreground
   simulator [options]                 serve the Moovitamix API from generated data (see: moovitamix simulator --help)
@@ -26,6 +34,14 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest);
+      case 'ingest':
+        return await ingestCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
+      case 'schedule':
+        return await scheduleCommand(rest);
+      case 'backfill':
+        return await backfillCommand(rest);
       case 'stack':
         return await stackCommand(rest);
       case 'worker':

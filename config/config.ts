@@ -20,6 +20,13 @@ export interface Config {
   dataDir: string;
   /** Where built server binaries are cached, shared across clones. */
   cacheDir: string;
+  /** How the worker talks to the API. */
+  http: {
+    timeoutMs: number;
+    maxAttempts: number;
+    backoffMs: number;
+    maxResponseBytes: number;
+  };
 }
 
 /** The server the dev stack starts, when MONGODB_URI is not set. */
@@ -114,6 +121,14 @@ const rules = {
   },
 } satisfies Record<string, Rule>;
 
+/** Whole numbers read from the environment, with their default and bounds. */
+const numbers = {
+  httpTimeoutMs: { variable: 'MOOVITAMIX_HTTP_TIMEOUT_MS', fallback: 30_000, min: 100, max: 600_000 },
+  httpMaxAttempts: { variable: 'MOOVITAMIX_HTTP_MAX_ATTEMPTS', fallback: 5, min: 1, max: 20 },
+  httpBackoffMs: { variable: 'MOOVITAMIX_HTTP_BACKOFF_MS', fallback: 500, min: 0, max: 60_000 },
+  maxResponseBytes: { variable: 'MOOVITAMIX_MAX_RESPONSE_BYTES', fallback: 8 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
+} as const;
+
 /**
  * Reads and validates the configuration. Every bad variable is reported at once,
  * by name, so a misconfigured worker fails at start-up, not at its first activity.
@@ -132,6 +147,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 
   const mongodbPort = Number(read(rules.mongodbPort, rules.mongodbPort.fallback));
+  const whole = ({ variable, fallback, min, max }: (typeof numbers)[keyof typeof numbers]): number => {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw.trim());
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
+      problems.push(`${variable} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
   const config: Config = {
     apiUrl: read(rules.apiUrl, rules.apiUrl.fallback).replace(/\/+$/, ''),
     mongodbUri: read(rules.mongodbUri, localMongoUri(mongodbPort)),
@@ -143,6 +168,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: read(rules.taskQueue, rules.taskQueue.fallback),
     dataDir: absolute(read(rules.dataDir, defaultDataDir())),
     cacheDir: absolute(read(rules.cacheDir, defaultCacheDir(env))),
+    http: {
+      timeoutMs: whole(numbers.httpTimeoutMs),
+      maxAttempts: whole(numbers.httpMaxAttempts),
+      backoffMs: whole(numbers.httpBackoffMs),
+      maxResponseBytes: whole(numbers.maxResponseBytes),
+    },
   };
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -166,5 +197,9 @@ export function describeConfig(config: Config): Record<string, string> {
     TEMPORAL_TASK_QUEUE: config.taskQueue,
     MOOVITAMIX_DATA_DIR: config.dataDir,
     MOOVITAMIX_CACHE_DIR: config.cacheDir,
+    MOOVITAMIX_HTTP_TIMEOUT_MS: String(config.http.timeoutMs),
+    MOOVITAMIX_HTTP_MAX_ATTEMPTS: String(config.http.maxAttempts),
+    MOOVITAMIX_HTTP_BACKOFF_MS: String(config.http.backoffMs),
+    MOOVITAMIX_MAX_RESPONSE_BYTES: String(config.http.maxResponseBytes),
   };
 }

@@ -18,7 +18,10 @@ export interface DatasetOptions {
  */
 export interface Dataset {
   options: DatasetOptions;
-  records: Readonly<Record<SourceName, readonly string[]>>;
+  /** The clean truth, before any knob (invalid records, duplicates, ...) is applied. */
+  records: Record<SourceName, string[]>;
+  /** Keys deleted by mutations: a new record never takes one back. */
+  retired: Record<SourceName, Set<number>>;
 }
 
 export const DEFAULT_COUNT = 1000;
@@ -56,51 +59,59 @@ export function generateDataset(options: DatasetOptions): Dataset {
 
   const trackIds = sampleDistinct(trackRandom, options.tracks, idRange(options.tracks));
   const userIds = sampleDistinct(userRandom, options.users, idRange(options.users));
+  const tracks = trackIds.map((id) => JSON.stringify(makeTrack(trackRandom, id)));
+  const users = userIds.map((id) => JSON.stringify(makeUser(userRandom, id)));
+  const listenHistory = userIds.slice(0, options.listenHistory).map((userId) => JSON.stringify(makeListenHistory(historyRandom, userId, trackIds)));
+  return { options, records: { tracks, users, listen_history: listenHistory }, retired: { tracks: new Set(), users: new Set(), listen_history: new Set() } };
+}
 
-  const tracks = trackIds.map((id) =>
-    JSON.stringify({
-      id,
-      name: titleCase(words(trackRandom, 1 + trackRandom.int(3))),
-      artist: artistName(trackRandom),
-      songwriters: `${trackRandom.pick(FIRST_NAMES)} ${trackRandom.pick(LAST_NAMES)}`,
-      duration: `${two(trackRandom.int(60))}:${two(trackRandom.int(60))}`,
-      genres: trackRandom.pick(WORDS),
-      album: titleCase(words(trackRandom, 1 + trackRandom.int(3))),
-      created_at: timestamp(trackRandom),
-      updated_at: timestamp(trackRandom),
-    }),
-  );
+export function makeTrack(random: Random, id: number): Record<string, unknown> {
+  return {
+    id,
+    name: titleCase(words(random, 1 + random.int(3))),
+    artist: artistName(random),
+    songwriters: `${random.pick(FIRST_NAMES)} ${random.pick(LAST_NAMES)}`,
+    duration: `${two(random.int(60))}:${two(random.int(60))}`,
+    genres: random.pick(WORDS),
+    album: titleCase(words(random, 1 + random.int(3))),
+    created_at: timestamp(random),
+    updated_at: timestamp(random),
+  };
+}
 
-  const users = userIds.map((id) => {
-    const first = userRandom.pick(FIRST_NAMES);
-    const last = userRandom.pick(LAST_NAMES);
-    const suffix = userRandom.int(4) === 0 ? String(userRandom.int(100)) : '';
-    return JSON.stringify({
-      id,
-      first_name: first,
-      last_name: last,
-      email: `${first}.${last}${suffix}@${userRandom.pick(EMAIL_DOMAINS)}`.toLowerCase(),
-      gender: userRandom.pick(GENDERS),
-      favorite_genres: userRandom.pick(FAVORITE_GENRES),
-      created_at: timestamp(userRandom),
-      updated_at: timestamp(userRandom),
-    });
-  });
+export function makeUser(random: Random, id: number): Record<string, unknown> {
+  const first = random.pick(FIRST_NAMES);
+  const last = random.pick(LAST_NAMES);
+  const suffix = random.int(4) === 0 ? String(random.int(100)) : '';
+  return {
+    id,
+    first_name: first,
+    last_name: last,
+    email: `${first}.${last}${suffix}@${random.pick(EMAIL_DOMAINS)}`.toLowerCase(),
+    gender: random.pick(GENDERS),
+    favorite_genres: random.pick(FAVORITE_GENRES),
+    created_at: timestamp(random),
+    updated_at: timestamp(random),
+  };
+}
 
-  const listenHistory: string[] = new Array(options.listenHistory);
-  for (let i = 0; i < options.listenHistory; i++) {
-    const items = sampleDistinct(historyRandom, ITEMS_PER_HISTORY, trackIds.length).map((n) => trackIds[n - 1]);
-    const created = randomInstant(historyRandom);
-    const updated = created + historyRandom.int(WINDOW_END - created);
-    listenHistory[i] = JSON.stringify({
-      user_id: userIds[i],
-      items,
-      created_at: formatNaiveTimestamp(new Date(created - (created % 1000))),
-      updated_at: formatNaiveTimestamp(new Date(updated - (updated % 1000))),
-    });
-  }
+/** One user's row: 5 distinct tracks, oldest listen first; updated_at >= created_at. */
+export function makeListenHistory(random: Random, userId: number, trackIds: readonly number[]): Record<string, unknown> {
+  const items = sampleDistinct(random, ITEMS_PER_HISTORY, trackIds.length).map((n) => trackIds[n - 1]);
+  const created = randomInstant(random);
+  const updated = created + random.int(WINDOW_END - created);
+  return {
+    user_id: userId,
+    items,
+    created_at: formatNaiveTimestamp(new Date(created - (created % 1000))),
+    updated_at: formatNaiveTimestamp(new Date(updated - (updated % 1000))),
+  };
+}
 
-  return { options, records: { tracks, users, listen_history: listenHistory } };
+/** A timestamp in the generation window, as the API writes it. */
+export function timestamp(random: Random): string {
+  const t = randomInstant(random);
+  return formatNaiveTimestamp(new Date(t - (t % 1000)));
 }
 
 function words(random: Random, n: number): string {
@@ -130,9 +141,4 @@ function two(n: number): string {
 
 function randomInstant(random: Random): number {
   return WINDOW_START + random.int(WINDOW_END - WINDOW_START);
-}
-
-function timestamp(random: Random): string {
-  const t = randomInstant(random);
-  return formatNaiveTimestamp(new Date(t - (t % 1000)));
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRandom, type Random } from './random.js';
 
 /**
  * Bad days on demand: the failures a robust client must survive (moovitamix-api.md,
@@ -33,12 +34,40 @@ export interface FaultRule {
   delayMs?: number;
 }
 
+/** A share of list requests failing at random with a transient fault, reproducibly for a seed. */
+export interface RandomFaults {
+  /** Probability (0..1) that a list request fails. */
+  rate: number;
+  seed?: string;
+  /** Include timeouts: answers delayed this long (longer than the client waits). */
+  timeoutMs?: number;
+}
+
+// What the faults drawn at random look like: every transient failure of the contract.
+const TRANSIENT: FaultRule[] = [
+  { kind: 'status', status: 429, retryAfter: '1' },
+  { kind: 'status', status: 429 },
+  { kind: 'status', status: 500 },
+  { kind: 'status', status: 503 },
+  { kind: 'reset' },
+  { kind: 'truncated' },
+  { kind: 'html', status: 502 },
+];
+
 /** The faults a simulator applies, changeable while it runs. */
 export class FaultPlan {
   private rules: (FaultRule & { left: number })[] = [];
+  private random: { rate: number; draw: Random; kinds: FaultRule[] } | undefined;
 
-  constructor(rules: FaultRule[] = []) {
+  constructor(rules: FaultRule[] = [], random?: RandomFaults) {
     for (const rule of rules) this.add(rule);
+    if (random) this.setRandom(random);
+  }
+
+  /** Fail a share of requests at random (rate 0 turns it off). */
+  setRandom(random: RandomFaults): void {
+    const kinds = random.timeoutMs ? [...TRANSIENT, { kind: 'delay' as const, delayMs: random.timeoutMs }] : TRANSIENT;
+    this.random = random.rate > 0 ? { rate: random.rate, draw: createRandom(random.seed ?? 'faults'), kinds } : undefined;
   }
 
   add(rule: FaultRule): void {
@@ -47,13 +76,18 @@ export class FaultPlan {
 
   clear(): void {
     this.rules = [];
+    this.random = undefined;
   }
 
-  /** The rule this request triggers, if any (each trigger uses up one of its `times`). */
+  /** The fault this request triggers, if any: a rule (using up one of its `times`), else a random draw. */
   take(path: string, page: bigint): FaultRule | undefined {
     const rule = this.rules.find((r) => r.left > 0 && (r.path === undefined || r.path === path) && (r.page === undefined || BigInt(r.page) === page));
-    if (rule) rule.left--;
-    return rule;
+    if (rule) {
+      rule.left--;
+      return rule;
+    }
+    if (this.random && this.random.draw.next() < this.random.rate) return this.random.draw.pick(this.random.kinds);
+    return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../client/usage.js';
 import { parseFaultRule } from './faults.js';
+import { parseMutation } from './knobs.js';
 import { createSimulator, type SimulatorOptions } from './server.js';
 
 export const SIMULATOR_USAGE = `Usage: moovitamix simulator [options]
@@ -16,10 +17,26 @@ Options:
   --tracks N            tracks (default --count)
   --users N             users (default --count)
   --listen-history N    listen-history rows, one per user (default: the number of users)
-  --fault RULE          inject failures into the list endpoints; repeatable. RULE is
-                        kind=status|html|truncated|bad-envelope|reset|delay with optional
-                        path=/tracks, page=N, times=N, status=N, retry-after=S, delay-ms=N,
-                        e.g. --fault kind=status,status=429,retry-after=2,path=/users,times=3
+
+A bad day, on purpose (see README, "The simulator's knobs"):
+  --fault RULE              inject failures into the list endpoints; repeatable. RULE is
+                            kind=status|html|truncated|bad-envelope|reset|delay with optional
+                            path=/tracks, page=N, times=N, status=N, retry-after=S, delay-ms=N,
+                            e.g. --fault kind=status,status=429,retry-after=2,path=/users,times=3
+  --fault-rate R            fail this share (0..1) of list requests at random with a transient
+                            fault: 429 with or without Retry-After, 500, 503, reset, truncated
+                            JSON, an HTML error page
+  --fault-seed S            reproduce the random faults
+  --fault-timeout-ms N      also draw timeouts: answers delayed N ms
+  --latency-ms N            delay every list answer
+  --invalid-rate R          serve this share (0..1) of records invalid (null or missing id, ...)
+  --extra-field-rate R      serve this share of records with an unknown extra field
+  --duplicate-ids N         per endpoint, N records repeat the id of a record on an earlier page
+  --grow-after-requests N   after N requests to an endpoint, append --grow-by records to it
+  --grow-by N                 (so that \`total\` changes mid-run)
+  --mutate SPEC             change the snapshot at start: updated=5,deleted=2,added=3 (percent)
+  POST /__simulator/mutate?updated=5&deleted=2&added=3 changes it while it runs;
+  GET /__simulator/stats reports totals and requests per page.
 `;
 
 function wholeNumber(name: string, text: string | undefined): number | undefined {
@@ -28,6 +45,21 @@ function wholeNumber(name: string, text: string | undefined): number | undefined
     throw new UsageError(`--${name} must be a whole number >= 0, got "${text}"`);
   }
   return Number(text);
+}
+
+function fraction(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a fraction 0..1, got "${text}"`);
+  return n;
+}
+
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 export function parseSimulatorArgs(argv: string[]): { host: string; port: number; options: SimulatorOptions } {
@@ -42,6 +74,16 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       users: { type: 'string' },
       'listen-history': { type: 'string' },
       fault: { type: 'string', multiple: true },
+      'fault-rate': { type: 'string' },
+      'fault-seed': { type: 'string' },
+      'fault-timeout-ms': { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'invalid-rate': { type: 'string' },
+      'extra-field-rate': { type: 'string' },
+      'duplicate-ids': { type: 'string' },
+      'grow-after-requests': { type: 'string' },
+      'grow-by': { type: 'string' },
+      mutate: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -57,13 +99,18 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       tracks: wholeNumber('tracks', values.tracks) ?? count,
       users: wholeNumber('users', values.users) ?? count,
       listenHistory: wholeNumber('listen-history', values['listen-history']),
-      faults: (values.fault ?? []).map((rule) => {
-        try {
-          return parseFaultRule(rule);
-        } catch (err) {
-          throw new UsageError((err as Error).message);
-        }
-      }),
+      faults: (values.fault ?? []).map((rule) => usage(() => parseFaultRule(rule))),
+      randomFaults:
+        values['fault-rate'] === undefined
+          ? undefined
+          : { rate: fraction('fault-rate', values['fault-rate']) ?? 0, seed: values['fault-seed'], timeoutMs: wholeNumber('fault-timeout-ms', values['fault-timeout-ms']) },
+      latencyMs: wholeNumber('latency-ms', values['latency-ms']),
+      invalidRate: fraction('invalid-rate', values['invalid-rate']),
+      extraFieldRate: fraction('extra-field-rate', values['extra-field-rate']),
+      duplicateIds: wholeNumber('duplicate-ids', values['duplicate-ids']),
+      growAfterRequests: wholeNumber('grow-after-requests', values['grow-after-requests']),
+      growBy: wholeNumber('grow-by', values['grow-by']),
+      mutation: values.mutate === undefined ? undefined : usage(() => parseMutation(values.mutate as string)),
     },
   };
 }

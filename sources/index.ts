@@ -1,10 +1,12 @@
 import type * as v from 'valibot';
-import { listenHistorySchema, trackSchema, userSchema } from './schemas.js';
+import { curateListenHistory, curateTrack, curateUser } from './curated.js';
+import { listenHistorySchema, trackSchema, userSchema, type ListenHistory, type Track, type User } from './schemas.js';
 
 /**
- * A source is described once: where it is served, what identifies a record and
- * what a record must look like. The same ingest machinery (paging, retries,
- * validation, loading) serves every source; a new endpoint is a new entry here.
+ * A source is described once: where it is served, what identifies a record, what a
+ * record must look like, and what it becomes in the curated layer. The same ingest
+ * machinery (paging, retries, validation, staging, merge, curated rebuild) serves
+ * every source; a new endpoint is a new entry here.
  */
 export interface SourceDescription {
   name: SourceName;
@@ -13,22 +15,44 @@ export interface SourceDescription {
   /** The field holding the natural key. */
   keyField: string;
   schema: v.GenericSchema<unknown, Record<string, unknown>> & { entries: Record<string, unknown> };
-  /** Collection of the raw layer: one document per key, `_id` = String(key). */
+  /** Raw layer: one document per key, `_id` = String(key); prior versions in `<rawCollection>_history`. */
   rawCollection: string;
+  /** Curated layer: typed documents of the live records. */
+  curatedCollection: string;
+  /** A valid record as the curated documents it becomes (each with a string `_id`). */
+  curate(record: Record<string, unknown>): { _id: string }[];
 }
 
 export const SOURCE_NAMES = ['tracks', 'users', 'listen_history'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
 export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
-  tracks: { name: 'tracks', path: '/tracks', keyField: 'id', schema: trackSchema, rawCollection: 'raw_tracks' },
-  users: { name: 'users', path: '/users', keyField: 'id', schema: userSchema, rawCollection: 'raw_users' },
+  tracks: {
+    name: 'tracks',
+    path: '/tracks',
+    keyField: 'id',
+    schema: trackSchema,
+    rawCollection: 'raw_tracks',
+    curatedCollection: 'tracks',
+    curate: (r) => curateTrack(r as Track),
+  },
+  users: {
+    name: 'users',
+    path: '/users',
+    keyField: 'id',
+    schema: userSchema,
+    rawCollection: 'raw_users',
+    curatedCollection: 'users',
+    curate: (r) => curateUser(r as User),
+  },
   listen_history: {
     name: 'listen_history',
     path: '/listen_history',
     keyField: 'user_id',
     schema: listenHistorySchema,
     rawCollection: 'raw_listen_history',
+    curatedCollection: 'listens',
+    curate: (r) => curateListenHistory(r as ListenHistory),
   },
 };
 

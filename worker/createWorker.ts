@@ -2,6 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
 import { createActivities } from '../activities/index.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
+import { DEFAULT_RETRY_POLICY } from '../activities/ingest/requestPage.js';
 import type { Config } from '../config/config.js';
 import { redactUri } from '../config/redact.js';
 import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
@@ -34,7 +35,13 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     throw new Error(`Cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}`);
   }
 
-  const activities = createActivities({ db: mongo.db(config.mongodbDb), http: createHttpClient(), apiUrl: config.apiUrl });
+  const activities = createActivities({
+    db: mongo.db(config.mongodbDb),
+    http: createHttpClient({ timeoutMs: config.http.timeoutMs, maxSockets: 64 }),
+    apiUrl: config.apiUrl,
+    retryPolicy: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.http.maxAttempts, baseDelayMs: config.http.backoffMs },
+    maxResponseBytes: config.http.maxResponseBytes,
+  });
   const bundle = freshPrebuiltBundle();
   try {
     const worker = await Worker.create({

@@ -1,9 +1,14 @@
-import { describeConfig, loadConfig } from '../config/config.js';
+import { Runtime, type LogLevel } from '@temporalio/worker';
+import { ConfigError, describeConfig, loadConfig } from '../config/config.js';
 import { createPipelineWorker } from './createWorker.js';
+import { LOG_LEVELS, jsonLogger } from './jsonLogger.js';
 
 /** `moovitamix worker`: runs one worker in the foreground until SIGINT or SIGTERM. */
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  const level = (process.env.MOOVITAMIX_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`MOOVITAMIX_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(process.env.MOOVITAMIX_LOG_LEVEL)})`);
+  Runtime.install({ logger: jsonLogger(level) });
   const { worker, close } = await createPipelineWorker(config);
   const shown = describeConfig(config);
   console.log(

@@ -1,9 +1,9 @@
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RunReport, SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
 import { failureDetails, rootMessage } from './failures.js';
-import { ingestSource } from './ingestSource.js';
+import { describe, ingestSource } from './ingestSource.js';
 import { isCalendarDate } from './pagePlan.js';
 import { pipelineProgressQuery } from './queries.js';
 import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress } from './types.js';
@@ -20,12 +20,14 @@ const { recordRun } = proxyActivities<Activities>({
 });
 
 /**
- * The daily run: one ingestSource child workflow per endpoint, all at once. Every
- * source runs to its end even if another fails; the run fails if any source did.
+ * The daily run: one ingestSource child workflow per endpoint, all at once. Each source
+ * has its own retries and runs to its end even if another fails; the run records what
+ * every source did and fails if any source did.
  */
-export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPipelineResult> {
-  if (!isCalendarDate(input.date)) {
-    throw ApplicationFailure.nonRetryable(`date must be YYYY-MM-DD naming a real day, got ${JSON.stringify(input.date)}`, 'InvalidInput');
+export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<DailyPipelineResult> {
+  const date = input.date ?? logicalDate();
+  if (!isCalendarDate(date)) {
+    throw ApplicationFailure.nonRetryable(`date must be YYYY-MM-DD naming a real day, got ${JSON.stringify(date)}`, 'InvalidInput');
   }
   const sources = input.sources ?? [...ALL_SOURCES];
   const unknown = sources.filter((s) => !(ALL_SOURCES as readonly string[]).includes(s));
@@ -35,15 +37,16 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
 
   const { workflowId, runId } = workflowInfo();
   const startedAt = Date.now();
-  const progress: PipelineProgress = { workflowId, runId, date: input.date, sources: {} };
+  const progress: PipelineProgress = { workflowId, runId, date, sources: {} };
   for (const source of sources) progress.sources[source] = { state: 'pending', workflowId: `${workflowId}/${source}` };
   setHandler(pipelineProgressQuery, () => progress);
+  upsertMemo({ date, summary: `running: ${sources.join(', ')}` });
 
   const record = (status: RunReport['status'], summaries: RunReport['sources']): Promise<void> =>
     recordRun({
-      runId,
       workflowId,
-      date: input.date,
+      runId,
+      date,
       status,
       startedAt: new Date(startedAt).toISOString(),
       finishedAt: status === 'RUNNING' ? null : new Date().toISOString(),
@@ -60,23 +63,16 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       try {
         const result = await executeChild(ingestSource, {
           workflowId: entry.workflowId,
-          args: [
-            {
-              source,
-              runId,
-              pageSize: input.pageSize,
-              pagesPerRange: input.pagesPerRange,
-              maxConcurrentRanges: input.maxConcurrentRanges,
-            },
-          ],
+          args: [{ source, runId, pageSize: input.pageSize, concurrency: input.concurrency, maxRanges: input.maxRanges, heartbeatTimeout: input.heartbeatTimeout }],
         });
-        summaries[source] = { status: 'COMPLETED', ...countsOf(result) };
+        summaries[source] = { status: 'COMPLETED', ...result };
         entry.state = 'completed';
       } catch (err) {
-        // What the source stored before it failed still counts; a failed probe stored nothing.
+        // What the source fetched before it failed still counts; a failed probe fetched nothing.
         const partial = failureDetails<IngestSourceResult>(err, 'IngestFailed');
-        summaries[source] = { status: 'FAILED', ...countsOf(partial), error: rootMessage(err) };
+        summaries[source] = { status: 'FAILED', ...(partial ?? nothingDone()), error: rootMessage(err) };
         entry.state = 'failed';
+        log.error('source failed', { source, error: rootMessage(err) });
       }
       entry.summary = summaries[source];
     }),
@@ -87,6 +83,9 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
   for (const source of sources) ordered[source] = summaries[source];
   const failed = sources.filter((s) => ordered[s]?.status === 'FAILED');
   await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', ordered);
+  upsertMemo({
+    summary: sources.map((s) => (ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describe(s, ordered[s] as IngestSourceResult))).join('\n'),
+  });
   if (failed.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`,
@@ -94,12 +93,46 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       { sources: ordered },
     );
   }
-  return { workflowId, runId, date: input.date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered };
+  return { workflowId, runId, date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered };
 }
 
-/** The counts of a source's summary, from its ingest result (none: nothing was stored). */
-function countsOf(result: IngestSourceResult | undefined): Omit<SourceSummary, 'status' | 'error'> {
-  if (!result) return { fetched: 0, valid: 0, invalid: 0, inserted: 0, updated: 0, unchanged: 0, duplicates: 0, total: null, pages: null };
-  const { source: _source, pagesStored: _pagesStored, totalAtEnd: _totalAtEnd, ...counts } = result;
-  return counts;
+/** A scheduled run's date is the schedule's; any other run's, the day it started (UTC). */
+function logicalDate(): string {
+  const info = workflowInfo();
+  const scheduled = info.typedSearchAttributes.getAll().find((pair) => pair.key.name === 'TemporalScheduledStartTime')?.value;
+  const at = scheduled instanceof Date ? scheduled : info.startTime;
+  return at.toISOString().slice(0, 10);
+}
+
+/** The summary of a source that failed before fetching anything. */
+function nothingDone(): IngestSourceResult {
+  return {
+    requests: 0,
+    retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 },
+    pages: 0,
+    bytes: 0,
+    fetched: 0,
+    valid: 0,
+    invalid: 0,
+    keylessInvalid: 0,
+    drift: { added: {}, missing: {} },
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    duplicates: 0,
+    tombstoned: 0,
+    historyVersions: 0,
+    curatedDocuments: 0,
+    totalAtStart: null,
+    totalAtEnd: null,
+    pagesPlanned: null,
+    complete: false,
+    incompleteReason: 'the source failed before fetching',
+    merged: false,
+    fetchMs: 0,
+    mergeMs: 0,
+    durationMs: 0,
+    recordsPerSecond: 0,
+    requestsPerSecond: 0,
+  };
 }

@@ -1,83 +1,158 @@
-import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { ApplicationFailure, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { PageRangeResult } from '../activities/ingest/types.js';
-import type { LoadStats } from '../activities/ingest/stats.js';
+import type { FetchStats, MergeStats } from '../activities/ingest/stats.js';
+import { addCounts } from './counts.js';
 import { failureDetails, rootMessage } from './failures.js';
-import { planPageRanges } from './pagePlan.js';
+import { planPageRanges, type PageRange } from './pagePlan.js';
 import { ingestProgressQuery } from './queries.js';
 import type { IngestProgress, IngestSourceInput, IngestSourceResult } from './types.js';
 
-// Probing reads one page and writes nothing: retry it briskly.
+// Probing reads one record and writes nothing: retry it briskly.
 const { probeSource } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-// A range fetches and stores several pages. The heartbeat after each page is its
-// checkpoint: a worker that dies is noticed within heartbeatTimeout, and the next
-// attempt resumes after the last stored page.
-const { fetchPageRange } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+/**
+ * A range retries each request in place first (backoff, jitter, Retry-After); when an
+ * attempt gives up, Temporal retries it and it resumes after its last staged page. The
+ * heartbeat after each page lets a dead worker be noticed within heartbeatTimeout.
+ * The merge reads the staging and raw layers once and heartbeats per partition.
+ */
+function heartbeatingActivities(heartbeatTimeout: Duration) {
+  const { fetchPageRange } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  });
+  const { mergeSource } = proxyActivities<Activities>({
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout,
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
+  });
+  return { fetchPageRange, mergeSource };
+}
+
+const { dropStaging } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-const COUNTS: readonly (keyof LoadStats)[] = ['fetched', 'valid', 'invalid', 'inserted', 'updated', 'unchanged', 'duplicates'];
+/** Extra fetch rounds when `total` grows during the run. */
+const MAX_EXTRA_ROUNDS = 2;
 
-/**
- * Ingests one source: probe page 1, then fetch and store every page in ranges, a few
- * at a time. If a range fails for good, no new range starts and those in flight
- * finish; the workflow then fails with type IngestFailed, its details holding the
- * counts of every page stored.
- */
-export async function ingestSource(input: IngestSourceInput): Promise<IngestSourceResult> {
-  const pageSize = input.pageSize ?? 100;
-  const progress: IngestProgress = {
-    source: input.source,
-    state: 'probing',
-    total: null,
-    pages: null,
-    pagesStored: 0,
+function emptyFetch(): FetchStats {
+  return {
+    requests: 0,
+    retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 },
+    pages: 0,
+    bytes: 0,
     fetched: 0,
     valid: 0,
     invalid: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    duplicates: 0,
+    keylessInvalid: 0,
+    drift: { added: {}, missing: {} },
   };
+}
+
+function emptyMerge(): MergeStats {
+  return { inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0 };
+}
+
+/**
+ * Ingests one source:
+ *  1. probe for `total`; split the pages into ranges; fetch, validate and stage them, a
+ *     bounded number of requests in flight;
+ *  2. probe again: if `total` grew, fetch the new pages too;
+ *  3. the run is complete when every page is staged, fetched = total at the start =
+ *     total at the end, and every invalid record still names its key;
+ *  4. merge the staged pages into the raw layer (tombstones only if complete) and
+ *     rebuild the curated collection; drop the staging.
+ * If fetching fails for good, nothing is merged: the workflow fails with type
+ * IngestFailed, its details holding the figures of every page staged.
+ */
+export async function ingestSource(input: IngestSourceInput): Promise<IngestSourceResult> {
+  const pageSize = input.pageSize ?? 100;
+  const { fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes');
+  const started = Date.now();
+  const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: emptyFetch() };
   setHandler(ingestProgressQuery, () => progress);
 
   const probe = await probeSource({ source: input.source, pageSize });
-  progress.total = probe.total;
-  progress.pages = probe.pages;
+  progress.totalAtStart = probe.total;
+  progress.pagesPlanned = probe.pages;
   progress.state = 'fetching';
 
-  const pending = planPageRanges(probe.pages, input.pagesPerRange ?? 5);
-  let totalAtEnd: number | null = null;
   let failure: unknown;
-  const count = (result: PageRangeResult): void => {
-    for (const key of COUNTS) progress[key] += result[key];
-    progress.pagesStored += result.pagesStored;
-    if (result.totalAtEnd !== null) totalAtEnd = result.totalAtEnd;
-  };
-  const lane = async (): Promise<void> => {
-    for (let range = pending.shift(); range && failure === undefined; range = pending.shift()) {
-      try {
-        count(await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range }));
-      } catch (err) {
-        const partial = failureDetails<PageRangeResult>(err);
-        if (partial) count(partial);
-        failure ??= err;
+  const fetchPages = async (first: number, last: number): Promise<void> => {
+    const pages = last - first + 1;
+    const perRange = Math.max(1, Math.ceil(pages / (input.maxRanges ?? 128)));
+    const pending: PageRange[] = planPageRanges(pages, perRange).map((r) => ({ firstPage: r.firstPage + first - 1, lastPage: r.lastPage + first - 1 }));
+    // After a failure no new range starts; those in flight finish and keep their figures.
+    const lane = async (): Promise<void> => {
+      for (let range = pending.shift(); range && failure === undefined; range = pending.shift()) {
+        try {
+          addCounts(progress.fetch, await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range }));
+        } catch (err) {
+          const partial = failureDetails<FetchStats>(err);
+          if (partial) addCounts(progress.fetch, partial);
+          failure ??= err;
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 8) }, lane));
   };
-  await Promise.all(Array.from({ length: Math.max(1, input.maxConcurrentRanges ?? 4) }, lane));
 
-  const { state: _state, total: _total, pages: _pages, ...counts } = progress;
-  const result: IngestSourceResult = { ...counts, total: probe.total, pages: probe.pages, totalAtEnd };
+  await fetchPages(1, probe.pages);
+  let planned = probe.pages;
+  let totalAtEnd = probe.total;
+  progress.state = 'reconciling';
+  for (let round = 0; failure === undefined && round <= MAX_EXTRA_ROUNDS; round++) {
+    totalAtEnd = (await probeSource({ source: input.source, pageSize })).total;
+    const pagesNow = Math.ceil(totalAtEnd / pageSize);
+    if (pagesNow <= planned || round === MAX_EXTRA_ROUNDS) break;
+    log.warn('total grew during the run: fetching the new pages', { source: input.source, totalAtStart: probe.total, totalAtEnd });
+    progress.state = 'fetching';
+    await fetchPages(planned + 1, pagesNow);
+    planned = pagesNow;
+    progress.state = 'reconciling';
+  }
+  progress.pagesPlanned = planned;
+  const fetchMs = Date.now() - started;
+
+  const fetch = progress.fetch;
+  const incompleteReason =
+    failure !== undefined
+      ? `fetching failed: ${rootMessage(failure)}`
+      : fetch.fetched !== probe.total || probe.total !== totalAtEnd
+        ? `fetched ${fetch.fetched} records, total was ${probe.total} at the start and ${totalAtEnd} at the end`
+        : fetch.keylessInvalid > 0
+          ? `${fetch.keylessInvalid} invalid records had no readable key`
+          : null;
+  const summary = (merge: MergeStats, merged: boolean): IngestSourceResult => {
+    const durationMs = Date.now() - started;
+    return {
+      ...fetch,
+      ...merge,
+      totalAtStart: probe.total,
+      totalAtEnd,
+      pagesPlanned: planned,
+      complete: incompleteReason === null,
+      incompleteReason,
+      merged,
+      fetchMs,
+      mergeMs: merged ? durationMs - fetchMs : 0,
+      durationMs,
+      recordsPerSecond: Math.round((fetch.fetched * 1000) / Math.max(durationMs, 1)),
+      requestsPerSecond: Math.round((fetch.requests * 1000) / Math.max(fetchMs, 1)),
+    };
+  };
+
   if (failure !== undefined) {
     progress.state = 'failed';
+    const result = summary(emptyMerge(), false);
+    upsertMemo({ summary: `${input.source}: FAILED while fetching after ${fetch.pages}/${planned} pages: ${rootMessage(failure)}` });
     throw ApplicationFailure.create({
       message: `${input.source}: ${rootMessage(failure)}`,
       type: 'IngestFailed',
@@ -86,6 +161,28 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
       cause: failure as Error,
     });
   }
+
+  progress.state = 'merging';
+  const merge = await mergeSource({
+    source: input.source,
+    runId: input.runId,
+    pages: planned,
+    complete: incompleteReason === null,
+    expectedRecords: Math.max(probe.total, totalAtEnd),
+  });
+  await dropStaging({ source: input.source, runId: input.runId });
   progress.state = 'completed';
+  const result = summary(merge, true);
+  upsertMemo({ summary: describe(input.source, result) });
   return result;
+}
+
+/** One line for the Temporal UI's memo. */
+export function describe(source: string, r: IngestSourceResult): string {
+  return (
+    `${source}: ${r.fetched} fetched (${r.invalid} invalid, ${r.duplicates} duplicates), ` +
+    `${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.tombstoned} tombstoned; ` +
+    `${r.pages} pages, ${r.requests} requests, ${Object.values(r.retries).reduce((a, b) => a + b, 0)} retries; ` +
+    `${r.complete ? 'complete' : `incomplete (${r.incompleteReason})`}; ${(r.durationMs / 1000).toFixed(1)} s`
+  );
 }

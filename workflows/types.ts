@@ -1,44 +1,47 @@
-import type { LoadStats } from '../activities/ingest/stats.js';
+import type { FetchStats } from '../activities/ingest/stats.js';
 import type { SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
 
 export interface IngestSourceInput {
   source: SourceName;
-  /** The daily run this ingest belongs to: stored on every record it touches. */
+  /** The daily run this ingest belongs to: it names the staging collection and is stored on every record touched. */
   runId: string;
   /** Records per request (1..100). Default 100. */
   pageSize?: number;
-  /** Pages per fetchPageRange activity. Default 5. */
-  pagesPerRange?: number;
-  /** fetchPageRange activities in flight at once for this source. Default 4. */
-  maxConcurrentRanges?: number;
+  /** Requests in flight for this source: fetchPageRange activities at once. Default 8. */
+  concurrency?: number;
+  /** At most this many ranges (activities); pages are split evenly between them. Default 128. */
+  maxRanges?: number;
+  /** How soon a worker that stopped heartbeating is given up on, e.g. "2 minutes" (the default). */
+  heartbeatTimeout?: string;
 }
 
-export interface IngestSourceResult extends LoadStats {
-  source: SourceName;
-  total: number;
-  pages: number;
-  pagesStored: number;
-  /** `total` as reported on the last page fetched: differs from `total` if the API changed mid-run. */
-  totalAtEnd: number | null;
-}
+/** What ingestSource returns, and hands over as the details of an IngestFailed failure. */
+export type IngestSourceResult = Omit<SourceSummary, 'status' | 'error'>;
 
-export interface IngestProgress extends LoadStats {
+export type IngestState = 'probing' | 'fetching' | 'reconciling' | 'merging' | 'completed' | 'failed';
+
+export interface IngestProgress {
   source: SourceName;
-  state: 'probing' | 'fetching' | 'completed' | 'failed';
-  total: number | null;
-  pages: number | null;
-  pagesStored: number;
+  state: IngestState;
+  totalAtStart: number | null;
+  pagesPlanned: number | null;
+  fetch: FetchStats;
 }
 
 export interface DailyPipelineInput {
-  /** The run's logical date, YYYY-MM-DD. The API has no date filter: every run reads the whole dataset. */
-  date: string;
+  /**
+   * The run's logical date, YYYY-MM-DD. Default: the schedule's TemporalScheduledStartTime
+   * for a scheduled run, else the day the workflow started (UTC). The API has no date
+   * filter: every run reads the whole dataset.
+   */
+  date?: string;
   /** Sources to ingest; default all. */
   sources?: SourceName[];
   pageSize?: number;
-  pagesPerRange?: number;
-  maxConcurrentRanges?: number;
+  concurrency?: number;
+  maxRanges?: number;
+  heartbeatTimeout?: string;
 }
 
 export interface DailyPipelineResult {

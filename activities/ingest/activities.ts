@@ -1,77 +1,59 @@
-import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { log } from '@temporalio/activity';
 import type { Got } from 'got';
 import type { Db } from 'mongodb';
 import { getSource } from '../../sources/index.js';
 import { fetchPage, pageUrl } from './fetchPage.js';
-import { loadPage } from './loadPage.js';
-import { addStats, emptyStats } from './stats.js';
-import type { PageRangeInput, PageRangeResult, ProbeInput, ProbeResult, RangeCheckpoint } from './types.js';
+import { fetchPageRange } from './fetchPageRange.js';
+import { mergeSource } from './merge/mergeSource.js';
+import type { RetryPolicy } from './requestPage.js';
+import { stagingCollectionName, type StagedPage } from './staging.js';
+import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from './types.js';
 
 export interface IngestDeps {
   db: Db;
   http: Got;
   apiUrl: string;
+  retryPolicy: RetryPolicy;
+  maxResponseBytes: number;
 }
 
-export function createIngestActivities({ db, http, apiUrl }: IngestDeps) {
+/** Staging left behind by failed runs is dropped once this old. */
+const STAGING_RETENTION_MS = 7 * 24 * 3600_000;
+
+export function createIngestActivities(deps: IngestDeps) {
   return {
-    /** Reads page 1 for the size of the source. Writes nothing, so it can run any number of times. */
+    /**
+     * Reads a page of the source for its `total`. Writes nothing, so it can run any
+     * number of times; it asks for one record when only the total matters.
+     */
     async probeSource({ source, pageSize }: ProbeInput): Promise<ProbeResult> {
       const { path } = getSource(source);
-      const envelope = await fetchPage(http, pageUrl(apiUrl, path, 1, pageSize));
-      return { total: envelope.total, pages: envelope.pages };
+      const envelope = await fetchPage(deps.http, pageUrl(deps.apiUrl, path, 1, pageSize), undefined, deps.maxResponseBytes);
+      return { total: envelope.total, pages: Math.ceil(envelope.total / pageSize) };
     },
+
+    fetchPageRange: (input: PageRangeInput) => fetchPageRange(deps, input),
+
+    mergeSource: (input: MergeInput) => mergeSource(deps, input),
 
     /**
-     * Fetches and stores pages firstPage..lastPage, heartbeating after each stored
-     * page. A retried attempt resumes after the last page whose heartbeat reached the
-     * server (the SDK sends heartbeats at most every ~minute, so a few pages may be
-     * fetched again; storing a page again changes nothing). A failure carries, as its
-     * details, the counts of the pages stored so far, so the run's statistics stay exact.
+     * Drops the run's staging collection once it is merged, and the staging of failed
+     * runs of the source once older than 7 days (kept until then for inspection).
      */
-    async fetchPageRange(input: PageRangeInput): Promise<PageRangeResult> {
-      const source = getSource(input.source);
-      const signal = cancellationSignal();
-      const checkpoint = activityInfo().heartbeatDetails as RangeCheckpoint | undefined;
-      const result: PageRangeResult = checkpoint?.result ?? {
-        ...emptyStats(),
-        pagesStored: 0,
-        totalAtStart: null,
-        totalAtEnd: null,
-      };
-      try {
-        for (let page = checkpoint?.nextPage ?? input.firstPage; page <= input.lastPage; page++) {
-          // An attempt Temporal has given up on (timed out, cancelled) must stop writing.
-          signal.throwIfAborted();
-          const envelope = await fetchPage(http, pageUrl(apiUrl, source.path, page, input.pageSize), signal);
-          const stats = await loadPage({ db, source, runId: input.runId, page, now: new Date() }, envelope.items);
-          addStats(result, stats);
-          result.pagesStored++;
-          result.totalAtStart ??= envelope.total;
-          result.totalAtEnd = envelope.total;
-          heartbeat({ nextPage: page + 1, result } satisfies RangeCheckpoint);
+    async dropStaging({ source, runId }: StagingInput): Promise<{ dropped: string[] }> {
+      const own = stagingCollectionName(source, runId);
+      const prefix = `staging_${source}_`;
+      const dropped: string[] = [];
+      const names = (await deps.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith(prefix));
+      for (const name of names) {
+        if (name !== own) {
+          const newest = await deps.db.collection<StagedPage>(name).findOne({}, { projection: { fetched_at: 1 } });
+          if (newest && Date.now() - newest.fetched_at.getTime() < STAGING_RETENTION_MS) continue;
         }
-      } catch (err) {
-        if (signal.aborted) throw err;
-        throw withPartialResult(err, result);
+        if (await deps.db.collection(name).drop().catch(() => false)) dropped.push(name);
       }
-      return result;
+      if (dropped.length > 0) log.info('staging dropped', { source, collections: dropped });
+      return { dropped };
     },
   };
-}
-
-/** The same failure (message, type, retryability, retry delay), with the range's partial counts as details. */
-function withPartialResult(err: unknown, partial: PageRangeResult): ApplicationFailure {
-  if (err instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      message: err.message,
-      type: err.type ?? undefined,
-      nonRetryable: err.nonRetryable ?? false,
-      nextRetryDelay: err.nextRetryDelay ?? undefined,
-      details: [partial],
-    });
-  }
-  const e = err as Error;
-  return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: false, details: [partial] });
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Got } from 'got';
+import { CancelError, type Got } from 'got';
 import * as v from 'valibot';
 
 /** The envelope of every list endpoint; items are validated one by one later. */
@@ -13,28 +13,55 @@ const pageEnvelope = v.object({
 
 export type PageEnvelope = v.InferOutput<typeof pageEnvelope>;
 
+export interface FetchedPage extends PageEnvelope {
+  /** Size of the response body. */
+  bytes: number;
+}
+
 // Worth another attempt: the service or the network may recover. Any other status
 // (a 4xx, or a 5xx such as 501 that says the request itself is wrong) fails at once.
 export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/** A page is ~20 KB; anything near this is not a page of this API. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 export function pageUrl(apiUrl: string, path: string, page: number, size: number): string {
   return `${apiUrl}${path}?page=${page}&size=${size}`;
 }
 
 /**
- * Fetches one page. Throws a retryable ApplicationFailure for what may pass
- * (429, 408, 5xx, network errors, timeouts, bodies that are not the expected JSON)
- * and a non-retryable one, naming the URL and status, for any other answer.
+ * Fetches one page, once. Throws a retryable ApplicationFailure for what may pass
+ * (429, 408, 5xx of RETRYABLE_STATUS, network errors, timeouts, bodies that are not
+ * the expected JSON) and a non-retryable one, naming the URL and status, for any
+ * other answer or a body over the size cap. Failure types: HttpRetryableStatus,
+ * HttpNetworkError, HttpTimeout, HttpBadBody, HttpFatalStatus, HttpResponseTooLarge.
  */
-export async function fetchPage(http: Got, url: string, signal?: AbortSignal): Promise<PageEnvelope> {
+export async function fetchPage(
+  http: Got,
+  url: string,
+  signal?: AbortSignal,
+  maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+): Promise<FetchedPage> {
   let response;
+  let tooLarge = false;
   try {
-    response = await http.get(url, signal ? { signal } : {});
+    const request = http.get(url, signal ? { signal } : {});
+    request.on('downloadProgress', ({ transferred }: { transferred: number }) => {
+      if (transferred > maxResponseBytes && !tooLarge) {
+        tooLarge = true;
+        request.cancel();
+      }
+    });
+    response = await request;
   } catch (err) {
     // Cancelled by Temporal (e.g. the attempt timed out): stop, do not classify.
     if (signal?.aborted) throw err;
+    if (tooLarge || err instanceof CancelError) {
+      throw ApplicationFailure.nonRetryable(`GET ${url} answered more than the ${maxResponseBytes}-byte cap`, 'HttpResponseTooLarge');
+    }
     const e = err as Error & { code?: string };
-    throw ApplicationFailure.retryable(`GET ${url} failed: ${e.code ?? e.name}: ${e.message}`, 'HttpNetworkError');
+    const type = e.code === 'ETIMEDOUT' ? 'HttpTimeout' : 'HttpNetworkError';
+    throw ApplicationFailure.retryable(`GET ${url} failed: ${e.code ?? e.name}: ${e.message}`, type);
   }
   const status = response.statusCode;
   if (status !== 200) {
@@ -45,14 +72,16 @@ export async function fetchPage(http: Got, url: string, signal?: AbortSignal): P
         message,
         type: 'HttpRetryableStatus',
         nonRetryable: false,
+        details: [{ status }],
         nextRetryDelay: retryAfterMs(response.headers['retry-after']),
       });
     }
-    throw ApplicationFailure.nonRetryable(message, 'HttpFatalStatus');
+    throw ApplicationFailure.nonRetryable(message, 'HttpFatalStatus', { status });
   }
+  const text = response.body as string;
   let body: unknown;
   try {
-    body = JSON.parse(response.body as string);
+    body = JSON.parse(text);
   } catch {
     throw ApplicationFailure.retryable(`GET ${url} answered 200 with a body that is not JSON`, 'HttpBadBody');
   }
@@ -64,7 +93,7 @@ export async function fetchPage(http: Got, url: string, signal?: AbortSignal): P
       'HttpBadBody',
     );
   }
-  return parsed.output;
+  return { ...parsed.output, bytes: Buffer.byteLength(text) };
 }
 
 /** Retry-After in seconds or as an HTTP date, capped at 5 minutes; undefined when absent or unreadable. */

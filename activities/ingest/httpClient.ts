@@ -9,12 +9,12 @@ export interface HttpClientOptions {
   maxSockets: number;
 }
 
-export const DEFAULT_HTTP_OPTIONS: HttpClientOptions = { timeoutMs: 30_000, maxSockets: 16 };
+export const DEFAULT_HTTP_OPTIONS: HttpClientOptions = { timeoutMs: 30_000, maxSockets: 64 };
 
 /**
- * The one HTTP client of the worker. Retries are not done here: a failed page fails
- * its activity, and Temporal retries the activity, which resumes from its last
- * heartbeat. Status codes are classified by the caller, so none throws here.
+ * The one HTTP client of the worker: keep-alive connections and a timeout per request.
+ * Retries are not done here (requestPage does them, and counts them); status codes
+ * are classified by the caller, so none throws here.
  */
 export function createHttpClient(options: HttpClientOptions = DEFAULT_HTTP_OPTIONS): Got {
   return got.extend({

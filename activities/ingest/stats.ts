@@ -1,26 +1,59 @@
-/** What happened to the records of a page, a range or a whole source in one run. */
-export interface LoadStats {
-  /** Records received from the API. */
+import { emptyRequestStats, RETRY_REASONS, type RequestStats } from './requestPage.js';
+import type { StagedPage } from './staging.js';
+import { addDrift, emptyDrift, type Drift } from './validate.js';
+
+/** What fetching and staging pages did: HTTP figures and record counts before the merge. */
+export interface FetchStats extends RequestStats {
+  pages: number;
+  bytes: number;
+  /** Records received. fetched = valid + invalid. */
   fetched: number;
-  /** Records that passed validation: inserted + updated + unchanged + duplicates. */
+  /** Records that passed validation and were staged (duplicates included). */
   valid: number;
-  /** Records that failed validation; each has a quarantine document. */
+  /** Records quarantined as invalid. */
   invalid: number;
+  /** Invalid records whose key could not be read. */
+  keylessInvalid: number;
+  drift: Drift;
+}
+
+/** What the merge did to the raw layer, and what it built. valid = inserted + updated + unchanged + duplicates. */
+export interface MergeStats {
   inserted: number;
   updated: number;
   unchanged: number;
-  /** A key already seen on another page of the same run. */
+  /** Copies of a key already taken by an earlier page or position of the run; quarantined. */
   duplicates: number;
+  /** Records absent from a complete run, marked deleted. */
+  tombstoned: number;
+  /** Prior versions written to the history collection. */
+  historyVersions: number;
+  /** Documents of the rebuilt curated collection. */
+  curatedDocuments: number;
 }
 
-export const STAT_KEYS = ['fetched', 'valid', 'invalid', 'inserted', 'updated', 'unchanged', 'duplicates'] as const satisfies readonly (keyof LoadStats)[];
-
-export function emptyStats(): LoadStats {
-  return { fetched: 0, valid: 0, invalid: 0, inserted: 0, updated: 0, unchanged: 0, duplicates: 0 };
+export function emptyFetchStats(): FetchStats {
+  return { ...emptyRequestStats(), pages: 0, bytes: 0, fetched: 0, valid: 0, invalid: 0, keylessInvalid: 0, drift: emptyDrift() };
 }
 
-/** Adds the counters of `more` into `into` (which may carry other fields: they are left alone). */
-export function addStats<T extends LoadStats>(into: T, more: LoadStats): T {
-  for (const key of STAT_KEYS) into[key] += more[key];
+export function emptyMergeStats(): MergeStats {
+  return { inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0 };
+}
+
+export function addRequestStats(into: RequestStats, more: RequestStats): void {
+  into.requests += more.requests;
+  for (const reason of RETRY_REASONS) into.retries[reason] += more.retries[reason];
+}
+
+/** Adds a staged page's figures (its requests and retries included) to a range's. */
+export function addPageStats(into: FetchStats, page: Pick<StagedPage, 'fetched' | 'invalid' | 'keylessInvalid' | 'bytes' | 'drift' | 'requests' | 'retries'>): FetchStats {
+  into.pages++;
+  into.bytes += page.bytes;
+  into.fetched += page.fetched;
+  into.invalid += page.invalid;
+  into.valid += page.fetched - page.invalid;
+  into.keylessInvalid += page.keylessInvalid;
+  addDrift(into.drift, page.drift);
+  addRequestStats(into, page);
   return into;
 }

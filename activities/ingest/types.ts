@@ -1,5 +1,4 @@
 import type { SourceName } from '../../sources/index.js';
-import type { LoadStats } from './stats.js';
 
 export interface ProbeInput {
   source: SourceName;
@@ -14,21 +13,25 @@ export interface ProbeResult {
 
 export interface PageRangeInput {
   source: SourceName;
+  /** The run whose staging collection receives the pages. */
   runId: string;
   firstPage: number;
   lastPage: number;
   pageSize: number;
 }
 
-export interface PageRangeResult extends LoadStats {
-  pagesStored: number;
-  /** `total` as the API reported it on the first and the last page fetched. */
-  totalAtStart: number | null;
-  totalAtEnd: number | null;
+export interface MergeInput {
+  source: SourceName;
+  runId: string;
+  /** Pages staged: 1..pages. */
+  pages: number;
+  /** Every page staged, and fetched = total at the start = total at the end: absent records are tombstoned. */
+  complete: boolean;
+  /** Records expected, to size the merge's partitions. */
+  expectedRecords: number;
 }
 
-/** Heartbeat details: enough for a retried attempt to resume after the last stored page. */
-export interface RangeCheckpoint {
-  nextPage: number;
-  result: PageRangeResult;
+export interface StagingInput {
+  source: SourceName;
+  runId: string;
 }

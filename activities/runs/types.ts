@@ -1,22 +1,35 @@
 import type { SourceName } from '../../sources/index.js';
-import type { LoadStats } from '../ingest/stats.js';
+import type { FetchStats, MergeStats } from '../ingest/stats.js';
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
 
-/** The outcome of one source in one run, as the daily pipeline reports it. */
-export interface SourceSummary extends LoadStats {
+/** Everything one source did in one run. */
+export interface SourceSummary extends FetchStats, MergeStats {
   status: 'COMPLETED' | 'FAILED';
-  /** `total` and `pages` as the API reported them when the run probed page 1. */
-  total: number | null;
-  pages: number | null;
+  /** `total` as the API reported it when the run started and when it ended. */
+  totalAtStart: number | null;
+  totalAtEnd: number | null;
+  /** Pages the run had to fetch. `pages` (from FetchStats) is how many it staged. */
+  pagesPlanned: number | null;
+  /** Every page staged, fetched = total at start = total at end, every invalid record keyed: absent records were tombstoned. */
+  complete: boolean;
+  /** Why the run is not complete, when it is not. */
+  incompleteReason: string | null;
+  /** The staged pages were applied to the raw and curated layers. */
+  merged: boolean;
+  fetchMs: number;
+  mergeMs: number;
+  durationMs: number;
+  recordsPerSecond: number;
+  requestsPerSecond: number;
   error?: string;
 }
 
 /** A run's state as the workflow reports it (times as ISO strings: payloads are JSON). */
 export interface RunReport {
-  /** The Temporal run id of the dailyPipeline execution. */
-  runId: string;
   workflowId: string;
+  /** The Temporal run id: what raw documents and quarantine records name as their run. */
+  runId: string;
   date: string;
   status: RunStatus;
   startedAt: string;
@@ -25,10 +38,10 @@ export interface RunReport {
   sources: Partial<Record<SourceName, SourceSummary>>;
 }
 
-/** One document of `pipeline_runs`: every statistic of a run in one record. */
+/** One document of `pipeline_runs` per run, keyed by workflow id (a re-run of a date replaces it). */
 export interface PipelineRunDocument {
   _id: string;
-  workflow_id: string;
+  run_id: string;
   date: string;
   status: RunStatus;
   started_at: Date;

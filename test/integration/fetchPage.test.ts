@@ -1,8 +1,16 @@
 import { expect } from 'chai';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Db } from 'mongodb';
 import { fetchPage, pageUrl } from '../../activities/ingest/fetchPage.js';
+import { fetchPageRange } from '../../activities/ingest/fetchPageRange.js';
 import { createHttpClient } from '../../activities/ingest/httpClient.js';
+import { quarantineCollection } from '../../activities/ingest/quarantine.js';
+import { emptyRequestStats, requestPage } from '../../activities/ingest/requestPage.js';
+import { stagingCollection } from '../../activities/ingest/staging.js';
+import type { PageRangeInput } from '../../activities/ingest/types.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
+import { getTestStack } from '../support/testStack.js';
 
 // fetchPage over real HTTP against the simulator misbehaving on purpose: every way a
 // page can fail is classified as worth retrying or not, and says what happened.
@@ -84,7 +92,7 @@ describe('fetchPage against a misbehaving API', function () {
     expect(reset.message).to.match(/ECONNRESET|socket hang up/);
     sim.faults.add({ kind: 'delay', delayMs: 3_000, times: 1 });
     const slow = await failure(fetchPage(http, url()));
-    expect(slow).to.include({ type: 'HttpNetworkError', nonRetryable: false });
+    expect(slow).to.include({ type: 'HttpTimeout', nonRetryable: false });
     expect(slow.message).to.include('ETIMEDOUT');
   });
 
@@ -118,5 +126,113 @@ describe('fetchPage against a misbehaving API', function () {
     const f = await failure(fetchPage(http, pageUrl(gone, '/tracks', 1, 100)));
     expect(f).to.include({ type: 'HttpNetworkError', nonRetryable: false });
     expect(f.message).to.include('ECONNREFUSED');
+  });
+});
+
+describe('requestPage: retries in place', function () {
+  this.timeout(30_000);
+  let sim: Simulator;
+  let url: string;
+  const http = createHttpClient({ timeoutMs: 2_000, maxSockets: 4 });
+  const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 5_000 };
+
+  before(async () => {
+    sim = createSimulator({ seed: 'retries', tracks: 100, users: 1, listenHistory: 0 });
+    url = pageUrl(await sim.listen(0), '/tracks', 1, 100);
+  });
+  afterEach(() => sim.faults.clear());
+  after(() => sim.close());
+
+  const run = async (hooks: { sleeps: number[] }) => {
+    const stats = emptyRequestStats();
+    const reasons: string[] = [];
+    const page = await requestPage(http, url, policy, stats, {
+      sleep: async (ms) => void hooks.sleeps.push(ms),
+      random: () => 1,
+      onRetry: (reason) => reasons.push(reason),
+    });
+    return { page, stats, reasons };
+  };
+
+  it('retries transient failures with exponential backoff, and counts them by reason', async () => {
+    sim.faults.add({ kind: 'status', status: 503, times: 1 });
+    sim.faults.add({ kind: 'reset', times: 1 });
+    sim.faults.add({ kind: 'truncated', times: 1 });
+    const sleeps: number[] = [];
+    const { page, stats, reasons } = await run({ sleeps });
+    expect(page.items).to.have.length(100);
+    expect(reasons).to.deep.equal(['5xx', 'network', 'parse']);
+    expect(stats).to.deep.equal({ requests: 4, retries: { '429': 0, '5xx': 1, timeout: 0, network: 1, parse: 1 } });
+    expect(sleeps, 'full jitter draws below 100, 200, 400 ms').to.deep.equal([100, 200, 400]);
+  });
+
+  it('waits as long as Retry-After says, up to its cap', async () => {
+    sim.faults.add({ kind: 'status', status: 429, retryAfter: '2', times: 1 });
+    sim.faults.add({ kind: 'status', status: 429, retryAfter: '3600', times: 1 });
+    const sleeps: number[] = [];
+    const { stats } = await run({ sleeps });
+    expect(sleeps).to.deep.equal([2_000, 5_000]);
+    expect(stats.retries['429']).to.equal(2);
+  });
+
+  it('gives up after maxAttempts with the last failure, and never retries a fatal one', async () => {
+    sim.faults.add({ kind: 'status', status: 500, times: 10 });
+    const stats = emptyRequestStats();
+    try {
+      await requestPage(http, url, policy, stats, { sleep: async () => {} });
+      expect.fail('should give up');
+    } catch (err) {
+      expect(err).to.be.instanceOf(ApplicationFailure);
+      expect((err as ApplicationFailure).type).to.equal('HttpRetryableStatus');
+    }
+    expect(stats).to.deep.equal({ requests: 4, retries: { '429': 0, '5xx': 3, timeout: 0, network: 0, parse: 0 } });
+    sim.faults.clear();
+    sim.faults.add({ kind: 'status', status: 404, times: 1 });
+    const fatal = emptyRequestStats();
+    try {
+      await requestPage(http, url, policy, fatal, { sleep: async () => {} });
+      expect.fail('should fail at once');
+    } catch (err) {
+      expect((err as ApplicationFailure).type).to.equal('HttpFatalStatus');
+    }
+    expect(fatal.requests).to.equal(1);
+  });
+});
+
+describe('fetchPageRange (real MongoDB-protocol server)', function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let db: Db;
+
+  before(async () => {
+    const stack = await getTestStack();
+    db = (await stack.mongo()).db(`${stack.mongodbDb}_range`);
+    sim = createSimulator({ seed: 'range', tracks: 1000, users: 1, listenHistory: 0, invalidRate: 0.02 });
+  });
+  after(() => sim.close());
+
+  it('stages each page once; a retried attempt fetches only the pages not staged yet', async () => {
+    const deps = {
+      db,
+      http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
+      apiUrl: await sim.listen(0),
+      retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
+      maxResponseBytes: 1 << 20,
+    };
+    const range = (input: PageRangeInput) => fetchPageRange(deps, input);
+    const first = new MockActivityEnvironment({ attempt: 1 });
+    let heartbeats = 0;
+    first.on('heartbeat', () => heartbeats++);
+    const part = await first.run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 3, pageSize: 100 });
+    expect(part).to.include({ pages: 3, fetched: 300, requests: 3 });
+    expect(heartbeats).to.equal(3);
+
+    const retried = await new MockActivityEnvironment({ attempt: 2 }).run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 6, pageSize: 100 });
+    const requested = sim.requestCounts();
+    expect([1, 2, 3, 4, 5, 6].map((p) => requested.get(`/tracks?page=${p}`))).to.deep.equal([1, 1, 1, 1, 1, 1]);
+    const invalid = sim.knobs.tracks.invalid.filter((i) => i < 600).length;
+    expect(retried).to.include({ pages: 6, fetched: 600, valid: 600 - invalid, invalid, requests: 6 });
+    expect(await stagingCollection(db, 'tracks', 'resume').countDocuments()).to.equal(6);
+    expect(await quarantineCollection(db).countDocuments({ run_id: 'resume' })).to.equal(invalid);
   });
 });

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { canonicalJson, contentHash } from '../../activities/ingest/canonicalJson.js';
 import { retryAfterMs } from '../../activities/ingest/fetchPage.js';
 import { mapLimit } from '../../activities/ingest/mapLimit.js';
-import { addStats, emptyStats } from '../../activities/ingest/stats.js';
+import { addPageStats, emptyFetchStats } from '../../activities/ingest/stats.js';
+import { addCounts } from '../../workflows/counts.js';
 
 describe('canonical JSON and content hash', () => {
   it('does not depend on key order, at any depth', () => {
@@ -34,11 +35,29 @@ describe('retryAfterMs', () => {
   });
 });
 
-describe('addStats', () => {
-  it('adds the counters and leaves other fields of the target alone', () => {
-    const into = { ...emptyStats(), fetched: 1, pagesStored: 3, totalAtStart: null as number | null };
-    addStats(into, { ...emptyStats(), fetched: 100, valid: 99, invalid: 1, inserted: 99 });
-    expect(into).to.deep.equal({ fetched: 101, valid: 99, invalid: 1, inserted: 99, updated: 0, unchanged: 0, duplicates: 0, pagesStored: 3, totalAtStart: null });
+describe('statistics', () => {
+  it('add a staged page to a range: records, HTTP figures, retries by reason and drift', () => {
+    const range = emptyFetchStats();
+    const retries = { '429': 1, '5xx': 2, timeout: 0, network: 1, parse: 0 };
+    addPageStats(range, { fetched: 100, invalid: 3, keylessInvalid: 1, bytes: 20_000, drift: { added: { bpm: 2 }, missing: {} }, requests: 5, retries });
+    addPageStats(range, { fetched: 50, invalid: 0, keylessInvalid: 0, bytes: 9_000, drift: { added: { bpm: 1 }, missing: { name: 1 } }, requests: 1, retries: { ...retries, '429': 0, '5xx': 0, network: 0 } });
+    expect(range).to.deep.equal({
+      requests: 6,
+      retries: { '429': 1, '5xx': 2, timeout: 0, network: 1, parse: 0 },
+      pages: 2,
+      bytes: 29_000,
+      fetched: 150,
+      valid: 147,
+      invalid: 3,
+      keylessInvalid: 1,
+      drift: { added: { bpm: 3 }, missing: { name: 1 } },
+    });
+  });
+
+  it('add nested counters in workflows, creating what is missing and leaving other fields alone', () => {
+    const into = { fetched: 1, retries: { '429': 1 }, drift: { added: {} as Record<string, number> }, label: 'x' };
+    addCounts(into, { fetched: 2, retries: { '429': 2 }, drift: { added: { bpm: 4 } }, label: 'y' });
+    expect(into).to.deep.equal({ fetched: 3, retries: { '429': 3 }, drift: { added: { bpm: 4 } }, label: 'x' });
   });
 });
 

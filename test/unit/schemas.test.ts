@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { validate } from '../../activities/ingest/loadPage.js';
+import { validate } from '../../activities/ingest/validate.js';
 import { parseNaiveTimestamp } from '../../sources/contract.js';
 import { SOURCES } from '../../sources/index.js';
 

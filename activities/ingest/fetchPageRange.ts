@@ -1,0 +1,88 @@
+import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Got } from 'got';
+import type { Db } from 'mongodb';
+import { getSource } from '../../sources/index.js';
+import { pageUrl } from './fetchPage.js';
+import { insertIgnoringDuplicates, quarantineCollection } from './quarantine.js';
+import { emptyRequestStats, requestPage, type RetryPolicy } from './requestPage.js';
+import { stagePage } from './stagePage.js';
+import { stagingCollection, type StagedPage } from './staging.js';
+import { addPageStats, addRequestStats, emptyFetchStats, type FetchStats } from './stats.js';
+import type { PageRangeInput } from './types.js';
+
+export interface FetchDeps {
+  db: Db;
+  http: Got;
+  apiUrl: string;
+  retryPolicy: RetryPolicy;
+  maxResponseBytes: number;
+}
+
+/**
+ * Fetches, validates and stages pages firstPage..lastPage, one after another. The
+ * staged page is the checkpoint: a retried attempt skips every page it finds staged,
+ * so at most the page that was in flight is fetched again. Heartbeats after each page
+ * (liveness and progress) and while waiting to retry. A failure carries, as its
+ * details, the figures of the pages staged so far.
+ */
+export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Promise<FetchStats> {
+  const source = getSource(input.source);
+  const staging = stagingCollection(deps.db, source.name, input.runId);
+  const signal = cancellationSignal();
+  // A first attempt finds nothing staged: staging collections belong to one run.
+  const resumed = activityInfo().attempt > 1;
+  const stats = emptyFetchStats();
+  let inFlight = emptyRequestStats();
+  try {
+    for (let page = input.firstPage; page <= input.lastPage; page++) {
+      // An attempt Temporal has given up on (timed out, cancelled) must stop writing.
+      signal.throwIfAborted();
+      if (resumed) {
+        const done = await staging.findOne({ _id: String(page) }, { projection: { records: 0 } });
+        if (done) {
+          addPageStats(stats, done);
+          continue;
+        }
+      }
+      inFlight = emptyRequestStats();
+      const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
+      const fetched = await requestPage(deps.http, url, deps.retryPolicy, inFlight, {
+        signal,
+        onRetry: (reason, attempt, delayMs, message) => {
+          heartbeat({ page, stats });
+          log.warn('request retry', { source: source.name, page, reason, attempt, delayMs, error: message });
+        },
+      }, deps.maxResponseBytes);
+      const { staged, quarantined } = stagePage({ source, runId: input.runId, page, now: new Date() }, fetched);
+      const doc: StagedPage = { ...staged, bytes: fetched.bytes, requests: inFlight.requests, retries: inFlight.retries };
+      inFlight = emptyRequestStats();
+      // Quarantine first: a crash in between stages the page again, and quarantines nothing twice.
+      await insertIgnoringDuplicates(quarantineCollection(deps.db), quarantined);
+      await insertIgnoringDuplicates(staging, [doc]);
+      addPageStats(stats, doc);
+      heartbeat({ page, stats });
+      log.debug('page staged', { source: source.name, page, fetched: doc.fetched, invalid: doc.invalid, bytes: doc.bytes, requests: doc.requests });
+    }
+  } catch (err) {
+    if (signal.aborted) throw err;
+    addRequestStats(stats, inFlight);
+    throw withPartialStats(err, stats);
+  }
+  return stats;
+}
+
+/** The same failure (message, type, retryability, retry delay), with the range's figures so far as details. */
+function withPartialStats(err: unknown, partial: FetchStats): ApplicationFailure {
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.type ?? undefined,
+      nonRetryable: err.nonRetryable ?? false,
+      nextRetryDelay: err.nextRetryDelay ?? undefined,
+      details: [partial],
+    });
+  }
+  const e = err as Error;
+  return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: false, details: [partial] });
+}

@@ -1,0 +1,43 @@
+import type { Db } from 'mongodb';
+import type { SourceDescription } from '../../sources/index.js';
+
+/** A document of a raw collection: the record as received, keyed by its natural key. */
+export interface RawDocument {
+  _id: string;
+  record: Record<string, unknown>;
+  /** SHA-256 of the record's canonical JSON. */
+  hash: string;
+  first_seen_run: string;
+  first_seen_at: Date;
+  /** The last run whose API served this key. */
+  last_seen_run: string;
+  last_seen_at: Date;
+  /** The run that stored the current version; valid_from of that version. */
+  version_run: string;
+  version_at: Date;
+  /** Set when a complete run no longer served the key; the record stays. */
+  deleted_at?: Date | null;
+  deleted_in_run?: string | null;
+}
+
+/** A prior version of a raw record (SCD type 2, as dbt snapshots and dlt's scd2 keep them). */
+export interface HistoryDocument {
+  /** `<key>@<run that stored the version>`: a version is written once. */
+  _id: string;
+  key: string;
+  record: Record<string, unknown>;
+  hash: string;
+  stored_in_run: string;
+  valid_from: Date;
+  /** When the next version replaced it, or when the record was tombstoned. */
+  valid_to: Date;
+  replaced_in_run: string;
+}
+
+export function rawCollection(db: Db, source: SourceDescription) {
+  return db.collection<RawDocument>(source.rawCollection);
+}
+
+export function historyCollection(db: Db, source: SourceDescription) {
+  return db.collection<HistoryDocument>(`${source.rawCollection}_history`);
+}

@@ -1,0 +1,69 @@
+import type { SourceDescription } from '../../sources/index.js';
+import { contentHash } from './canonicalJson.js';
+import type { PageEnvelope } from './fetchPage.js';
+import type { QuarantineDocument } from './quarantine.js';
+import { encodeRecords, type StagedPage, type StagedRecord } from './staging.js';
+import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
+
+export interface PageContext {
+  source: SourceDescription;
+  runId: string;
+  page: number;
+  now: Date;
+}
+
+/** The staging document of a page without its HTTP figures (bytes, requests, retries). */
+export type StagedPageContent = Omit<StagedPage, 'bytes' | 'requests' | 'retries'>;
+
+/**
+ * Validates every record of a page: the valid ones become the page's staging document,
+ * the invalid ones quarantine documents with their reasons. Pure: nothing is written.
+ */
+export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items' | 'total'>): { staged: StagedPageContent; quarantined: QuarantineDocument[] } {
+  const records: StagedRecord[] = [];
+  const quarantined: QuarantineDocument[] = [];
+  const invalidKeys: string[] = [];
+  let keylessInvalid = 0;
+  const drift = emptyDrift();
+
+  envelope.items.forEach((item, index) => {
+    noteDrift(ctx.source, item, drift);
+    const issues = validate(ctx.source, item);
+    if (issues.length === 0) {
+      const record = item as Record<string, unknown>;
+      records.push([String(record[ctx.source.keyField]), contentHash(record), record]);
+      return;
+    }
+    const key = readableKey(ctx.source, item) ?? null;
+    if (key === null) keylessInvalid++;
+    else invalidKeys.push(key);
+    quarantined.push({
+      _id: `${ctx.runId}:${ctx.source.name}:${ctx.page}:${index}`,
+      reason: 'invalid',
+      source: ctx.source.name,
+      run_id: ctx.runId,
+      page: ctx.page,
+      index,
+      key,
+      record_json: JSON.stringify(item) ?? 'undefined',
+      issues,
+      quarantined_at: ctx.now,
+    });
+  });
+
+  return {
+    staged: {
+      _id: String(ctx.page),
+      page: ctx.page,
+      total: envelope.total,
+      fetched: envelope.items.length,
+      invalid: quarantined.length,
+      keylessInvalid,
+      invalidKeys,
+      drift,
+      fetched_at: ctx.now,
+      records: encodeRecords(records),
+    },
+    quarantined,
+  };
+}

@@ -1,0 +1,158 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { SourceSummary } from '../activities/runs/types.js';
+import { workflowUiUrl } from '../config/addresses.js';
+import type { Config } from '../config/config.js';
+import type { SourceName } from '../sources/index.js';
+import type { dailyPipeline } from '../workflows/dailyPipeline.js';
+import { ingestProgressQuery, pipelineProgressQuery } from '../workflows/queries.js';
+import type { DailyPipelineInput, IngestProgress, PipelineProgress } from '../workflows/types.js';
+import { seconds, table } from './format.js';
+
+export type Summary = Partial<Record<SourceName, SourceSummary>>;
+
+export interface StartOptions {
+  workflowId: string;
+  input: DailyPipelineInput;
+  wait: boolean;
+  json: boolean;
+}
+
+/**
+ * Starts a dailyPipeline (or, with --wait, follows the one of that id already in
+ * progress), shows its progress and prints its summary. Returns the exit status.
+ */
+export async function startPipeline(client: Client, config: Config, options: StartOptions): Promise<number> {
+  const { workflowId, input, wait, json } = options;
+  let handle: WorkflowHandle<typeof dailyPipeline>;
+  let attached = false;
+  try {
+    handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', { taskQueue: config.taskQueue, workflowId, args: [input] });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if (!wait) {
+      console.error(`A run ${workflowId} is already in progress. Follow it with --wait.`);
+      return 1;
+    }
+    handle = client.workflow.getHandle<typeof dailyPipeline>(workflowId);
+    attached = true;
+  }
+  const runId = (await handle.describe()).runId;
+  const ui = workflowUiUrl(config, workflowId);
+  const note = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+  note(`${attached ? 'Following the run already in progress' : 'Started'}: workflow ${workflowId} (run ${runId})${ui ? `\nTemporal UI: ${ui}` : ''}`);
+  if (!wait) {
+    if (json) console.log(JSON.stringify({ workflowId, runId, status: 'RUNNING' }));
+    return 0;
+  }
+  return follow(client, handle, runId, config, json);
+}
+
+async function follow(client: Client, handle: WorkflowHandle<typeof dailyPipeline>, runId: string, config: Config, json: boolean): Promise<number> {
+  const display = new ProgressDisplay(json ? process.stderr : process.stdout);
+  let finished = false;
+  const result = handle.result().finally(() => (finished = true));
+  const poller = (async () => {
+    while (!finished) {
+      display.show(await readProgress(client, handle).catch(() => undefined));
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
+    }
+  })();
+
+  let status: 'COMPLETED' | 'FAILED';
+  let sources: Summary;
+  let durationMs: number | undefined;
+  let error: string | undefined;
+  try {
+    const r = await result;
+    status = 'COMPLETED';
+    sources = r.sources;
+    durationMs = r.durationMs;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    status = 'FAILED';
+    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { sources?: Summary } | undefined;
+    sources = details?.sources ?? {};
+    error = err.cause?.message ?? err.message;
+  }
+  await poller;
+
+  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(error ? { error } : {}) };
+  if (json) {
+    console.log(JSON.stringify(summary, null, 2));
+  } else {
+    console.log(`\nRun ${handle.workflowId} ${status}${durationMs !== undefined ? ` in ${seconds(durationMs)}` : ''}${error ? `: ${error}` : ''}`);
+    console.log(summaryTable(sources));
+    const ui = workflowUiUrl(config, handle.workflowId);
+    if (ui) console.log(`Temporal UI: ${ui}`);
+  }
+  return status === 'COMPLETED' ? 0 : 1;
+}
+
+const retriesOf = (s: SourceSummary) => Object.values(s.retries).reduce((a, b) => a + b, 0);
+
+export function summaryTable(sources: Summary): string {
+  const rows = Object.entries(sources).map(([name, s]) => [
+    name,
+    s.status,
+    s.fetched,
+    s.valid,
+    s.invalid,
+    s.inserted,
+    s.updated,
+    s.unchanged,
+    s.tombstoned,
+    s.duplicates,
+    s.requests,
+    retriesOf(s),
+    s.complete ? 'yes' : 'no',
+  ]);
+  const header = ['source', 'status', 'fetched', 'valid', 'invalid', 'inserted', 'updated', 'unchanged', 'tombstoned', 'duplicates', 'requests', 'retries', 'complete'];
+  const notes = Object.entries(sources)
+    .filter(([, s]) => !s.complete && s.incompleteReason)
+    .map(([name, s]) => `  ${name}: not complete, nothing tombstoned: ${s.incompleteReason}`);
+  return [table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11])), ...notes].join('\n');
+}
+
+interface ProgressSnapshot {
+  pipeline: PipelineProgress;
+  sources: Partial<Record<SourceName, IngestProgress>>;
+}
+
+async function readProgress(client: Client, handle: WorkflowHandle): Promise<ProgressSnapshot> {
+  const pipeline = await handle.query(pipelineProgressQuery);
+  const sources: ProgressSnapshot['sources'] = {};
+  await Promise.all(
+    Object.entries(pipeline.sources).map(async ([name, entry]) => {
+      if (entry.state !== 'running') return;
+      const child = await client.workflow.getHandle(entry.workflowId).query(ingestProgressQuery).catch(() => undefined);
+      if (child) sources[name as SourceName] = child;
+    }),
+  );
+  return { pipeline, sources };
+}
+
+/** One line per source; redrawn in place on a terminal, printed when it changes otherwise. */
+class ProgressDisplay {
+  private lines: string[] = [];
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  show(snapshot: ProgressSnapshot | undefined): void {
+    if (!snapshot) return;
+    const lines = Object.entries(snapshot.pipeline.sources).map(([name, entry]) => {
+      const p = snapshot.sources[name as SourceName];
+      if (entry.state === 'running' && p) {
+        const pages = p.pagesPlanned === null ? '' : `${p.fetch.pages}/${p.pagesPlanned} pages`;
+        return `  ${name.padEnd(15)} ${p.state.padEnd(11)} ${pages.padEnd(16)} ${p.fetch.fetched} records`;
+      }
+      const s = entry.summary;
+      return `  ${name.padEnd(15)} ${entry.state.padEnd(11)} ${s ? `${s.fetched} records` : ''}`;
+    });
+    if (this.out.isTTY) {
+      if (this.lines.length > 0) this.out.write(`\x1b[${this.lines.length}A`);
+      this.out.write(lines.map((l) => `\x1b[2K${l}\n`).join(''));
+    } else {
+      lines.filter((l, i) => l !== this.lines[i]).forEach((l) => this.out.write(`${l}\n`));
+    }
+    this.lines = lines;
+  }
+}

@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Db } from 'mongodb';
+import { contentHash } from '../../activities/ingest/canonicalJson.js';
+import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
+import { quarantineCollection } from '../../activities/ingest/quarantine.js';
+import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
+import type { MergeStats } from '../../activities/ingest/stats.js';
+import type { MergeInput } from '../../activities/ingest/types.js';
+import { SOURCES, type SourceDescription } from '../../sources/index.js';
+import { stagePages } from '../support/staging.js';
+import { getTestStack } from '../support/testStack.js';
+
+// mergeSource against the real MongoDB-protocol server of the test stack.
+
+const track = (id: number, name = `Track ${id}`) => ({
+  id,
+  name,
+  artist: 'A',
+  songwriters: 'W',
+  duration: '03:30',
+  genres: 'wave',
+  album: 'B',
+  created_at: '2022-01-01T00:00:00',
+  updated_at: '2022-06-01T00:00:00',
+});
+const tracks = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => track(from + i));
+
+describe('mergeSource (real MongoDB-protocol server)', function () {
+  this.timeout(120_000);
+  let db: Db;
+  let source: SourceDescription;
+  let n = 0;
+
+  before(async () => {
+    const stack = await getTestStack();
+    db = (await stack.mongo()).db(`${stack.mongodbDb}_merge`);
+  });
+
+  beforeEach(() => {
+    // Collections of their own per test.
+    n++;
+    source = { ...SOURCES.tracks, rawCollection: `raw_tracks_m${n}`, curatedCollection: `tracks_m${n}` };
+  });
+
+  // Run ids name staging collections: each test's are its own ("run-1" of test 3 is "t3-run-1").
+  const runOf = (runId: string) => `t${n}-${runId}`;
+  const merge = async (runId: string, pages: unknown[][], options: { complete?: boolean; partitionRecords?: number } = {}): Promise<MergeStats> => {
+    await stagePages(db, source, runOf(runId), pages);
+    return runMerge(runId, pages.length, options);
+  };
+  const runMerge = (runId: string, pages: number, { complete = true, partitionRecords }: { complete?: boolean; partitionRecords?: number } = {}): Promise<MergeStats> => {
+    const input: MergeInput = { source: 'tracks', runId: runOf(runId), pages, complete, expectedRecords: 0 };
+    return new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords, sources: { ...SOURCES, tracks: source } }, i), input);
+  };
+  const raw = () => rawCollection(db, source);
+  const curated = () => db.collection<{ _id: string; name?: string }>(source.curatedCollection);
+  const counts = (partial: Partial<MergeStats>): MergeStats => ({ inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0, ...partial });
+
+  it('inserts new records, builds the curated collection with typed fields', async () => {
+    const stats = await merge('run-1', [tracks(1, 100), tracks(101, 150)]);
+    expect(stats).to.deep.equal(counts({ inserted: 150, curatedDocuments: 150 }));
+    const doc = await raw().findOne({ _id: '42' });
+    expect(doc?.record).to.deep.equal(track(42));
+    expect(doc).to.include({ hash: contentHash(track(42)), first_seen_run: runOf('run-1'), last_seen_run: runOf('run-1'), version_run: runOf('run-1') });
+    const c = await curated().findOne({ _id: '42' });
+    expect(c).to.deep.include({ id: 42, duration: '03:30', duration_seconds: 210, created_at: new Date('2022-01-01T00:00:00Z') });
+    expect(await curated().countDocuments()).to.equal(150);
+  });
+
+  it('is idempotent: merging the same run again reports the same counts and changes nothing', async () => {
+    const first = await merge('run-1', [tracks(1, 60)]);
+    const snapshot = await raw().find().sort({ _id: 1 }).toArray();
+    const again = await runMerge('run-1', 1);
+    expect(again).to.deep.equal(first);
+    expect(await raw().find().sort({ _id: 1 }).toArray()).to.deep.equal(snapshot);
+  });
+
+  it('a later unchanged run moves only the last-seen markers', async () => {
+    await merge('run-1', [tracks(1, 50)]);
+    const before = await raw().find().sort({ _id: 1 }).toArray();
+    expect(await merge('run-2', [tracks(1, 50)])).to.deep.equal(counts({ unchanged: 50, curatedDocuments: 50 }));
+    const after = await raw().find().sort({ _id: 1 }).toArray();
+    expect(after.every((d) => d.last_seen_run === runOf('run-2'))).to.equal(true);
+    const strip = (docs: typeof before) => docs.map(({ last_seen_run: _r, last_seen_at: _a, ...rest }) => rest);
+    expect(strip(after)).to.deep.equal(strip(before));
+  });
+
+  it('a changed snapshot: updated records keep their prior version in history, absent ones are tombstoned, new ones inserted', async () => {
+    await merge('run-1', [tracks(1, 100)]);
+    const changed = tracks(1, 100).filter((t) => t.id > 10).map((t) => (t.id <= 15 ? track(t.id, 'Renamed') : t));
+    const stats = await merge('run-2', [[...changed, ...tracks(101, 103)]]);
+    expect(stats).to.deep.equal(counts({ inserted: 3, updated: 5, unchanged: 85, tombstoned: 10, historyVersions: 5, curatedDocuments: 93 }));
+    const gone = await raw().findOne({ _id: '3' });
+    expect(gone).to.include({ deleted_in_run: runOf('run-2') }).and.to.have.property('deleted_at').that.is.instanceOf(Date);
+    expect(gone?.record, 'tombstoned, never removed').to.deep.equal(track(3));
+    const renamed = await raw().findOne({ _id: '12' });
+    expect(renamed).to.include({ version_run: runOf('run-2'), first_seen_run: runOf('run-1') });
+    const history = await historyCollection(db, source).findOne({ _id: `12@${runOf('run-1')}` });
+    expect(history?.record).to.deep.equal(track(12));
+    expect(history).to.include({ key: '12', stored_in_run: runOf('run-1'), replaced_in_run: runOf('run-2') });
+    expect(history?.valid_to.getTime()).to.equal(renamed?.version_at.getTime());
+    expect(await curated().countDocuments({ _id: '3' }), 'curated holds live records only').to.equal(0);
+    expect((await curated().findOne({ _id: '12' }))?.name).to.equal('Renamed');
+  });
+
+  it('an incomplete run tombstones nothing, and its curated collection keeps the records it did not see', async () => {
+    await merge('run-1', [tracks(1, 40)]);
+    const stats = await merge('run-2', [tracks(1, 30)], { complete: false });
+    expect(stats).to.deep.equal(counts({ unchanged: 30, curatedDocuments: 40 }));
+    expect(await raw().countDocuments({ deleted_at: { $ne: null } })).to.equal(0);
+    expect((await raw().findOne({ _id: '35' }))?.last_seen_run, 'not seen: marker unchanged').to.equal(runOf('run-1'));
+    expect((await raw().findOne({ _id: '5' }))?.last_seen_run).to.equal(runOf('run-2'));
+  });
+
+  it('resolves one key on two pages deterministically: the lowest page wins, the copy is quarantined', async () => {
+    const pages = [tracks(1, 10), [...tracks(11, 19), track(4, 'Copy on page 2')], [track(4, 'Copy on page 3')]];
+    const stats = await merge('run-d', pages);
+    expect(stats).to.include({ inserted: 19, duplicates: 2 });
+    expect((await raw().findOne({ _id: '4' }))?.record.name).to.equal('Track 4');
+    const copies = await quarantineCollection(db).find({ run_id: runOf('run-d'), reason: 'duplicate' }).sort({ page: 1 }).toArray();
+    expect(copies.map((q) => [q.page, q.key, JSON.parse(q.record_json).name])).to.deep.equal([
+      [2, '4', 'Copy on page 2'],
+      [3, '4', 'Copy on page 3'],
+    ]);
+    expect(copies[0]?.issues[0]?.message).to.equal('duplicate key 4: the copy on page 1 (the first served) is kept');
+  });
+
+  it('brings a tombstoned record back as an update when it reappears', async () => {
+    await merge('run-1', [tracks(1, 5)]);
+    await merge('run-2', [tracks(1, 4)]);
+    const stats = await merge('run-3', [tracks(1, 5)]);
+    expect(stats).to.include({ updated: 1, unchanged: 4, tombstoned: 0, historyVersions: 1 });
+    const back = await raw().findOne({ _id: '5' });
+    expect(back?.deleted_at ?? null).to.equal(null);
+    expect(back?.version_run).to.equal(runOf('run-3'));
+  });
+
+  it('keeps a record live when its key is served with an invalid record', async () => {
+    await merge('run-1', [tracks(1, 3)]);
+    const stats = await merge('run-2', [[track(1), track(2), { ...track(3), duration: 'broken' }]]);
+    expect(stats).to.include({ unchanged: 2, tombstoned: 0, curatedDocuments: 3 });
+    expect((await raw().findOne({ _id: '3' }))?.deleted_at ?? null).to.equal(null);
+  });
+
+  it('gives the same result over many partitions as over one', async () => {
+    const pages = Array.from({ length: 12 }, (_, p) => tracks(p * 100 + 1, p * 100 + 100));
+    await merge('run-1', pages, { partitionRecords: 100 });
+    const next = pages.map((page) => page.filter((t) => t.id % 7 !== 0).map((t) => (t.id % 11 === 0 ? track(t.id, 'Changed') : t)));
+    const stats = await merge('run-2', next, { partitionRecords: 97 });
+    const sevens = Math.floor(1200 / 7);
+    const elevens = Math.floor(1200 / 11) - Math.floor(1200 / 77);
+    expect(stats).to.deep.equal(counts({ updated: elevens, unchanged: 1200 - sevens - elevens, tombstoned: sevens, historyVersions: elevens, curatedDocuments: 1200 - sevens }));
+    expect(await raw().countDocuments()).to.equal(1200);
+  });
+});

@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { contentHash } from '../../activities/ingest/canonicalJson.js';
+import { stagePage } from '../../activities/ingest/stagePage.js';
+import { decodeRecords, stagingCollectionName } from '../../activities/ingest/staging.js';
+import { SOURCES } from '../../sources/index.js';
+
+const track = (id: number, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: `Track ${id}`,
+  artist: 'A',
+  songwriters: 'W',
+  duration: '03:30',
+  genres: 'wave',
+  album: 'B',
+  created_at: '2022-01-01T00:00:00',
+  updated_at: '2022-06-01T00:00:00',
+  ...extra,
+});
+
+describe('stagePage', () => {
+  const ctx = { source: SOURCES.tracks, runId: 'run-1', page: 4, now: new Date('2026-11-23T00:00:00Z') };
+
+  it('stages the valid records in page order, each with its key and content hash', () => {
+    const { staged, quarantined } = stagePage(ctx, { items: [track(7), track(3)], total: 250 });
+    expect(quarantined).to.deep.equal([]);
+    expect(staged).to.include({ _id: '4', page: 4, total: 250, fetched: 2, invalid: 0, keylessInvalid: 0 });
+    expect(decodeRecords(staged.records)).to.deep.equal([
+      ['7', contentHash(track(7)), track(7)],
+      ['3', contentHash(track(3)), track(3)],
+    ]);
+  });
+
+  it('quarantines invalid records with their reasons, telling keyed from keyless ones', () => {
+    const items = [track(1), { ...track(2), duration: 'long' }, { ...track(0), id: null }, 'junk'];
+    const { staged, quarantined } = stagePage(ctx, { items, total: 4 });
+    expect(staged).to.include({ fetched: 4, invalid: 3, keylessInvalid: 2 });
+    expect(staged.invalidKeys, 'an invalid record with a readable id still names its key').to.deep.equal(['2']);
+    expect(decodeRecords(staged.records).map(([key]) => key)).to.deep.equal(['1']);
+    expect(quarantined.map((q) => [q._id, q.reason, q.key, q.index])).to.deep.equal([
+      ['run-1:tracks:4:1', 'invalid', '2', 1],
+      ['run-1:tracks:4:2', 'invalid', null, 2],
+      ['run-1:tracks:4:3', 'invalid', null, 3],
+    ]);
+    expect(quarantined[0]?.issues).to.deep.equal([{ path: 'duration', message: 'must be MM:SS (received "long")' }]);
+    expect(JSON.parse(quarantined[1]?.record_json ?? '')).to.deep.equal(items[2]);
+  });
+
+  it('counts schema drift: unknown fields added, contract fields missing', () => {
+    const { name: _n, ...noName } = track(3);
+    const { staged } = stagePage(ctx, { items: [track(1, { bpm: 120 }), track(2, { bpm: 90, explicit: true }), noName], total: 3 });
+    expect(staged.drift).to.deep.equal({ added: { bpm: 2, explicit: 1 }, missing: { name: 1 } });
+    expect(decodeRecords(staged.records)[1]?.[2], 'unknown fields are kept').to.deep.equal(track(2, { bpm: 90, explicit: true }));
+  });
+
+  it('names one staging collection per source and run, safe for any run id', () => {
+    expect(stagingCollectionName('listen_history', '01a2061c-45b3-763e')).to.equal('staging_listen_history_01a2061c45b3763e');
+  });
+});
