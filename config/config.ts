@@ -20,6 +20,8 @@ export interface Config {
   dataDir: string;
   /** Where built server binaries are cached, shared across clones. */
   cacheDir: string;
+  /** V8 old-space limit of the workers the stack starts, in MB: keeps their memory flat. */
+  workerHeapMb: number;
   /** How the worker talks to the API. */
   http: {
     timeoutMs: number;
@@ -127,6 +129,7 @@ const numbers = {
   httpMaxAttempts: { variable: 'MOOVITAMIX_HTTP_MAX_ATTEMPTS', fallback: 5, min: 1, max: 20 },
   httpBackoffMs: { variable: 'MOOVITAMIX_HTTP_BACKOFF_MS', fallback: 500, min: 0, max: 60_000 },
   maxResponseBytes: { variable: 'MOOVITAMIX_MAX_RESPONSE_BYTES', fallback: 8 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
+  workerHeapMb: { variable: 'MOOVITAMIX_WORKER_HEAP_MB', fallback: 256, min: 64, max: 65536 },
 } as const;
 
 /**
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: read(rules.taskQueue, rules.taskQueue.fallback),
     dataDir: absolute(read(rules.dataDir, defaultDataDir())),
     cacheDir: absolute(read(rules.cacheDir, defaultCacheDir(env))),
+    workerHeapMb: whole(numbers.workerHeapMb),
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),
       maxAttempts: whole(numbers.httpMaxAttempts),
@@ -201,5 +205,6 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_HTTP_MAX_ATTEMPTS: String(config.http.maxAttempts),
     MOOVITAMIX_HTTP_BACKOFF_MS: String(config.http.backoffMs),
     MOOVITAMIX_MAX_RESPONSE_BYTES: String(config.http.maxResponseBytes),
+    MOOVITAMIX_WORKER_HEAP_MB: String(config.workerHeapMb),
   };
 }

@@ -85,9 +85,12 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   progress.state = 'fetching';
 
   let failure: unknown;
+  const concurrency = Math.max(1, input.concurrency ?? 8);
   const fetchPages = async (first: number, last: number): Promise<void> => {
     const pages = last - first + 1;
-    const perRange = Math.max(1, Math.ceil(pages / (input.maxRanges ?? 128)));
+    // Two ranges per lane: few activities (each is a round trip through Temporal) and
+    // balanced lanes; a retried range resumes page by page from its staged pages anyway.
+    const perRange = Math.max(1, Math.ceil(pages / (input.maxRanges ?? 2 * concurrency)));
     const pending: PageRange[] = planPageRanges(pages, perRange).map((r) => ({ firstPage: r.firstPage + first - 1, lastPage: r.lastPage + first - 1 }));
     // After a failure no new range starts; those in flight finish and keep their figures.
     const lane = async (): Promise<void> => {
@@ -101,7 +104,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 8) }, lane));
+    await Promise.all(Array.from({ length: concurrency }, lane));
   };
 
   await fetchPages(1, probe.pages);

@@ -10,7 +10,7 @@ export interface IngestSourceInput {
   pageSize?: number;
   /** Requests in flight for this source: fetchPageRange activities at once. Default 8. */
   concurrency?: number;
-  /** At most this many ranges (activities); pages are split evenly between them. Default 128. */
+  /** At most this many ranges (activities); pages are split evenly between them. Default 2 x concurrency. */
   maxRanges?: number;
   /** How soon a worker that stopped heartbeating is given up on, e.g. "2 minutes" (the default). */
   heartbeatTimeout?: string;

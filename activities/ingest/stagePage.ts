@@ -31,7 +31,7 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
     const issues = validate(ctx.source, item);
     if (issues.length === 0) {
       const record = item as Record<string, unknown>;
-      records.push([String(record[ctx.source.keyField]), contentHash(record), record]);
+      records.push([String(record[ctx.source.keyField]), contentHash(record), JSON.stringify(record)]);
       return;
     }
     const key = readableKey(ctx.source, item) ?? null;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isAlive } from '../../stack/processes.js';
 import type { ComponentStatus } from '../../stack/stack.js';
 import { runCli } from '../support/cli.js';
-import { freePort, freePortPair } from '../support/freePort.js';
+import { freePort, freePortPair } from '../../stack/ports.js';
 
 // `moovitamix stack` for real, on free ports and a data directory of its own, so it
 // never meets a developer's running stack.

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
+import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
@@ -152,5 +153,19 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const elevens = Math.floor(1200 / 11) - Math.floor(1200 / 77);
     expect(stats).to.deep.equal(counts({ updated: elevens, unchanged: 1200 - sevens - elevens, tombstoned: sevens, historyVersions: elevens, curatedDocuments: 1200 - sevens }));
     expect(await raw().countDocuments()).to.equal(1200);
+  });
+
+  it('counts what its batches insert, several batches in flight, skipping documents already stored', async () => {
+    const collection = db.collection<{ _id: string; n: number }>(`inserter_${n}`);
+    const inserter = new BatchInserter(collection, 10, 3);
+    for (let i = 0; i < 1000; i++) await inserter.add({ _id: String(i), n: i });
+    await inserter.close();
+    expect(inserter.written).to.equal(1000);
+    expect(await collection.countDocuments()).to.equal(1000);
+    const again = new BatchInserter(collection, 10, 3);
+    for (let i = 990; i < 1010; i++) await again.add({ _id: String(i), n: i });
+    await again.close();
+    expect(again.written, 'a retry inserts only what is missing').to.equal(10);
+    expect(await collection.countDocuments()).to.equal(1010);
   });
 });

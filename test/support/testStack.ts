@@ -5,7 +5,7 @@ import { MongoClient } from 'mongodb';
 import { loadConfig, type Config } from '../../config/config.js';
 import { ensureFerretdb, ensureTemporal, onPath } from '../../stack/binaries.js';
 import { startMongo, startTemporal, type ServerHandle } from '../../stack/servers.js';
-import { freePort } from './freePort.js';
+import { freePort } from '../../stack/ports.js';
 
 /**
  * The real servers the integration and end-to-end tests use: a Temporal dev server

@@ -20,13 +20,16 @@ describe('merge partitions', () => {
       for (let i = 0; i < 3000; i++) {
         const key = String(i % 500);
         written.push([key, i]);
-        await files.write(key, [key, i]);
+        await files.write(key, `${key}\t${i}`);
       }
       await files.close();
       const read: [string, number][] = [];
       for (let b = 0; b < 3; b++) {
         const lines: [string, number][] = [];
-        for await (const line of files.read<[string, number]>(b)) lines.push(line);
+        for await (const line of files.read(b)) {
+          const [key, i] = line.split('\t');
+          lines.push([key as string, Number(i)]);
+        }
         expect(lines.every(([key]) => partitionOf(key, 3) === b)).to.equal(true);
         expect(lines.map(([, i]) => i)).to.deep.equal([...lines.map(([, i]) => i)].sort((x, y) => x - y));
         read.push(...lines);

@@ -25,8 +25,8 @@ describe('stagePage', () => {
     expect(quarantined).to.deep.equal([]);
     expect(staged).to.include({ _id: '4', page: 4, total: 250, fetched: 2, invalid: 0, keylessInvalid: 0 });
     expect(decodeRecords(staged.records)).to.deep.equal([
-      ['7', contentHash(track(7)), track(7)],
-      ['3', contentHash(track(3)), track(3)],
+      ['7', contentHash(track(7)), JSON.stringify(track(7))],
+      ['3', contentHash(track(3)), JSON.stringify(track(3))],
     ]);
   });
 
@@ -49,7 +49,15 @@ describe('stagePage', () => {
     const { name: _n, ...noName } = track(3);
     const { staged } = stagePage(ctx, { items: [track(1, { bpm: 120 }), track(2, { bpm: 90, explicit: true }), noName], total: 3 });
     expect(staged.drift).to.deep.equal({ added: { bpm: 2, explicit: 1 }, missing: { name: 1 } });
-    expect(decodeRecords(staged.records)[1]?.[2], 'unknown fields are kept').to.deep.equal(track(2, { bpm: 90, explicit: true }));
+    expect(JSON.parse(decodeRecords(staged.records)[1]?.[2] ?? ''), 'unknown fields are kept').to.deep.equal(track(2, { bpm: 90, explicit: true }));
+  });
+
+  it('stores a page with no valid record as an empty list, and record text with tabs and newlines escaped by JSON', () => {
+    const empty = stagePage(ctx, { items: ['junk'], total: 1 }).staged;
+    expect(decodeRecords(empty.records)).to.deep.equal([]);
+    const odd = track(9, { name: 'a\tb\nc' });
+    const { staged } = stagePage(ctx, { items: [odd], total: 1 });
+    expect(JSON.parse(decodeRecords(staged.records)[0]?.[2] ?? '')).to.deep.equal(odd);
   });
 
   it('names one staging collection per source and run, safe for any run id', () => {

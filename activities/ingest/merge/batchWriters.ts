@@ -2,43 +2,56 @@ import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
 import { insertIgnoringDuplicates } from '../quarantine.js';
 
 /**
- * Runs writes one after another, however many callers add to it at once, and makes
- * the next caller wait while one write is queued behind the one in flight: the worker
- * prepares while the database writes, and memory stays bounded. A failed write fails
- * every later await, close() included.
+ * Runs writes with at most `slots` in flight, however many callers add to it at once:
+ * the worker prepares the next batch while the database writes, and memory stays
+ * bounded. A failed write fails every later push, and drain().
  */
 class WriteChain {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(private readonly slots: number) {}
 
   async push(write: () => Promise<void>): Promise<void> {
-    const previous = this.tail;
-    this.tail = previous.then(write);
-    await previous;
+    while (this.inFlight.size >= this.slots) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+    const running: Promise<void> = write()
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
   }
 
   async drain(): Promise<void> {
-    await this.tail;
+    await Promise.all(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 
 /**
- * Inserts documents in batches. Documents whose `_id` exists are skipped, so a retried
- * merge inserts nothing twice.
+ * Inserts documents in batches, a few batches in flight: inserts of distinct documents
+ * may overlap, and a store that encodes documents on several cores takes them faster.
+ * Documents whose `_id` exists are skipped, so a retried merge inserts nothing twice.
  */
 export class BatchInserter<T extends { _id: string }> {
   private batch: T[] = [];
-  private readonly chain = new WriteChain();
+  private readonly chain: WriteChain;
   /** Documents written (skipped duplicates excluded). */
   written = 0;
 
   constructor(
     private readonly collection: Collection<T>,
     private readonly size = 1000,
-  ) {}
+    inFlight = 3,
+  ) {
+    this.chain = new WriteChain(inFlight);
+  }
 
-  async add(doc: T): Promise<void> {
+  /** Queues a document; returns a promise, to await, only when a batch is flushed. */
+  add(doc: T): Promise<void> | undefined {
     this.batch.push(doc);
-    if (this.batch.length >= this.size) await this.flush();
+    return this.batch.length >= this.size ? this.flush() : undefined;
   }
 
   async close(): Promise<void> {
@@ -51,7 +64,9 @@ export class BatchInserter<T extends { _id: string }> {
     this.batch = [];
     if (docs.length === 0) return;
     await this.chain.push(async () => {
-      this.written += docs.length - (await insertIgnoringDuplicates(this.collection, docs));
+      // Read `written` after the await: batches in flight finish in any order.
+      const skipped = await insertIgnoringDuplicates(this.collection, docs);
+      this.written += docs.length - skipped;
     });
   }
 }
@@ -64,16 +79,17 @@ export class BatchInserter<T extends { _id: string }> {
  */
 export class BatchUpdater<T extends Document> {
   private batch: AnyBulkWriteOperation<T>[] = [];
-  private readonly chain = new WriteChain();
+  private readonly chain = new WriteChain(1);
 
   constructor(
     private readonly collection: Collection<T>,
     private readonly size = 25,
   ) {}
 
-  async add(op: AnyBulkWriteOperation<T>): Promise<void> {
+  /** Queues an update; returns a promise, to await, only when a command is sent. */
+  add(op: AnyBulkWriteOperation<T>): Promise<void> | undefined {
     this.batch.push(op);
-    if (this.batch.length >= this.size) await this.flush();
+    return this.batch.length >= this.size ? this.flush() : undefined;
   }
 
   async close(): Promise<void> {

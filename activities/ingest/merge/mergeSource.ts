@@ -17,10 +17,27 @@ import { PartitionFiles } from './partitions.js';
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;
 
-/** A staged record in its partition: [key, page, position, hash, record]; hash null for an invalid record that still names its key. */
-type StagedLine = [string, number, number, string | null, Record<string, unknown> | null];
-/** A raw document's state in its partition: [key, hash, first run, last run, version run, deleted in run]. */
-type RawLine = [string, string, string, string, string, string | null];
+/*
+ * Partition lines are tab-separated text: a line per record, so no JSON per line.
+ *   staged: key, page, position, hash, record JSON; an invalid record that still names
+ *           its key has position -1 and no hash or record;
+ *   raw:    key, hash, first seen run, last seen run, version run, deleted in run ('' if live).
+ */
+type RawState = { hash: string; first: string; last: string; version: string; deletedIn: string | null };
+
+function parseRawLine(line: string): [string, RawState] {
+  const [key, hash, first, last, version, deletedIn] = line.split('\t') as [string, string, string, string, string, string];
+  return [key, { hash, first, last, version, deletedIn: deletedIn === '' ? null : deletedIn }];
+}
+
+function parseStagedLine(line: string): { key: string; page: number; position: number; hash: string | null; recordJson: string | null } {
+  const cut: number[] = [];
+  for (let i = line.indexOf('\t'); i !== -1 && cut.length < 4; i = line.indexOf('\t', i + 1)) cut.push(i);
+  const [a, b, c, d] = cut as [number, number, number, number | undefined];
+  const position = Number(line.slice(b + 1, c));
+  if (position < 0) return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: null, recordJson: null };
+  return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: line.slice(c + 1, d), recordJson: line.slice((d as number) + 1) };
+}
 
 export interface MergeDeps {
   db: Db;
@@ -54,10 +71,19 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   const staging = stagingCollection(db, source.name, run);
   const nextName = `${source.curatedCollection}__next_${run.replace(/[^A-Za-z0-9]/g, '')}`;
   const stats = emptyMergeStats();
+  /** Live records served by this run whose last-seen marker still names an earlier run. */
+  let unmarked = 0;
 
-  const expected = Math.max(input.expectedRecords, await raw.estimatedDocumentCount());
+  const rawCount = await raw.estimatedDocumentCount();
+  const expected = Math.max(input.expectedRecords, rawCount);
   const partitions = Math.max(1, Math.ceil(expected / (deps.partitionRecords ?? PARTITION_RECORDS)));
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), `moovitamix-merge-${source.name}-`));
+  const timings: Record<string, number> = {};
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    timings[name] = Math.round(performance.now() - phaseStart);
+    phaseStart = performance.now();
+  };
   try {
     const staged = new PartitionFiles(dir, 'staged', partitions);
     for (let page = 1; page <= input.pages; page++) {
@@ -65,22 +91,26 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
       const records = decodeRecords(doc.records);
       for (let position = 0; position < records.length; position++) {
-        const [key, hash, record] = records[position] as [string, string, Record<string, unknown>];
-        await staged.write(key, [key, page, position, hash, record] satisfies StagedLine);
+        const [key, hash, recordJson] = records[position] as [string, string, string];
+        const wait = staged.write(key, `${key}\t${page}\t${position}\t${hash}\t${recordJson}`);
+        if (wait) await wait;
       }
-      for (const key of doc.invalidKeys) await staged.write(key, [key, page, -1, null, null] satisfies StagedLine);
+      for (const key of doc.invalidKeys) await staged.write(key, `${key}\t${page}\t-1`);
       if (page % 100 === 0) heartbeat({ phase: 'partition staged pages', page });
     }
     await staged.close();
+    phase('partitionStagedMs');
 
     const existing = new PartitionFiles(dir, 'raw', partitions);
     const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, last_seen_run: 1, version_run: 1, deleted_in_run: 1 } }).batchSize(2000);
     let scanned = 0;
     for await (const d of cursor) {
-      await existing.write(d._id, [d._id, d.hash, d.first_seen_run, d.last_seen_run, d.version_run, d.deleted_in_run ?? null] satisfies RawLine);
+      const wait = existing.write(d._id, `${d._id}\t${d.hash}\t${d.first_seen_run}\t${d.last_seen_run}\t${d.version_run}\t${d.deleted_in_run ?? ''}`);
+      if (wait) await wait;
       if (++scanned % 20_000 === 0) heartbeat({ phase: 'partition raw documents', scanned });
     }
     await existing.close();
+    phase('partitionRawMs');
 
     // The curated collection is built aside and swapped in at the end.
     await db.collection(nextName).drop().catch(() => {});
@@ -92,38 +122,53 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       quarantine: new BatchInserter(quarantineCollection(db), 500),
     };
     const curate = async (record: Record<string, unknown>) => {
-      for (const doc of source.curate(record)) await curated.add(doc);
+      for (const doc of source.curate(record)) {
+        const wait = curated.add(doc);
+        if (wait) await wait;
+      }
+    };
+    // Keys whose last-seen marker must move, spilled to disk: how to write them is
+    // decided once their number is known.
+    const toMark = new PartitionFiles(dir, 'mark', 1);
+    const markLater = async (key: string) => {
+      unmarked++;
+      await toMark.write(key, key);
     };
 
     for (let bucket = 0; bucket < partitions; bucket++) {
-      const state = new Map<string, RawLine>();
-      for await (const line of existing.read<RawLine>(bucket)) state.set(line[0], line);
+      const state = new Map<string, RawState>();
+      for await (const line of existing.read(bucket)) {
+        const [key, s] = parseRawLine(line);
+        state.set(key, s);
+      }
       const kept = new Map<string, number>();
       const changed: { key: string; hash: string; record: Record<string, unknown> }[] = [];
       const bodiesFor: string[] = [];
 
-      for await (const [key, page, position, hash, record] of staged.read<StagedLine>(bucket)) {
+      for await (const line of staged.read(bucket)) {
+        const { key, page, position, hash, recordJson } = parseStagedLine(line);
         const keptPage = kept.get(key);
         if (keptPage !== undefined) {
-          if (hash !== null && record !== null) {
+          if (hash !== null && recordJson !== null) {
             stats.duplicates++;
-            await writes.quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, record, now));
+            await writes.quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, recordJson, now));
           }
           continue;
         }
         kept.set(key, page);
         const s = state.get(key);
-        if (hash === null || record === null) {
+        if (hash === null || recordJson === null) {
           // Invalid this run, but the key exists upstream: keep the stored version live.
-          if (s && s[5] === null) {
+          if (s && s.deletedIn === null) {
             bodiesFor.push(key);
-            if (!input.complete && s[3] !== run) await writes.updates.add(markSeen(key, run, now));
+            if (s.last !== run) await markLater(key);
           }
           continue;
         }
+        const record = JSON.parse(recordJson) as Record<string, unknown>;
         if (!s) {
           stats.inserted++;
-          await writes.inserts.add({
+          const wait = writes.inserts.add({
             _id: key,
             record,
             hash,
@@ -134,15 +179,15 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
             version_run: run,
             version_at: now,
           });
-        } else if (s[3] === run) {
+          if (wait) await wait;
+        } else if (s.last === run) {
           // Merged by an earlier attempt of this run: report what it did.
-          if (s[2] === run) stats.inserted++;
-          else if (s[4] === run) stats.updated++;
+          if (s.first === run) stats.inserted++;
+          else if (s.version === run) stats.updated++;
           else stats.unchanged++;
-        } else if (s[1] === hash && s[5] === null) {
+        } else if (s.hash === hash && s.deletedIn === null) {
           stats.unchanged++;
-          // A complete run marks every live record seen in one statement at the end.
-          if (!input.complete) await writes.updates.add(markSeen(key, run, now));
+          await markLater(key);
         } else {
           stats.updated++;
           changed.push({ key, hash, record });
@@ -168,8 +213,8 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
 
       for (const [key, s] of state) {
         if (kept.has(key)) continue;
-        if (s[5] !== null) {
-          if (s[5] === run) stats.tombstoned++;
+        if (s.deletedIn !== null) {
+          if (s.deletedIn === run) stats.tombstoned++;
         } else if (input.complete) {
           stats.tombstoned++;
           await writes.updates.add({ updateOne: { filter: { _id: key }, update: { $set: { deleted_at: now, deleted_in_run: run } } } });
@@ -185,19 +230,30 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       heartbeat({ phase: 'merge', bucket, partitions, stats });
     }
 
+    phase('mergeMs');
     await Promise.all(Object.values(writes).map((w) => w.close()));
     await curated.close();
+    phase('flushMs');
     stats.historyVersions = writes.history.written;
     stats.curatedDocuments = curated.written;
-    if (input.complete) {
+    await toMark.close();
+    if (input.complete && unmarked > rawCount / 10) {
+      // Most records: one statement marks every live record (served by a complete run).
+      // On FerretDB it scans the collection, which pays only when many match.
       await raw.updateMany({ deleted_at: null, last_seen_run: { $ne: run } }, { $set: { last_seen_run: run, last_seen_at: now } });
+    } else if (unmarked > 0) {
+      const marks = new BatchUpdater(raw);
+      for await (const key of toMark.read(0)) await marks.add(markSeen(key, run, now));
+      await marks.close();
     }
+    phase('markMs');
 
     // Swap the rebuilt curated collection in: readers see the old one or the new one.
     await db.collection(source.curatedCollection).drop().catch(() => {});
     if (curated.written > 0) await db.collection(nextName).rename(source.curatedCollection);
     else await db.collection(nextName).drop().catch(() => {});
-    log.info('source merged', { source: source.name, run, complete: input.complete, partitions, ...stats });
+    phase('swapMs');
+    log.info('source merged', { source: source.name, run, complete: input.complete, partitions, ...stats, ...timings });
     return stats;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -228,7 +284,7 @@ function duplicateDocument(
   page: number,
   position: number,
   keptPage: number,
-  record: Record<string, unknown>,
+  recordJson: string,
   now: Date,
 ): QuarantineDocument {
   return {
@@ -239,7 +295,7 @@ function duplicateDocument(
     page,
     index: position,
     key,
-    record_json: JSON.stringify(record),
+    record_json: recordJson,
     issues: [{ path: source.keyField, message: `duplicate key ${key}: the copy on page ${keptPage} (the first served) is kept` }],
     quarantined_at: now,
   };

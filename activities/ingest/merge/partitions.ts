@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 /**
  * Hash partitions on local disk, so that the merge of a source of any size holds one
  * partition in memory at a time: the worker's memory stays flat as datasets grow.
- * Lines are JSON; each partition keeps the order lines were written in.
+ * Lines are text (no newline inside); each partition keeps the order they were written in.
  */
 export class PartitionFiles {
   private readonly streams: WriteStream[];
@@ -22,20 +22,24 @@ export class PartitionFiles {
     return join(this.dir, `${this.prefix}-${bucket}.jsonl`);
   }
 
-  /** Appends a line to the key's partition; waits when the disk is behind. */
-  async write(key: string, value: unknown): Promise<void> {
+  /**
+   * Appends a line to the key's partition. Returns a promise, to await, only when the
+   * disk is behind: the merge writes a line per record, and promises cost.
+   */
+  write(key: string, line: string): Promise<void> | undefined {
     const stream = this.streams[partitionOf(key, this.count)] as WriteStream;
-    if (!stream.write(`${JSON.stringify(value)}\n`)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+    if (stream.write(`${line}\n`)) return undefined;
+    return new Promise<void>((resolve) => stream.once('drain', resolve));
   }
 
   async close(): Promise<void> {
     await Promise.all(this.streams.map((s) => new Promise<void>((resolve, reject) => s.end((err?: Error | null) => (err ? reject(err) : resolve())))));
   }
 
-  /** The lines of one partition, parsed, in the order written. */
-  async *read<T>(bucket: number): AsyncGenerator<T> {
+  /** The lines of one partition, in the order written. */
+  async *read(bucket: number): AsyncGenerator<string> {
     const lines = createInterface({ input: createReadStream(this.path(bucket)), crlfDelay: Infinity });
-    for await (const line of lines) if (line) yield JSON.parse(line) as T;
+    for await (const line of lines) if (line) yield line;
   }
 }
 

@@ -1,0 +1,260 @@
+// npm run bench:ingest -- [--users N] [--tracks M] [--concurrency C] [--json]
+//
+// Measures the daily ingest against its limits, in one run, on servers of its own:
+//   (a) fetchOnlyMs: every page fetched concurrently and parsed, nothing stored;
+//   (b) writeOnlyMs: every document the pipeline writes (raw and curated) bulk-inserted
+//       with the plain driver into the same store (documents prepared beforehand; only
+//       the inserts are timed);
+//   (c) pipelineMs: dailyPipeline end to end on an empty database, worker in its own process;
+//   (d) sequentialFetchMs: one request at a time, as a naive client does.
+// ratio = pipelineMs / max(fetchOnlyMs, writeOnlyMs). Also the worker's peak RSS, the
+// longest workflow history and the largest payload in any history.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { MongoClient, type Collection, type Db } from 'mongodb';
+import { contentHash } from '../activities/ingest/canonicalJson.js';
+import { pageUrl } from '../activities/ingest/fetchPage.js';
+import { createHttpClient } from '../activities/ingest/httpClient.js';
+import { loadConfig } from '../config/config.js';
+import { projectRoot } from '../config/paths.js';
+import { generateDataset } from '../simulator/dataset.js';
+import { ensureFerretdb, ensureTemporal } from '../stack/binaries.js';
+import { startMongo, startTemporal, type ServerHandle } from '../stack/servers.js';
+import { SOURCES, SOURCE_NAMES } from '../sources/index.js';
+import { freePort } from '../stack/ports.js';
+import type { dailyPipeline } from '../workflows/dailyPipeline.js';
+
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '200000' },
+    tracks: { type: 'string', default: '50000' },
+    concurrency: { type: 'string', default: '8' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const users = Number(values.users);
+const tracks = Number(values.tracks);
+const concurrency = Number(values.concurrency);
+const SEED = 'bench-ingest';
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), 'moovitamix-bench-'));
+const servers: ServerHandle[] = [];
+const children: ChildProcess[] = [];
+try {
+  const config = loadConfig({ ...process.env, MONGODB_URI: undefined });
+  const temporal = await startTemporal({
+    binary: (await ensureTemporal(config.cacheDir, log)).path,
+    host: '127.0.0.1',
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+    namespace: 'default',
+    logFile: join(dir, 'temporal.log'),
+    detached: false,
+  });
+  servers.push(temporal);
+  const mongoServer = await startMongo({
+    binary: (await ensureFerretdb(config.cacheDir, log)).path,
+    kind: 'ferretdb',
+    host: '127.0.0.1',
+    port: await freePort(),
+    dataDir: join(dir, 'ferretdb'),
+    logFile: join(dir, 'ferretdb.log'),
+    detached: false,
+  });
+  servers.push(mongoServer);
+  const mongo = await MongoClient.connect(mongoServer.address);
+
+  const simulator = spawn(
+    process.execPath,
+    [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', '--seed', SEED, '--tracks', String(tracks), '--users', String(users)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(simulator);
+  const apiUrl = await new Promise<string>((resolve, reject) => {
+    simulator.stdout?.on('data', (d: Buffer) => {
+      const m = /listening on (http:\/\/\S+)/.exec(String(d));
+      if (m?.[1]) resolve(m[1]);
+    });
+    simulator.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+  const pages = SOURCE_NAMES.flatMap((name) => {
+    const count = name === 'tracks' ? tracks : users;
+    return Array.from({ length: Math.ceil(count / 100) }, (_, i) => pageUrl(apiUrl, SOURCES[name].path, i + 1, 100));
+  });
+  log(`${users} users, ${users} listen-history rows, ${tracks} tracks: ${pages.length} pages`);
+
+  // (d) one request at a time.
+  const http = createHttpClient({ timeoutMs: 30_000, maxSockets: 64 });
+  let started = performance.now();
+  for (const url of pages) JSON.parse((await http.get(url)).body as string);
+  const sequentialFetchMs = Math.round(performance.now() - started);
+  log(`sequential fetch: ${sequentialFetchMs} ms`);
+
+  // (a) every page concurrently, as many requests in flight as the pipeline has.
+  started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency * SOURCE_NAMES.length }, async () => {
+      while (next < pages.length) JSON.parse((await http.get(pages[next++] as string)).body as string);
+    }),
+  );
+  const fetchOnlyMs = Math.round(performance.now() - started);
+  log(`fetch-only ceiling: ${fetchOnlyMs} ms`);
+
+  // (b) the raw and curated documents of a first run, bulk-inserted.
+  let storeCpu = cpuSeconds(mongoServer.pid);
+  const writeOnlyMs = await writeCeiling(mongo.db('write_ceiling'));
+  log(`write-only ceiling: ${writeOnlyMs} ms (store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s)`);
+
+  // (c) the pipeline, worker in a process of its own.
+  const env = {
+    ...process.env,
+    MOOVITAMIX_API_URL: apiUrl,
+    MONGODB_URI: mongoServer.address,
+    MONGODB_DB: 'pipeline',
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    MOOVITAMIX_LOG_LEVEL: process.env.MOOVITAMIX_LOG_LEVEL ?? 'WARN',
+  };
+  // As the dev stack starts it (heap limit); BENCH_WORKER_NODE_ARGS replaces that, e.g.
+  // "--max-old-space-size=256 --cpu-prof --cpu-prof-dir=/tmp/prof" to profile the worker.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? `--max-old-space-size=${config.workerHeapMb}`).split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  worker.stdout?.on('data', (d: Buffer) => { if (process.env.BENCH_WORKER_LOG) process.stderr.write(d); });
+  children.push(worker);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    worker.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('Worker polling')) resolve();
+    });
+    worker.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
+  });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  storeCpu = cpuSeconds(mongoServer.pid);
+  const temporalCpu = cpuSeconds(temporal.pid);
+  started = performance.now();
+  const result = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', {
+    workflowId: 'daily-bench',
+    taskQueue: 'bench',
+    args: [{ date: '2026-01-01', concurrency }],
+  });
+  const pipelineMs = Math.round(performance.now() - started);
+  const workerPeakRssMb = peakRssMb(worker.pid as number);
+  log(`pipeline: ${pipelineMs} ms, worker peak RSS ${workerPeakRssMb} MB, worker CPU ${cpuSeconds(worker.pid as number).toFixed(1)} s, store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s, Temporal CPU ${(cpuSeconds(temporal.pid) - temporalCpu).toFixed(1)} s`);
+  for (const name of SOURCE_NAMES) {
+    const s = result.sources[name];
+    log(`  ${name}: ${s?.fetched} fetched, ${s?.inserted} inserted, fetch ${s?.fetchMs} ms, merge ${s?.mergeMs} ms, ${s?.curatedDocuments} curated`);
+  }
+
+  let maxHistoryEvents = 0;
+  let maxPayloadBytes = 0;
+  for (const workflowId of ['daily-bench', ...SOURCE_NAMES.map((s) => `daily-bench/${s}`)]) {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    maxHistoryEvents = Math.max(maxHistoryEvents, history.events?.length ?? 0);
+    for (const event of history.events ?? []) maxPayloadBytes = Math.max(maxPayloadBytes, payloadBytes(event));
+  }
+  await connection.close();
+  await mongo.close();
+
+  const figures = {
+    users,
+    listenHistory: users,
+    tracks,
+    pages: pages.length,
+    concurrency,
+    fetchOnlyMs,
+    writeOnlyMs,
+    pipelineMs,
+    ratio: Number((pipelineMs / Math.max(fetchOnlyMs, writeOnlyMs)).toFixed(2)),
+    sequentialFetchMs,
+    workerPeakRssMb,
+    maxHistoryEvents,
+    maxPayloadBytes,
+  };
+  console.log(values.json ? JSON.stringify(figures, null, 2) : figures);
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(servers.reverse().map((s) => s.stop()));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Builds, outside the timer, what a first run writes, and times its bulk insertion. */
+async function writeCeiling(db: Db): Promise<number> {
+  const dataset = generateDataset({ seed: SEED, tracks, users, listenHistory: users });
+  const now = new Date();
+  // The same documents the pipeline writes: its run ids are Temporal run ids.
+  const run = '01a2061c-45b3-763e-9dcb-0a473f60b569';
+  let elapsed = 0;
+  for (const name of SOURCE_NAMES) {
+    const source = SOURCES[name];
+    const records = dataset.records[name];
+    // Chunks bound the memory; within a chunk, inserts run four at a time, as fast as the store takes them.
+    for (let from = 0; from < records.length; from += 50_000) {
+      const raw = [];
+      const curated = [];
+      for (const text of records.slice(from, from + 50_000)) {
+        const record = JSON.parse(text) as Record<string, unknown>;
+        const key = String(record[source.keyField]);
+        raw.push({ _id: key, record, hash: contentHash(record), first_seen_run: run, first_seen_at: now, last_seen_run: run, last_seen_at: now, version_run: run, version_at: now });
+        curated.push(...source.curate(record));
+      }
+      const started = performance.now();
+      await insertAll(db.collection<{ _id: string }>(source.rawCollection), raw);
+      await insertAll(db.collection<{ _id: string }>(source.curatedCollection), curated);
+      elapsed += performance.now() - started;
+    }
+  }
+  return Math.round(elapsed);
+}
+
+async function insertAll(collection: Collection<{ _id: string }>, docs: { _id: string }[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < docs.length) {
+        const batch = docs.slice(next, next + 1000);
+        next += 1000;
+        await collection.insertMany(batch, { ordered: false });
+      }
+    }),
+  );
+}
+
+/** CPU time (user + system) a process has used so far, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** VmHWM: the process's peak resident set. */
+function peakRssMb(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Math.round(Number(kb) / 1024);
+}
+
+/** The bytes of every payload an event carries (inputs, results, details, memo). */
+function payloadBytes(event: object): number {
+  let total = 0;
+  const walk = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (value instanceof Uint8Array) return;
+    const data = (value as { data?: unknown }).data;
+    if ((value as { metadata?: unknown }).metadata && data instanceof Uint8Array) {
+      total += data.length;
+      return;
+    }
+    for (const inner of Object.values(value)) walk(inner);
+  };
+  walk(event);
+  return total;
+}
