@@ -22,10 +22,8 @@ import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { generateDataset } from '../simulator/dataset.js';
-import { ensureFerretdb, ensureTemporal } from '../stack/binaries.js';
-import { startMongo, startTemporal, type ServerHandle } from '../stack/servers.js';
+import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
 import { SOURCES, SOURCE_NAMES } from '../sources/index.js';
-import { freePort } from '../stack/ports.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 
 const { values } = parseArgs({
@@ -47,26 +45,10 @@ const servers: ServerHandle[] = [];
 const children: ChildProcess[] = [];
 try {
   const config = loadConfig({ ...process.env, MONGODB_URI: undefined });
-  const temporal = await startTemporal({
-    binary: (await ensureTemporal(config.cacheDir, log)).path,
-    host: '127.0.0.1',
-    port: await freePort(),
-    uiPort: null,
-    dbFile: null,
-    namespace: 'default',
-    logFile: join(dir, 'temporal.log'),
-    detached: false,
-  });
+  const temporal = await startThrowawayTemporal(config.cacheDir, dir, log);
   servers.push(temporal);
-  const mongoServer = await startMongo({
-    binary: (await ensureFerretdb(config.cacheDir, log)).path,
-    kind: 'ferretdb',
-    host: '127.0.0.1',
-    port: await freePort(),
-    dataDir: join(dir, 'ferretdb'),
-    logFile: join(dir, 'ferretdb.log'),
-    detached: false,
-  });
+  // FerretDB, as on the dev stack and in CI here, with its default durability.
+  const mongoServer = await startThrowawayMongo(config.cacheDir, dir, log, { preferMongod: false, sqliteSynchronous: 'normal' });
   servers.push(mongoServer);
   const mongo = await MongoClient.connect(mongoServer.address);
 

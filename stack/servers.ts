@@ -1,8 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { localMongoUri } from '../config/config.js';
+import { ensureFerretdb, ensureTemporal, onPath } from './binaries.js';
+import { freePort } from './ports.js';
 import { logTail, startProcess, stopProcess, waitUntil } from './processes.js';
 
 /** A server process this code started. */
@@ -142,5 +145,42 @@ export function startMongo(o: MongoOptions): Promise<ServerHandle> {
     address: uri,
     ready: () => mongoReady(uri),
     readyTimeoutMs: 60_000,
+  });
+}
+
+/**
+ * A Temporal dev server for one process's lifetime (tests, benchmarks): in memory, no
+ * UI, on a free port, stopped with the process that started it.
+ */
+export async function startThrowawayTemporal(cacheDir: string, dir: string, log: (line: string) => void): Promise<ServerHandle> {
+  return startTemporal({
+    binary: (await ensureTemporal(cacheDir, log)).path,
+    host: '127.0.0.1',
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+    namespace: 'default',
+    logFile: join(dir, 'temporal.log'),
+    detached: false,
+  });
+}
+
+/** A MongoDB-protocol server for one process's lifetime: mongod from PATH if asked and present, else FerretDB. */
+export async function startThrowawayMongo(
+  cacheDir: string,
+  dir: string,
+  log: (line: string) => void,
+  options: { preferMongod: boolean; sqliteSynchronous: 'normal' | 'off' },
+): Promise<ServerHandle> {
+  const mongod = options.preferMongod ? onPath('mongod') : undefined;
+  return startMongo({
+    binary: mongod ?? (await ensureFerretdb(cacheDir, log)).path,
+    kind: mongod ? 'mongod' : 'ferretdb',
+    host: '127.0.0.1',
+    port: await freePort(),
+    dataDir: join(dir, 'mongo'),
+    logFile: join(dir, 'mongo.log'),
+    detached: false,
+    sqliteSynchronous: options.sqliteSynchronous,
   });
 }

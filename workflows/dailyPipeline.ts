@@ -2,6 +2,7 @@ import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, ups
 import type { Activities } from '../activities/index.js';
 import type { RunReport, SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
+import { zeroFetchStats, zeroMergeStats } from './counts.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { describe, ingestSource } from './ingestSource.js';
 import { isCalendarDate } from './pagePlan.js';
@@ -107,22 +108,8 @@ function logicalDate(): string {
 /** The summary of a source that failed before fetching anything. */
 function nothingDone(): IngestSourceResult {
   return {
-    requests: 0,
-    retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 },
-    pages: 0,
-    bytes: 0,
-    fetched: 0,
-    valid: 0,
-    invalid: 0,
-    keylessInvalid: 0,
-    drift: { added: {}, missing: {} },
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    duplicates: 0,
-    tombstoned: 0,
-    historyVersions: 0,
-    curatedDocuments: 0,
+    ...zeroFetchStats(),
+    ...zeroMergeStats(),
     totalAtStart: null,
     totalAtEnd: null,
     pagesPlanned: null,

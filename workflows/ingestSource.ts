@@ -2,7 +2,7 @@ import type { Duration } from '@temporalio/common';
 import { ApplicationFailure, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { FetchStats, MergeStats } from '../activities/ingest/stats.js';
-import { addCounts } from './counts.js';
+import { addCounts, zeroFetchStats, zeroMergeStats } from './counts.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { planPageRanges, type PageRange } from './pagePlan.js';
 import { ingestProgressQuery } from './queries.js';
@@ -42,24 +42,6 @@ const { dropStaging } = proxyActivities<Activities>({
 /** Extra fetch rounds when `total` grows during the run. */
 const MAX_EXTRA_ROUNDS = 2;
 
-function emptyFetch(): FetchStats {
-  return {
-    requests: 0,
-    retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 },
-    pages: 0,
-    bytes: 0,
-    fetched: 0,
-    valid: 0,
-    invalid: 0,
-    keylessInvalid: 0,
-    drift: { added: {}, missing: {} },
-  };
-}
-
-function emptyMerge(): MergeStats {
-  return { inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0 };
-}
-
 /**
  * Ingests one source:
  *  1. probe for `total`; split the pages into ranges; fetch, validate and stage them, a
@@ -76,7 +58,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   const pageSize = input.pageSize ?? 100;
   const { fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes');
   const started = Date.now();
-  const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: emptyFetch() };
+  const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: zeroFetchStats() };
   setHandler(ingestProgressQuery, () => progress);
 
   const probe = await probeSource({ source: input.source, pageSize });
@@ -154,7 +136,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
 
   if (failure !== undefined) {
     progress.state = 'failed';
-    const result = summary(emptyMerge(), false);
+    const result = summary(zeroMergeStats(), false);
     upsertMemo({ summary: `${input.source}: FAILED while fetching after ${fetch.pages}/${planned} pages: ${rootMessage(failure)}` });
     throw ApplicationFailure.create({
       message: `${input.source}: ${rootMessage(failure)}`,

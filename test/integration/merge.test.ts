@@ -8,23 +8,14 @@ import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
 import type { MergeStats } from '../../activities/ingest/stats.js';
 import type { MergeInput } from '../../activities/ingest/types.js';
+import { track } from '../support/fixtures.js';
 import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { stagePages } from '../support/staging.js';
 import { getTestStack } from '../support/testStack.js';
 
 // mergeSource against the real MongoDB-protocol server of the test stack.
 
-const track = (id: number, name = `Track ${id}`) => ({
-  id,
-  name,
-  artist: 'A',
-  songwriters: 'W',
-  duration: '03:30',
-  genres: 'wave',
-  album: 'B',
-  created_at: '2022-01-01T00:00:00',
-  updated_at: '2022-06-01T00:00:00',
-});
+const named = (id: number, name: string) => track(id, { name });
 const tracks = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => track(from + i));
 
 describe('mergeSource (real MongoDB-protocol server)', function () {
@@ -89,7 +80,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
 
   it('a changed snapshot: updated records keep their prior version in history, absent ones are tombstoned, new ones inserted', async () => {
     await merge('run-1', [tracks(1, 100)]);
-    const changed = tracks(1, 100).filter((t) => t.id > 10).map((t) => (t.id <= 15 ? track(t.id, 'Renamed') : t));
+    const changed = tracks(1, 100).filter((t) => t.id > 10).map((t) => (t.id <= 15 ? named(t.id, 'Renamed') : t));
     const stats = await merge('run-2', [[...changed, ...tracks(101, 103)]]);
     expect(stats).to.deep.equal(counts({ inserted: 3, updated: 5, unchanged: 85, tombstoned: 10, historyVersions: 5, curatedDocuments: 93 }));
     const gone = await raw().findOne({ _id: '3' });
@@ -115,7 +106,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
   });
 
   it('resolves one key on two pages deterministically: the lowest page wins, the copy is quarantined', async () => {
-    const pages = [tracks(1, 10), [...tracks(11, 19), track(4, 'Copy on page 2')], [track(4, 'Copy on page 3')]];
+    const pages = [tracks(1, 10), [...tracks(11, 19), named(4, 'Copy on page 2')], [named(4, 'Copy on page 3')]];
     const stats = await merge('run-d', pages);
     expect(stats).to.include({ inserted: 19, duplicates: 2 });
     expect((await raw().findOne({ _id: '4' }))?.record.name).to.equal('Track 4');
@@ -147,7 +138,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
   it('gives the same result over many partitions as over one', async () => {
     const pages = Array.from({ length: 12 }, (_, p) => tracks(p * 100 + 1, p * 100 + 100));
     await merge('run-1', pages, { partitionRecords: 100 });
-    const next = pages.map((page) => page.filter((t) => t.id % 7 !== 0).map((t) => (t.id % 11 === 0 ? track(t.id, 'Changed') : t)));
+    const next = pages.map((page) => page.filter((t) => t.id % 7 !== 0).map((t) => (t.id % 11 === 0 ? named(t.id, 'Changed') : t)));
     const stats = await merge('run-2', next, { partitionRecords: 97 });
     const sevens = Math.floor(1200 / 7);
     const elevens = Math.floor(1200 / 11) - Math.floor(1200 / 77);

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { loadConfig, type Config } from '../../config/config.js';
-import { ensureFerretdb, ensureTemporal, onPath } from '../../stack/binaries.js';
-import { startMongo, startTemporal, type ServerHandle } from '../../stack/servers.js';
-import { freePort } from '../../stack/ports.js';
+import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../../stack/servers.js';
 
 /**
  * The real servers the integration and end-to-end tests use: a Temporal dev server
@@ -45,18 +43,7 @@ async function start(): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'moovitamix-test-'));
   scratch = dir;
 
-  const temporalBinary = await ensureTemporal(base.cacheDir, progress);
-  const temporalPort = await freePort();
-  const temporal = await startTemporal({
-    binary: temporalBinary.path,
-    host: '127.0.0.1',
-    port: temporalPort,
-    uiPort: null,
-    dbFile: null,
-    namespace: 'default',
-    logFile: join(dir, 'temporal.log'),
-    detached: false,
-  });
+  const temporal = await startThrowawayTemporal(base.cacheDir, dir, progress);
   servers.push(temporal);
 
   const mongodbDb = `moovitamix_test_${process.pid}`;
@@ -64,18 +51,7 @@ async function start(): Promise<TestStack> {
   if (mongodbUri) {
     externalDb = { uri: mongodbUri, db: mongodbDb };
   } else {
-    const mongod = onPath('mongod');
-    const binary = mongod ? { path: mongod } : await ensureFerretdb(base.cacheDir, progress);
-    const mongo = await startMongo({
-      binary: binary.path,
-      kind: mongod ? 'mongod' : 'ferretdb',
-      host: '127.0.0.1',
-      port: await freePort(),
-      dataDir: join(dir, 'mongo'),
-      logFile: join(dir, 'mongo.log'),
-      detached: false,
-      sqliteSynchronous: 'off',
-    });
+    const mongo = await startThrowawayMongo(base.cacheDir, dir, progress, { preferMongod: true, sqliteSynchronous: 'off' });
     servers.push(mongo);
     mongodbUri = mongo.address;
   }

@@ -2,20 +2,9 @@ import { expect } from 'chai';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { stagePage } from '../../activities/ingest/stagePage.js';
 import { decodeRecords, stagingCollectionName } from '../../activities/ingest/staging.js';
+import { track } from '../support/fixtures.js';
 import { SOURCES } from '../../sources/index.js';
 
-const track = (id: number, extra: Record<string, unknown> = {}) => ({
-  id,
-  name: `Track ${id}`,
-  artist: 'A',
-  songwriters: 'W',
-  duration: '03:30',
-  genres: 'wave',
-  album: 'B',
-  created_at: '2022-01-01T00:00:00',
-  updated_at: '2022-06-01T00:00:00',
-  ...extra,
-});
 
 describe('stagePage', () => {
   const ctx = { source: SOURCES.tracks, runId: 'run-1', page: 4, now: new Date('2026-11-23T00:00:00Z') };

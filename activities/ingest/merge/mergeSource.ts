@@ -16,6 +16,8 @@ import { PartitionFiles } from './partitions.js';
 
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;
+/** Staged pages read ahead of the one being partitioned. */
+const STAGED_PAGES_AHEAD = 4;
 
 /*
  * Partition lines are tab-separated text: a line per record, so no JSON per line.
@@ -86,8 +88,20 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   };
   try {
     const staged = new PartitionFiles(dir, 'staged', partitions);
+    // Pages are read a few ahead but partitioned strictly in page order: the order
+    // within a partition is what makes the first served copy of a key win.
+    const read = (page: number) => {
+      const doc = staging.findOne({ _id: String(page) });
+      // Observed here so that a read left behind by an early exit cannot crash the worker;
+      // the awaiting code still sees its error.
+      doc.catch(() => {});
+      return doc;
+    };
+    const ahead = new Map<number, ReturnType<typeof read>>();
     for (let page = 1; page <= input.pages; page++) {
-      const doc = await staging.findOne({ _id: String(page) });
+      for (let next = page; next < page + STAGED_PAGES_AHEAD && next <= input.pages; next++) if (!ahead.has(next)) ahead.set(next, read(next));
+      const doc = await ahead.get(page);
+      ahead.delete(page);
       if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
       const records = decodeRecords(doc.records);
       for (let position = 0; position < records.length; position++) {
