@@ -1,7 +1,10 @@
 import type { Got } from 'got';
 import type { Db } from 'mongodb';
+import { createHealthActivities } from './health/activities.js';
+import { defaultQualitySettings, type QualitySettings } from '../config/quality.js';
 import { createIngestActivities } from './ingest/activities.js';
 import type { RetryPolicy } from './ingest/requestPage.js';
+import type { PipelineMetrics } from './runs/metrics.js';
 import { createRunActivities } from './runs/recordRun.js';
 
 export interface ActivityDeps {
@@ -13,6 +16,12 @@ export interface ActivityDeps {
   retryPolicy: RetryPolicy;
   /** Answers larger than this are refused. */
   maxResponseBytes: number;
+  /** Check thresholds, severities and alert rules; the defaults when not given. */
+  quality?: QualitySettings;
+  /** Where alerts and the daily summary are POSTed (Slack-compatible JSON); a secret. */
+  alertWebhookUrl?: string;
+  /** The pipeline's Prometheus series; none when not given. */
+  metrics?: PipelineMetrics;
 }
 
 /** Every activity of the worker, bound to its dependencies (tests inject their own). */
@@ -20,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
     ...createRunActivities(deps),
+    ...createHealthActivities({ db: deps.db, quality: deps.quality ?? defaultQualitySettings(), alertWebhookUrl: deps.alertWebhookUrl }),
   };
 }
 

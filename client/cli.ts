@@ -4,7 +4,11 @@ import { ConfigError } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { runSimulator } from '../simulator/main.js';
 import { runWorker } from '../worker/runWorker.js';
+import { alertsCommand } from './commands/alerts.js';
 import { backfillCommand } from './commands/backfill.js';
+import { reportCommand } from './commands/report.js';
+import { serveCommand } from './commands/serve.js';
+import { watchCommand } from './commands/watch.js';
 import { ingestCommand, runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { stackCommand } from './commands/stack.js';
@@ -16,7 +20,11 @@ const USAGE = `Usage: moovitamix <command> [options]
 Commands:
   run [--date D] [--wait] [--json]   start the daily pipeline (see: moovitamix run --help)
   ingest --source S [--date D]        ingest one source alone
-  status [RUN] [--json]               the latest runs, or one run's statistics
+  status [RUN] [--json]               the latest runs, their checks, or one run's statistics
+  watch [RUN]                         follow a run in progress, whoever started it
+  report [--run RUN] [--json]         a run's quality checks and KPIs
+  alerts [--all] [--json]             the open alerts
+  serve [--host H] [--port P]         the HTTP service: dashboard and JSON API (127.0.0.1:8080)
   schedule install|list|pause|unpause|trigger|delete
                                       the daily Temporal Schedule
   backfill --from D --to D            one run per date, skipping dates already done
@@ -38,6 +46,14 @@ export async function main(argv: string[]): Promise<number> {
         return await ingestCommand(rest);
       case 'status':
         return await statusCommand(rest);
+      case 'watch':
+        return await watchCommand(rest);
+      case 'report':
+        return await reportCommand(rest);
+      case 'alerts':
+        return await alertsCommand(rest);
+      case 'serve':
+        return await serveCommand(rest);
       case 'schedule':
         return await scheduleCommand(rest);
       case 'backfill':

@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { RunHealth } from '../activities/health/types.js';
 import type { SourceSummary } from '../activities/runs/types.js';
 import { workflowUiUrl } from '../config/addresses.js';
 import type { Config } from '../config/config.js';
@@ -47,7 +48,7 @@ export async function startPipeline(client: Client, config: Config, options: Sta
   return follow(client, handle, runId, config, json);
 }
 
-async function follow(client: Client, handle: WorkflowHandle<typeof dailyPipeline>, runId: string, config: Config, json: boolean): Promise<number> {
+export async function follow(client: Client, handle: WorkflowHandle<typeof dailyPipeline>, runId: string, config: Config, json: boolean): Promise<number> {
   const display = new ProgressDisplay(json ? process.stderr : process.stdout);
   let finished = false;
   const result = handle.result().finally(() => (finished = true));
@@ -60,6 +61,7 @@ async function follow(client: Client, handle: WorkflowHandle<typeof dailyPipelin
 
   let status: 'COMPLETED' | 'FAILED';
   let sources: Summary;
+  let health: RunHealth | undefined;
   let durationMs: number | undefined;
   let error: string | undefined;
   try {
@@ -67,25 +69,38 @@ async function follow(client: Client, handle: WorkflowHandle<typeof dailyPipelin
     status = 'COMPLETED';
     sources = r.sources;
     durationMs = r.durationMs;
+    health = r.health;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     status = 'FAILED';
-    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { sources?: Summary } | undefined;
+    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { sources?: Summary; health?: RunHealth } | undefined;
     sources = details?.sources ?? {};
+    health = details?.health;
     error = err.cause?.message ?? err.message;
   }
   await poller;
 
-  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(error ? { error } : {}) };
+  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(health ? { health } : {}), ...(error ? { error } : {}) };
   if (json) {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     console.log(`\nRun ${handle.workflowId} ${status}${durationMs !== undefined ? ` in ${seconds(durationMs)}` : ''}${error ? `: ${error}` : ''}`);
     console.log(summaryTable(sources));
+    if (health) console.log(healthLine(health));
     const ui = workflowUiUrl(config, handle.workflowId);
     if (ui) console.log(`Temporal UI: ${ui}`);
   }
   return status === 'COMPLETED' ? 0 : 1;
+}
+
+/** The run's checks in one line, and why downstream steps were stopped. */
+export function healthLine(health: RunHealth): string {
+  const { pass, warn, fail } = health.counts;
+  const failing = Object.entries(health.sources).flatMap(([name, h]) => (h?.failing ?? []).map((f) => `${name} ${f}`));
+  return (
+    `Checks: ${health.status.toUpperCase()} (${pass} pass, ${warn} warn, ${fail} fail)${failing.length > 0 ? `; failing: ${failing.join(', ')}` : ''}\n` +
+    `Downstream steps: ${health.downstream.allowed ? 'allowed' : `stopped (${health.downstream.reason})`}. Details: moovitamix report`
+  );
 }
 
 const retriesOf = (s: SourceSummary) => Object.values(s.retries).reduce((a, b) => a + b, 0);
@@ -138,6 +153,7 @@ class ProgressDisplay {
 
   show(snapshot: ProgressSnapshot | undefined): void {
     if (!snapshot) return;
+    const stage = snapshot.pipeline.stage;
     const lines = Object.entries(snapshot.pipeline.sources).map(([name, entry]) => {
       const p = snapshot.sources[name as SourceName];
       if (entry.state === 'running' && p) {
@@ -147,6 +163,7 @@ class ProgressDisplay {
       const s = entry.summary;
       return `  ${name.padEnd(15)} ${entry.state.padEnd(11)} ${s ? `${s.fetched} records` : ''}`;
     });
+    if (stage && stage !== 'ingesting') lines.push(`  ${'(run)'.padEnd(15)} ${stage === 'checking' ? 'running quality checks' : stage === 'alerting' ? 'KPIs and alerts' : 'done'}`);
     if (this.out.isTTY) {
       if (this.lines.length > 0) this.out.write(`\x1b[${this.lines.length}A`);
       this.out.write(lines.map((l) => `\x1b[2K${l}\n`).join(''));

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
+import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';
 
@@ -22,6 +23,14 @@ export interface Config {
   cacheDir: string;
   /** V8 old-space limit of the workers the stack starts, in MB: keeps their memory flat. */
   workerHeapMb: number;
+  /** Where alerts and the daily summary are POSTed (Slack-compatible); a secret, never printed. */
+  alertWebhookUrl: string | undefined;
+  /** Port (on 127.0.0.1) of the worker's Prometheus endpoint; 0 turns it off. */
+  metricsPort: number;
+  /** Check thresholds and alert rules: the defaults, or MOOVITAMIX_QUALITY_CONFIG's file over them. */
+  quality: QualitySettings;
+  /** The file the quality settings came from, if any. */
+  qualityConfigPath: string | undefined;
   /** How the worker talks to the API. */
   http: {
     timeoutMs: number;
@@ -45,17 +54,17 @@ const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const mongoDbName = /^[^/\\. "$*<>:|?\u0000]{1,63}$/;
 const temporalName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-function httpUrl(name: string) {
+function httpUrl(name: string, allowQuery = false) {
   return v.pipe(
     v.string(),
     v.check((s) => {
       try {
         const u = new URL(s);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+        return (u.protocol === 'http:' || u.protocol === 'https:') && (allowQuery || !u.search) && !u.hash;
       } catch {
         return false;
       }
-    }, `${name} must be an http:// or https:// URL without query or fragment`),
+    }, allowQuery ? `${name} must be an http:// or https:// URL` : `${name} must be an http:// or https:// URL without query or fragment`),
   );
 }
 
@@ -111,6 +120,12 @@ const rules = {
     fallback: 'moovitamix',
     schema: v.pipe(v.string(), v.regex(temporalName, 'TEMPORAL_TASK_QUEUE must be letters, digits, ".", "_" or "-"')),
   },
+  alertWebhookUrl: { variable: 'ALERT_WEBHOOK_URL', fallback: undefined, secret: true, schema: httpUrl('ALERT_WEBHOOK_URL', true) },
+  qualityConfigPath: {
+    variable: 'MOOVITAMIX_QUALITY_CONFIG',
+    fallback: undefined,
+    schema: v.pipe(v.string(), v.minLength(1, 'MOOVITAMIX_QUALITY_CONFIG must not be empty')),
+  },
   dataDir: {
     variable: 'MOOVITAMIX_DATA_DIR',
     fallback: undefined,
@@ -130,6 +145,7 @@ const numbers = {
   httpBackoffMs: { variable: 'MOOVITAMIX_HTTP_BACKOFF_MS', fallback: 500, min: 0, max: 60_000 },
   maxResponseBytes: { variable: 'MOOVITAMIX_MAX_RESPONSE_BYTES', fallback: 8 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
   workerHeapMb: { variable: 'MOOVITAMIX_WORKER_HEAP_MB', fallback: 256, min: 64, max: 65536 },
+  metricsPort: { variable: 'MOOVITAMIX_METRICS_PORT', fallback: 9464, min: 0, max: 65535 },
 } as const;
 
 /**
@@ -149,6 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return fallback;
   };
 
+  const optional = (rule: Rule): string | undefined => {
+    const raw = env[rule.variable];
+    return raw === undefined || raw.trim() === '' ? undefined : read(rule, '');
+  };
   const mongodbPort = Number(read(rules.mongodbPort, rules.mongodbPort.fallback));
   const whole = ({ variable, fallback, min, max }: (typeof numbers)[keyof typeof numbers]): number => {
     const raw = env[variable];
@@ -172,6 +192,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: absolute(read(rules.dataDir, defaultDataDir())),
     cacheDir: absolute(read(rules.cacheDir, defaultCacheDir(env))),
     workerHeapMb: whole(numbers.workerHeapMb),
+    alertWebhookUrl: optional(rules.alertWebhookUrl),
+    metricsPort: whole(numbers.metricsPort),
+    quality: undefined as unknown as QualitySettings,
+    qualityConfigPath: optional(rules.qualityConfigPath),
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),
       maxAttempts: whole(numbers.httpMaxAttempts),
@@ -179,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: whole(numbers.maxResponseBytes),
     },
   };
+  try {
+    config.quality = loadQualitySettings(config.qualityConfigPath);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -206,5 +235,8 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_HTTP_BACKOFF_MS: String(config.http.backoffMs),
     MOOVITAMIX_MAX_RESPONSE_BYTES: String(config.http.maxResponseBytes),
     MOOVITAMIX_WORKER_HEAP_MB: String(config.workerHeapMb),
+    MOOVITAMIX_METRICS_PORT: String(config.metricsPort),
+    MOOVITAMIX_QUALITY_CONFIG: config.qualityConfigPath ?? '(defaults)',
+    ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };
 }

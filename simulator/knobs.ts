@@ -1,3 +1,4 @@
+import { formatNaiveTimestamp, parseNaiveTimestamp } from '../sources/contract.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/index.js';
 import { idRange, makeListenHistory, makeTrack, makeUser, timestamp, type Dataset } from './dataset.js';
 import { createRandom, type Random } from './random.js';
@@ -15,12 +16,26 @@ export interface DataKnobs {
   extraFieldRate?: number;
   /** Records per endpoint served with the id of a record on an earlier page ("one id on two pages"). */
   duplicateIds?: number;
+  /** Fraction of users served with a gender or favourite genre outside the contract's value sets. */
+  unexpectedValueRate?: number;
+  /** Fraction of listen-history rows pointing at a user, or a track, that does not exist. */
+  orphanRate?: number;
+  /** Fraction of records served with a value left empty ("" or an empty list): still valid. */
+  emptyRate?: number;
+  /** Every `updated_at` served this many days earlier: a stale snapshot. */
+  ageDays?: number;
 }
+
+/** Ids no generated record takes: what an orphan points at. */
+export const ORPHAN_ID_BASE = 900_000_000;
 
 /** What the knobs did, per endpoint: positions in generation order. */
 export interface KnobReport {
   invalid: number[];
   extraField: number[];
+  unexpectedValue: number[];
+  orphan: number[];
+  empty: number[];
   /** [position of the copy, position of the record whose id it repeats]. */
   duplicates: [number, number][];
 }
@@ -44,18 +59,20 @@ const KEY_FIELD: Record<SourceName, string> = { tracks: 'id', users: 'id', liste
 export function applyKnobs(dataset: Dataset, knobs: DataKnobs, seed: string): { served: Record<SourceName, string[]>; report: Record<SourceName, KnobReport> } {
   const served = {} as Record<SourceName, string[]>;
   const report = {} as Record<SourceName, KnobReport>;
-  if (!knobs.invalidRate && !knobs.extraFieldRate && !knobs.duplicateIds) {
+  const none = (): KnobReport => ({ invalid: [], extraField: [], unexpectedValue: [], orphan: [], empty: [], duplicates: [] });
+  if (!knobs.invalidRate && !knobs.extraFieldRate && !knobs.duplicateIds && !knobs.unexpectedValueRate && !knobs.orphanRate && !knobs.emptyRate && !knobs.ageDays) {
     // No knob: serve the clean records as they are (no copy: a mutation shows at once).
     for (const name of SOURCE_NAMES) {
       served[name] = dataset.records[name];
-      report[name] = { invalid: [], extraField: [], duplicates: [] };
+      report[name] = none();
     }
     return { served, report };
   }
   for (const name of SOURCE_NAMES) {
     const random = createRandom(`${seed}/knobs/${name}`);
+    const quality = createRandom(`${seed}/quality-knobs/${name}`);
     const records = [...dataset.records[name]];
-    const r: KnobReport = { invalid: [], extraField: [], duplicates: [] };
+    const r: KnobReport = none();
     const count = records.length;
 
     // Duplicates first: the copy keeps its own fields, only its id repeats an earlier record's.
@@ -80,6 +97,39 @@ export function applyKnobs(dataset: Dataset, knobs: DataKnobs, seed: string): { 
         records[i] = JSON.stringify(record);
         r.extraField.push(i);
       }
+    }
+    // Defects of valid records, drawn from a stream of their own so that the knobs above
+    // pick the same records whether or not these are set.
+    const invalid = new Set(r.invalid);
+    for (let i = 0; i < count; i++) {
+      if (duplicated.has(i) || invalid.has(i)) continue;
+      const record = JSON.parse(records[i] as string) as Record<string, unknown>;
+      let changed = false;
+      if (name === 'users' && quality.next() < (knobs.unexpectedValueRate ?? 0)) {
+        if (r.unexpectedValue.length % 2 === 0) record.gender = 'Unspecified';
+        else record.favorite_genres = 'Polka';
+        r.unexpectedValue.push(i);
+        changed = true;
+      }
+      if (name === 'listen_history' && quality.next() < (knobs.orphanRate ?? 0)) {
+        if (r.orphan.length % 2 === 0) record.user_id = ORPHAN_ID_BASE + i;
+        else record.items = [...(record.items as number[]).slice(0, -1), ORPHAN_ID_BASE + i];
+        r.orphan.push(i);
+        changed = true;
+      }
+      if (quality.next() < (knobs.emptyRate ?? 0)) {
+        if (name === 'tracks') record.songwriters = '';
+        else if (name === 'users') record.email = '';
+        else record.items = [];
+        r.empty.push(i);
+        changed = true;
+      }
+      if (knobs.ageDays && typeof record.updated_at === 'string') {
+        const at = parseNaiveTimestamp(record.updated_at);
+        if (at) record.updated_at = formatNaiveTimestamp(new Date(at.getTime() - knobs.ageDays * 86_400_000));
+        changed = true;
+      }
+      if (changed) records[i] = JSON.stringify(record);
     }
     served[name] = records;
     report[name] = r;

@@ -31,6 +31,10 @@ A bad day, on purpose (see README, "The simulator's knobs"):
   --latency-ms N            delay every list answer
   --invalid-rate R          serve this share (0..1) of records invalid (null or missing id, ...)
   --extra-field-rate R      serve this share of records with an unknown extra field
+  --unexpected-value-rate R serve this share of users with a gender or favourite genre outside the contract
+  --orphan-rate R           serve this share of listen-history rows pointing at a missing user or track
+  --empty-rate R            serve this share of records with a value left empty ("" or [])
+  --age-days N              serve every updated_at N days earlier (a stale snapshot)
   --duplicate-ids N         per endpoint, N records repeat the id of a record on an earlier page
   --grow-after-requests N   after N requests to an endpoint, append --grow-by records to it
   --grow-by N                 (so that \`total\` changes mid-run)
@@ -81,6 +85,10 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       'invalid-rate': { type: 'string' },
       'extra-field-rate': { type: 'string' },
       'duplicate-ids': { type: 'string' },
+      'unexpected-value-rate': { type: 'string' },
+      'orphan-rate': { type: 'string' },
+      'empty-rate': { type: 'string' },
+      'age-days': { type: 'string' },
       'grow-after-requests': { type: 'string' },
       'grow-by': { type: 'string' },
       mutate: { type: 'string' },
@@ -108,6 +116,10 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       invalidRate: fraction('invalid-rate', values['invalid-rate']),
       extraFieldRate: fraction('extra-field-rate', values['extra-field-rate']),
       duplicateIds: wholeNumber('duplicate-ids', values['duplicate-ids']),
+      unexpectedValueRate: fraction('unexpected-value-rate', values['unexpected-value-rate']),
+      orphanRate: fraction('orphan-rate', values['orphan-rate']),
+      emptyRate: fraction('empty-rate', values['empty-rate']),
+      ageDays: wholeNumber('age-days', values['age-days']),
       growAfterRequests: wholeNumber('grow-after-requests', values['grow-after-requests']),
       growBy: wholeNumber('grow-by', values['grow-by']),
       mutation: values.mutate === undefined ? undefined : usage(() => parseMutation(values.mutate as string)),

@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import { FAVORITE_GENRES, GENDERS } from './contract.js';
 import { curateListenHistory, curateTrack, curateUser } from './curated.js';
 import { listenHistorySchema, trackSchema, userSchema, type ListenHistory, type Track, type User } from './schemas.js';
 
@@ -21,6 +22,12 @@ export interface SourceDescription {
   curatedCollection: string;
   /** A valid record as the curated documents it becomes (each with a string `_id`). */
   curate(record: Record<string, unknown>): { _id: string }[];
+  /** Fields whose values must come from a fixed set (checked, not enforced: see schemas.ts). */
+  acceptedValues?: Record<string, readonly string[]>;
+  /** Fields holding keys of another source's records (one key, or a list of them). */
+  references?: { field: string; target: SourceName; check: 'orphan_users' | 'orphan_tracks' }[];
+  /** The field whose newest value says how fresh the data is. */
+  freshnessField: string;
 }
 
 export const SOURCE_NAMES = ['tracks', 'users', 'listen_history'] as const;
@@ -35,6 +42,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     rawCollection: 'raw_tracks',
     curatedCollection: 'tracks',
     curate: (r) => curateTrack(r as Track),
+    freshnessField: 'updated_at',
   },
   users: {
     name: 'users',
@@ -44,6 +52,8 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     rawCollection: 'raw_users',
     curatedCollection: 'users',
     curate: (r) => curateUser(r as User),
+    acceptedValues: { gender: GENDERS, favorite_genres: FAVORITE_GENRES },
+    freshnessField: 'updated_at',
   },
   listen_history: {
     name: 'listen_history',
@@ -53,6 +63,11 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     rawCollection: 'raw_listen_history',
     curatedCollection: 'listens',
     curate: (r) => curateListenHistory(r as ListenHistory),
+    references: [
+      { field: 'user_id', target: 'users', check: 'orphan_users' },
+      { field: 'items', target: 'tracks', check: 'orphan_tracks' },
+    ],
+    freshnessField: 'updated_at',
   },
 };
 

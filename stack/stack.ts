@@ -86,6 +86,9 @@ async function ensurePortsFree(config: Config, state: StackState, modes: Record<
     const api = new URL(config.apiUrl);
     wanted.push({ component: 'simulator', host: api.hostname, port: Number(api.port || 80), hint: 'set MOOVITAMIX_API_URL to another port' });
   }
+  if (toStart('worker') && config.metricsPort > 0) {
+    wanted.push({ component: 'worker', host: '127.0.0.1', port: config.metricsPort, hint: 'set MOOVITAMIX_METRICS_PORT to another port (0: no metrics endpoint)' });
+  }
   for (const { component, host, port, hint } of wanted) {
     if (await portOpen(host, port)) {
       throw new Error(`Cannot start ${component}: ${host}:${port} is already in use by a process this stack did not start. Stop it, or ${hint}. Nothing was started.`);
@@ -197,7 +200,7 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     });
     save('worker', entryFor(server.pid, {
       address: `task queue ${config.taskQueue}`,
-      detail: `identity ${identityOf(server.pid)}, heap limit ${config.workerHeapMb} MB`,
+      detail: `identity ${identityOf(server.pid)}, heap limit ${config.workerHeapMb} MB, metrics ${config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off'}`,
       logFile: server.logFile,
     }));
     log(`  worker    started (pid ${server.pid}, task queue ${config.taskQueue})`);

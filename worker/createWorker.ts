@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { createActivities } from '../activities/index.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { DEFAULT_RETRY_POLICY } from '../activities/ingest/requestPage.js';
+import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
 import { redactUri } from '../config/redact.js';
 import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
@@ -17,7 +18,7 @@ export interface PipelineWorker {
  * Connects to MongoDB and Temporal and creates a worker for the pipeline's task queue.
  * The worker process and the end-to-end tests both use it.
  */
-export async function createPipelineWorker(config: Config, options: { identity?: string } = {}): Promise<PipelineWorker> {
+export async function createPipelineWorker(config: Config, options: { identity?: string; metrics?: PipelineMetrics } = {}): Promise<PipelineWorker> {
   const mongo = new MongoClient(config.mongodbUri, { appName: 'moovitamix-worker', serverSelectionTimeoutMS: 10_000 });
   try {
     await mongo.connect();
@@ -41,6 +42,9 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     apiUrl: config.apiUrl,
     retryPolicy: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.http.maxAttempts, baseDelayMs: config.http.backoffMs },
     maxResponseBytes: config.http.maxResponseBytes,
+    quality: config.quality,
+    alertWebhookUrl: config.alertWebhookUrl,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const bundle = freshPrebuiltBundle();
   try {

@@ -1,5 +1,6 @@
 import { Runtime, type LogLevel } from '@temporalio/worker';
 import { ConfigError, describeConfig, loadConfig } from '../config/config.js';
+import { createRuntimeMetrics, startProcessMetrics } from '../activities/runs/metrics.js';
 import { createPipelineWorker } from './createWorker.js';
 import { LOG_LEVELS, jsonLogger } from './jsonLogger.js';
 
@@ -8,17 +9,26 @@ export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const level = (process.env.MOOVITAMIX_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new ConfigError(`MOOVITAMIX_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(process.env.MOOVITAMIX_LOG_LEVEL)})`);
-  Runtime.install({ logger: jsonLogger(level) });
-  const { worker, close } = await createPipelineWorker(config);
+  // One Prometheus endpoint for the SDK's runtime series and the pipeline's own (same meter).
+  const metricsAddress = config.metricsPort > 0 ? `127.0.0.1:${config.metricsPort}` : null;
+  Runtime.install({
+    logger: jsonLogger(level),
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+  });
+  const meter = Runtime.instance().metricMeter;
+  const stopProcessMetrics = metricsAddress ? startProcessMetrics(meter) : () => {};
+  const { worker, close } = await createPipelineWorker(config, metricsAddress ? { metrics: createRuntimeMetrics(meter) } : {});
   const shown = describeConfig(config);
   console.log(
     `Worker polling task queue "${config.taskQueue}" on ${config.temporalAddress} (namespace ${config.temporalNamespace}); ` +
-      `MongoDB ${shown.MONGODB_URI} db ${config.mongodbDb}; API ${config.apiUrl}`,
+      `MongoDB ${shown.MONGODB_URI} db ${config.mongodbDb}; API ${config.apiUrl}; ` +
+      `metrics ${metricsAddress ? `http://${metricsAddress}/metrics` : 'off'}`,
   );
   // The SDK's runtime shuts the worker down on SIGINT/SIGTERM; run() then resolves.
   try {
     await worker.run();
   } finally {
+    stopProcessMetrics();
     await close();
   }
   console.log('Worker stopped');

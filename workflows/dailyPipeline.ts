@@ -1,4 +1,6 @@
-import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, patched, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import type { AlertOutcome } from '../activities/health/alerts.js';
+import type { CheckSourceResult, RunHealth } from '../activities/health/types.js';
 import type { Activities } from '../activities/index.js';
 import type { RunReport, SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
@@ -20,6 +22,24 @@ const { recordRun } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
+// Each source's checks read its whole raw layer: minutes at millions of records.
+const { checkSource } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+const { summarizeRun, evaluateAlerts } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+// A webhook that is down is retried a few times, then given up on: delivery never fails a run.
+const { deliverAlerts, deliverSummary } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['WebhookRejected', 'NoRun'] },
+});
+
 /**
  * The daily run: one ingestSource child workflow per endpoint, all at once. Each source
  * has its own retries and runs to its end even if another fails; the run records what
@@ -38,7 +58,7 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
 
   const { workflowId, runId } = workflowInfo();
   const startedAt = Date.now();
-  const progress: PipelineProgress = { workflowId, runId, date, sources: {} };
+  const progress: PipelineProgress = { workflowId, runId, date, stage: 'ingesting', sources: {} };
   for (const source of sources) progress.sources[source] = { state: 'pending', workflowId: `${workflowId}/${source}` };
   setHandler(pipelineProgressQuery, () => progress);
   upsertMemo({ date, summary: `running: ${sources.join(', ')}` });
@@ -83,18 +103,66 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
   const ordered: Partial<Record<SourceName, SourceSummary>> = {};
   for (const source of sources) ordered[source] = summaries[source];
   const failed = sources.filter((s) => ordered[s]?.status === 'FAILED');
+
+  // Runs recorded before the health step existed replay without it.
+  const withHealth = patched('pipeline-health');
+  let checks: CheckSourceResult[] = [];
+  if (withHealth) {
+    progress.stage = 'checking';
+    checks = await Promise.all(sources.map((source) => checkOne(workflowId, runId, date, source, ordered[source] as SourceSummary)));
+  }
   await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', ordered);
-  upsertMemo({
-    summary: sources.map((s) => (ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describe(s, ordered[s] as IngestSourceResult))).join('\n'),
-  });
+  const ingestLines = sources.map((s) => (ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describe(s, ordered[s] as IngestSourceResult)));
+  upsertMemo({ summary: ingestLines.join('\n') });
+
+  let health: RunHealth | undefined;
+  let alerts: AlertOutcome | undefined;
+  if (withHealth) {
+    progress.stage = 'alerting';
+    health = await summarizeRun({ workflowId, runId, date, startedAt: new Date(startedAt).toISOString(), checks, failedSources: failed });
+    alerts = await evaluateAlerts({ workflowId });
+    progress.health = health;
+    upsertMemo({ summary: [...ingestLines, describeHealth(health, alerts)].join('\n'), health: health.status, downstreamAllowed: health.downstream.allowed });
+    await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
+    await deliver('daily summary', () => deliverSummary({ workflowId }));
+  }
+  progress.stage = 'done';
   if (failed.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`,
       'PipelineFailed',
-      { sources: ordered },
+      { sources: ordered, ...(health ? { health } : {}) },
     );
   }
-  return { workflowId, runId, date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered };
+  return { workflowId, runId, date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered, ...(health ? { health } : {}), ...(alerts ? { alerts } : {}) };
+}
+
+/** One source's checks; checks that cannot run count as a failing check, not a failed run. */
+async function checkOne(workflowId: string, runId: string, date: string, source: SourceName, summary: SourceSummary): Promise<CheckSourceResult> {
+  try {
+    return await checkSource({ workflowId, runId, date, source, summary });
+  } catch (err) {
+    log.error('checks could not run', { source, error: rootMessage(err) });
+    return { source, status: 'fail', counts: { pass: 0, warn: 0, fail: 1 }, blocking: true, failing: [`checks could not run: ${rootMessage(err)}`] };
+  }
+}
+
+/** A delivery that fails for good is logged and recorded by the activity; the run goes on. */
+async function deliver(what: string, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    log.warn(`${what} not delivered`, { error: rootMessage(err) });
+  }
+}
+
+function describeHealth(health: RunHealth, alerts: AlertOutcome): string {
+  const { pass, warn, fail } = health.counts;
+  return (
+    `health: ${health.status} (${pass} pass, ${warn} warn, ${fail} fail); ` +
+    `downstream ${health.downstream.allowed ? 'allowed' : `stopped: ${health.downstream.reason}`}; ` +
+    `alerts: ${alerts.opened} new, ${alerts.open.critical + alerts.open.warning} open`
+  );
 }
 
 /** A scheduled run's date is the schedule's; any other run's, the day it started (UTC). */

@@ -1,5 +1,7 @@
 import type { FetchStats } from '../activities/ingest/stats.js';
 import type { SourceSummary } from '../activities/runs/types.js';
+import type { AlertOutcome } from '../activities/health/alerts.js';
+import type { RunHealth } from '../activities/health/types.js';
 import type { SourceName } from '../sources/index.js';
 
 export interface IngestSourceInput {
@@ -51,6 +53,9 @@ export interface DailyPipelineResult {
   status: 'COMPLETED';
   durationMs: number;
   sources: Partial<Record<SourceName, SourceSummary>>;
+  /** The checks' outcome and whether downstream steps may start (runs since the health step). */
+  health?: RunHealth;
+  alerts?: AlertOutcome;
 }
 
 export type SourceState = 'pending' | 'running' | 'completed' | 'failed';
@@ -59,5 +64,8 @@ export interface PipelineProgress {
   workflowId: string;
   runId: string;
   date: string;
+  /** ingesting, then checking (quality checks), alerting (KPIs, alerts, delivery), done. */
+  stage?: 'ingesting' | 'checking' | 'alerting' | 'done';
   sources: Partial<Record<SourceName, { state: SourceState; workflowId: string; summary?: SourceSummary }>>;
+  health?: RunHealth;
 }

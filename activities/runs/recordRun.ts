@@ -1,14 +1,17 @@
 import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
+import { NO_METRICS, type PipelineMetrics } from './metrics.js';
 import type { PipelineRunDocument, RunReport } from './types.js';
 
 export const RUNS_COLLECTION = 'pipeline_runs';
 
-export function createRunActivities({ db }: { db: Db }) {
+export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metrics?: PipelineMetrics }) {
   return {
     /**
      * Writes the run's one statistics record (`_id` = the workflow id). Called when the
-     * run starts and when it ends; writing the same state twice is harmless.
+     * run starts and when it ends; writing the same state twice is harmless. Fields it
+     * does not own (health, KPIs) are kept, except at the start, where those of an earlier
+     * run of the same workflow id are cleared.
      */
     async recordRun(report: RunReport): Promise<void> {
       const doc: PipelineRunDocument = {
@@ -21,7 +24,11 @@ export function createRunActivities({ db }: { db: Db }) {
         duration_ms: report.durationMs,
         sources: report.sources,
       };
-      await db.collection<PipelineRunDocument>(RUNS_COLLECTION).replaceOne({ _id: doc._id }, doc, { upsert: true });
+      const { _id, ...fields } = doc;
+      await db
+        .collection<PipelineRunDocument>(RUNS_COLLECTION)
+        .updateOne({ _id }, report.status === 'RUNNING' ? { $set: fields, $unset: { health: '', kpis: '' } } : { $set: fields }, { upsert: true });
+      if (report.status !== 'RUNNING') metrics.runFinished(report);
       log.info(report.status === 'RUNNING' ? 'run started' : 'run finished', {
         workflowId: report.workflowId,
         runId: report.runId,

@@ -1,5 +1,6 @@
 import type { SourceName } from '../../sources/index.js';
 import type { FetchStats, MergeStats } from '../ingest/stats.js';
+import type { RunHealth, RunKpis } from '../health/types.js';
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
 
@@ -48,4 +49,7 @@ export interface PipelineRunDocument {
   finished_at: Date | null;
   duration_ms: number | null;
   sources: Partial<Record<SourceName, SourceSummary>>;
+  /** Set once the run's checks ran: their outcome and whether downstream steps may start. */
+  health?: RunHealth;
+  kpis?: RunKpis;
 }

@@ -4,12 +4,12 @@ import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import { loadConfig } from '../../config/config.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
-import { summaryTable } from '../pipelineRuns.js';
+import { healthLine, summaryTable } from '../pipelineRuns.js';
 import { UsageError } from '../usage.js';
 
 export const STATUS_USAGE = `Usage: moovitamix status [RUN] [--json] [--limit N]
 
-Without RUN: the latest runs (default 10), then the details of the newest.
+Without RUN: the latest runs (default 10) with their checks, then the details of the newest.
 With RUN (a workflow id such as daily-2026-11-23): that run's details.
 Reads the pipeline_runs collection.`;
 
@@ -53,10 +53,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
     }
     console.log(
       table(
-        ['run', 'date', 'status', 'started', 'duration', 'fetched', 'inserted', 'updated', 'tombstoned', 'invalid'],
+        ['run', 'date', 'status', 'started', 'duration', 'fetched', 'inserted', 'updated', 'tombstoned', 'invalid', 'checks (pass/warn/fail)'],
         latest.map((r) => {
           const sum = (k: 'fetched' | 'inserted' | 'updated' | 'tombstoned' | 'invalid') => Object.values(r.sources).reduce((a, s) => a + (s?.[k] ?? 0), 0);
-          return [r._id, r.date, r.status, r.started_at.toISOString().slice(0, 19), r.duration_ms === null ? '-' : seconds(r.duration_ms), sum('fetched'), sum('inserted'), sum('updated'), sum('tombstoned'), sum('invalid')];
+          return [r._id, r.date, r.status, r.started_at.toISOString().slice(0, 19), r.duration_ms === null ? '-' : seconds(r.duration_ms), sum('fetched'), sum('inserted'), sum('updated'), sum('tombstoned'), sum('invalid'), checksCell(r)];
         }),
         new Set([5, 6, 7, 8, 9]),
       ),
@@ -68,6 +68,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
 }
 
+const checksCell = (r: PipelineRunDocument) => (r.health ? `${r.health.status.toUpperCase()} ${r.health.counts.pass}/${r.health.counts.warn}/${r.health.counts.fail}` : '-');
+
 /** Everything the run record holds, for one run. */
 export function details(run: PipelineRunDocument): string {
   const lines = [
@@ -75,6 +77,7 @@ export function details(run: PipelineRunDocument): string {
     `  started ${run.started_at.toISOString()}${run.finished_at ? `, finished ${run.finished_at.toISOString()} (${seconds(run.duration_ms ?? 0)})` : ''}`,
     summaryTable(run.sources),
   ];
+  if (run.health) lines.push(healthLine(run.health));
   for (const [name, s] of Object.entries(run.sources) as [string, SourceSummary][]) {
     const retries = Object.entries(s.retries).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
     const added = Object.entries(s.drift.added).map(([f, n]) => `+${f} (${n})`);

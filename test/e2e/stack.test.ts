@@ -14,6 +14,7 @@ describe('moovitamix stack', function () {
   this.timeout(300_000);
   let env: NodeJS.ProcessEnv;
   let dataDir: string;
+  let runSummary: { durationMs: number };
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'moovitamix-stack-test-'));
@@ -25,6 +26,7 @@ describe('moovitamix stack', function () {
       MOOVITAMIX_MONGODB_PORT: String(await freePort()),
       MOOVITAMIX_API_URL: `http://127.0.0.1:${await freePort()}`,
       TEMPORAL_TASK_QUEUE: 'stack-test',
+      MOOVITAMIX_METRICS_PORT: String(await freePort()),
     };
   });
 
@@ -59,6 +61,29 @@ describe('moovitamix stack', function () {
     const summary = JSON.parse(run.stdout);
     expect(summary.status).to.equal('COMPLETED');
     for (const name of ['tracks', 'users', 'listen_history']) expect(summary.sources[name], name).to.include({ fetched: 300, inserted: 300 });
+    runSummary = summary;
+  });
+
+  it("serves the worker's Prometheus metrics: the SDK's runtime series and the pipeline's own, with the run's values", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${env.MOOVITAMIX_METRICS_PORT}/metrics`)).text();
+    const value = (pattern: RegExp) => {
+      const line = text.split('\n').find((l) => pattern.test(l));
+      expect(line, `${pattern} in:\n${text.slice(0, 3000)}`).to.not.equal(undefined);
+      return Number((line as string).trim().split(/\s+/).pop());
+    };
+    for (const source of ['tracks', 'users', 'listen_history']) {
+      expect(value(new RegExp(`^moovitamix_records(_total)?\\{.*outcome="fetched".*source="${source}"`)), source).to.equal(300);
+      expect(value(new RegExp(`^moovitamix_records(_total)?\\{.*outcome="inserted".*source="${source}"`)), source).to.equal(300);
+    }
+    expect(text).to.not.match(/^moovitamix_invalid_records/m);
+    expect(value(/^moovitamix_runs(_total)?\{.*status="COMPLETED"/)).to.equal(1);
+    expect(value(/^moovitamix_run_duration_seconds(\{| )/)).to.be.closeTo(runSummary.durationMs / 1000, 5);
+    expect(value(/^moovitamix_last_success_timestamp_seconds(\{| )/)).to.be.closeTo(Date.now() / 1000, 300);
+    expect(value(/^moovitamix_process_resident_memory_bytes(\{| )/)).to.be.greaterThan(10e6);
+    expect(value(/^moovitamix_process_cpu_seconds(\{| )/)).to.be.greaterThan(0);
+    // The SDK's own: workflow and activity task figures of this worker.
+    expect(value(/^temporal_workflow_completed(_total)?\{.*workflow_type="dailyPipeline"/)).to.equal(1);
+    expect(text).to.match(/^temporal_activity_execution_latency/m);
   });
 
   it('up again leaves the running components alone', async () => {

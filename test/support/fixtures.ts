@@ -1,3 +1,5 @@
+import type { SourceSummary } from '../../activities/runs/types.js';
+import { zeroFetchStats, zeroMergeStats } from '../../workflows/counts.js';
 /** A valid track as the API serves it; `extra` adds or overrides fields. */
 export function track(id: number, extra: Record<string, unknown> = {}): { id: number } & Record<string, unknown> {
   return {
@@ -10,6 +12,31 @@ export function track(id: number, extra: Record<string, unknown> = {}): { id: nu
     album: 'B',
     created_at: '2022-01-01T00:00:00',
     updated_at: '2022-06-01T00:00:00',
+    ...extra,
+  };
+}
+
+/** A source's run summary: 100 records fetched and inserted, complete; `extra` overrides. */
+export function summary(extra: Partial<SourceSummary> = {}): SourceSummary {
+  return {
+    status: 'COMPLETED',
+    ...zeroFetchStats(),
+    ...zeroMergeStats(),
+    totalAtStart: 100,
+    totalAtEnd: 100,
+    pagesPlanned: 1,
+    pages: 1,
+    fetched: 100,
+    valid: 100,
+    inserted: 100,
+    complete: true,
+    incompleteReason: null,
+    merged: true,
+    fetchMs: 1,
+    mergeMs: 1,
+    durationMs: 2,
+    recordsPerSecond: 1,
+    requestsPerSecond: 1,
     ...extra,
   };
 }

@@ -77,6 +77,8 @@ async function start(): Promise<TestStack> {
       MONGODB_DB: mongodbDb,
       TEMPORAL_ADDRESS: temporal.address,
       MOOVITAMIX_DATA_DIR: join(dir, 'data'),
+      // Workers spawned by tests serve no metrics unless a test asks (port 9464 may be taken).
+      MOOVITAMIX_METRICS_PORT: '0',
       ...extra,
     }),
     mongo: async () => {

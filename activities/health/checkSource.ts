@@ -1,0 +1,215 @@
+import { Context, log } from '@temporalio/activity';
+import type { Db } from 'mongodb';
+import { parseNaiveTimestamp } from '../../sources/contract.js';
+import { SOURCES, type SourceDescription, type SourceName } from '../../sources/index.js';
+import { quarantineCollection } from '../ingest/quarantine.js';
+import { rawCollection } from '../ingest/raw.js';
+import { RUNS_COLLECTION } from '../runs/recordRun.js';
+import type { PipelineRunDocument, SourceSummary } from '../runs/types.js';
+import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
+import { IdSet, RecordProfiler, percentile, top, type Tally } from './profile.js';
+import type { QualitySettings } from '../../config/quality.js';
+import type { CheckResult, CheckSourceInput, CheckSourceResult, QualityReportDocument, SourceKpis } from './types.js';
+
+export const QUALITY_REPORTS_COLLECTION = 'quality_reports';
+const BATCH = 2_000;
+const HEARTBEAT_EVERY = 10_000;
+
+export const reportId = (workflowId: string, source: string) => `${workflowId}/${source}`;
+
+/** Records stored by a run of a source: what the volume check compares. */
+export const storedRecords = (s: Pick<SourceSummary, 'inserted' | 'updated' | 'unchanged'>) => s.inserted + s.updated + s.unchanged;
+
+function heartbeatEvery(): (n?: number) => void {
+  let seen = 0;
+  return (n = 1) => {
+    seen += n;
+    if (seen % HEARTBEAT_EVERY < n) Context.current().heartbeat({ documentsRead: seen });
+  };
+}
+
+/**
+ * Runs every check of one source after its load and stores the report (`_id` =
+ * `<workflow id>/<source>`, so a retry replaces it). The KPIs of the source are computed
+ * in the same pass over its records.
+ */
+export async function checkSource(deps: { db: Db; quality: QualitySettings }, input: CheckSourceInput): Promise<CheckSourceResult> {
+  const { db, quality } = deps;
+  const source = SOURCES[input.source];
+  const tick = heartbeatEvery();
+  const results: CheckResult[] = [];
+
+  const duplicated: Tally = { count: 0, samples: [] };
+  const profiler = new RecordProfiler(source);
+  let kpis: SourceKpis | null = null;
+  if (input.summary.merged) {
+    // Invalid records of this run, and the keys it served twice, from quarantine.
+    const duplicateKeys = new Set<string>();
+    for await (const q of quarantineCollection(db).find({ run_id: input.runId, source: input.source }, { batchSize: BATCH })) {
+      tick();
+      if (q.reason === 'duplicate') {
+        if (q.key !== null && !duplicateKeys.has(q.key)) {
+          duplicateKeys.add(q.key);
+          duplicated.count++;
+          if (duplicated.samples.length < 5) duplicated.samples.push(q.key);
+        }
+        continue;
+      }
+      let record: unknown;
+      try {
+        record = JSON.parse(q.record_json);
+      } catch {
+        record = null;
+      }
+      const asObject = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : {};
+      profiler.add(asObject, q.key ?? q._id, false);
+    }
+    kpis = await profileLive(db, source, input, profiler, tick);
+    results.push(...fieldChecks(profiler, quality.checks, Object.keys(source.acceptedValues ?? {})));
+    if (source.references) results.push(...(await referenceChecks(db, source, quality, tick, kpis)));
+    const fresh = freshnessCheck(quality.checks.freshness, source.freshnessField, profiler.newest, input.date);
+    if (fresh) results.push(fresh);
+    const volume = volumeCheck(quality.checks.volume, storedRecords(input.summary), await earlierVolumes(db, input, quality.checks.volume.lookback));
+    if (volume) results.push(volume);
+  }
+  results.push(...summaryChecks(input.summary, quality.checks, duplicated));
+
+  const counts = countStatuses(results);
+  const status = worst(results.map((r) => r.status));
+  const failing = results.filter((r) => r.status === 'fail').map(checkLabel);
+  const report: QualityReportDocument = {
+    _id: reportId(input.workflowId, input.source),
+    workflow_id: input.workflowId,
+    run_id: input.runId,
+    date: input.date,
+    source: input.source,
+    created_at: new Date(),
+    status,
+    counts,
+    blocking: quality.gate === 'error' && failing.length > 0,
+    checks: results,
+    kpis,
+  };
+  await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).replaceOne({ _id: report._id }, report, { upsert: true });
+  log.info('checks done', { workflowId: input.workflowId, source: input.source, status, ...counts, failing });
+  return { source: input.source, status, counts, blocking: report.blocking, failing };
+}
+
+/** One pass over the raw layer: this run's records into the profiler, the live ones into the KPIs. */
+async function profileLive(db: Db, source: SourceDescription, input: CheckSourceInput, profiler: RecordProfiler, tick: () => void): Promise<SourceKpis> {
+  let live = 0;
+  const startOfWindow = Date.parse(`${input.date}T00:00:00Z`) - 29 * 86_400_000;
+  const newUsers = new Map<string, number>();
+  const favorite = new Map<string, number>();
+  for await (const doc of rawCollection(db, source).find({}, { batchSize: BATCH })) {
+    tick();
+    if (doc.last_seen_run === input.runId) profiler.add(doc.record, doc._id, true);
+    if (doc.deleted_at) continue;
+    live++;
+    if (input.source === 'users') {
+      const created = parseNaiveTimestamp(String(doc.record.created_at))?.getTime();
+      if (created !== undefined && created >= startOfWindow && created < startOfWindow + 30 * 86_400_000) {
+        const day = new Date(created).toISOString().slice(0, 10);
+        newUsers.set(day, (newUsers.get(day) ?? 0) + 1);
+      }
+      const genre = doc.record.favorite_genres;
+      if (typeof genre === 'string') favorite.set(genre, (favorite.get(genre) ?? 0) + 1);
+    }
+  }
+  const kpis: SourceKpis = { live };
+  if (input.source === 'users') {
+    kpis.newUsersPerDay = {};
+    for (let i = 0; i < 30; i++) {
+      const day = new Date(startOfWindow + i * 86_400_000).toISOString().slice(0, 10);
+      kpis.newUsersPerDay[day] = newUsers.get(day) ?? 0;
+    }
+    kpis.favoriteGenres = top(favorite, 10).map(([genre, users]) => ({ genre, users }));
+  }
+  return kpis;
+}
+
+/** Keys (as numbers) of a source's live records, and a value per key. */
+async function liveKeys(db: Db, name: SourceName, tick: () => void, valueOf?: (record: Record<string, unknown>) => string): Promise<{ ids: IdSet; values: string[] }> {
+  const rows: [number, string][] = [];
+  for await (const doc of rawCollection(db, SOURCES[name]).find({}, { batchSize: BATCH })) {
+    tick();
+    if (!doc.deleted_at) rows.push([Number(doc._id), valueOf ? valueOf(doc.record) : '']);
+  }
+  rows.sort((a, b) => a[0] - b[0]);
+  return { ids: new IdSet(rows.map((r) => r[0])), values: rows.map((r) => r[1]) };
+}
+
+/**
+ * Referential integrity of the live records: keys pointing at no live record of the
+ * target source (orphans). The listen-history KPIs come from the same pass.
+ */
+async function referenceChecks(db: Db, source: SourceDescription, quality: QualitySettings, tick: () => void, kpis: SourceKpis): Promise<CheckResult[]> {
+  const targets = new Map<SourceName, { ids: IdSet; values: string[] }>();
+  for (const ref of source.references ?? []) {
+    if (!targets.has(ref.target)) targets.set(ref.target, await liveKeys(db, ref.target, tick, ref.target === 'tracks' ? (r) => String(r.genres ?? '') : undefined));
+  }
+  const orphans = new Map<string, Tally & { total: number }>();
+  for (const ref of source.references ?? []) orphans.set(ref.field, { count: 0, samples: [], total: 0 });
+  const lengths = new Map<number, number>();
+  let histories = 0;
+  let listens = 0;
+  let usersWithListens = 0;
+  const genres = new Map<string, number>();
+  for await (const doc of rawCollection(db, source).find({}, { batchSize: BATCH })) {
+    tick();
+    if (doc.deleted_at) continue;
+    let userLive = true;
+    for (const ref of source.references ?? []) {
+      const target = targets.get(ref.target) as { ids: IdSet; values: string[] };
+      const tally = orphans.get(ref.field) as Tally & { total: number };
+      const value = doc.record[ref.field];
+      const keys = Array.isArray(value) ? value : [value];
+      for (const key of keys) {
+        tally.total++;
+        const at = typeof key === 'number' ? target.ids.indexOf(key) : -1;
+        if (at < 0) {
+          tally.count++;
+          if (tally.samples.length < 5 && !tally.samples.includes(doc._id)) tally.samples.push(doc._id);
+          if (ref.target === 'users') userLive = false;
+        } else if (ref.target === 'tracks') {
+          const genre = target.values[at] as string;
+          genres.set(genre, (genres.get(genre) ?? 0) + 1);
+        }
+      }
+    }
+    const items = Array.isArray(doc.record.items) ? doc.record.items.length : 0;
+    histories++;
+    listens += items;
+    lengths.set(items, (lengths.get(items) ?? 0) + 1);
+    if (items > 0 && userLive) usersWithListens++;
+  }
+  const histogram: Record<string, number> = {};
+  for (const [length, n] of [...lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
+  kpis.historyLength = {
+    mean: histories === 0 ? 0 : Math.round((listens / histories) * 1000) / 1000,
+    p50: percentile(lengths, histories, 0.5),
+    p90: percentile(lengths, histories, 0.9),
+    max: lengths.size === 0 ? 0 : Math.max(...lengths.keys()),
+    histogram,
+  };
+  kpis.usersWithListens = usersWithListens;
+  kpis.topGenres = top(genres, 10).map(([genre, n]) => ({ genre, listens: n }));
+
+  const results: CheckResult[] = [];
+  for (const ref of source.references ?? []) {
+    const tally = orphans.get(ref.field) as Tally & { total: number };
+    const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, tally.count, tally.total, tally.samples, `${ref.field} values point at no live ${ref.target} record`);
+    if (r) results.push(r);
+  }
+  return results;
+}
+
+/** Records stored by the source in earlier successful runs, the most recent first. */
+async function earlierVolumes(db: Db, input: CheckSourceInput, lookback: number): Promise<number[]> {
+  const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find({ status: 'COMPLETED' }).toArray();
+  return runs
+    .filter((r) => r._id !== input.workflowId && r.date < input.date && r.sources[input.source]?.status === 'COMPLETED')
+    .sort((a, b) => (a.date === b.date ? b.started_at.getTime() - a.started_at.getTime() : a.date < b.date ? 1 : -1))
+    .slice(0, lookback)
+    .map((r) => storedRecords(r.sources[input.source] as SourceSummary));
+}

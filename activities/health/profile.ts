@@ -1,0 +1,116 @@
+import * as v from 'valibot';
+import { declaredFields } from '../../sources/schemas.js';
+import { parseNaiveTimestamp } from '../../sources/contract.js';
+import type { SourceDescription } from '../../sources/index.js';
+
+const SAMPLES = 5;
+
+/** Offending records of one kind for one field: how many, and the first few keys. */
+export interface Tally {
+  count: number;
+  samples: string[];
+}
+
+export interface FieldProfile {
+  /** Absent or null. */
+  nulls: Tally;
+  /** Present and non-null but not of the contract's type or format. */
+  wrongType: Tally;
+  /** Absent, null, an empty string or an empty list. */
+  missing: Tally;
+  /** A string outside the field's accepted values. */
+  unexpected: Tally;
+}
+
+function note(tally: Tally, key: string): void {
+  tally.count++;
+  if (tally.samples.length < SAMPLES && !tally.samples.includes(key)) tally.samples.push(key);
+}
+
+const tally = (): Tally => ({ count: 0, samples: [] });
+
+/**
+ * Profiles the records a run received, field by field, in one pass and constant memory:
+ * valid records from the raw layer and invalid ones from quarantine alike, so that a
+ * record the contract rejected still counts against its fields.
+ */
+export class RecordProfiler {
+  readonly fields: Record<string, FieldProfile> = {};
+  records = 0;
+  /** Newest value of the source's freshness field, as epoch ms. */
+  newest: number | null = null;
+  private readonly entries: Record<string, v.GenericSchema>;
+
+  constructor(private readonly source: SourceDescription) {
+    this.entries = source.schema.entries as Record<string, v.GenericSchema>;
+    for (const field of declaredFields(source.schema)) this.fields[field] = { nulls: tally(), wrongType: tally(), missing: tally(), unexpected: tally() };
+  }
+
+  /** `valid`: the record passed validation, so its types need no second look. */
+  add(record: Record<string, unknown>, key: string, valid: boolean): void {
+    this.records++;
+    for (const [field, profile] of Object.entries(this.fields)) {
+      const value = Object.hasOwn(record, field) ? record[field] : undefined;
+      if (value === undefined || value === null) {
+        note(profile.nulls, key);
+        note(profile.missing, key);
+        continue;
+      }
+      if (value === '' || (Array.isArray(value) && value.length === 0)) note(profile.missing, key);
+      if (!valid && !v.safeParse(this.entries[field] as v.GenericSchema, value).success) {
+        note(profile.wrongType, key);
+        continue;
+      }
+      const accepted = this.source.acceptedValues?.[field];
+      if (accepted && typeof value === 'string' && !accepted.includes(value)) note(profile.unexpected, key);
+    }
+    const stamp = record[this.source.freshnessField];
+    if (valid && typeof stamp === 'string') {
+      const at = parseNaiveTimestamp(stamp)?.getTime();
+      if (at !== undefined && (this.newest === null || at > this.newest)) this.newest = at;
+    }
+  }
+}
+
+/** Sorted ids with binary search: a set of hundreds of thousands of keys in a few MB. */
+export class IdSet {
+  private readonly ids: Float64Array;
+  constructor(values: number[]) {
+    this.ids = Float64Array.from(values).sort();
+  }
+  get size(): number {
+    return this.ids.length;
+  }
+  indexOf(id: number): number {
+    let lo = 0;
+    let hi = this.ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.ids[mid] as number;
+      if (at === id) return mid;
+      if (at < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+  has(id: number): boolean {
+    return this.indexOf(id) >= 0;
+  }
+}
+
+/** p-th percentile (0..1) of a histogram of small whole numbers (value -> count). */
+export function percentile(counts: Map<number, number>, total: number, p: number): number {
+  if (total === 0) return 0;
+  const rank = Math.ceil(p * total);
+  let seen = 0;
+  for (const value of [...counts.keys()].sort((a, b) => a - b)) {
+    seen += counts.get(value) as number;
+    if (seen >= rank) return value;
+  }
+  return 0;
+}
+
+/** The most frequent entries of a tally, most frequent first (ties by name). */
+export function top(counts: Map<string, number>, n: number): [string, number][] {
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
+}

@@ -1,0 +1,111 @@
+import type { SourceSummary } from '../runs/types.js';
+import type { SourceName } from '../../sources/index.js';
+import type { CheckName } from '../../config/quality.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+/** One check's outcome, as dbt tests and Great Expectations report them. */
+export interface CheckResult {
+  check: CheckName;
+  /** The field checked, for per-field checks. */
+  field: string | null;
+  status: CheckStatus;
+  severity: 'error' | 'warn';
+  /** What was measured: offending records, a count difference, an age in days or a z-score. */
+  observed: number;
+  /** Records looked at, when `observed` counts records. */
+  total: number | null;
+  /** What is compared with the thresholds: observed / total, days, |z| or a relative change. */
+  value: number;
+  unit: 'rate' | 'days' | 'z' | 'change';
+  warnAbove: number;
+  failAbove: number;
+  /** A few offending keys (or field names), for a first look. */
+  samples: string[];
+  message: string;
+}
+
+export interface StatusCounts {
+  pass: number;
+  warn: number;
+  fail: number;
+}
+
+/** What each source contributes to the run's KPIs (computed in the same pass as its checks). */
+export interface SourceKpis {
+  /** Records live (not tombstoned) after the run. */
+  live: number;
+  /** users: users created on each of the 30 days up to the run date, from `created_at`. */
+  newUsersPerDay?: Record<string, number>;
+  /** users: the most common favourite genres. */
+  favoriteGenres?: { genre: string; users: number }[];
+  /** listen_history: listens per history. */
+  historyLength?: { mean: number; p50: number; p90: number; max: number; histogram: Record<string, number> };
+  /** listen_history: live users with at least one listen. */
+  usersWithListens?: number;
+  /** listen_history: genres of the tracks listened to, the most listened first. */
+  topGenres?: { genre: string; listens: number }[];
+}
+
+/** One document of `quality_reports` per run and source (`_id` = `<workflow id>/<source>`). */
+export interface QualityReportDocument {
+  _id: string;
+  workflow_id: string;
+  run_id: string;
+  date: string;
+  source: SourceName;
+  created_at: Date;
+  status: CheckStatus;
+  counts: StatusCounts;
+  /** A failing check of severity error, with the gate on: downstream steps must not start. */
+  blocking: boolean;
+  checks: CheckResult[];
+  kpis: SourceKpis | null;
+}
+
+export interface CheckSourceInput {
+  workflowId: string;
+  runId: string;
+  date: string;
+  source: SourceName;
+  summary: SourceSummary;
+}
+
+/** What goes back to the workflow: counts and names, never rows. */
+export interface CheckSourceResult {
+  source: SourceName;
+  status: CheckStatus;
+  counts: StatusCounts;
+  blocking: boolean;
+  /** `check` or `check:field` of every failing check. */
+  failing: string[];
+}
+
+/** The run's KPIs, stored on its `pipeline_runs` document. */
+export interface RunKpis {
+  liveUsers: number | null;
+  liveTracks: number | null;
+  liveHistories: number | null;
+  newUsersPerDay: Record<string, number>;
+  newUsersOnDate: number;
+  historyLength: SourceKpis['historyLength'] | null;
+  usersWithListens: number | null;
+  topGenres: { genre: string; listens: number }[];
+  favoriteGenres: { genre: string; users: number }[];
+  /** Pipeline KPIs. */
+  durationMs: number;
+  sourceDurationsMs: Partial<Record<SourceName, number>>;
+  collectionSizes: Record<string, number>;
+  /** Runs per date over the 14 days up to the run date. */
+  runsPerDay: Record<string, { succeeded: number; failed: number }>;
+}
+
+/** The health part of a run record. */
+export interface RunHealth {
+  status: CheckStatus;
+  counts: StatusCounts;
+  /** Per source: its checks' worst status, and the failing ones. */
+  sources: Partial<Record<SourceName, { status: CheckStatus; failing: string[] }>>;
+  /** Whether steps after the ingest (recommendations) may start, and why not. */
+  downstream: { allowed: boolean; reason: string | null };
+}

@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { QUALITY_REPORTS_COLLECTION } from '../../activities/health/checkSource.js';
+import type { CheckResult, QualityReportDocument } from '../../activities/health/types.js';
+import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
+import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import { loadConfig } from '../../config/config.js';
+import { table } from '../format.js';
+import { connectDb } from '../mongo.js';
+import { healthLine } from '../pipelineRuns.js';
+import { UsageError } from '../usage.js';
+
+export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--json]
+
+The quality report of a run (default: the newest): every check per source with its
+status, severity, counts and sample keys, then the run's KPIs.
+Reads pipeline_runs and quality_reports.`;
+
+export const RUN_ID = /^[A-Za-z0-9._:/-]{1,200}$/;
+
+export async function reportCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(REPORT_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`report takes no positional arguments (use --run RUN), got: ${positionals.join(' ')}`);
+  if (values.run !== undefined && !RUN_ID.test(values.run)) throw new UsageError(`not a run id: ${JSON.stringify(values.run)}`);
+
+  const { db, close } = await connectDb(loadConfig());
+  try {
+    const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
+    const run = values.run !== undefined ? await runs.findOne({ _id: values.run }) : (await runs.find().sort({ started_at: -1 }).limit(1).toArray())[0];
+    if (!run) {
+      console.error(values.run !== undefined ? `No run ${values.run} in ${RUNS_COLLECTION}.` : 'No runs yet. Start one with: moovitamix run --wait');
+      return 1;
+    }
+    const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter((r) => r.run_id === run.run_id);
+    if (values.json) {
+      console.log(JSON.stringify({ run: { id: run._id, runId: run.run_id, date: run.date, status: run.status, durationMs: run.duration_ms }, health: run.health ?? null, kpis: run.kpis ?? null, reports }, null, 2));
+      return 0;
+    }
+    console.log(renderReport(run, reports));
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+const shown = (r: CheckResult) =>
+  r.unit === 'rate' ? `${r.observed}/${r.total ?? '?'} (${(r.value * 100).toFixed(2)} %)` : r.unit === 'days' ? `${r.observed} days` : r.unit === 'z' ? `z ${r.value.toFixed(2)}` : `${(r.value * 100).toFixed(1)} % change`;
+const limits = (r: CheckResult) => (r.unit === 'rate' ? `>${r.warnAbove * 100}% / >${r.failAbove * 100}%` : `>${r.warnAbove} / >${r.failAbove}`);
+
+export function renderReport(run: PipelineRunDocument, reports: QualityReportDocument[]): string {
+  const lines = [`Quality report of run ${run._id} (${run.date}): ${run.status}`];
+  if (run.health) lines.push(healthLine(run.health));
+  else lines.push('This run has no health record (it is still running, or ran before the health step existed).');
+  for (const report of reports.sort((a, b) => a.source.localeCompare(b.source))) {
+    lines.push('', `${report.source}: ${report.status.toUpperCase()} (${report.counts.pass} pass, ${report.counts.warn} warn, ${report.counts.fail} fail)`);
+    lines.push(
+      table(
+        ['check', 'field', 'status', 'severity', 'measured', 'warn / fail above', 'samples'],
+        report.checks.map((r) => [r.check, r.field ?? '', r.status.toUpperCase(), r.severity, shown(r), limits(r), r.samples.join(' ')]),
+      ),
+    );
+    const notes = report.checks.filter((r) => r.status !== 'pass').map((r) => `  ${r.status.toUpperCase()} ${r.check}${r.field ? `:${r.field}` : ''}: ${r.message}`);
+    lines.push(...notes);
+  }
+  const k = run.kpis;
+  if (k) {
+    lines.push(
+      '',
+      'KPIs:',
+      `  live users ${k.liveUsers ?? '?'}, live tracks ${k.liveTracks ?? '?'}, listen histories ${k.liveHistories ?? '?'}, users with listens ${k.usersWithListens ?? '?'}`,
+      `  new users on ${run.date}: ${k.newUsersOnDate}; last 7 days: ${Object.entries(k.newUsersPerDay).slice(-7).map(([d, n]) => `${d.slice(5)} ${n}`).join(', ')}`,
+    );
+    if (k.historyLength) lines.push(`  history length: mean ${k.historyLength.mean}, p50 ${k.historyLength.p50}, p90 ${k.historyLength.p90}, max ${k.historyLength.max}; ${Object.entries(k.historyLength.histogram).map(([len, n]) => `${len}: ${n}`).join(', ')}`);
+    if (k.topGenres.length > 0) lines.push(`  top genres by listens: ${k.topGenres.map((g) => `${g.genre} ${g.listens}`).join(', ')}`);
+    if (k.favoriteGenres.length > 0) lines.push(`  favourite genres: ${k.favoriteGenres.map((g) => `${g.genre} ${g.users}`).join(', ')}`);
+    lines.push(`  run ${(k.durationMs / 1000).toFixed(1)} s; per source: ${Object.entries(k.sourceDurationsMs).map(([s, ms]) => `${s} ${((ms ?? 0) / 1000).toFixed(1)} s`).join(', ')}`);
+    lines.push(`  runs (14 days): ${Object.values(k.runsPerDay).reduce((a, d) => a + d.succeeded, 0)} succeeded, ${Object.values(k.runsPerDay).reduce((a, d) => a + d.failed, 0)} failed`);
+    lines.push(`  collection sizes: ${Object.entries(k.collectionSizes).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}

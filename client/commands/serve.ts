@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/config.js';
+import { createService } from '../../service/server.js';
+import { connectDb } from '../mongo.js';
+import { UsageError } from '../usage.js';
+
+export const SERVE_USAGE = `Usage: moovitamix serve [--host H] [--port P]
+
+Serves the project's HTTP service until SIGINT or SIGTERM, on 127.0.0.1:8080 by default:
+  /                 the pipeline health dashboard (read-only)
+  /api/dashboard    its data as JSON (?limit=N runs, 1..365, default 30)
+  /health           200 when the database answers, 503 when it does not
+Bind to another host only behind a proxy that authenticates: the service has no login.`;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`serve takes no positional arguments, got: ${positionals.join(' ')}`);
+  const port = Number(values.port);
+  if (!/^\d{1,5}$/.test(values.port) || port > 65535) throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
+  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(values.host)) throw new UsageError(`--host must be a host name or IP address, got "${values.host}"`);
+
+  const { db, close } = await connectDb(loadConfig());
+  const server = createService({ db });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${values.host} is in use; pick another with --port`) : err));
+    server.listen(port, values.host, resolve);
+  });
+  const address = server.address();
+  const shown = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : `${values.host}:${port}`;
+  console.log(`Serving the dashboard on http://${shown}/ (JSON: /api/dashboard, /health)`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  await close();
+  console.log('Stopped');
+  return 0;
+}
