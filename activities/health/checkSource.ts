@@ -45,6 +45,7 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
   if (input.summary.merged) {
     // Invalid records of this run, and the keys it served twice, from quarantine.
     const duplicateKeys = new Set<string>();
+    const invalidKeys = new Set<string>();
     for await (const q of quarantineCollection(db).find({ run_id: input.runId, source: input.source }, { batchSize: BATCH })) {
       tick();
       if (q.reason === 'duplicate') {
@@ -62,9 +63,11 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
         record = null;
       }
       const asObject = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : {};
-      profiler.add(asObject, q.key ?? q._id, false);
+      // A keyless record is named by where it was served.
+      profiler.add(asObject, q.key ?? `page ${q.page} #${q.index}`, false);
+      if (q.key !== null) invalidKeys.add(q.key);
     }
-    kpis = await profileLive(db, source, input, profiler, tick);
+    kpis = await profileLive(db, source, input, profiler, tick, invalidKeys);
     results.push(...fieldChecks(profiler, quality.checks, Object.keys(source.acceptedValues ?? {})));
     if (source.references) results.push(...(await referenceChecks(db, source, quality, tick, kpis)));
     const fresh = freshnessCheck(quality.checks.freshness, source.freshnessField, profiler.newest, input.date);
@@ -96,14 +99,16 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
 }
 
 /** One pass over the raw layer: this run's records into the profiler, the live ones into the KPIs. */
-async function profileLive(db: Db, source: SourceDescription, input: CheckSourceInput, profiler: RecordProfiler, tick: () => void): Promise<SourceKpis> {
+async function profileLive(db: Db, source: SourceDescription, input: CheckSourceInput, profiler: RecordProfiler, tick: () => void, invalidKeys: Set<string>): Promise<SourceKpis> {
   let live = 0;
   const startOfWindow = Date.parse(`${input.date}T00:00:00Z`) - 29 * 86_400_000;
   const newUsers = new Map<string, number>();
   const favorite = new Map<string, number>();
   for await (const doc of rawCollection(db, source).find({}, { batchSize: BATCH })) {
     tick();
-    if (doc.last_seen_run === input.runId) profiler.add(doc.record, doc._id, true);
+    // A key served invalid keeps its last valid version, marked seen (so that it is not
+    // tombstoned): the run's record for that key is the quarantined one, counted above.
+    if (doc.last_seen_run === input.runId && !invalidKeys.has(doc._id)) profiler.add(doc.record, doc._id, true);
     if (doc.deleted_at) continue;
     live++;
     if (input.source === 'users') {

@@ -9,10 +9,11 @@ import { connectDb } from '../mongo.js';
 import { healthLine } from '../pipelineRuns.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--json]
+export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--all] [--json]
 
-The quality report of a run (default: the newest): every check per source with its
-status, severity, counts and sample keys, then the run's KPIs.
+The quality report of a run (default: the newest): per source, the checks that warn or
+fail with their severity, counts, thresholds and sample keys (--all: every check), then
+the run's KPIs. --json prints everything.
 Reads pipeline_runs and quality_reports.`;
 
 export const RUN_ID = /^[A-Za-z0-9._:/-]{1,200}$/;
@@ -20,7 +21,7 @@ export const RUN_ID = /^[A-Za-z0-9._:/-]{1,200}$/;
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: { run: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
   });
@@ -44,7 +45,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
       console.log(JSON.stringify({ run: { id: run._id, runId: run.run_id, date: run.date, status: run.status, durationMs: run.duration_ms }, health: run.health ?? null, kpis: run.kpis ?? null, reports }, null, 2));
       return 0;
     }
-    console.log(renderReport(run, reports));
+    console.log(renderReport(run, reports, values.all));
     return 0;
   } finally {
     await close();
@@ -55,18 +56,22 @@ const shown = (r: CheckResult) =>
   r.unit === 'rate' ? `${r.observed}/${r.total ?? '?'} (${(r.value * 100).toFixed(2)} %)` : r.unit === 'days' ? `${r.observed} days` : r.unit === 'z' ? `z ${r.value.toFixed(2)}` : `${(r.value * 100).toFixed(1)} % change`;
 const limits = (r: CheckResult) => (r.unit === 'rate' ? `>${r.warnAbove * 100}% / >${r.failAbove * 100}%` : `>${r.warnAbove} / >${r.failAbove}`);
 
-export function renderReport(run: PipelineRunDocument, reports: QualityReportDocument[]): string {
+export function renderReport(run: PipelineRunDocument, reports: QualityReportDocument[], all = false): string {
   const lines = [`Quality report of run ${run._id} (${run.date}): ${run.status}`];
   if (run.health) lines.push(healthLine(run.health));
   else lines.push('This run has no health record (it is still running, or ran before the health step existed).');
   for (const report of reports.sort((a, b) => a.source.localeCompare(b.source))) {
     lines.push('', `${report.source}: ${report.status.toUpperCase()} (${report.counts.pass} pass, ${report.counts.warn} warn, ${report.counts.fail} fail)`);
-    lines.push(
-      table(
-        ['check', 'field', 'status', 'severity', 'measured', 'warn / fail above', 'samples'],
-        report.checks.map((r) => [r.check, r.field ?? '', r.status.toUpperCase(), r.severity, shown(r), limits(r), r.samples.join(' ')]),
-      ),
-    );
+    const rows = all ? report.checks : report.checks.filter((r) => r.status !== 'pass');
+    if (rows.length > 0) {
+      lines.push(
+        table(
+          ['check', 'field', 'status', 'severity', 'measured', 'warn / fail above', 'samples'],
+          rows.map((r) => [r.check, r.field ?? '', r.status.toUpperCase(), r.severity, shown(r), limits(r), r.samples.join(', ')]),
+        ),
+      );
+    }
+    if (!all && report.counts.pass > 0) lines.push(`  (${report.counts.pass} checks pass; --all lists them)`);
     const notes = report.checks.filter((r) => r.status !== 'pass').map((r) => `  ${r.status.toUpperCase()} ${r.check}${r.field ? `:${r.field}` : ''}: ${r.message}`);
     lines.push(...notes);
   }

@@ -228,10 +228,15 @@ describe('pipeline health, end to end', function () {
 
       // The CLI reads it all back.
       const env = stack.env({ MONGODB_DB: config.mongodbDb });
-      const report = await runCli(['report', '--run', `daily-${d3}`], env);
+      const report = await runCli(['report', '--run', `daily-${d3}`, '--all'], env);
       expect(report.code, report.stderr).to.equal(0);
       expect(report.stdout).to.include(`Quality report of run daily-${d3} (${d3}): COMPLETED`);
       expect(report.stdout).to.match(/orphan_tracks\s+items\s+FAIL\s+error/);
+      expect(report.stdout).to.match(/not_null\s+id\s+PASS/);
+      const short = await runCli(['report', '--run', `daily-${d3}`], env);
+      expect(short.stdout).to.match(/orphan_tracks\s+items\s+FAIL\s+error/);
+      expect(short.stdout).to.not.match(/not_null\s+id\s+PASS/);
+      expect(short.stdout).to.match(/\(\d+ checks pass; --all lists them\)/);
       const json = JSON.parse((await runCli(['report', '--run', `daily-${d3}`, '--json'], env)).stdout) as { reports: QualityReportDocument[]; kpis: { liveUsers: number } };
       expect(json.reports).to.have.length(3);
       expect(json.kpis.liveUsers).to.equal(80);
