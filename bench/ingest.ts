@@ -7,7 +7,8 @@
 //       the inserts are timed);
 //   (c) pipelineMs: dailyPipeline end to end on an empty database, worker in its own process;
 //   (d) sequentialFetchMs: one request at a time, as a naive client does.
-// ratio = pipelineMs / max(fetchOnlyMs, writeOnlyMs). Also the worker's peak RSS, the
+// ratio = pipelineMs / max(fetchOnlyMs, writeOnlyMs); ingestMs (the slowest source, probe to
+// merge end), healthMs (the checks, KPIs and alerts after it) and ingestRatio apart. Also the worker's peak RSS, the
 // longest workflow history and the largest payload in any history.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -129,6 +130,8 @@ try {
     args: [{ date: '2026-01-01', concurrency }],
   });
   const pipelineMs = Math.round(performance.now() - started);
+  // The sources' own durations (probe to merge end, all in parallel); after them the run's health step.
+  const ingestMs = Math.max(...SOURCE_NAMES.map((name) => result.sources[name]?.durationMs ?? 0));
   const workerPeakRssMb = peakRssMb(worker.pid as number);
   log(`pipeline: ${pipelineMs} ms, worker peak RSS ${workerPeakRssMb} MB, worker CPU ${cpuSeconds(worker.pid as number).toFixed(1)} s, store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s, Temporal CPU ${(cpuSeconds(temporal.pid) - temporalCpu).toFixed(1)} s`);
   for (const name of SOURCE_NAMES) {
@@ -156,6 +159,9 @@ try {
     writeOnlyMs,
     pipelineMs,
     ratio: Number((pipelineMs / Math.max(fetchOnlyMs, writeOnlyMs)).toFixed(2)),
+    ingestMs,
+    healthMs: pipelineMs - ingestMs,
+    ingestRatio: Number((ingestMs / Math.max(fetchOnlyMs, writeOnlyMs)).toFixed(2)),
     sequentialFetchMs,
     workerPeakRssMb,
     maxHistoryEvents,

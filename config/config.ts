@@ -25,8 +25,10 @@ export interface Config {
   workerHeapMb: number;
   /** Where alerts and the daily summary are POSTed (Slack-compatible); a secret, never printed. */
   alertWebhookUrl: string | undefined;
-  /** Port (on 127.0.0.1) of the worker's Prometheus endpoint; 0 turns it off. */
+  /** Port of the worker's Prometheus endpoint; 0 turns it off. */
   metricsPort: number;
+  /** Interface it binds: 127.0.0.1 unless a container must expose it. */
+  metricsHost: string;
   /** Check thresholds and alert rules: the defaults, or MOOVITAMIX_QUALITY_CONFIG's file over them. */
   quality: QualitySettings;
   /** The file the quality settings came from, if any. */
@@ -121,6 +123,11 @@ const rules = {
     schema: v.pipe(v.string(), v.regex(temporalName, 'TEMPORAL_TASK_QUEUE must be letters, digits, ".", "_" or "-"')),
   },
   alertWebhookUrl: { variable: 'ALERT_WEBHOOK_URL', fallback: undefined, secret: true, schema: httpUrl('ALERT_WEBHOOK_URL', true) },
+  metricsHost: {
+    variable: 'MOOVITAMIX_METRICS_HOST',
+    fallback: '127.0.0.1',
+    schema: v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:-]{1,253}$/, 'MOOVITAMIX_METRICS_HOST must be a host name or IP address')),
+  },
   qualityConfigPath: {
     variable: 'MOOVITAMIX_QUALITY_CONFIG',
     fallback: undefined,
@@ -194,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerHeapMb: whole(numbers.workerHeapMb),
     alertWebhookUrl: optional(rules.alertWebhookUrl),
     metricsPort: whole(numbers.metricsPort),
+    metricsHost: read(rules.metricsHost, rules.metricsHost.fallback),
     quality: undefined as unknown as QualitySettings,
     qualityConfigPath: optional(rules.qualityConfigPath),
     http: {
@@ -236,6 +244,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_MAX_RESPONSE_BYTES: String(config.http.maxResponseBytes),
     MOOVITAMIX_WORKER_HEAP_MB: String(config.workerHeapMb),
     MOOVITAMIX_METRICS_PORT: String(config.metricsPort),
+    MOOVITAMIX_METRICS_HOST: config.metricsHost,
     MOOVITAMIX_QUALITY_CONFIG: config.qualityConfigPath ?? '(defaults)',
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };

@@ -28,6 +28,11 @@ export interface SourceDescription {
   references?: { field: string; target: SourceName; check: 'orphan_users' | 'orphan_tracks' }[];
   /** The field whose newest value says how fresh the data is. */
   freshnessField: string;
+  /**
+   * Where the quality checks read the live records: `curated` when each curated document
+   * is the record, typed (cheaper to read), `raw` when the curated layer reshapes it.
+   */
+  checksRead: 'curated' | 'raw';
 }
 
 export const SOURCE_NAMES = ['tracks', 'users', 'listen_history'] as const;
@@ -43,6 +48,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     curatedCollection: 'tracks',
     curate: (r) => curateTrack(r as Track),
     freshnessField: 'updated_at',
+    checksRead: 'curated',
   },
   users: {
     name: 'users',
@@ -54,6 +60,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     curate: (r) => curateUser(r as User),
     acceptedValues: { gender: GENDERS, favorite_genres: FAVORITE_GENRES },
     freshnessField: 'updated_at',
+    checksRead: 'curated',
   },
   listen_history: {
     name: 'listen_history',
@@ -68,6 +75,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
       { field: 'items', target: 'tracks', check: 'orphan_tracks' },
     ],
     freshnessField: 'updated_at',
+    checksRead: 'raw',
   },
 };
 

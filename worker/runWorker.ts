@@ -10,7 +10,7 @@ export async function runWorker(): Promise<void> {
   const level = (process.env.MOOVITAMIX_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new ConfigError(`MOOVITAMIX_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(process.env.MOOVITAMIX_LOG_LEVEL)})`);
   // One Prometheus endpoint for the SDK's runtime series and the pipeline's own (same meter).
-  const metricsAddress = config.metricsPort > 0 ? `127.0.0.1:${config.metricsPort}` : null;
+  const metricsAddress = config.metricsPort > 0 ? `${config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost}:${config.metricsPort}` : null;
   Runtime.install({
     logger: jsonLogger(level),
     ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),

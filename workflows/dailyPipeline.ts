@@ -119,8 +119,18 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
   let alerts: AlertOutcome | undefined;
   if (withHealth) {
     progress.stage = 'alerting';
-    health = await summarizeRun({ workflowId, runId, date, startedAt: new Date(startedAt).toISOString(), checks, failedSources: failed });
-    alerts = await evaluateAlerts({ workflowId });
+    try {
+      health = await summarizeRun({ workflowId, runId, date, startedAt: new Date(startedAt).toISOString(), checks, failedSources: failed });
+    } catch (err) {
+      // Health that cannot be recorded is unknown: downstream steps must not start on it.
+      log.error('health could not be recorded', { error: rootMessage(err) });
+      health = unrecordedHealth(checks, rootMessage(err));
+    }
+    try {
+      alerts = await evaluateAlerts({ workflowId });
+    } catch (err) {
+      log.error('alerts could not be evaluated', { error: rootMessage(err) });
+    }
     progress.health = health;
     upsertMemo({ summary: [...ingestLines, describeHealth(health, alerts)].join('\n'), health: health.status, downstreamAllowed: health.downstream.allowed });
     await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
@@ -156,13 +166,23 @@ async function deliver(what: string, send: () => Promise<unknown>): Promise<void
   }
 }
 
-function describeHealth(health: RunHealth, alerts: AlertOutcome): string {
+function describeHealth(health: RunHealth, alerts: AlertOutcome | undefined): string {
   const { pass, warn, fail } = health.counts;
   return (
     `health: ${health.status} (${pass} pass, ${warn} warn, ${fail} fail); ` +
     `downstream ${health.downstream.allowed ? 'allowed' : `stopped: ${health.downstream.reason}`}; ` +
-    `alerts: ${alerts.opened} new, ${alerts.open.critical + alerts.open.warning} open`
+    (alerts ? `alerts: ${alerts.opened} new, ${alerts.open.critical + alerts.open.warning} open` : 'alerts: not evaluated')
   );
+}
+
+function unrecordedHealth(checks: CheckSourceResult[], error: string): RunHealth {
+  const counts = { pass: 0, warn: 0, fail: 0 };
+  for (const c of checks) {
+    counts.pass += c.counts.pass;
+    counts.warn += c.counts.warn;
+    counts.fail += c.counts.fail;
+  }
+  return { status: 'fail', counts, sources: {}, downstream: { allowed: false, reason: `health could not be recorded: ${error}` } };
 }
 
 /** A scheduled run's date is the schedule's; any other run's, the day it started (UTC). */

@@ -67,9 +67,10 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
       profiler.add(asObject, q.key ?? `page ${q.page} #${q.index}`, false);
       if (q.key !== null) invalidKeys.add(q.key);
     }
-    kpis = await profileLive(db, source, input, profiler, tick, invalidKeys);
+    const references = await References.load(db, source, tick);
+    kpis = await profileLive(db, source, input, profiler, tick, invalidKeys, references);
     results.push(...fieldChecks(profiler, quality.checks, Object.keys(source.acceptedValues ?? {})));
-    if (source.references) results.push(...(await referenceChecks(db, source, quality, tick, kpis)));
+    if (references) results.push(...references.results(quality));
     const fresh = freshnessCheck(quality.checks.freshness, source.freshnessField, profiler.newest, input.date);
     if (fresh) results.push(fresh);
     const volume = volumeCheck(quality.checks.volume, storedRecords(input.summary), await earlierVolumes(db, input, quality.checks.volume.lookback));
@@ -98,26 +99,40 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
   return { source: input.source, status, counts, blocking: report.blocking, failing };
 }
 
-/** One pass over the raw layer: this run's records into the profiler, the live ones into the KPIs. */
-async function profileLive(db: Db, source: SourceDescription, input: CheckSourceInput, profiler: RecordProfiler, tick: () => void, invalidKeys: Set<string>): Promise<SourceKpis> {
+/**
+ * One pass over the source's raw layer: this run's records into the profiler, the live
+ * ones into the KPIs and, for a source with references, into the orphan counts. FerretDB
+ * decodes every document it returns (a few thousand raw documents a second here), so
+ * each collection is read once.
+ */
+async function profileLive(
+  db: Db,
+  source: SourceDescription,
+  input: CheckSourceInput,
+  profiler: RecordProfiler,
+  tick: () => void,
+  invalidKeys: Set<string>,
+  references: References | null,
+): Promise<SourceKpis> {
   let live = 0;
   const startOfWindow = Date.parse(`${input.date}T00:00:00Z`) - 29 * 86_400_000;
   const newUsers = new Map<string, number>();
   const favorite = new Map<string, number>();
-  for await (const doc of rawCollection(db, source).find({}, { batchSize: BATCH })) {
+  for await (const row of liveRecords(db, source, input.runId)) {
     tick();
     // A key served invalid keeps its last valid version, marked seen (so that it is not
     // tombstoned): the run's record for that key is the quarantined one, counted above.
-    if (doc.last_seen_run === input.runId && !invalidKeys.has(doc._id)) profiler.add(doc.record, doc._id, true);
-    if (doc.deleted_at) continue;
+    if (row.seenThisRun && !invalidKeys.has(row.key)) profiler.add(row.record, row.key, true);
+    if (!row.live) continue;
     live++;
+    references?.add(row.key, row.record);
     if (input.source === 'users') {
-      const created = parseNaiveTimestamp(String(doc.record.created_at))?.getTime();
-      if (created !== undefined && created >= startOfWindow && created < startOfWindow + 30 * 86_400_000) {
+      const created = timeOf(row.record.created_at);
+      if (created !== null && created >= startOfWindow && created < startOfWindow + 30 * 86_400_000) {
         const day = new Date(created).toISOString().slice(0, 10);
         newUsers.set(day, (newUsers.get(day) ?? 0) + 1);
       }
-      const genre = doc.record.favorite_genres;
+      const genre = row.record.favorite_genres;
       if (typeof genre === 'string') favorite.set(genre, (favorite.get(genre) ?? 0) + 1);
     }
   }
@@ -130,83 +145,128 @@ async function profileLive(db: Db, source: SourceDescription, input: CheckSource
     }
     kpis.favoriteGenres = top(favorite, 10).map(([genre, users]) => ({ genre, users }));
   }
+  references?.kpis(kpis);
   return kpis;
 }
 
-/** Keys (as numbers) of a source's live records, and a value per key. */
-async function liveKeys(db: Db, name: SourceName, tick: () => void, valueOf?: (record: Record<string, unknown>) => string): Promise<{ ids: IdSet; values: string[] }> {
-  const rows: [number, string][] = [];
-  for await (const doc of rawCollection(db, SOURCES[name]).find({}, { batchSize: BATCH })) {
-    tick();
-    if (!doc.deleted_at) rows.push([Number(doc._id), valueOf ? valueOf(doc.record) : '']);
-  }
-  rows.sort((a, b) => a[0] - b[0]);
-  return { ids: new IdSet(rows.map((r) => r[0])), values: rows.map((r) => r[1]) };
+/** A timestamp as the API writes it (raw layer) or as a Date (curated layer), in epoch ms. */
+export function timeOf(value: unknown): number | null {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === 'string' ? (parseNaiveTimestamp(value)?.getTime() ?? null) : null;
+}
+
+interface LiveRow {
+  key: string;
+  record: Record<string, unknown>;
+  live: boolean;
+  /** The run served this record (its last-seen marker is the run's). */
+  seenThisRun: boolean;
 }
 
 /**
- * Referential integrity of the live records: keys pointing at no live record of the
- * target source (orphans). The listen-history KPIs come from the same pass.
+ * The records to check. Where the curated documents mirror the records one to one
+ * (`checksRead: 'curated'`) they are read instead of the raw layer: they hold the live
+ * records only, typed, and are about half the size to decode on FerretDB. They carry no
+ * run marker: every live record counts as this run's, which it is after a complete run.
  */
-async function referenceChecks(db: Db, source: SourceDescription, quality: QualitySettings, tick: () => void, kpis: SourceKpis): Promise<CheckResult[]> {
-  const targets = new Map<SourceName, { ids: IdSet; values: string[] }>();
-  for (const ref of source.references ?? []) {
-    if (!targets.has(ref.target)) targets.set(ref.target, await liveKeys(db, ref.target, tick, ref.target === 'tracks' ? (r) => String(r.genres ?? '') : undefined));
+async function* liveRecords(db: Db, source: SourceDescription, runId: string): AsyncGenerator<LiveRow> {
+  if (source.checksRead === 'curated') {
+    for await (const doc of db.collection<{ _id: string } & Record<string, unknown>>(source.curatedCollection).find({}, { batchSize: BATCH })) {
+      yield { key: doc._id, record: doc, live: true, seenThisRun: true };
+    }
+    return;
   }
-  const orphans = new Map<string, Tally & { total: number }>();
-  for (const ref of source.references ?? []) orphans.set(ref.field, { count: 0, samples: [], total: 0 });
-  const lengths = new Map<number, number>();
-  let histories = 0;
-  let listens = 0;
-  let usersWithListens = 0;
-  const genres = new Map<string, number>();
   for await (const doc of rawCollection(db, source).find({}, { batchSize: BATCH })) {
+    yield { key: doc._id, record: doc.record, live: !doc.deleted_at, seenThisRun: doc.last_seen_run === runId };
+  }
+}
+
+/** Ids of a source's live records, read from its curated collection (smaller than raw), and the track genres. */
+async function liveTargets(db: Db, name: SourceName, tick: () => void): Promise<{ ids: IdSet; genres: string[] }> {
+  const rows: [number, string][] = [];
+  for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { batchSize: BATCH })) {
     tick();
-    if (doc.deleted_at) continue;
+    rows.push([doc.id, doc.genres ?? '']);
+  }
+  rows.sort((a, b) => a[0] - b[0]);
+  return { ids: new IdSet(rows.map((r) => r[0])), genres: rows.map((r) => r[1]) };
+}
+
+/**
+ * Referential integrity of live records (keys pointing at no live record of the target
+ * source: orphans), and the listen-history KPIs, fed one record at a time.
+ */
+class References {
+  private readonly orphans = new Map<string, Tally & { total: number }>();
+  private readonly lengths = new Map<number, number>();
+  private histories = 0;
+  private listens = 0;
+  private usersWithListens = 0;
+  private readonly genres = new Map<string, number>();
+
+  constructor(
+    private readonly source: SourceDescription,
+    private readonly targets: Map<SourceName, { ids: IdSet; genres: string[] }>,
+  ) {
+    for (const ref of source.references ?? []) this.orphans.set(ref.field, { count: 0, samples: [], total: 0 });
+  }
+
+  static async load(db: Db, source: SourceDescription, tick: () => void): Promise<References | null> {
+    if (!source.references) return null;
+    const targets = new Map<SourceName, { ids: IdSet; genres: string[] }>();
+    for (const ref of source.references) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, tick));
+    return new References(source, targets);
+  }
+
+  add(key: string, record: Record<string, unknown>): void {
     let userLive = true;
-    for (const ref of source.references ?? []) {
-      const target = targets.get(ref.target) as { ids: IdSet; values: string[] };
-      const tally = orphans.get(ref.field) as Tally & { total: number };
-      const value = doc.record[ref.field];
-      const keys = Array.isArray(value) ? value : [value];
-      for (const key of keys) {
+    for (const ref of this.source.references ?? []) {
+      const target = this.targets.get(ref.target) as { ids: IdSet; genres: string[] };
+      const tally = this.orphans.get(ref.field) as Tally & { total: number };
+      const value = record[ref.field];
+      for (const id of Array.isArray(value) ? value : [value]) {
         tally.total++;
-        const at = typeof key === 'number' ? target.ids.indexOf(key) : -1;
+        const at = typeof id === 'number' ? target.ids.indexOf(id) : -1;
         if (at < 0) {
           tally.count++;
-          if (tally.samples.length < 5 && !tally.samples.includes(doc._id)) tally.samples.push(doc._id);
+          if (tally.samples.length < 5 && !tally.samples.includes(key)) tally.samples.push(key);
           if (ref.target === 'users') userLive = false;
         } else if (ref.target === 'tracks') {
-          const genre = target.values[at] as string;
-          genres.set(genre, (genres.get(genre) ?? 0) + 1);
+          const genre = target.genres[at] as string;
+          this.genres.set(genre, (this.genres.get(genre) ?? 0) + 1);
         }
       }
     }
-    const items = Array.isArray(doc.record.items) ? doc.record.items.length : 0;
-    histories++;
-    listens += items;
-    lengths.set(items, (lengths.get(items) ?? 0) + 1);
-    if (items > 0 && userLive) usersWithListens++;
+    const items = Array.isArray(record.items) ? record.items.length : 0;
+    this.histories++;
+    this.listens += items;
+    this.lengths.set(items, (this.lengths.get(items) ?? 0) + 1);
+    if (items > 0 && userLive) this.usersWithListens++;
   }
-  const histogram: Record<string, number> = {};
-  for (const [length, n] of [...lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
-  kpis.historyLength = {
-    mean: histories === 0 ? 0 : Math.round((listens / histories) * 1000) / 1000,
-    p50: percentile(lengths, histories, 0.5),
-    p90: percentile(lengths, histories, 0.9),
-    max: lengths.size === 0 ? 0 : Math.max(...lengths.keys()),
-    histogram,
-  };
-  kpis.usersWithListens = usersWithListens;
-  kpis.topGenres = top(genres, 10).map(([genre, n]) => ({ genre, listens: n }));
 
-  const results: CheckResult[] = [];
-  for (const ref of source.references ?? []) {
-    const tally = orphans.get(ref.field) as Tally & { total: number };
-    const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, tally.count, tally.total, tally.samples, `${ref.field} values point at no live ${ref.target} record`);
-    if (r) results.push(r);
+  kpis(kpis: SourceKpis): void {
+    const histogram: Record<string, number> = {};
+    for (const [length, n] of [...this.lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
+    kpis.historyLength = {
+      mean: this.histories === 0 ? 0 : Math.round((this.listens / this.histories) * 1000) / 1000,
+      p50: percentile(this.lengths, this.histories, 0.5),
+      p90: percentile(this.lengths, this.histories, 0.9),
+      max: this.lengths.size === 0 ? 0 : Math.max(...this.lengths.keys()),
+      histogram,
+    };
+    kpis.usersWithListens = this.usersWithListens;
+    kpis.topGenres = top(this.genres, 10).map(([genre, n]) => ({ genre, listens: n }));
   }
-  return results;
+
+  results(quality: QualitySettings): CheckResult[] {
+    const results: CheckResult[] = [];
+    for (const ref of this.source.references ?? []) {
+      const tally = this.orphans.get(ref.field) as Tally & { total: number };
+      const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, tally.count, tally.total, tally.samples, `${ref.field} values point at no live ${ref.target} record`);
+      if (r) results.push(r);
+    }
+    return results;
+  }
 }
 
 /** Records stored by the source in earlier successful runs, the most recent first. */

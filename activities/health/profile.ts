@@ -65,8 +65,8 @@ export class RecordProfiler {
       if (accepted && typeof value === 'string' && !accepted.includes(value)) note(profile.unexpected, key);
     }
     const stamp = record[this.source.freshnessField];
-    if (valid && typeof stamp === 'string') {
-      const at = parseNaiveTimestamp(stamp)?.getTime();
+    if (valid) {
+      const at = stamp instanceof Date ? stamp.getTime() : typeof stamp === 'string' ? parseNaiveTimestamp(stamp)?.getTime() : undefined;
       if (at !== undefined && (this.newest === null || at > this.newest)) this.newest = at;
     }
   }

@@ -44,10 +44,15 @@ export async function postToWebhook(url: string, body: unknown): Promise<void> {
   throw ApplicationFailure.nonRetryable(`webhook answered ${status}`, 'WebhookRejected');
 }
 
-/** Sends every alert opened by the run and not yet delivered; delivered ones are never sent again. */
+/**
+ * Sends every open alert not yet delivered: those the run opened, and those an earlier
+ * run could not deliver (the webhook was down). Delivered ones are never sent again.
+ */
 export async function deliverAlerts(deps: WebhookDeps, input: { workflowId: string; runId: string }): Promise<DeliveryResult> {
   const alerts = alertsCollection(deps.db);
-  const pending = (await alerts.find({ run_id: input.runId }).toArray()).filter((a) => a.delivery.status === 'pending');
+  const pending = (await alerts.find({ status: 'open' }).toArray())
+    .filter((a) => a.delivery.status === 'pending')
+    .sort((a, b) => a.opened_at.getTime() - b.opened_at.getTime() || (a._id < b._id ? -1 : 1));
   if (!deps.webhookUrl) {
     for (const a of pending) await alerts.updateOne({ _id: a._id }, { $set: { 'delivery.status': 'skipped', 'delivery.error': 'ALERT_WEBHOOK_URL is not set' } });
     return { delivered: 0, skipped: pending.length, note: pending.length > 0 ? 'ALERT_WEBHOOK_URL is not set: alerts stored, not sent' : null };

@@ -31,9 +31,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
   try {
     let workflowId = id;
     if (workflowId === undefined) {
+      // Visibility lags a little behind: a run listed as running may have just closed.
       for await (const execution of client.workflow.list({ query: `WorkflowType = 'dailyPipeline' AND ExecutionStatus = 'Running'` })) {
-        workflowId = execution.workflowId;
-        break;
+        const described = await client.workflow.getHandle(execution.workflowId).describe().catch(() => undefined);
+        if (described?.status.name === 'RUNNING') {
+          workflowId = execution.workflowId;
+          break;
+        }
       }
       if (workflowId === undefined) {
         console.error('No dailyPipeline is running. See the finished ones with: moovitamix status');

@@ -193,6 +193,44 @@ describe('pipeline health, end to end', function () {
     }
   });
 
+  it('never fails a run because its webhook refuses: the refusal is kept on the alert', async () => {
+    const hook = await startWebhookReceiver('/other-path');
+    try {
+      const { config, db } = await setup('refused', { seed: 'health-refused', orphanRate: 0.2 }, { alertWebhookUrl: `${hook.url.replace('/other-path', '/wrong-path')}` });
+      const result = await run(config, FRESH_DATE);
+      expect(result.status).to.equal('COMPLETED');
+      const alerts = await alertsCollection(db).find().toArray();
+      expect(alerts.map((a) => a.key)).to.include('check_failed:listen_history:orphan_users:user_id');
+      for (const a of alerts) expect(a.delivery.status, a.key).to.equal('pending');
+      // A rejection is not retried: the first alert carries it, the others wait for the next run's delivery.
+      expect(alerts.filter((a) => a.delivery.error === 'webhook answered 404' && a.delivery.attempts === 1)).to.have.length(1);
+      expect(hook.received.map((x) => x.status), 'a 404 is not retried').to.deep.equal([404, 404]);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('watch follows a run started elsewhere, through its query, to its summary and checks', async () => {
+    const { config } = await setup('watch', { seed: 'health-watch', latencyMs: 1500 });
+    const env = stack.env({ MONGODB_DB: config.mongodbDb, TEMPORAL_TASK_QUEUE: config.taskQueue });
+    await withWorker(config, async (client) => {
+      const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', { workflowId: 'watched', taskQueue: config.taskQueue, args: [{ date: FRESH_DATE }] });
+      // Wait until the visibility store lists it (the CLI finds it there).
+      for (let listed = false; !listed; ) {
+        for await (const e of client.workflow.list({ query: `WorkflowId = 'watched' AND ExecutionStatus = 'Running'` })) listed = e.workflowId === 'watched';
+      }
+      const watched = await runCli(['watch'], env);
+      expect(watched.code, watched.stderr).to.equal(0);
+      expect(watched.stdout).to.include(`Following workflow watched (run ${handle.firstExecutionRunId}, RUNNING)`);
+      expect(watched.stdout).to.match(/listen_history\s+(running|completed)/);
+      expect(watched.stdout).to.include('Run watched COMPLETED');
+      expect(watched.stdout).to.match(/Checks: (PASS|WARN) \(\d+ pass, \d+ warn, 0 fail\)/);
+      const none = await runCli(['watch'], env);
+      expect(none.code).to.equal(1);
+      expect(none.stderr).to.include('No dailyPipeline is running');
+    });
+  });
+
   it('keeps an alert open and delivered once while its condition lasts, resolves it after, and flags a volume drop', async () => {
     const hook = await startWebhookReceiver('/hook');
     try {
