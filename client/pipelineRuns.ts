@@ -57,6 +57,8 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
       display.show(await readProgress(client, handle).catch(() => undefined));
       await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
     }
+    // The final state too (a closed workflow still answers queries), however short the run.
+    display.show(await readProgress(client, handle).catch(() => undefined));
   })();
 
   let status: 'COMPLETED' | 'FAILED';

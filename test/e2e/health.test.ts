@@ -222,7 +222,7 @@ describe('pipeline health, end to end', function () {
       const watched = await runCli(['watch'], env);
       expect(watched.code, watched.stderr).to.equal(0);
       expect(watched.stdout).to.include(`Following workflow watched (run ${handle.firstExecutionRunId}, RUNNING)`);
-      expect(watched.stdout).to.match(/listen_history\s+(running|completed)/);
+      expect(watched.stdout, watched.stdout).to.match(/listen_history\s+(pending|running|completed)/);
       expect(watched.stdout).to.include('Run watched COMPLETED');
       expect(watched.stdout).to.match(/Checks: (PASS|WARN) \(\d+ pass, \d+ warn, 0 fail\)/);
       const none = await runCli(['watch'], env);
