@@ -36,17 +36,18 @@ export async function dashboardData(db: Db, limit = 30): Promise<DashboardData> 
   const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find().sort({ started_at: -1 }).limit(limit).toArray();
   runs.reverse();
   const points: RunPoint[] = runs.map((r) => {
-    const sources = Object.entries(r.sources).filter((e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== undefined);
-    const sum = (f: (s: (typeof sources)[number][1]) => number) => sources.reduce((a, [, s]) => a + f(s), 0);
+    // Records written by earlier versions of the pipeline may lack some figures: they count as 0.
+    const sources = Object.entries(r.sources ?? {}).filter((e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== undefined && e[1] !== null);
+    const sum = (f: (s: (typeof sources)[number][1]) => number | undefined) => sources.reduce((a, [, s]) => a + (f(s) ?? 0), 0);
     return {
       id: r._id,
       date: r.date,
       status: r.status,
       startedAt: r.started_at.toISOString(),
       durationMs: r.duration_ms,
-      records: Object.fromEntries(sources.map(([name, s]) => [name, s.fetched])),
+      records: Object.fromEntries(sources.map(([name, s]) => [name, s.fetched ?? 0])),
       invalidRate: ratio(sum((s) => s.invalid), sum((s) => s.fetched)),
-      retryRate: ratio(sum((s) => Object.values(s.retries).reduce((a, n) => a + n, 0)), sum((s) => s.requests)),
+      retryRate: ratio(sum((s) => Object.values(s.retries ?? {}).reduce((a, n) => a + n, 0)), sum((s) => s.requests)),
       checks: r.health?.counts ?? null,
       health: r.health?.status ?? null,
     };

@@ -113,6 +113,11 @@ describe('health dashboard and HTTP service', function () {
     expect((await get('/%2e%2e/%2e%2e/etc/passwd')).status).to.equal(404);
     const post = await get('/api/dashboard', { method: 'POST', body: '{"$gt":""}' });
     expect(post.status).to.equal(405);
+    // A run recorded by an earlier version of the pipeline, without some figures, still charts.
+    await db.collection('pipeline_runs').insertOne({ _id: 'legacy-run', run_id: 'r0', date: '2020-01-01', status: 'COMPLETED', started_at: new Date('2020-01-01T02:00:00Z'), finished_at: null, duration_ms: 1000, sources: { tracks: { status: 'COMPLETED', fetched: 7 } } } as never);
+    const all = await get('/api/dashboard?limit=365');
+    expect(all.status).to.equal(200);
+    expect((JSON.parse(all.body) as { runs: { id: string; records: Record<string, number>; retryRate: number }[] }).runs[0]).to.deep.include({ id: 'legacy-run', records: { tracks: 7 }, retryRate: 0 });
     const page = await get('/');
     expect(page.type).to.equal('text/html; charset=utf-8');
     expect(page.body).to.include('<script type="module" src="/dashboard.js">');
