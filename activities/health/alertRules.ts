@@ -1,6 +1,6 @@
 import type { SourceName } from '../../sources/index.js';
 import type { PipelineRunDocument } from '../runs/types.js';
-import { checkLabel } from './checks.js';
+import { checkLabel, median } from './checks.js';
 import type { AlertSettings } from '../../config/quality.js';
 import type { QualityReportDocument } from './types.js';
 
@@ -17,12 +17,6 @@ export interface AlertTrigger {
 }
 
 const DAY_MS = 86_400_000;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);

@@ -1,13 +1,12 @@
 import { Context, log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
-import { parseNaiveTimestamp } from '../../sources/contract.js';
 import { SOURCES, type SourceDescription, type SourceName } from '../../sources/index.js';
 import { quarantineCollection } from '../ingest/quarantine.js';
 import { rawCollection } from '../ingest/raw.js';
 import { RUNS_COLLECTION } from '../runs/recordRun.js';
 import type { PipelineRunDocument, SourceSummary } from '../runs/types.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
-import { IdSet, RecordProfiler, percentile, top, type Tally } from './profile.js';
+import { IdSet, RecordProfiler, percentile, timeOf, top, type Tally } from './profile.js';
 import type { QualitySettings } from '../../config/quality.js';
 import type { CheckResult, CheckSourceInput, CheckSourceResult, QualityReportDocument, SourceKpis } from './types.js';
 
@@ -147,12 +146,6 @@ async function profileLive(
   }
   references?.kpis(kpis);
   return kpis;
-}
-
-/** A timestamp as the API writes it (raw layer) or as a Date (curated layer), in epoch ms. */
-export function timeOf(value: unknown): number | null {
-  if (value instanceof Date) return value.getTime();
-  return typeof value === 'string' ? (parseNaiveTimestamp(value)?.getTime() ?? null) : null;
 }
 
 interface LiveRow {

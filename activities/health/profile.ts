@@ -64,12 +64,15 @@ export class RecordProfiler {
       const accepted = this.source.acceptedValues?.[field];
       if (accepted && typeof value === 'string' && !accepted.includes(value)) note(profile.unexpected, key);
     }
-    const stamp = record[this.source.freshnessField];
-    if (valid) {
-      const at = stamp instanceof Date ? stamp.getTime() : typeof stamp === 'string' ? parseNaiveTimestamp(stamp)?.getTime() : undefined;
-      if (at !== undefined && (this.newest === null || at > this.newest)) this.newest = at;
-    }
+    const at = valid ? timeOf(record[this.source.freshnessField]) : null;
+    if (at !== null && (this.newest === null || at > this.newest)) this.newest = at;
   }
+}
+
+/** A timestamp as the API writes it (raw layer) or as a Date (curated layer), in epoch ms. */
+export function timeOf(value: unknown): number | null {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === 'string' ? (parseNaiveTimestamp(value)?.getTime() ?? null) : null;
 }
 
 /** Sorted ids with binary search: a set of hundreds of thousands of keys in a few MB. */
