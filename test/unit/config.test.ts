@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { temporalUiUrl, workflowUiUrl } from '../../config/addresses.js';
 import { ConfigError, describeConfig, loadConfig } from '../../config/config.js';
 import { redactUri, redactSecrets } from '../../config/redact.js';
@@ -84,6 +87,30 @@ describe('configuration', () => {
         expect((err as Error).message, uri).to.match(/MONGODB_URI/).and.not.to.include('s3cret-pw');
         expect((err as Error).message).to.include('value not shown');
       }
+    }
+  });
+
+  it('reads the alert webhook as a secret, the metrics endpoint and the quality settings file', () => {
+    const hook = 'https://hooks.example.com/services/T000/B000/s3cret-hook-token';
+    const dir = mkdtempSync(join(tmpdir(), 'moovitamix-config-'));
+    try {
+      writeFileSync(join(dir, 'quality.json'), JSON.stringify({ gate: 'off', checks: { freshness: { warnAfterDays: 30 } } }));
+      const config = loadConfig(env({ ALERT_WEBHOOK_URL: hook, MOOVITAMIX_METRICS_PORT: '0', MOOVITAMIX_QUALITY_CONFIG: join(dir, 'quality.json') }));
+      expect(config).to.deep.include({ alertWebhookUrl: hook, metricsPort: 0, metricsHost: '127.0.0.1' });
+      expect(config.quality.gate).to.equal('off');
+      expect(config.quality.checks.freshness.warnAfterDays).to.equal(30);
+      const shown = describeConfig(config);
+      expect(shown.ALERT_WEBHOOK_URL).to.equal('set (not shown: it is a credential)');
+      expect(JSON.stringify(shown)).not.to.include('s3cret-hook-token');
+      expect(loadConfig(env({})).quality.gate, 'defaults without a file').to.equal('error');
+
+      writeFileSync(join(dir, 'bad.json'), JSON.stringify({ checks: { nosuch: {} } }));
+      expect(() => loadConfig(env({ MOOVITAMIX_QUALITY_CONFIG: join(dir, 'bad.json'), ALERT_WEBHOOK_URL: 'ftp://x/s3cret-hook-token' })))
+        .to.throw(ConfigError)
+        .that.satisfies((err: Error) => err.message.includes('ALERT_WEBHOOK_URL must be an http:// or https:// URL') && err.message.includes('bad.json') && !err.message.includes('s3cret-hook-token'));
+      expect(() => loadConfig(env({ MOOVITAMIX_QUALITY_CONFIG: join(dir, 'missing.json') }))).to.throw(/Cannot read MOOVITAMIX_QUALITY_CONFIG/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
