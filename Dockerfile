@@ -14,5 +14,7 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
+# The dashboard's page, script and styles, served as they are by `moovitamix serve`.
+COPY --from=build /app/service/static ./service/static
 USER node
 ENTRYPOINT ["node", "bin/moovitamix.js"]
