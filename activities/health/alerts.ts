@@ -94,16 +94,19 @@ export async function evaluateAlerts(deps: { db: Db; alerts: AlertSettings }, in
     const written = await alerts.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
     if (written.upsertedCount === 1) {
       outcome.opened++;
+      outcome.open[t.severity]++;
       log.warn('alert opened', { key: t.key, severity: t.severity, workflowId: run._id });
     } else {
       outcome.ongoing++;
     }
   }
   for (const a of open) {
-    if (triggered.has(a.key) || a.run_id === run.run_id) continue;
+    if (triggered.has(a.key) || a.run_id === run.run_id) {
+      outcome.open[a.severity]++;
+      continue;
+    }
     await alerts.updateOne({ _id: a._id, status: 'open' }, { $set: { status: 'resolved', resolved_at: now, resolved_by: run._id } });
     outcome.resolved++;
   }
-  for (const a of await alerts.find({ status: 'open' }).toArray()) outcome.open[a.severity]++;
   return outcome;
 }

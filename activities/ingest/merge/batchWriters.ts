@@ -29,28 +29,18 @@ class WriteChain {
   }
 }
 
-/**
- * Inserts documents in batches, a few batches in flight: inserts of distinct documents
- * may overlap, and a store that encodes documents on several cores takes them faster.
- * Documents whose `_id` exists are skipped, so a retried merge inserts nothing twice.
- */
-export class BatchInserter<T extends { _id: string }> {
-  private batch: T[] = [];
-  private readonly chain: WriteChain;
-  /** Documents written (skipped duplicates excluded). */
-  written = 0;
+/** Buffers items and writes them `size` at a time through a WriteChain. */
+abstract class Batcher<I> {
+  private batch: I[] = [];
 
-  constructor(
-    private readonly collection: Collection<T>,
-    private readonly size = 1000,
-    inFlight = 3,
-  ) {
-    this.chain = new WriteChain(inFlight);
-  }
+  protected constructor(
+    private readonly size: number,
+    private readonly chain: WriteChain,
+  ) {}
 
-  /** Queues a document; returns a promise, to await, only when a batch is flushed. */
-  add(doc: T): Promise<void> | undefined {
-    this.batch.push(doc);
+  /** Queues an item; returns a promise, to await, only when a batch is sent. */
+  add(item: I): Promise<void> | undefined {
+    this.batch.push(item);
     return this.batch.length >= this.size ? this.flush() : undefined;
   }
 
@@ -59,15 +49,37 @@ export class BatchInserter<T extends { _id: string }> {
     await this.chain.drain();
   }
 
+  protected abstract write(items: I[]): Promise<void>;
+
   private async flush(): Promise<void> {
-    const docs = this.batch;
+    const items = this.batch;
     this.batch = [];
-    if (docs.length === 0) return;
-    await this.chain.push(async () => {
-      // Read `written` after the await: batches in flight finish in any order.
-      const skipped = await insertIgnoringDuplicates(this.collection, docs);
-      this.written += docs.length - skipped;
-    });
+    if (items.length === 0) return;
+    await this.chain.push(() => this.write(items));
+  }
+}
+
+/**
+ * Inserts documents in batches, a few batches in flight: inserts of distinct documents
+ * may overlap, and a store that encodes documents on several cores takes them faster.
+ * Documents whose `_id` exists are skipped, so a retried merge inserts nothing twice.
+ */
+export class BatchInserter<T extends { _id: string }> extends Batcher<T> {
+  /** Documents written (skipped duplicates excluded). */
+  written = 0;
+
+  constructor(
+    private readonly collection: Collection<T>,
+    size = 1000,
+    inFlight = 3,
+  ) {
+    super(size, new WriteChain(inFlight));
+  }
+
+  protected async write(docs: T[]): Promise<void> {
+    // Read `written` after the await: batches in flight finish in any order.
+    const skipped = await insertIgnoringDuplicates(this.collection, docs);
+    this.written += docs.length - skipped;
   }
 }
 
@@ -77,32 +89,15 @@ export class BatchInserter<T extends { _id: string }> {
  * that matches a document until the command ends, and hangs once its pool of 100 is
  * spent (stack/ferretdb/README.md). MongoDB serves small bulks just as well.
  */
-export class BatchUpdater<T extends Document> {
-  private batch: AnyBulkWriteOperation<T>[] = [];
-  private readonly chain = new WriteChain(1);
-
+export class BatchUpdater<T extends Document> extends Batcher<AnyBulkWriteOperation<T>> {
   constructor(
     private readonly collection: Collection<T>,
-    private readonly size = 25,
-  ) {}
-
-  /** Queues an update; returns a promise, to await, only when a command is sent. */
-  add(op: AnyBulkWriteOperation<T>): Promise<void> | undefined {
-    this.batch.push(op);
-    return this.batch.length >= this.size ? this.flush() : undefined;
+    size = 25,
+  ) {
+    super(size, new WriteChain(1));
   }
 
-  async close(): Promise<void> {
-    await this.flush();
-    await this.chain.drain();
-  }
-
-  private async flush(): Promise<void> {
-    const ops = this.batch;
-    this.batch = [];
-    if (ops.length === 0) return;
-    await this.chain.push(async () => {
-      await this.collection.bulkWrite(ops, { ordered: false });
-    });
+  protected async write(ops: AnyBulkWriteOperation<T>[]): Promise<void> {
+    await this.collection.bulkWrite(ops, { ordered: false });
   }
 }
