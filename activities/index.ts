@@ -4,6 +4,9 @@ import { createHealthActivities } from './health/activities.js';
 import { defaultQualitySettings, type QualitySettings } from '../config/quality.js';
 import { createIngestActivities } from './ingest/activities.js';
 import type { RetryPolicy } from './ingest/requestPage.js';
+import { createRecommendActivities } from './recommend/activities.js';
+import type { ScoringPool } from './recommend/scoringPool.js';
+import type { RecommendSettings } from './recommend/settings.js';
 import type { PipelineMetrics } from './runs/metrics.js';
 import { createRunActivities } from './runs/recordRun.js';
 
@@ -22,6 +25,10 @@ export interface ActivityDeps {
   alertWebhookUrl?: string;
   /** The pipeline's Prometheus series; none when not given. */
   metrics?: PipelineMetrics;
+  /** How recommendations are computed and kept; the defaults when not given. */
+  recommend?: RecommendSettings;
+  /** Scoring threads, owned by the caller (the worker closes them). */
+  scoringPool?: ScoringPool;
 }
 
 /** Every activity of the worker, bound to its dependencies (tests inject their own). */
@@ -30,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIngestActivities(deps),
     ...createRunActivities(deps),
     ...createHealthActivities({ db: deps.db, quality: deps.quality ?? defaultQualitySettings(), alertWebhookUrl: deps.alertWebhookUrl }),
+    ...createRecommendActivities({ db: deps.db, settings: deps.recommend, pool: deps.scoringPool }),
   };
 }
 

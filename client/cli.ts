@@ -6,6 +6,7 @@ import { runSimulator } from '../simulator/main.js';
 import { runWorker } from '../worker/runWorker.js';
 import { alertsCommand } from './commands/alerts.js';
 import { backfillCommand } from './commands/backfill.js';
+import { recommendCommand } from './commands/recommend.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 import { watchCommand } from './commands/watch.js';
@@ -24,7 +25,8 @@ Commands:
   watch [RUN]                         follow a run in progress, whoever started it
   report [--run RUN] [--json]         a run's quality checks and KPIs
   alerts [--all] [--json]             the open alerts
-  serve [--host H] [--port P]         the HTTP service: dashboard and JSON API (127.0.0.1:8080)
+  recommend [--full] [--users IDS]    compute and publish recommendations; rollback|status|show
+  serve [--host H] [--port P]         the HTTP service: dashboard, recommendations API (127.0.0.1:8080)
   schedule install|list|pause|unpause|trigger|delete
                                       the daily Temporal Schedule
   backfill --from D --to D            one run per date, skipping dates already done
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await alertsCommand(rest);
       case 'serve':
         return await serveCommand(rest);
+      case 'recommend':
+        return await recommendCommand(rest);
       case 'schedule':
         return await scheduleCommand(rest);
       case 'backfill':

@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
+import { availableParallelism } from 'node:os';
+import type { RecommendSettings } from '../activities/recommend/settings.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';
@@ -33,6 +35,8 @@ export interface Config {
   quality: QualitySettings;
   /** The file the quality settings came from, if any. */
   qualityConfigPath: string | undefined;
+  /** How recommendations are computed and kept. */
+  recommend: RecommendSettings;
   /** How the worker talks to the API. */
   http: {
     timeoutMs: number;
@@ -153,6 +157,11 @@ const numbers = {
   maxResponseBytes: { variable: 'MOOVITAMIX_MAX_RESPONSE_BYTES', fallback: 8 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
   workerHeapMb: { variable: 'MOOVITAMIX_WORKER_HEAP_MB', fallback: 256, min: 64, max: 65536 },
   metricsPort: { variable: 'MOOVITAMIX_METRICS_PORT', fallback: 9464, min: 0, max: 65535 },
+  recommendK: { variable: 'MOOVITAMIX_RECOMMEND_K', fallback: 20, min: 1, max: 100 },
+  recommendChunkSize: { variable: 'MOOVITAMIX_RECOMMEND_CHUNK_SIZE', fallback: 5000, min: 100, max: 20_000 },
+  recommendKeepBatches: { variable: 'MOOVITAMIX_RECOMMEND_KEEP_BATCHES', fallback: 3, min: 2, max: 100 },
+  genreBoost: { variable: 'MOOVITAMIX_COLD_START_GENRE_BOOST', fallback: 3, min: 1, max: 1000 },
+  scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
 } as const;
 
 /**
@@ -204,6 +213,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsHost: read(rules.metricsHost, rules.metricsHost.fallback),
     quality: undefined as unknown as QualitySettings,
     qualityConfigPath: optional(rules.qualityConfigPath),
+    recommend: {
+      k: whole(numbers.recommendK),
+      chunkSize: whole(numbers.recommendChunkSize),
+      keepBatches: whole(numbers.recommendKeepBatches),
+      genreBoost: whole(numbers.genreBoost),
+      // 0: one per core.
+      threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
+    },
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),
       maxAttempts: whole(numbers.httpMaxAttempts),
@@ -246,6 +263,11 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_METRICS_PORT: String(config.metricsPort),
     MOOVITAMIX_METRICS_HOST: config.metricsHost,
     MOOVITAMIX_QUALITY_CONFIG: config.qualityConfigPath ?? '(defaults)',
+    MOOVITAMIX_RECOMMEND_K: String(config.recommend.k),
+    MOOVITAMIX_RECOMMEND_CHUNK_SIZE: String(config.recommend.chunkSize),
+    MOOVITAMIX_RECOMMEND_KEEP_BATCHES: String(config.recommend.keepBatches),
+    MOOVITAMIX_COLD_START_GENRE_BOOST: String(config.recommend.genreBoost),
+    MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };
 }

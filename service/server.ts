@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import { projectRoot } from '../config/paths.js';
+import { activeState } from '../activities/recommend/store.js';
 import { dashboardData } from './dashboardData.js';
+import { recommendationRoutes } from './recommendationsApi.js';
 
 /** A route answers with a status and a JSON body (or raw text with a content type). */
 export interface Reply {
@@ -21,8 +23,10 @@ export interface Route {
 
 export interface ServiceOptions {
   db: Db;
-  /** Routes served beside the dashboard's (the recommendations API adds its own). */
+  /** Routes served beside the built-in ones. */
   routes?: Route[];
+  /** How long the recommendations API reuses the active-batch pointer (default 1 s). */
+  pointerTtlMs?: number;
 }
 
 const STATIC: Record<string, { file: string; type: string }> = {
@@ -42,7 +46,7 @@ const HEADERS = {
 
 /**
  * The project's HTTP service (`moovitamix serve`): the read-only health dashboard and its
- * JSON API, `GET /health`, and whatever routes are added. Only GET and HEAD; every
+ * JSON API, the recommendations API, `GET /health`, and whatever routes are added. Only GET and HEAD; every
  * answer is JSON except the dashboard's own files; a failure answers 500 without details.
  */
 export function createService(options: ServiceOptions): Server {
@@ -58,6 +62,7 @@ export function createService(options: ServiceOptions): Server {
         return { status: 200, body: await dashboardData(options.db, Number(limit)) };
       },
     },
+    ...recommendationRoutes(options.db, { pointerTtlMs: options.pointerTtlMs }),
     ...(options.routes ?? []),
   ];
 
@@ -99,7 +104,8 @@ function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
 async function health(db: Db): Promise<Reply> {
   try {
     await db.command({ ping: 1 });
-    return { status: 200, body: { status: 'ok', database: 'ok' } };
+    const state = await activeState(db);
+    return { status: 200, body: { status: 'ok', database: 'ok', recommendations: state ? { batch_id: state.batch_id, switched_at: state.switched_at } : null } };
   } catch {
     return { status: 503, body: { status: 'unavailable', database: 'unreachable' } };
   }

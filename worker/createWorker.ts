@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { createActivities } from '../activities/index.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { DEFAULT_RETRY_POLICY } from '../activities/ingest/requestPage.js';
+import { ScoringPool } from '../activities/recommend/scoringPool.js';
 import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
 import { redactUri } from '../config/redact.js';
@@ -36,6 +37,7 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     throw new Error(`Cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}`);
   }
 
+  const scoringPool = new ScoringPool(config.recommend.threads);
   const activities = createActivities({
     db: mongo.db(config.mongodbDb),
     http: createHttpClient({ timeoutMs: config.http.timeoutMs, maxSockets: 64 }),
@@ -44,6 +46,8 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     maxResponseBytes: config.http.maxResponseBytes,
     quality: config.quality,
     alertWebhookUrl: config.alertWebhookUrl,
+    recommend: config.recommend,
+    scoringPool,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const bundle = freshPrebuiltBundle();
@@ -60,11 +64,13 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     return {
       worker,
       close: async () => {
+        await scoringPool.close();
         await connection.close();
         await mongo.close();
       },
     };
   } catch (err) {
+    await scoringPool.close();
     await connection.close();
     await mongo.close();
     throw err;

@@ -9,7 +9,8 @@ import { failureDetails, rootMessage } from './failures.js';
 import { describe, ingestSource } from './ingestSource.js';
 import { isCalendarDate } from './pagePlan.js';
 import { pipelineProgressQuery } from './queries.js';
-import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress } from './types.js';
+import { describeRecommend, recommend } from './recommend.js';
+import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress, PipelineRecommendations } from './types.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.
@@ -29,7 +30,7 @@ const { checkSource } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-const { summarizeRun, evaluateAlerts } = proxyActivities<Activities>({
+const { summarizeRun, evaluateAlerts, recordRecommendations } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
@@ -117,6 +118,7 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
 
   let health: RunHealth | undefined;
   let alerts: AlertOutcome | undefined;
+  let recommendations: PipelineRecommendations | undefined;
   if (withHealth) {
     progress.stage = 'alerting';
     try {
@@ -126,13 +128,21 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       log.error('health could not be recorded', { error: rootMessage(err) });
       health = unrecordedHealth(checks, rootMessage(err));
     }
+    // Runs recorded before the recommendation step existed replay without it.
+    if (patched('pipeline-recommend') && input.recommend !== false) {
+      progress.stage = 'recommending';
+      recommendations = await recommendStep(workflowId, health, failed);
+      progress.recommendations = recommendations;
+      progress.stage = 'alerting';
+    }
     try {
       alerts = await evaluateAlerts({ workflowId });
     } catch (err) {
       log.error('alerts could not be evaluated', { error: rootMessage(err) });
     }
     progress.health = health;
-    upsertMemo({ summary: [...ingestLines, describeHealth(health, alerts)].join('\n'), health: health.status, downstreamAllowed: health.downstream.allowed });
+    const lines = [...ingestLines, describeHealth(health, alerts), ...(recommendations ? [describeRecommendations(recommendations)] : [])];
+    upsertMemo({ summary: lines.join('\n'), health: health.status, downstreamAllowed: health.downstream.allowed, ...(recommendations ? { recommendations: recommendations.status } : {}) });
     await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
     await deliver('daily summary', () => deliverSummary({ workflowId }));
   }
@@ -141,10 +151,55 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
     throw ApplicationFailure.nonRetryable(
       `ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`,
       'PipelineFailed',
-      { sources: ordered, ...(health ? { health } : {}) },
+      { sources: ordered, ...(health ? { health } : {}), ...(recommendations ? { recommendations } : {}) },
     );
   }
-  return { workflowId, runId, date, status: 'COMPLETED', durationMs: Date.now() - startedAt, sources: ordered, ...(health ? { health } : {}), ...(alerts ? { alerts } : {}) };
+  if (recommendations?.status === 'failed') {
+    throw ApplicationFailure.nonRetryable(`recommendations failed: ${recommendations.reason}`, 'PipelineFailed', { sources: ordered, health, recommendations });
+  }
+  return {
+    workflowId,
+    runId,
+    date,
+    status: 'COMPLETED',
+    durationMs: Date.now() - startedAt,
+    sources: ordered,
+    ...(health ? { health } : {}),
+    ...(alerts ? { alerts } : {}),
+    ...(recommendations ? { recommendations } : {}),
+  };
+}
+
+/**
+ * After a healthy ingest, the recommend child computes and publishes every user's lists.
+ * A stopped gate skips it; a failure keeps the active batch. Either way it is recorded
+ * on the run, and the run goes on to alerting.
+ */
+async function recommendStep(workflowId: string, health: RunHealth, failed: SourceName[]): Promise<PipelineRecommendations> {
+  const childId = `${workflowId}/recommend`;
+  let outcome: PipelineRecommendations;
+  if (failed.length > 0) outcome = { status: 'skipped', workflowId: childId, reason: `ingest failed for ${failed.join(', ')}` };
+  else if (!health.downstream.allowed) outcome = { status: 'skipped', workflowId: childId, reason: health.downstream.reason ?? 'the health gate stopped downstream steps' };
+  else {
+    try {
+      const result = await executeChild(recommend, { workflowId: childId, args: [{ mode: 'incremental' }] });
+      outcome = { status: 'published', workflowId: childId, result };
+    } catch (err) {
+      log.error('recommendations failed', { error: rootMessage(err) });
+      outcome = { status: 'failed', workflowId: childId, reason: rootMessage(err) };
+    }
+  }
+  try {
+    await recordRecommendations({ workflowId, recommendations: outcome });
+  } catch (err) {
+    log.warn('recommendation outcome not recorded', { error: rootMessage(err) });
+  }
+  return outcome;
+}
+
+function describeRecommendations(r: PipelineRecommendations): string {
+  if (r.status === 'published' && r.result) return `recommendations: ${describeRecommend(r.result)}`;
+  return `recommendations: ${r.status}: ${r.reason}`;
 }
 
 /** One source's checks; checks that cannot run count as a failing check, not a failed run. */

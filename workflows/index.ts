@@ -1,3 +1,4 @@
 // The worker's workflowsPath: every workflow type it serves.
 export { dailyPipeline } from './dailyPipeline.js';
 export { ingestSource } from './ingestSource.js';
+export { recommend } from './recommend.js';

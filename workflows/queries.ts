@@ -1,8 +1,11 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { IngestProgress, PipelineProgress } from './types.js';
+import type { IngestProgress, PipelineProgress, RecommendProgress } from './types.js';
 
 /** Live progress of one source's ingest: pages stored so far and their counts. */
 export const ingestProgressQuery = defineQuery<IngestProgress>('ingestProgress');
 
 /** Live progress of a daily run: the state of each source and its child workflow id. */
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
+
+/** Live progress of a recommendation run: its batch, chunks scored, users computed and carried. */
+export const recommendProgressQuery = defineQuery<RecommendProgress>('recommendProgress');

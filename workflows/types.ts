@@ -2,6 +2,7 @@ import type { FetchStats } from '../activities/ingest/stats.js';
 import type { SourceSummary } from '../activities/runs/types.js';
 import type { AlertOutcome } from '../activities/health/alerts.js';
 import type { RunHealth } from '../activities/health/types.js';
+import type { BatchPlan } from '../activities/recommend/prepare.js';
 import type { SourceName } from '../sources/index.js';
 
 export interface IngestSourceInput {
@@ -44,6 +45,8 @@ export interface DailyPipelineInput {
   concurrency?: number;
   maxRanges?: number;
   heartbeatTimeout?: string;
+  /** After a healthy ingest, compute and publish recommendations (default true). */
+  recommend?: boolean;
 }
 
 export interface DailyPipelineResult {
@@ -56,6 +59,7 @@ export interface DailyPipelineResult {
   /** The checks' outcome and whether downstream steps may start (runs since the health step). */
   health?: RunHealth;
   alerts?: AlertOutcome;
+  recommendations?: PipelineRecommendations;
 }
 
 export type SourceState = 'pending' | 'running' | 'completed' | 'failed';
@@ -65,7 +69,58 @@ export interface PipelineProgress {
   runId: string;
   date: string;
   /** ingesting, then checking (quality checks), alerting (KPIs, alerts, delivery), done. */
-  stage?: 'ingesting' | 'checking' | 'alerting' | 'done';
+  stage?: 'ingesting' | 'checking' | 'recommending' | 'alerting' | 'done';
   sources: Partial<Record<SourceName, { state: SourceState; workflowId: string; summary?: SourceSummary }>>;
   health?: RunHealth;
+  recommendations?: PipelineRecommendations;
+}
+
+export interface RecommendTotals {
+  users: number;
+  computed: number;
+  carried: number;
+  coldStart: number;
+}
+
+export interface RecommendInput {
+  /** incremental (default): carry over users whose inputs are unchanged under the same model; full: compute everyone. */
+  mode?: 'full' | 'incremental';
+  /** Users to recompute even if unchanged (at most 10,000). */
+  users?: number[];
+  /** Scoring activities in flight. Default 4. */
+  concurrency?: number;
+  /** Set by the workflow itself when it continues as new. */
+  resume?: { plan: BatchPlan; nextChunk: number; totals: RecommendTotals; startedAt: number };
+}
+
+export interface RecommendResult {
+  batchId: string;
+  model: string;
+  mode: 'full' | 'incremental';
+  /** Why an incremental run computed everyone (no active batch, a new model), else null. */
+  fullBecause: string | null;
+  chunks: number;
+  users: number;
+  computed: number;
+  carried: number;
+  coldStart: number;
+  previousBatchId: string | null;
+  pruned: string[];
+  durationMs: number;
+}
+
+export interface RecommendProgress {
+  stage: 'planning' | 'scoring' | 'publishing' | 'pruning' | 'done' | 'failed';
+  batchId: string;
+  chunks: number | null;
+  chunksDone: number;
+  totals: RecommendTotals;
+}
+
+/** What the daily run did about recommendations. */
+export interface PipelineRecommendations {
+  status: 'published' | 'skipped' | 'failed';
+  workflowId: string;
+  reason?: string;
+  result?: RecommendResult;
 }

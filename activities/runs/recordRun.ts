@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { NO_METRICS, type PipelineMetrics } from './metrics.js';
+import type { PipelineRecommendations } from '../../workflows/types.js';
 import type { PipelineRunDocument, RunReport } from './types.js';
 
 export const RUNS_COLLECTION = 'pipeline_runs';
@@ -27,7 +28,7 @@ export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metr
       const { _id, ...fields } = doc;
       await db
         .collection<PipelineRunDocument>(RUNS_COLLECTION)
-        .updateOne({ _id }, report.status === 'RUNNING' ? { $set: fields, $unset: { health: '', kpis: '' } } : { $set: fields }, { upsert: true });
+        .updateOne({ _id }, report.status === 'RUNNING' ? { $set: fields, $unset: { health: '', kpis: '', recommendations: '' } } : { $set: fields }, { upsert: true });
       if (report.status !== 'RUNNING') metrics.runFinished(report);
       log.info(report.status === 'RUNNING' ? 'run started' : 'run finished', {
         workflowId: report.workflowId,
@@ -36,6 +37,11 @@ export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metr
         status: report.status,
         durationMs: report.durationMs,
       });
+    },
+
+    /** What the run's recommendation step did: published (with its figures), skipped or failed. */
+    async recordRecommendations(input: { workflowId: string; recommendations: PipelineRecommendations }): Promise<void> {
+      await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { recommendations: input.recommendations } });
     },
   };
 }

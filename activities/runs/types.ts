@@ -1,6 +1,7 @@
 import type { SourceName } from '../../sources/index.js';
 import type { FetchStats, MergeStats } from '../ingest/stats.js';
 import type { RunHealth, RunKpis } from '../health/types.js';
+import type { PipelineRecommendations } from '../../workflows/types.js';
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
 
@@ -52,4 +53,6 @@ export interface PipelineRunDocument {
   /** Set once the run's checks ran: their outcome and whether downstream steps may start. */
   health?: RunHealth;
   kpis?: RunKpis;
+  /** Set once the run's recommendation step ended. */
+  recommendations?: PipelineRecommendations;
 }

@@ -9,7 +9,10 @@ export const SERVE_USAGE = `Usage: moovitamix serve [--host H] [--port P]
 Serves the project's HTTP service until SIGINT or SIGTERM, on 127.0.0.1:8080 by default:
   /                 the pipeline health dashboard (read-only)
   /api/dashboard    its data as JSON (?limit=N runs, 1..365, default 30)
-  /health           200 when the database answers, 503 when it does not
+  /users/ID/recommendations?limit=N
+                    a user's recommendations from the active batch (limit 1..100;
+                    404 unknown user, 400 malformed id or limit, 503 nothing published)
+  /health           200 when the database answers (with the active batch), 503 when it does not
 Bind to another host only behind a proxy that authenticates: the service has no login.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -36,7 +39,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   const address = server.address();
   const shown = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : `${values.host}:${port}`;
-  console.log(`Serving the dashboard on http://${shown}/ (JSON: /api/dashboard, /health)`);
+  console.log(`Serving on http://${shown}/ (dashboard /, JSON: /users/ID/recommendations, /api/dashboard, /health)`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

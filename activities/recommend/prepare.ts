@@ -1,0 +1,282 @@
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from 'mongodb';
+import { encodeModel, modelDigest } from '../../models/artifact.js';
+import type { ModelRef, RecommenderModel } from '../../models/types.js';
+import type { RawDocument } from '../ingest/raw.js';
+import { artifactExists, championRef, loadModel, saveArtifact } from '../models/registry.js';
+import { fromBinary, toBinary } from './binary.js';
+import { Growable } from './growable.js';
+import { genreCode, inputHash } from './inputs.js';
+import type { RecommendSettings } from './settings.js';
+import {
+  ACTIVE_ID,
+  BATCHES,
+  BATCH_ID,
+  INPUTS,
+  MANIFESTS,
+  STATE,
+  batchCollection,
+  chunkId,
+  contextId,
+  type BatchDocument,
+  type ContextDocument,
+  type InputDocument,
+  type ManifestDocument,
+  type StateDocument,
+} from './store.js';
+
+export interface PrepareInput {
+  batchId: string;
+  workflowId: string;
+  /** incremental: carry over users whose inputs did not change (with the same model). */
+  mode: 'full' | 'incremental';
+  /** Users to recompute even if unchanged. */
+  users?: number[];
+}
+
+/** What the workflow needs to fan out: counts and ids only. */
+export interface BatchPlan {
+  batchId: string;
+  collection: string;
+  model: ModelRef;
+  mode: 'full' | 'incremental';
+  baseBatchId: string | null;
+  /** Why every user is computed when the mode was incremental. */
+  fullBecause: string | null;
+  chunks: number;
+  users: number;
+  toCompute: number;
+  toCarry: number;
+}
+
+const HEARTBEAT_EVERY = 20_000;
+
+/**
+ * Plans a batch: picks the model (the registry's champion; MostPopular fitted on today's
+ * listens until there is one), reads the live catalogue, users and histories once,
+ * decides who is computed and who is carried over, and writes one input document per
+ * chunk of users (ascending ids) for the scoring activities. Running it twice writes
+ * the same plan.
+ */
+export async function prepareBatch(db: Db, settings: RecommendSettings, input: PrepareInput): Promise<BatchPlan> {
+  if (!BATCH_ID.test(input.batchId)) throw ApplicationFailure.nonRetryable(`batch id must match ${BATCH_ID}, got ${JSON.stringify(input.batchId)}`, 'InvalidInput');
+  const existing = await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId });
+  if (existing && existing.status !== 'building') return planOf(existing, null);
+  const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
+
+  // The live catalogue: track id -> favourite-genre code of its genre word.
+  const liveTracks = new Map<number, number>();
+  for await (const t of db.collection('tracks').find({}, { projection: { id: 1, genres: 1 }, batchSize: 5000 })) {
+    liveTracks.set(t.id as number, genreCode(t.genres));
+    if (liveTracks.size % HEARTBEAT_EVERY === 0) beat('tracks', liveTracks.size);
+  }
+
+  // Live users, ascending by id.
+  const userIds = new Growable((n) => new Float64Array(n));
+  const userGenres = new Growable((n) => new Uint8Array(n));
+  for await (const u of db.collection('users').find({}, { projection: { id: 1, favorite_genres: 1 }, batchSize: 5000 })) {
+    userIds.push(u.id as number);
+    userGenres.push(genreCode(u.favorite_genres));
+    if (userIds.length % HEARTBEAT_EVERY === 0) beat('users', userIds.length);
+  }
+  const order = sortedOrder(userIds.view());
+  const users = Float64Array.from(order, (i) => userIds.get(i));
+  const genres = Uint8Array.from(order, (i) => userGenres.get(i));
+  if (users.length === 0) throw ApplicationFailure.nonRetryable('there are no live users: ingest users before recommending', 'NothingToRecommend');
+
+  // Live histories of live users: listened track ids, oldest first.
+  const position = new Map<number, number>();
+  users.forEach((id, i) => position.set(id, i));
+  const histStart = new Int32Array(users.length).fill(-1);
+  const histLength = new Int32Array(users.length);
+  const histTracks = new Growable((n) => new Float64Array(n));
+  let read = 0;
+  for await (const h of db.collection<RawDocument>('raw_listen_history').find({}, { projection: { 'record.user_id': 1, 'record.items': 1, deleted_at: 1 }, batchSize: 5000 })) {
+    if (++read % HEARTBEAT_EVERY === 0) beat('listen_history', read);
+    if (h.deleted_at) continue;
+    const at = position.get(h.record.user_id as number);
+    const items = h.record.items as number[] | null;
+    if (at === undefined || !Array.isArray(items)) continue;
+    histStart[at] = histTracks.length;
+    histLength[at] = items.length;
+    for (const item of items) histTracks.push(item);
+  }
+  const tracksOf = (u: number): number[] => (histStart[u] as number) < 0 ? [] : Array.from(histTracks.view().subarray(histStart[u], (histStart[u] as number) + (histLength[u] as number)));
+
+  // The model: the champion, or MostPopular fitted on these listens.
+  const champion = await championRef(db);
+  let model: RecommenderModel;
+  let ref: ModelRef;
+  if (champion) {
+    ref = champion;
+    model = await loadModel(db, champion.key);
+  } else {
+    ({ model, ref } = await fallbackModel(db, liveTracks, users.length, tracksOf));
+  }
+  const itemOf = new Map<number, number>();
+  model.itemIds.forEach((id, i) => itemOf.set(id, i));
+  const live = new Uint8Array(model.itemIds.length);
+  const itemGenres = new Uint8Array(model.itemIds.length);
+  model.itemIds.forEach((id, i) => {
+    const genre = liveTracks.get(id);
+    if (genre !== undefined) {
+      live[i] = 1;
+      itemGenres[i] = genre;
+    }
+  });
+
+  // Every user's input hash; who is carried over.
+  const hashes = new Uint32Array(users.length * 2);
+  for (let u = 0; u < users.length; u++) inputHash(tracksOf(u), genres[u] as number, hashes, u);
+  const forced = new Set(input.users ?? []);
+  const unknown = [...forced].filter((id) => !position.has(id));
+  if (unknown.length > 0) throw ApplicationFailure.nonRetryable(`not live users: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, 'UnknownUsers');
+
+  const state = await db.collection<StateDocument>(STATE).findOne({ _id: ACTIVE_ID });
+  const base = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }) : null;
+  let fullBecause: string | null = null;
+  if (input.mode === 'full') fullBecause = 'a full run was asked for';
+  else if (!base) fullBecause = 'no batch is active yet';
+  else if (base.model.key !== ref.key) fullBecause = `the model changed (${base.model.key} -> ${ref.key})`;
+  const carryFrom = new Int32Array(users.length).fill(-1);
+  if (fullBecause === null && base) await markCarried(db, base, users, hashes, live, forced, carryFrom);
+
+  const chunkSize = settings.chunkSize;
+  const chunks = Math.ceil(users.length / chunkSize);
+  await db.collection<ContextDocument>(INPUTS).replaceOne({ _id: contextId(input.batchId) }, { batch_id: input.batchId, live: toBinary(live), item_genres: toBinary(itemGenres) }, { upsert: true });
+  let toCarry = 0;
+  for (let c = 0; c < chunks; c++) {
+    const from = c * chunkSize;
+    const to = Math.min(users.length, from + chunkSize);
+    const carry = new Uint8Array(to - from);
+    const offsets = new Growable((n) => new Int32Array(n));
+    const items = new Growable((n) => new Int32Array(n));
+    const chunkGenres = new Growable((n) => new Uint8Array(n));
+    offsets.push(0);
+    let carryChunks: [number, number] | null = null;
+    for (let u = from; u < to; u++) {
+      const old = carryFrom[u] as number;
+      if (old >= 0) {
+        carry[u - from] = 1;
+        toCarry++;
+        carryChunks = carryChunks ? [Math.min(carryChunks[0], old), Math.max(carryChunks[1], old)] : [old, old];
+        continue;
+      }
+      // Only tracks the model knows can lead anywhere; the rest cannot be recommended either.
+      for (const track of tracksOf(u)) {
+        const item = itemOf.get(track);
+        if (item !== undefined) items.push(item);
+      }
+      offsets.push(items.length);
+      chunkGenres.push(genres[u] as number);
+    }
+    const doc: Omit<InputDocument, '_id'> = {
+      batch_id: input.batchId,
+      chunk: c,
+      users: to - from,
+      user_ids: toBinary(users.subarray(from, to)),
+      input_hashes: toBinary(hashes.subarray(2 * from, 2 * to)),
+      carry: toBinary(carry),
+      hist_offsets: toBinary(offsets.view()),
+      hist_items: toBinary(items.view()),
+      genres: toBinary(chunkGenres.view()),
+      carry_chunks: carryChunks,
+    };
+    await db.collection<InputDocument>(INPUTS).replaceOne({ _id: chunkId(input.batchId, c) }, doc, { upsert: true });
+    beat('inputs', c + 1);
+  }
+
+  const batch: Omit<BatchDocument, '_id'> = {
+    status: 'building',
+    collection: batchCollection(input.batchId),
+    workflow_id: input.workflowId,
+    model: ref,
+    mode: input.mode,
+    base_batch_id: state?.batch_id ?? null,
+    k: settings.k,
+    genre_boost: settings.genreBoost,
+    chunk_size: chunkSize,
+    chunks,
+    users: users.length,
+    to_compute: users.length - toCarry,
+    to_carry: toCarry,
+    created_at: new Date(),
+  };
+  await db.collection<BatchDocument>(BATCHES).replaceOne({ _id: input.batchId }, batch, { upsert: true });
+  log.info('recommendation batch planned', { batchId: input.batchId, model: ref.key, users: users.length, toCompute: batch.to_compute, toCarry, chunks, fullBecause });
+  return planOf({ _id: input.batchId, ...batch }, fullBecause);
+}
+
+function planOf(batch: BatchDocument, fullBecause: string | null): BatchPlan {
+  return {
+    batchId: batch._id,
+    collection: batch.collection,
+    model: batch.model,
+    mode: batch.mode,
+    baseBatchId: batch.base_batch_id,
+    fullBecause,
+    chunks: batch.chunks,
+    users: batch.users,
+    toCompute: batch.to_compute,
+    toCarry: batch.to_carry,
+  };
+}
+
+/**
+ * A user is carried over when the base batch has a list for them computed from the same
+ * inputs, every track of it is still live, and they were not asked to be recomputed.
+ * The base batch's manifests are sorted by user id, as `users` is: one merge pass.
+ */
+async function markCarried(db: Db, base: BatchDocument, users: Float64Array, hashes: Uint32Array, live: Uint8Array, forced: Set<number>, carryFrom: Int32Array): Promise<void> {
+  let u = 0;
+  for (let c = 0; c < base.chunks && u < users.length; c++) {
+    const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(base._id, c) });
+    if (!m) throw new Error(`base batch ${base._id} has no manifest for chunk ${c}`);
+    const oldUsers = fromBinary(m.user_ids, Float64Array);
+    const oldHashes = fromBinary(m.input_hashes, Uint32Array);
+    const offsets = fromBinary(m.offsets, Int32Array);
+    const items = fromBinary(m.items, Int32Array);
+    for (let o = 0; o < oldUsers.length && u < users.length; ) {
+      const a = users[u] as number;
+      const b = oldUsers[o] as number;
+      if (a < b) u++;
+      else if (b < a) o++;
+      else {
+        const same = hashes[2 * u] === oldHashes[2 * o] && hashes[2 * u + 1] === oldHashes[2 * o + 1];
+        let allLive = true;
+        for (let r = offsets[o] as number; r < (offsets[o + 1] as number) && allLive; r++) allLive = live[items[r] as number] === 1;
+        if (same && allLive && !forced.has(a)) carryFrom[u] = c;
+        u++;
+        o++;
+      }
+    }
+    Context.current().heartbeat({ stage: 'carry-over', read: c + 1 });
+  }
+}
+
+/** MostPopular on the live users' listens of live tracks, keyed by its content. */
+async function fallbackModel(db: Db, liveTracks: Map<number, number>, nUsers: number, tracksOf: (u: number) => number[]): Promise<{ model: RecommenderModel; ref: ModelRef }> {
+  const itemIds = Float64Array.from([...liveTracks.keys()].sort((a, b) => a - b));
+  const itemOf = new Map<number, number>();
+  itemIds.forEach((id, i) => itemOf.set(id, i));
+  const popularity = new Float32Array(itemIds.length);
+  for (let u = 0; u < nUsers; u++) {
+    for (const track of tracksOf(u)) {
+      const item = itemOf.get(track);
+      if (item !== undefined) popularity[item]! += 1;
+    }
+  }
+  const model: RecommenderModel = { family: 'most-popular', params: {}, itemIds, popularity };
+  const bytes = encodeModel(model);
+  const version = `auto-${modelDigest(bytes)}`;
+  const key = `most-popular@${version}`;
+  if (!(await artifactExists(db, key))) await saveArtifact(db, key, bytes);
+  return { model: await loadModel(db, key), ref: { key, name: 'most-popular', version, family: 'most-popular' } };
+}
+
+/** Indices of `values` in ascending order of value. */
+function sortedOrder(values: Float64Array): Int32Array {
+  const order = Int32Array.from({ length: values.length }, (_, i) => i);
+  return order.sort((a, b) => (values[a] as number) - (values[b] as number));
+}

@@ -1,0 +1,118 @@
+import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from 'mongodb';
+import { deleteArtifact } from '../models/registry.js';
+import { BATCHES, INPUTS, MANIFESTS, activeState, chunkId, contextId, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
+
+export interface PublishOutcome {
+  batchId: string;
+  users: number;
+  computed: number;
+  carried: number;
+  coldStart: number;
+  /** The batch that was active before: what `recommend rollback` returns to. */
+  previousBatchId: string | null;
+}
+
+/**
+ * Verifies a batch and makes it active. Verified means: every chunk's manifest is there,
+ * the manifests hold exactly the planned users, and the collection holds exactly one
+ * document per planned user (documents are keyed by user id, so none is doubled). Then
+ * one update of the pointer publishes it, guarded by the batch that was active when the
+ * batch was planned: a run never overwrites a batch published after it started.
+ */
+export async function publishBatch(db: Db, batchId: string): Promise<PublishOutcome> {
+  const batches = db.collection<BatchDocument>(BATCHES);
+  const batch = await batches.findOne({ _id: batchId });
+  if (!batch) throw ApplicationFailure.nonRetryable(`recommendation batch ${batchId} does not exist`, 'NoBatch');
+  const state = await activeState(db);
+  if (state?.batch_id === batchId && batch.written) return { batchId, ...figures(batch.written), previousBatchId: state.previous_batch_id };
+  if (batch.status !== 'building') throw ApplicationFailure.nonRetryable(`batch ${batchId} is ${batch.status}: only a batch being built can be published`, 'BatchClosed');
+
+  let users = 0;
+  let computed = 0;
+  let carried = 0;
+  let coldStart = 0;
+  for (let c = 0; c < batch.chunks; c++) {
+    const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(batchId, c) });
+    if (!m) throw ApplicationFailure.nonRetryable(`batch ${batchId} is incomplete: chunk ${c} of ${batch.chunks} has no results`, 'BatchIncomplete');
+    users += m.users;
+    computed += m.computed;
+    carried += m.carried;
+    for (const v of m.cold_start.buffer) coldStart += v;
+  }
+  const documents = await db.collection(batch.collection).estimatedDocumentCount();
+  if (users !== batch.users || documents !== batch.users) {
+    throw ApplicationFailure.nonRetryable(`batch ${batchId} failed verification: planned ${batch.users} users, manifests hold ${users}, the collection ${documents} documents`, 'BatchUnverified');
+  }
+  const written = { users, computed, carried, cold_start: coldStart };
+  await batches.updateOne({ _id: batchId }, { $set: { written } });
+
+  if (!(await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`))) {
+    const now = await activeState(db);
+    if (now?.batch_id !== batchId) {
+      throw ApplicationFailure.nonRetryable(`batch ${now?.batch_id ?? '(none)'} was published after this batch was planned on ${batch.base_batch_id ?? 'no batch'}; this one is not published`, 'PublishConflict');
+    }
+  }
+  const at = new Date();
+  await batches.updateOne({ _id: batchId }, { $set: { status: 'published', published_at: at } });
+  if (batch.base_batch_id) await batches.updateOne({ _id: batch.base_batch_id, status: 'published' }, { $set: { status: 'superseded', superseded_at: at } });
+  // Inputs served the scoring only.
+  for (let c = 0; c < batch.chunks; c++) await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batchId, c) });
+  await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: contextId(batchId) });
+  log.info('recommendation batch published', { batchId, users, computed, carried, coldStart, previous: batch.base_batch_id });
+  return { batchId, users, computed, carried, coldStart, previousBatchId: batch.base_batch_id };
+}
+
+function figures(w: NonNullable<BatchDocument['written']>) {
+  return { users: w.users, computed: w.computed, carried: w.carried, coldStart: w.cold_start };
+}
+
+/** A failed run's batch: marked failed and its documents dropped; the active batch stays. */
+export async function abandonBatch(db: Db, batchId: string, error: string): Promise<void> {
+  const batch = await db.collection<BatchDocument>(BATCHES).findOne({ _id: batchId });
+  if (!batch) return;
+  const state = await activeState(db);
+  if (state?.batch_id === batchId) return; // published after all: nothing to abandon
+  await db.collection<BatchDocument>(BATCHES).updateOne({ _id: batchId }, { $set: { status: 'failed', failed_at: new Date(), error: error.slice(0, 2000) } });
+  await dropBatchData(db, batch);
+}
+
+/**
+ * Keeps the `keep` most recently published batches (at least the active one and the one
+ * before it, for rollback) and drops the rest, with failed batches and batches left
+ * building by a run that died more than a day ago.
+ */
+export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: string[] }> {
+  const state = await activeState(db);
+  const all = await db.collection<BatchDocument>(BATCHES).find({ status: { $ne: 'pruned' } }).toArray();
+  const protectedIds = new Set([state?.batch_id, state?.previous_batch_id].filter((id): id is string => Boolean(id)));
+  const published = all
+    .filter((b) => b.status === 'published' || b.status === 'superseded' || b.status === 'rolled_back')
+    .sort((a, b) => (b.published_at?.getTime() ?? 0) - (a.published_at?.getTime() ?? 0));
+  const kept = new Set([...protectedIds, ...published.slice(0, Math.max(2, keep)).map((b) => b._id)]);
+  const dayAgo = Date.now() - 24 * 3600_000;
+  const doomed = all.filter((b) => !kept.has(b._id) && (b.status !== 'building' || b.created_at.getTime() < dayAgo));
+  for (const batch of doomed) {
+    await dropBatchData(db, batch);
+    await db.collection<BatchDocument>(BATCHES).updateOne({ _id: batch._id }, { $set: { status: 'pruned' } });
+  }
+  // Fallback models no remaining batch uses.
+  const inUse = new Set(all.filter((b) => !doomed.includes(b)).map((b) => b.model.key));
+  for (const key of new Set(doomed.map((b) => b.model.key))) {
+    if (key.startsWith('most-popular@auto-') && !inUse.has(key)) await deleteArtifact(db, key);
+  }
+  if (doomed.length > 0) log.info('recommendation batches pruned', { dropped: doomed.map((b) => b._id) });
+  return { dropped: doomed.map((b) => b._id) };
+}
+
+async function dropBatchData(db: Db, batch: BatchDocument): Promise<void> {
+  await db.collection(batch.collection).drop().catch((err: { codeName?: string; code?: number }) => {
+    if (err.code !== 26 && err.codeName !== 'NamespaceNotFound') throw err;
+  });
+  for (let c = 0; c < batch.chunks; c++) {
+    await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batch._id, c) });
+    await db.collection<{ _id: string }>(MANIFESTS).deleteOne({ _id: chunkId(batch._id, c) });
+  }
+  await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: contextId(batch._id) });
+}

@@ -1,0 +1,19 @@
+import { availableParallelism } from 'node:os';
+
+/** How recommendations are computed and kept; from the environment (see the README). */
+export interface RecommendSettings {
+  /** Tracks stored per user (the API serves up to this many). */
+  k: number;
+  /** A cold-start track of the user's favourite genre counts its listens times this. */
+  genreBoost: number;
+  /** Users per scoring activity. */
+  chunkSize: number;
+  /** Published batches kept (the active one and those before it); at least 2, for rollback. */
+  keepBatches: number;
+  /** Scoring threads per worker process. */
+  threads: number;
+}
+
+export function defaultRecommendSettings(): RecommendSettings {
+  return { k: 20, genreBoost: 3, chunkSize: 5000, keepBatches: 3, threads: Math.max(1, availableParallelism()) };
+}

@@ -1,0 +1,186 @@
+import type { Binary, Db } from 'mongodb';
+import type { ModelRef, Reason } from '../../models/types.js';
+
+/*
+ * Where recommendations live. Each batch writes its own collection,
+ * `recommendations_<batch id>`, one document per live user keyed by the user id; a
+ * single pointer document names the active batch. Publishing is one update of that
+ * pointer, so a reader (who reads the pointer, then one user's document) sees the old
+ * batch or the new one, never a mix. Older batches are dropped whole (a drop is instant
+ * where deleting a million documents is not).
+ */
+
+export const BATCHES = 'recommendation_batches';
+export const STATE = 'recommendation_state';
+/** Per-chunk inputs a batch's scoring reads (deleted once it is published). */
+export const INPUTS = 'recommendation_inputs';
+/** Per-chunk results in compact form: what the next incremental batch carries over. */
+export const MANIFESTS = 'recommendation_chunks';
+
+export const ACTIVE_ID = 'active';
+
+export type BatchStatus = 'building' | 'published' | 'superseded' | 'rolled_back' | 'failed' | 'pruned';
+
+export interface BatchDocument {
+  _id: string;
+  status: BatchStatus;
+  collection: string;
+  workflow_id: string;
+  model: ModelRef;
+  mode: 'full' | 'incremental';
+  /** The batch that was active when this one was planned: carry-over source, publish guard. */
+  base_batch_id: string | null;
+  k: number;
+  genre_boost: number;
+  chunk_size: number;
+  chunks: number;
+  /** Live users when planned: the batch holds exactly one document for each. */
+  users: number;
+  to_compute: number;
+  to_carry: number;
+  created_at: Date;
+  published_at?: Date;
+  superseded_at?: Date;
+  rolled_back_at?: Date;
+  failed_at?: Date;
+  error?: string;
+  /** Figures of the written batch, set when it is published. */
+  written?: { users: number; computed: number; carried: number; cold_start: number };
+}
+
+export interface StateDocument {
+  _id: typeof ACTIVE_ID;
+  batch_id: string;
+  collection: string;
+  /** The batch `recommend rollback` returns to, while it is kept. */
+  previous_batch_id: string | null;
+  switched_at: Date;
+  reason: string;
+}
+
+export interface RecommendedItem {
+  track_id: number;
+  score: number;
+  reason: Reason;
+  /** The listened tracks that led to it, strongest first (empty for popularity). */
+  because: number[];
+}
+
+/** One user's recommendations in one batch. */
+export interface RecommendationDocument {
+  /** The user id, as a string: the only key FerretDB looks up without a scan. */
+  _id: string;
+  user_id: number;
+  batch_id: string;
+  model: string;
+  /** The batch that computed the list: an earlier one when it was carried over. */
+  computed_in: string;
+  cold_start: boolean;
+  items: RecommendedItem[];
+}
+
+/** Compact per-chunk inputs, written by prepare and read by scoreChunk. */
+export interface InputDocument {
+  _id: string;
+  batch_id: string;
+  chunk: number;
+  users: number;
+  /** Float64 user ids, ascending. */
+  user_ids: Binary;
+  /** Uint32 pairs: a hash of what each user's list depends on (history, favourite genre). */
+  input_hashes: Binary;
+  /** Uint8: 1 when the user is carried over from the base batch. */
+  carry: Binary;
+  /** For users to compute: Int32 offsets (n+1) and model item indices, oldest first; Uint8 genre codes. */
+  hist_offsets: Binary;
+  hist_items: Binary;
+  genres: Binary;
+  /** Base-batch chunks holding the carried users (inclusive), or null when none are carried. */
+  carry_chunks: [number, number] | null;
+}
+
+/** Per-batch scoring context: which model items are live now and their genre codes. */
+export interface ContextDocument {
+  _id: string;
+  batch_id: string;
+  live: Binary;
+  item_genres: Binary;
+}
+
+/** A chunk's results in compact form (item indices of the batch's model). */
+export interface ManifestDocument {
+  _id: string;
+  batch_id: string;
+  chunk: number;
+  users: number;
+  user_ids: Binary;
+  input_hashes: Binary;
+  /** Int32 (n+1), then per recommendation: Int32 item, Float32 score, Uint8 reason, Int32 x3 because. */
+  offsets: Binary;
+  items: Binary;
+  scores: Binary;
+  reasons: Binary;
+  because: Binary;
+  cold_start: Binary;
+  /** Uint16 index into computed_in_batches, per user. */
+  computed_in: Binary;
+  computed_in_batches: string[];
+  computed: number;
+  carried: number;
+}
+
+export const chunkId = (batchId: string, chunk: number) => `${batchId}#${chunk}`;
+export const contextId = (batchId: string) => `${batchId}#context`;
+export const batchCollection = (batchId: string) => `recommendations_${batchId}`;
+
+/** Batch ids name collections: keep them to letters, digits, `_` and `-`. */
+export const BATCH_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export async function activeState(db: Db): Promise<StateDocument | null> {
+  return db.collection<StateDocument>(STATE).findOne({ _id: ACTIVE_ID });
+}
+
+/**
+ * Makes `batchId` active if the pointer still names `expected` (null: no batch yet).
+ * Returns false when another batch was published meanwhile.
+ */
+export async function switchActive(db: Db, batchId: string, expected: string | null, previous: string | null, reason: string): Promise<boolean> {
+  const state = db.collection<StateDocument>(STATE);
+  const fields = { batch_id: batchId, collection: batchCollection(batchId), previous_batch_id: previous, switched_at: new Date(), reason };
+  if (expected === null) {
+    try {
+      await state.insertOne({ _id: ACTIVE_ID, ...fields });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+  }
+  const result = await state.updateOne({ _id: ACTIVE_ID, batch_id: expected }, { $set: fields });
+  return result.matchedCount === 1;
+}
+
+export class RollbackRefused extends Error {
+  override name = 'RollbackRefused';
+}
+
+/**
+ * `recommend rollback`: the previous batch becomes active again, at once. The batch rolled
+ * back from is kept until pruned, not published again; a second rollback needs a
+ * previous batch of its own, so it is refused.
+ */
+export async function rollbackActive(db: Db): Promise<{ from: string; to: string }> {
+  const state = await activeState(db);
+  if (!state) throw new RollbackRefused('no recommendations have been published yet');
+  const to = state.previous_batch_id;
+  if (!to) throw new RollbackRefused(`batch ${state.batch_id} is active and there is no previous batch to roll back to`);
+  const previous = await db.collection<BatchDocument>(BATCHES).findOne({ _id: to });
+  if (!previous || previous.status !== 'superseded') throw new RollbackRefused(`the previous batch ${to} is no longer available (status ${previous?.status ?? 'gone'})`);
+  const collections = await db.listCollections({ name: previous.collection }, { nameOnly: true }).toArray();
+  if (collections.length === 0) throw new RollbackRefused(`the previous batch's collection ${previous.collection} is gone`);
+  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`))) throw new RollbackRefused('another batch was published meanwhile; look again');
+  const now = new Date();
+  await db.collection<BatchDocument>(BATCHES).updateOne({ _id: state.batch_id }, { $set: { status: 'rolled_back', rolled_back_at: now } });
+  await db.collection<BatchDocument>(BATCHES).updateOne({ _id: to }, { $set: { status: 'published' }, $unset: { superseded_at: '' } });
+  return { from: state.batch_id, to };
+}

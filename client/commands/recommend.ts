@@ -1,0 +1,170 @@
+import { parseArgs } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
+import { BATCHES, RollbackRefused, activeState, rollbackActive, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
+import { loadConfig } from '../../config/config.js';
+import { recommendProgressQuery } from '../../workflows/queries.js';
+import type { recommend } from '../../workflows/recommend.js';
+import type { RecommendInput, RecommendResult } from '../../workflows/types.js';
+import { seconds, table } from '../format.js';
+import { connectDb } from '../mongo.js';
+import { connectClient } from '../temporalClient.js';
+import { UsageError } from '../usage.js';
+
+export const RECOMMEND_USAGE = `Usage: moovitamix recommend [--full] [--users ID,...] [--wait] [--json]
+       moovitamix recommend rollback [--json]
+       moovitamix recommend status [--json]
+       moovitamix recommend show USER_ID [--json]
+
+Computes every live user's recommendations into a new batch and publishes it
+(workflow recommend-<time>). The daily pipeline does this after each healthy ingest.
+  --full        recompute every user (default: incremental, carrying over users whose
+                history and favourite genre are unchanged, when the model is the same)
+  --users       also recompute these users (comma-separated ids), changed or not
+  --wait        follow the run and print what it did
+rollback  makes the previous batch active again, at once (one step back only)
+status    the active batch and the batches kept
+show      one user's list from the active batch, as the API serves it
+Exit status: 0 done (or started), 1 failed, 2 bad usage or configuration.`;
+
+export async function recommendCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'rollback') return rollbackCommand(rest);
+  if (sub === 'status') return statusOfBatches(rest);
+  if (sub === 'show') return showCommand(rest);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { full: { type: 'boolean', default: false }, users: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(RECOMMEND_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unknown recommend subcommand "${positionals[0]}" (rollback, status, show)`);
+  const input: RecommendInput = { mode: values.full ? 'full' : 'incremental' };
+  if (values.users !== undefined) input.users = parseUserIds(values.users);
+
+  const config = loadConfig();
+  const { client, close } = await connectClient(config);
+  try {
+    const workflowId = `recommend-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
+    const handle = await client.workflow.start<typeof recommend>('recommend', { workflowId, taskQueue: config.taskQueue, args: [input] });
+    if (!values.wait) {
+      console.log(values.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
+      return 0;
+    }
+    process.stderr.write(`Started ${workflowId}\n`);
+    const ticker = setInterval(() => {
+      void handle
+        .query(recommendProgressQuery)
+        .then((p) => process.stderr.write(`  ${p.stage}: ${p.chunksDone}/${p.chunks ?? '?'} chunks, ${p.totals.computed} computed, ${p.totals.carried} carried over\n`))
+        .catch(() => {});
+    }, 2000);
+    try {
+      const result = await handle.result();
+      console.log(values.json ? JSON.stringify(result, null, 2) : renderResult(result));
+      return 0;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        console.error(`moovitamix: ${workflowId} failed: ${rootCause(err)}`);
+        return 1;
+      }
+      throw err;
+    } finally {
+      clearInterval(ticker);
+    }
+  } finally {
+    await close();
+  }
+}
+
+export function parseUserIds(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = parts.filter((s) => !/^[1-9][0-9]{0,15}$/.test(s) || !Number.isSafeInteger(Number(s)));
+  if (parts.length === 0 || bad.length > 0) throw new UsageError(`--users takes comma-separated positive user ids${bad.length > 0 ? `; not ids: ${bad.slice(0, 5).join(', ')}` : ''}`);
+  if (parts.length > 10_000) throw new UsageError('--users takes at most 10,000 ids (run a full batch instead)');
+  return [...new Set(parts.map(Number))];
+}
+
+function renderResult(r: RecommendResult): string {
+  return [
+    `Published batch ${r.batchId} in ${seconds(r.durationMs)} (model ${r.model}, ${r.mode}${r.fullBecause ? `, every user computed: ${r.fullBecause}` : ''})`,
+    `  users ${r.users}: ${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start; ${r.chunks} chunks`,
+    `  previous batch ${r.previousBatchId ?? '(none)'} kept for rollback${r.pruned.length > 0 ? `; dropped ${r.pruned.join(', ')}` : ''}`,
+  ].join('\n');
+}
+
+function rootCause(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown };
+  while (e.cause) e = e.cause as typeof e;
+  return e.message ?? String(err);
+}
+
+async function rollbackCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const { db, close } = await connectDb(loadConfig());
+  try {
+    const moved = await rollbackActive(db);
+    console.log(values.json ? JSON.stringify(moved) : `Rolled back: batch ${moved.to} is active again (was ${moved.from})`);
+    return 0;
+  } catch (err) {
+    if (err instanceof RollbackRefused) {
+      console.error(`moovitamix: rollback refused: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await close();
+  }
+}
+
+async function statusOfBatches(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const { db, close } = await connectDb(loadConfig());
+  try {
+    const state = await activeState(db);
+    const batches = (await db.collection<BatchDocument>(BATCHES).find({ status: { $ne: 'pruned' } }).toArray()).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
+    if (values.json) {
+      console.log(JSON.stringify({ active: state, batches }, null, 2));
+      return 0;
+    }
+    console.log(state ? `Active batch ${state.batch_id} since ${state.switched_at.toISOString()} (${state.reason}); rollback to: ${state.previous_batch_id ?? 'none'}` : 'No batch published yet.');
+    if (batches.length > 0) {
+      const rows = batches.map((b) => [b._id, b.status, b.model.key, b.mode, b.users, b.written?.computed ?? b.to_compute, b.written?.carried ?? b.to_carry, b.written?.cold_start ?? '', (b.published_at ?? b.created_at).toISOString()]);
+      console.log(table(['batch', 'status', 'model', 'mode', 'users', 'computed', 'carried', 'cold start', 'published / created'], rows, new Set([4, 5, 6, 7])));
+    }
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+async function showCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const [id, ...extra] = positionals;
+  if (id === undefined || extra.length > 0) throw new UsageError('recommend show takes one user id');
+  const [userId] = parseUserIds(id);
+  const { db, close } = await connectDb(loadConfig());
+  try {
+    const state = await activeState(db);
+    if (!state) {
+      console.error('moovitamix: no recommendations have been published yet');
+      return 1;
+    }
+    const doc = await db.collection<RecommendationDocument>(state.collection).findOne({ _id: String(userId) });
+    if (!doc) {
+      console.error(`moovitamix: user ${userId} is not in the active batch ${state.batch_id}`);
+      return 1;
+    }
+    if (values.json) {
+      console.log(JSON.stringify(doc, null, 2));
+      return 0;
+    }
+    console.log(`User ${doc.user_id}, batch ${doc.batch_id} (computed in ${doc.computed_in}), model ${doc.model}${doc.cold_start ? ', cold start' : ''}`);
+    console.log(table(['#', 'track', 'score', 'reason', 'because'], doc.items.map((item, i) => [i + 1, item.track_id, item.score, item.reason, item.because.join(' ')]), new Set([0, 1, 2])));
+    return 0;
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,244 @@
+import { BECAUSE_SLOTS, REASON_CODE, type RecommenderModel } from './types.js';
+
+/** What scoring needs beside the model: today's catalogue and the run's settings. */
+export interface ScoringContext {
+  model: RecommenderModel;
+  /** 1 when item i's track is live in the catalogue now: only live tracks are recommended. */
+  live: Uint8Array;
+  /** The favourite-genre code (1..) item i's track matches, 0 for none. */
+  itemGenre: Uint8Array;
+  /** Tracks per user. */
+  k: number;
+  /** A cold-start track of the user's favourite genre counts its listens times this. */
+  genreBoost: number;
+}
+
+/** The users of one chunk to score: histories as model item indices, oldest first. */
+export interface ScoringInput {
+  n: number;
+  histOffsets: Int32Array;
+  histItems: Int32Array;
+  /** The user's favourite-genre code (1..), 0 when none or unknown. */
+  genre: Uint8Array;
+}
+
+/** Up to k recommendations per user, best first; `because` holds item indices, -1 for none. */
+export interface ScoredChunk {
+  offsets: Int32Array;
+  items: Int32Array;
+  scores: Float32Array;
+  reasons: Uint8Array;
+  because: Int32Array;
+  coldStart: Uint8Array;
+}
+
+/**
+ * Scores users against one model. It holds scratch rows the size of the catalogue, so
+ * keep one per thread and reuse it for every chunk scored with the same context.
+ */
+export class Scorer {
+  private readonly nItems: number;
+  private readonly score: Float32Array;
+  private readonly stamp: Int32Array;
+  private readonly heard: Int32Array;
+  private readonly touched: Int32Array;
+  private readonly contributors: Int32Array;
+  private readonly contributions: Float32Array;
+  /** Live items, most listened first (ties: the lower index). */
+  private readonly popular: Int32Array;
+  /** The same order, per favourite-genre code. */
+  private readonly popularByGenre = new Map<number, Int32Array>();
+  private pass = 0;
+
+  constructor(private readonly ctx: ScoringContext) {
+    const n = ctx.model.itemIds.length;
+    this.nItems = n;
+    this.score = new Float32Array(n);
+    this.stamp = new Int32Array(n);
+    this.heard = new Int32Array(n);
+    this.touched = new Int32Array(n);
+    this.contributors = new Int32Array(n * BECAUSE_SLOTS).fill(-1);
+    this.contributions = new Float32Array(n * BECAUSE_SLOTS);
+    const pop = ctx.model.popularity;
+    const live: number[] = [];
+    for (let i = 0; i < n; i++) if (ctx.live[i] === 1) live.push(i);
+    live.sort((a, b) => (pop[b] as number) - (pop[a] as number) || a - b);
+    this.popular = Int32Array.from(live);
+  }
+
+  scoreChunk(input: ScoringInput): ScoredChunk {
+    const k = this.ctx.k;
+    const offsets = new Int32Array(input.n + 1);
+    const items = new Int32Array(input.n * k);
+    const scores = new Float32Array(input.n * k);
+    const reasons = new Uint8Array(input.n * k);
+    const because = new Int32Array(input.n * k * BECAUSE_SLOTS).fill(-1);
+    const coldStart = new Uint8Array(input.n);
+    let at = 0;
+    for (let u = 0; u < input.n; u++) {
+      const from = input.histOffsets[u] as number;
+      const to = input.histOffsets[u + 1] as number;
+      const heardPass = ++this.pass;
+      for (let p = from; p < to; p++) this.heard[input.histItems[p] as number] = heardPass;
+      const out: Output = { items, scores, reasons, because, start: at, at, heardPass };
+      if (to === from) {
+        coldStart[u] = 1;
+        at = this.coldStart(out, input.genre[u] as number);
+      } else if (this.ctx.model.family === 'item-knn') {
+        at = this.similar(out, input.histItems, from, to);
+      } else {
+        at = this.pad(out, REASON_CODE.popular);
+      }
+      offsets[u + 1] = at;
+    }
+    return { offsets, items: items.slice(0, at), scores: scores.slice(0, at), reasons: reasons.slice(0, at), because: because.slice(0, at * BECAUSE_SLOTS), coldStart };
+  }
+
+  /** Item-kNN: each listened item votes for its neighbours with their similarity. */
+  private similar(out: Output, hist: Int32Array, from: number, to: number): number {
+    const model = this.ctx.model;
+    const nOffsets = model.neighborOffsets as Int32Array;
+    const neighbors = model.neighbors as Int32Array;
+    const sims = model.similarities as Float32Array;
+    const candidatePass = ++this.pass;
+    let nTouched = 0;
+    for (let p = from; p < to; p++) {
+      const h = hist[p] as number;
+      // A track heard twice votes once.
+      if (p > from && hist.subarray(from, p).includes(h)) continue;
+      for (let q = nOffsets[h] as number; q < (nOffsets[h + 1] as number); q++) {
+        const j = neighbors[q] as number;
+        if (this.heard[j] === out.heardPass || this.ctx.live[j] !== 1) continue;
+        const s = sims[q] as number;
+        if (this.stamp[j] !== candidatePass) {
+          this.stamp[j] = candidatePass;
+          this.score[j] = 0;
+          this.contributors.fill(-1, j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS);
+          this.touched[nTouched++] = j;
+        }
+        this.score[j]! += s;
+        this.noteContributor(j, h, s);
+      }
+    }
+    const chosen = topK(this.touched, nTouched, this.score, this.ctx.k);
+    let at = out.at;
+    for (const j of chosen) {
+      out.items[at] = j;
+      out.scores[at] = this.score[j] as number;
+      out.reasons[at] = REASON_CODE.similar;
+      out.because.set(this.contributors.subarray(j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS), at * BECAUSE_SLOTS);
+      this.heard[j] = out.heardPass; // chosen: padding must skip it
+      at++;
+    }
+    return this.pad({ ...out, at }, REASON_CODE.popular);
+  }
+
+  /** Keeps the BECAUSE_SLOTS listened items that contributed most to candidate j. */
+  private noteContributor(j: number, h: number, s: number): void {
+    const base = j * BECAUSE_SLOTS;
+    for (let slot = 0; slot < BECAUSE_SLOTS; slot++) {
+      const c = this.contributors[base + slot] as number;
+      if (c === -1 || s > (this.contributions[base + slot] as number)) {
+        for (let m = BECAUSE_SLOTS - 1; m > slot; m--) {
+          this.contributors[base + m] = this.contributors[base + m - 1] as number;
+          this.contributions[base + m] = this.contributions[base + m - 1] as number;
+        }
+        this.contributors[base + slot] = h;
+        this.contributions[base + slot] = s;
+        return;
+      }
+    }
+  }
+
+  /** Fills the list up to k with the most listened live tracks not heard nor chosen. */
+  private pad(out: Output, reason: number): number {
+    let at = out.at;
+    const end = out.start + this.ctx.k;
+    for (let n = 0; n < this.popular.length && at < end; n++) {
+      const j = this.popular[n] as number;
+      if (this.heard[j] === out.heardPass) continue;
+      out.items[at] = j;
+      out.scores[at] = this.ctx.model.popularity[j] as number;
+      out.reasons[at] = reason;
+      at++;
+    }
+    return at;
+  }
+
+  /**
+   * No usable history: the most listened live tracks, those whose genre is the user's
+   * favourite counting genreBoost times their listens.
+   */
+  private coldStart(out: Output, genre: number): number {
+    const k = this.ctx.k;
+    const boost = this.ctx.genreBoost;
+    const pop = this.ctx.model.popularity;
+    const mine = genre > 0 ? this.genreList(genre) : new Int32Array(0);
+    let a = 0; // next in this genre's list
+    let b = 0; // next in the whole list
+    let at = out.at;
+    while (at - out.start < k) {
+      while (b < this.popular.length && (this.heard[this.popular[b] as number] === out.heardPass || (genre > 0 && this.ctx.itemGenre[this.popular[b] as number] === genre))) b++;
+      while (a < mine.length && this.heard[mine[a] as number] === out.heardPass) a++;
+      const fromGenre = a < mine.length ? (pop[mine[a] as number] as number) * boost : -1;
+      const fromAll = b < this.popular.length ? (pop[this.popular[b] as number] as number) : -1;
+      if (fromGenre < 0 && fromAll < 0) break;
+      const takeGenre = fromGenre > fromAll || (fromGenre === fromAll && fromGenre >= 0 && (mine[a] as number) < (this.popular[b] as number));
+      const j = (takeGenre ? mine[a++] : this.popular[b++]) as number;
+      out.items[at] = j;
+      out.scores[at] = takeGenre ? fromGenre : fromAll;
+      out.reasons[at] = takeGenre ? REASON_CODE.cold_start_genre : REASON_CODE.cold_start_popular;
+      at++;
+    }
+    return at;
+  }
+
+  private genreList(genre: number): Int32Array {
+    let list = this.popularByGenre.get(genre);
+    if (!list) {
+      list = this.popular.filter((j) => this.ctx.itemGenre[j] === genre);
+      this.popularByGenre.set(genre, list);
+    }
+    return list;
+  }
+}
+
+interface Output {
+  items: Int32Array;
+  scores: Float32Array;
+  reasons: Uint8Array;
+  because: Int32Array;
+  /** Where this user's list starts. */
+  start: number;
+  at: number;
+  heardPass: number;
+}
+
+/** The k candidates with the highest score, best first (ties: the lower index). */
+export function topK(candidates: Int32Array, n: number, score: Float32Array, k: number): number[] {
+  if (n <= k) return Array.from(candidates.subarray(0, n)).sort((a, b) => (score[b] as number) - (score[a] as number) || a - b);
+  // Partial selection: a min-heap of k (worst at the root).
+  const heap = Array.from(candidates.subarray(0, k));
+  const worse = (a: number, b: number) => (score[a] as number) < (score[b] as number) || ((score[a] as number) === (score[b] as number) && a > b);
+  const down = (at: number) => {
+    for (;;) {
+      const l = 2 * at + 1;
+      const r = l + 1;
+      let w = at;
+      if (l < k && worse(heap[l] as number, heap[w] as number)) w = l;
+      if (r < k && worse(heap[r] as number, heap[w] as number)) w = r;
+      if (w === at) return;
+      [heap[at], heap[w]] = [heap[w] as number, heap[at] as number];
+      at = w;
+    }
+  };
+  for (let at = (k >> 1) - 1; at >= 0; at--) down(at);
+  for (let c = k; c < n; c++) {
+    const j = candidates[c] as number;
+    if (worse(heap[0] as number, j)) {
+      heap[0] = j;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => (score[b] as number) - (score[a] as number) || a - b);
+}

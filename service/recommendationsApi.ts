@@ -1,0 +1,71 @@
+import type { Db } from 'mongodb';
+import { BATCHES, activeState, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
+import type { Reply, Route } from './server.js';
+
+export interface RecommendationsApiOptions {
+  /** How long the active-batch pointer is reused before it is read again. */
+  pointerTtlMs?: number;
+}
+
+const USER_ID = /^[1-9][0-9]{0,15}$/;
+const LIMIT = /^[0-9]{1,3}$/;
+
+/**
+ * `GET /users/:id/recommendations?limit=N`: one user's list from the active batch.
+ * The id and the limit are checked against fixed patterns before anything is read; the
+ * only query made is a lookup by `_id` (a string built from a validated integer) in the
+ * collection the active-batch pointer names. Each answer comes from one batch, named in
+ * it; after a publish or a rollback the new batch is served within `pointerTtlMs`.
+ */
+export function recommendationRoutes(db: Db, options: RecommendationsApiOptions = {}): Route[] {
+  const ttl = options.pointerTtlMs ?? 1000;
+  let cached: { state: StateDocument | null; publishedAt: Date | null; at: number } | undefined;
+  const pointer = async () => {
+    if (!cached || Date.now() - cached.at >= ttl) {
+      const state = await activeState(db);
+      const batch = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }, { projection: { published_at: 1 } }) : null;
+      cached = { state, publishedAt: batch?.published_at ?? null, at: Date.now() };
+    }
+    return cached;
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: /^\/users\/(?<id>[^/]*)\/recommendations$/,
+      handle: async (params, query): Promise<Reply> => {
+        const id = decodeSafely(params.id ?? '');
+        if (id === null || !USER_ID.test(id) || !Number.isSafeInteger(Number(id))) return { status: 400, body: { error: 'the user id must be a positive whole number' } };
+        const limits = query.getAll('limit');
+        if (limits.length > 1) return { status: 400, body: { error: 'limit may be given once' } };
+        const limitText = limits[0];
+        if (limitText !== undefined && (!LIMIT.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100)) return { status: 400, body: { error: 'limit must be a whole number from 1 to 100' } };
+        const { state, publishedAt } = await pointer();
+        if (!state) return { status: 503, body: { error: 'no recommendations have been published yet' } };
+        const doc = await db.collection<RecommendationDocument>(state.collection).findOne({ _id: String(Number(id)) });
+        if (!doc) return { status: 404, body: { error: `user ${Number(id)} is not in the active batch`, batch_id: state.batch_id } };
+        const limit = limitText === undefined ? doc.items.length : Number(limitText);
+        return {
+          status: 200,
+          body: {
+            user_id: doc.user_id,
+            batch_id: doc.batch_id,
+            published_at: publishedAt,
+            model: doc.model,
+            computed_in: doc.computed_in,
+            cold_start: doc.cold_start,
+            items: doc.items.slice(0, limit),
+          },
+        };
+      },
+    },
+  ];
+}
+
+function decodeSafely(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}

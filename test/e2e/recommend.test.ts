@@ -1,0 +1,245 @@
+import { expect } from 'chai';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { registerModel, setAlias } from '../../activities/models/registry.js';
+import { BATCHES, activeState, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
+import type { Config } from '../../config/config.js';
+import { interactionsFromLists } from '../../models/interactions.js';
+import { fitItemKnn } from '../../models/itemKnn.js';
+import { createService } from '../../service/server.js';
+import { createSimulator, type Simulator } from '../../simulator/server.js';
+import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
+import type { recommend } from '../../workflows/recommend.js';
+import type { RecommendInput, RecommendResult } from '../../workflows/types.js';
+import { runCli } from '../support/cli.js';
+import { getTestStack, type TestStack } from '../support/testStack.js';
+import { withWorker } from '../support/withWorker.js';
+
+// Recommendations for real: the daily pipeline's recommend step, batches, the pointer,
+// carry-over, rollback and the HTTP API, on Temporal and the database.
+
+const DATE = '2025-01-03';
+
+describe('recommendations, end to end', function () {
+  this.timeout(300_000);
+  let stack: TestStack;
+  const sims: Simulator[] = [];
+  const servers: Server[] = [];
+
+  before(async () => {
+    stack = await getTestStack();
+  });
+  after(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  async function setup(name: string, sizes: { tracks: number; users: number; listenHistory: number }, recommend: Partial<Config['recommend']> = {}) {
+    const sim = createSimulator({ seed: `recommend-${name}`, ...sizes });
+    sims.push(sim);
+    const base = stack.config();
+    const config: Config = {
+      ...base,
+      apiUrl: await sim.listen(0),
+      mongodbDb: `${stack.mongodbDb}_rec_${name}`,
+      taskQueue: `recommend-${process.pid}-${name}`,
+      http: { ...base.http, timeoutMs: 2_000, backoffMs: 20, maxAttempts: 3 },
+      recommend: { ...base.recommend, k: 10, chunkSize: 100, ...recommend },
+    };
+    return { sim, config, db: (await stack.mongo()).db(config.mongodbDb) };
+  }
+
+  const daily = (client: Client, config: Config, date: string) =>
+    client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: config.taskQueue, args: [{ date }] });
+  const recommendRun = (client: Client, config: Config, input: RecommendInput, id: string) =>
+    client.workflow.execute<typeof recommend>('recommend', { workflowId: id, taskQueue: config.taskQueue, args: [input] });
+  const batchDocs = async (db: Db, batchId: string) => {
+    const docs = await db.collection<RecommendationDocument>(`recommendations_${batchId}`).find().toArray();
+    return new Map(docs.map((d) => [d.user_id, d]));
+  };
+  const served = (sim: Simulator, name: 'tracks' | 'users' | 'listen_history') => sim.served(name).map((t) => JSON.parse(t) as Record<string, unknown>);
+  const historiesOf = (sim: Simulator) => new Map(served(sim, 'listen_history').map((h) => [h.user_id as number, h.items as number[]]));
+  const ids = (records: Record<string, unknown>[]) => new Set(records.map((r) => r.id as number));
+
+  /** Every list: k live tracks, none already heard, no repeats; cold start exactly for users without history. */
+  function expectSound(docs: Map<number, RecommendationDocument>, sim: Simulator, k: number): void {
+    const live = ids(served(sim, 'tracks'));
+    const histories = historiesOf(sim);
+    expect([...docs.keys()].sort((a, b) => a - b)).to.deep.equal([...ids(served(sim, 'users'))].sort((a, b) => a - b));
+    for (const [user, doc] of docs) {
+      const tracks = doc.items.map((i) => i.track_id);
+      const heard = histories.get(user) ?? [];
+      expect(tracks, `user ${user}`).to.have.length(k);
+      expect(new Set(tracks).size, `user ${user}: repeats`).to.equal(k);
+      expect(tracks.filter((t) => heard.includes(t)), `user ${user}: heard tracks`).to.deep.equal([]);
+      expect(tracks.filter((t) => !live.has(t)), `user ${user}: tombstoned tracks`).to.deep.equal([]);
+      expect(doc.cold_start, `user ${user}: cold start`).to.equal(heard.filter((t) => live.has(t)).length === 0);
+      for (const item of doc.items) expect(item.because.filter((b) => !heard.includes(b)), `user ${user}: reasons name heard tracks`).to.deep.equal([]);
+    }
+  }
+
+  it('the daily pipeline publishes one list per live user, cold start for users without history', async () => {
+    const { sim, config, db } = await setup('daily', { tracks: 300, users: 300, listenHistory: 250 });
+    const result = await withWorker(config, (client) => daily(client, config, DATE));
+    expect(result.recommendations?.status).to.equal('published');
+    const r = result.recommendations?.result;
+    expect(r).to.deep.include({ users: 300, computed: 300, carried: 0, coldStart: 50, chunks: 3, mode: 'incremental', fullBecause: 'no batch is active yet', previousBatchId: null });
+    expect(r?.model).to.match(/^most-popular@auto-[0-9a-f]{16}$/);
+    const state = await activeState(db);
+    expect(state?.batch_id).to.equal(r?.batchId);
+    const docs = await batchDocs(db, r?.batchId as string);
+    expectSound(docs, sim, 10);
+    // MostPopular: everyone with history gets the most listened tracks they have not heard.
+    const counts = new Map<number, number>();
+    for (const items of historiesOf(sim).values()) for (const t of items) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const someone = [...docs.values()].find((d) => !d.cold_start) as RecommendationDocument;
+    expect(someone.items.map((i) => i.score)).to.deep.equal(someone.items.map((i) => counts.get(i.track_id) ?? 0));
+    expect(someone.items.every((i, n) => n === 0 || (someone.items[n - 1] as { score: number }).score >= i.score)).to.equal(true);
+    const run = await db.collection('pipeline_runs').findOne({ _id: `daily-${DATE}` as never });
+    expect(run?.recommendations).to.deep.include({ status: 'published', workflowId: `daily-${DATE}/recommend` });
+    // A re-run with nothing changed carries every user over under the same fallback model.
+    const again = await withWorker(config, (client) => recommendRun(client, config, {}, 'recommend-again'));
+    expect(again).to.deep.include({ model: r?.model, users: 300, computed: 0, carried: 300, previousBatchId: r?.batchId, fullBecause: null });
+    const carried = await batchDocs(db, again.batchId);
+    for (const [user, doc] of carried) expect({ ...doc, batch_id: r?.batchId }, `user ${user}`).to.deep.equal(docs.get(user));
+  });
+
+  it('item-kNN champion: incremental carry-over with exact counts, tombstoned tracks dropped, rollback, pruning', async () => {
+    const { sim, config, db } = await setup('knn', { tracks: 150, users: 400, listenHistory: 400 }, { keepBatches: 2 });
+    const before = historiesOf(sim);
+    // The champion: item-kNN fitted on today's histories (training lands with the model issue).
+    const itemIds = Float64Array.from([...ids(served(sim, 'tracks'))].sort((a, b) => a - b));
+    const index = new Map([...itemIds].map((id, i) => [id, i]));
+    const model = fitItemKnn(interactionsFromLists([...before.values()].map((items) => items.map((t) => index.get(t) as number)), itemIds.length), itemIds, { neighbors: 20 });
+    const version = await registerModel(db, { name: 'knn-test', model });
+    await setAlias(db, 'champion', version._id, 'test');
+
+    await withWorker(config, async (client) => {
+      const first = await daily(client, config, DATE);
+      const b1 = first.recommendations?.result;
+      expect(b1).to.deep.include({ model: 'knn-test@1', users: 400, computed: 400, carried: 0, coldStart: 0 });
+      const docs1 = await batchDocs(db, b1?.batchId as string);
+      expectSound(docs1, sim, 10);
+      expect([...docs1.values()].some((d) => d.items.some((i) => i.reason === 'similar' && i.because.length > 0))).to.equal(true);
+
+      // Change the snapshot: 10% of histories rewritten, 5% of tracks and users deleted, new users.
+      sim.mutate({ updated: 10, deleted: 5, added: 5 });
+      const after = historiesOf(sim);
+      const live = ids(served(sim, 'tracks'));
+      const users = [...ids(served(sim, 'users'))];
+      const expectedComputed = users.filter((u) => {
+        const old = docs1.get(u);
+        const same = old && JSON.stringify(before.get(u) ?? []) === JSON.stringify(after.get(u) ?? []);
+        return !same || old.items.some((i) => !live.has(i.track_id));
+      });
+      // Deleted users leave orphan histories: the health gate stops the daily run's step...
+      const gated = await daily(client, config, '2025-01-04');
+      expect(gated.recommendations).to.deep.include({ status: 'skipped', reason: 'failing checks: listen_history orphan_users:user_id, orphan_tracks:items' });
+      expect((await activeState(db))?.batch_id).to.equal(b1?.batchId);
+      // ...and a data scientist who accepts them runs the step by hand.
+      const b2 = await recommendRun(client, config, {}, 'recommend-after-mutation');
+      expect(b2).to.deep.include({ users: users.length, computed: expectedComputed.length, carried: users.length - expectedComputed.length, previousBatchId: b1?.batchId, fullBecause: null });
+      expect(expectedComputed.length).to.be.within(40, users.length - 100);
+      const docs2 = await batchDocs(db, b2?.batchId as string);
+      expectSound(docs2, sim, 10);
+      const recomputed = new Set(expectedComputed);
+      for (const [user, doc] of docs2) {
+        if (recomputed.has(user)) expect(doc.computed_in, `user ${user}`).to.equal(b2?.batchId);
+        else expect(doc, `user ${user}`).to.deep.equal({ ...docs1.get(user), batch_id: b2?.batchId });
+      }
+
+      // Rollback: the first batch is served again; a second rollback is refused.
+      const rollback = await runCli(['recommend', 'rollback'], stack.env({ MONGODB_DB: config.mongodbDb }));
+      expect(rollback.stdout).to.include(`batch ${b1?.batchId} is active again`);
+      expect((await activeState(db))?.batch_id).to.equal(b1?.batchId);
+      const refused = await runCli(['recommend', 'rollback'], stack.env({ MONGODB_DB: config.mongodbDb }));
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.include('no previous batch to roll back to');
+      const status = await runCli(['recommend', 'status'], stack.env({ MONGODB_DB: config.mongodbDb }));
+      expect(status.stdout).to.include(`Active batch ${b1?.batchId}`).and.to.include('rolled_back');
+
+      // Two more runs with keepBatches = 2: the oldest batches are dropped, collections and all.
+      const full = await recommendRun(client, config, { mode: 'full' }, 'recommend-full');
+      expect(full).to.deep.include({ computed: users.length, carried: 0, previousBatchId: b1?.batchId, fullBecause: 'a full run was asked for' });
+      const next = await recommendRun(client, config, {}, 'recommend-next');
+      expect(next).to.deep.include({ computed: 0, carried: users.length, previousBatchId: full.batchId });
+      expect(next.pruned.sort()).to.deep.equal([b1?.batchId, b2?.batchId].sort());
+      const collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_')).sort();
+      expect(collections).to.deep.equal([`recommendations_${full.batchId}`, `recommendations_${next.batchId}`].sort());
+      const statuses = Object.fromEntries((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => [b._id, b.status]));
+      expect(statuses).to.deep.equal({ [b1?.batchId as string]: 'pruned', [b2?.batchId as string]: 'pruned', [full.batchId]: 'superseded', [next.batchId]: 'published' });
+
+      // Asked-for users are recomputed even if unchanged; unknown users fail the run and change nothing.
+      const forced = await recommendRun(client, config, { users: [users[0] as number, users[1] as number] }, 'recommend-forced');
+      expect(forced).to.deep.include({ computed: 2, carried: users.length - 2 });
+      const error = await recommendRun(client, config, { users: [999_999_999] }, 'recommend-unknown').catch((e: Error) => e);
+      expect(String((error as { cause?: { message?: string } }).cause?.message)).to.include('not live users: 999999999');
+      expect((await activeState(db))?.batch_id).to.equal(forced.batchId);
+    });
+  });
+
+  it('serves the active batch over HTTP; a reader polling while a batch is published never sees a mix', async () => {
+    const { sim, config, db } = await setup('api', { tracks: 200, users: 600, listenHistory: 550 }, { chunkSize: 100 });
+    const server = createService({ db, pointerTtlMs: 0 });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const get = async (path: string, init?: RequestInit) => {
+      const res = await fetch(`${base}${path}`, init);
+      return { status: res.status, body: res.headers.get('content-type')?.includes('json') && init?.method !== 'HEAD' ? ((await res.json()) as Record<string, unknown>) : null };
+    };
+
+    expect((await get('/users/1/recommendations')).status, 'nothing published yet').to.equal(503);
+    const users = [...ids(served(sim, 'users'))];
+    await withWorker(config, async (client) => {
+      const first = (await daily(client, config, DATE)).recommendations?.result as RecommendResult;
+      const user = users[0] as number;
+      const ok = await get(`/users/${user}/recommendations?limit=3`);
+      expect(ok.status).to.equal(200);
+      expect(ok.body).to.deep.include({ user_id: user, batch_id: first.batchId, model: first.model });
+      expect(ok.body?.items).to.have.length(3);
+      expect((await get(`/users/${user}/recommendations`)).body?.items).to.have.length(10);
+      expect((await get(`/users/${user}/recommendations?limit=100`)).body?.items).to.have.length(10);
+      expect((await get(`/users/${user}/recommendations`, { method: 'HEAD' })).status).to.equal(200);
+      expect((await get('/users/999999999/recommendations')).status).to.equal(404);
+      // A dot-segment is resolved away before routing: no route.
+      expect((await get('/users/%2e%2e/recommendations')).status).to.equal(404);
+      for (const bad of ['abc', '0', '-1', '1.5', '1e3', '%2e%2e%2f', '99999999999999999999', '%7B%22%24gt%22%3A%22%22%7D', '', '%']) {
+        expect((await get(`/users/${bad}/recommendations`)).status, `id ${bad}`).to.equal(400);
+      }
+      for (const bad of ['0', '101', 'x', '-5', '1.5', '', '1&limit=2', '%7B%22%24gt%22%3A1%7D']) {
+        expect((await get(`/users/${user}/recommendations?limit=${bad}`)).status, `limit ${bad}`).to.equal(400);
+      }
+      expect((await get(`/users/${user}/recommendations`, { method: 'POST' })).status).to.equal(405);
+      expect((await get('/users/1/recommendations/extra')).status).to.equal(404);
+      const health = await get('/health');
+      expect(health.body).to.deep.include({ status: 'ok', recommendations: { batch_id: first.batchId, switched_at: (await activeState(db))?.switched_at.toISOString() } });
+
+      // Poll while a full batch is computed and published.
+      const firstDocs = await batchDocs(db, first.batchId);
+      const seen: { batch: string; status: number; user: number; items: unknown }[] = [];
+      let stop = false;
+      const poller = (async () => {
+        for (let n = 0; !stop; n++) {
+          const u = users[n % users.length] as number;
+          const res = await get(`/users/${u}/recommendations`);
+          seen.push({ batch: String(res.body?.batch_id), status: res.status, user: u, items: res.body?.items });
+        }
+      })();
+      const second = await recommendRun(client, config, { mode: 'full' }, 'recommend-api-2');
+      while (!seen.some((s) => s.batch === second.batchId)) await new Promise((resolve) => setImmediate(resolve));
+      stop = true;
+      await poller;
+      const secondDocs = await batchDocs(db, second.batchId);
+      expect(seen.every((s) => s.status === 200)).to.equal(true);
+      const switchedAt = seen.findIndex((s) => s.batch === second.batchId);
+      expect(switchedAt, 'polls answered from the old batch while the new one was written').to.be.greaterThan(10);
+      expect(seen.slice(0, switchedAt).every((s) => s.batch === first.batchId)).to.equal(true);
+      expect(seen.slice(switchedAt).every((s) => s.batch === second.batchId)).to.equal(true);
+      // Every answer is that batch's whole list for the user.
+      for (const s of seen) expect(s.items).to.deep.equal((s.batch === first.batchId ? firstDocs : secondDocs).get(s.user)?.items);
+    });
+  });
+});

@@ -1,0 +1,134 @@
+import { ApplicationFailure, ContinueAsNew, continueAsNew, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { BatchPlan } from '../activities/recommend/prepare.js';
+import type { PublishOutcome } from '../activities/recommend/publish.js';
+import { rootMessage } from './failures.js';
+import { recommendProgressQuery } from './queries.js';
+import type { RecommendInput, RecommendProgress, RecommendResult, RecommendTotals } from './types.js';
+
+// Planning reads every live user, history and track once: minutes at millions of users.
+const { prepareRecommendations } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
+});
+
+// A chunk heartbeats after each thousand documents; a retried one resumes from there.
+const { scoreRecommendations } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const { publishRecommendations, abandonRecommendations, pruneRecommendations } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** Chunks one execution schedules before it continues as new: keeps its history short. */
+const CHUNKS_PER_EXECUTION = 300;
+
+/**
+ * Computes every live user's recommendations into a new batch and publishes it:
+ *  1. plan: the champion model (MostPopular until there is one), the live users in
+ *     chunks, who is computed and who is carried over (incremental mode);
+ *  2. score the chunks, `concurrency` activities at a time; each streams its input from
+ *     MongoDB, scores on worker threads and writes one document per user;
+ *  3. verify (one document per planned user) and switch the active-batch pointer;
+ *  4. prune old batches.
+ * If any step fails for good, the batch is dropped and the active batch stays: readers
+ * keep yesterday's lists. Only ids and counts pass through Temporal.
+ */
+export async function recommend(input: RecommendInput = {}): Promise<RecommendResult> {
+  const mode = input.mode ?? 'incremental';
+  if (mode !== 'full' && mode !== 'incremental') throw ApplicationFailure.nonRetryable(`mode must be full or incremental, got ${JSON.stringify(mode)}`, 'InvalidInput');
+  const users = input.users ?? [];
+  if (!Array.isArray(users) || users.length > 10_000 || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
+    throw ApplicationFailure.nonRetryable('users must be at most 10,000 positive integer user ids', 'InvalidInput');
+  }
+  const concurrency = Math.min(64, Math.max(1, input.concurrency ?? 4));
+  const info = workflowInfo();
+  const resumed = input.resume;
+  const startedAt = resumed?.startedAt ?? Date.now();
+  const batchId = resumed?.plan.batchId ?? `${new Date(startedAt).toISOString().replace(/[-:]/g, '').slice(0, 15)}_${info.runId.replace(/-/g, '').slice(-12)}`;
+  const progress: RecommendProgress = { stage: 'planning', batchId, chunks: null, chunksDone: resumed?.nextChunk ?? 0, totals: resumed?.totals ?? zeroTotals() };
+  setHandler(recommendProgressQuery, () => progress);
+
+  let plan: BatchPlan | undefined = resumed?.plan;
+  try {
+    plan ??= await prepareRecommendations({ batchId, workflowId: info.workflowId, mode, ...(users.length > 0 ? { users } : {}) });
+    progress.chunks = plan.chunks;
+    progress.stage = 'scoring';
+    upsertMemo({ batchId, model: plan.model.key, summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}` });
+
+    const first = resumed?.nextChunk ?? 0;
+    const last = Math.min(plan.chunks, first + CHUNKS_PER_EXECUTION);
+    let next = first;
+    const lane = async (): Promise<void> => {
+      for (let chunk = next++; chunk < last; chunk = next++) {
+        const outcome = await scoreRecommendations({ batchId, chunk });
+        progress.chunksDone++;
+        progress.totals.users += outcome.users;
+        progress.totals.computed += outcome.computed;
+        progress.totals.carried += outcome.carried;
+        progress.totals.coldStart += outcome.coldStart;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    if (last < plan.chunks) {
+      // Outside the try's failure path: continuing is not failing.
+      return await continueAsNew<typeof recommend>({ ...input, resume: { plan, nextChunk: last, totals: progress.totals, startedAt } });
+    }
+
+    progress.stage = 'publishing';
+    const published: PublishOutcome = await publishRecommendations({ batchId });
+    progress.stage = 'pruning';
+    let pruned: string[] = [];
+    try {
+      pruned = (await pruneRecommendations()).dropped;
+    } catch (err) {
+      // Old batches left behind cost space, not correctness: the next run prunes them.
+      log.warn('old batches not pruned', { error: rootMessage(err) });
+    }
+    progress.stage = 'done';
+    const result: RecommendResult = {
+      batchId,
+      model: plan.model.key,
+      mode: plan.mode,
+      fullBecause: plan.fullBecause,
+      chunks: plan.chunks,
+      users: published.users,
+      computed: published.computed,
+      carried: published.carried,
+      coldStart: published.coldStart,
+      previousBatchId: published.previousBatchId,
+      pruned,
+      durationMs: Date.now() - startedAt,
+    };
+    upsertMemo({ summary: describeRecommend(result) });
+    return result;
+  } catch (err) {
+    if (isContinueAsNew(err)) throw err;
+    progress.stage = 'failed';
+    log.error('recommendations failed; the active batch stays', { batchId, error: rootMessage(err) });
+    try {
+      await abandonRecommendations({ batchId, error: rootMessage(err) });
+    } catch (cleanup) {
+      log.warn('failed batch not cleaned up', { batchId, error: rootMessage(cleanup) });
+    }
+    upsertMemo({ summary: `batch ${batchId} failed, the active batch stays: ${rootMessage(err)}` });
+    throw ApplicationFailure.nonRetryable(`recommendations failed, the active batch stays: ${rootMessage(err)}`, 'RecommendFailed', { batchId });
+  }
+}
+
+export function describeRecommend(r: RecommendResult): string {
+  return `published ${r.batchId}: ${r.users} users (${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start), model ${r.model}`;
+}
+
+function zeroTotals(): RecommendTotals {
+  return { users: 0, computed: 0, carried: 0, coldStart: 0 };
+}
+
+function isContinueAsNew(err: unknown): boolean {
+  return err instanceof ContinueAsNew;
+}
