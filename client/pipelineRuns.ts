@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { SourceName } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 import { ingestProgressQuery, pipelineProgressQuery } from '../workflows/queries.js';
-import type { DailyPipelineInput, IngestProgress, PipelineProgress } from '../workflows/types.js';
+import type { DailyPipelineInput, IngestProgress, PipelineProgress, PipelineRecommendations } from '../workflows/types.js';
 import { seconds, table } from './format.js';
 
 export type Summary = Partial<Record<SourceName, SourceSummary>>;
@@ -64,6 +64,7 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
   let status: 'COMPLETED' | 'FAILED';
   let sources: Summary;
   let health: RunHealth | undefined;
+  let recommendations: PipelineRecommendations | undefined;
   let durationMs: number | undefined;
   let error: string | undefined;
   try {
@@ -72,23 +73,26 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
     sources = r.sources;
     durationMs = r.durationMs;
     health = r.health;
+    recommendations = r.recommendations;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     status = 'FAILED';
-    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { sources?: Summary; health?: RunHealth } | undefined;
+    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { sources?: Summary; health?: RunHealth; recommendations?: PipelineRecommendations } | undefined;
     sources = details?.sources ?? {};
     health = details?.health;
+    recommendations = details?.recommendations;
     error = err.cause?.message ?? err.message;
   }
   await poller;
 
-  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(health ? { health } : {}), ...(error ? { error } : {}) };
+  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(health ? { health } : {}), ...(recommendations ? { recommendations } : {}), ...(error ? { error } : {}) };
   if (json) {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     console.log(`\nRun ${handle.workflowId} ${status}${durationMs !== undefined ? ` in ${seconds(durationMs)}` : ''}${error ? `: ${error}` : ''}`);
     console.log(summaryTable(sources));
     if (health) console.log(healthLine(health));
+    if (recommendations) console.log(recommendationsLine(recommendations));
     const ui = workflowUiUrl(config, handle.workflowId);
     if (ui) console.log(`Temporal UI: ${ui}`);
   }
@@ -103,6 +107,14 @@ export function healthLine(health: RunHealth): string {
     `Checks: ${health.status.toUpperCase()} (${pass} pass, ${warn} warn, ${fail} fail)${failing.length > 0 ? `; failing: ${failing.join(', ')}` : ''}\n` +
     `Downstream steps: ${health.downstream.allowed ? 'allowed' : `stopped (${health.downstream.reason})`}. Details: moovitamix report`
   );
+}
+
+export function recommendationsLine(r: PipelineRecommendations): string {
+  if (r.status === 'published' && r.result) {
+    const x = r.result;
+    return `Recommendations: published batch ${x.batchId} (${x.users} users: ${x.computed} computed, ${x.carried} carried over, ${x.coldStart} cold start; model ${x.model}). Details: moovitamix recommend status`;
+  }
+  return `Recommendations: ${r.status} (${r.reason}); the active batch stays`;
 }
 
 const retriesOf = (s: SourceSummary) => Object.values(s.retries).reduce((a, b) => a + b, 0);

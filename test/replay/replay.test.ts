@@ -22,9 +22,9 @@ const read = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'))
 describe('replay of recorded workflow histories', function () {
   this.timeout(60_000);
 
-  it('has recorded histories of both workflow types', () => {
+  it('has recorded histories of every workflow type', () => {
     const types = files.map((f) => read(f).history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name);
-    expect(new Set(types)).to.deep.equal(new Set(['dailyPipeline', 'ingestSource']));
+    expect(new Set(types)).to.deep.equal(new Set(['dailyPipeline', 'ingestSource', 'recommend']));
   });
 
   for (const file of files) {
