@@ -1,10 +1,12 @@
 import type { Db } from 'mongodb';
-import { BATCHES, activeState, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
+import { BATCHES, activeState, itemsOf, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
 import type { Reply, Route } from './server.js';
 
 export interface RecommendationsApiOptions {
   /** How long the active-batch pointer is reused before it is read again. */
   pointerTtlMs?: number;
+  /** Users' lists kept in memory (batches never change once written, so the cache is never stale). */
+  cacheSize?: number;
 }
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
@@ -19,14 +21,32 @@ const LIMIT = /^[0-9]{1,3}$/;
  */
 export function recommendationRoutes(db: Db, options: RecommendationsApiOptions = {}): Route[] {
   const ttl = options.pointerTtlMs ?? 1000;
-  let cached: { state: StateDocument | null; publishedAt: Date | null; at: number } | undefined;
-  const pointer = async () => {
-    if (!cached || Date.now() - cached.at >= ttl) {
-      const state = await activeState(db);
-      const batch = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }, { projection: { published_at: 1 } }) : null;
-      cached = { state, publishedAt: batch?.published_at ?? null, at: Date.now() };
-    }
+  type Pointer = { state: StateDocument | null; publishedAt: Date | null; at: number };
+  let cached: Pointer | undefined;
+  let refreshing: Promise<Pointer> | undefined;
+  const read = async (): Promise<Pointer> => {
+    const state = await activeState(db);
+    const batch = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }, { projection: { published_at: 1 } }) : null;
+    return { state, publishedAt: batch?.published_at ?? null, at: Date.now() };
+  };
+  // One read at a time, however many requests arrive while the pointer is being read.
+  const pointer = async (): Promise<Pointer> => {
+    if (cached && Date.now() - cached.at < ttl) return cached;
+    refreshing ??= read().finally(() => (refreshing = undefined));
+    cached = await refreshing;
     return cached;
+  };
+
+  const cacheSize = options.cacheSize ?? 50_000;
+  // Keyed by batch and user: a new batch brings new keys; the oldest entries go first.
+  const lists = new Map<string, RecommendationDocument | null>();
+  const lookup = async (collection: string, batchId: string, userId: number) => {
+    const key = `${batchId}/${userId}`;
+    if (lists.has(key)) return lists.get(key) ?? null;
+    const doc = await db.collection<RecommendationDocument>(collection).findOne({ _id: String(userId) });
+    lists.set(key, doc);
+    if (lists.size > cacheSize) lists.delete(lists.keys().next().value as string);
+    return doc;
   };
 
   return [
@@ -42,21 +62,19 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
         if (limitText !== undefined && (!LIMIT.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100)) return { status: 400, body: { error: 'limit must be a whole number from 1 to 100' } };
         const { state, publishedAt } = await pointer();
         if (!state) return { status: 503, body: { error: 'no recommendations have been published yet' } };
-        const doc = await db.collection<RecommendationDocument>(state.collection).findOne({ _id: String(Number(id)) });
+        const doc = await lookup(state.collection, state.batch_id, Number(id));
         if (!doc) return { status: 404, body: { error: `user ${Number(id)} is not in the active batch`, batch_id: state.batch_id } };
-        const limit = limitText === undefined ? doc.items.length : Number(limitText);
-        return {
-          status: 200,
-          body: {
-            user_id: doc.user_id,
-            batch_id: doc.batch_id,
-            published_at: publishedAt,
-            model: doc.model,
-            computed_in: doc.computed_in,
-            cold_start: doc.cold_start,
-            items: doc.items.slice(0, limit),
-          },
+        const head = {
+          user_id: doc.user_id,
+          batch_id: doc.batch_id,
+          published_at: publishedAt,
+          model: doc.model,
+          computed_in: doc.computed_in,
+          cold_start: doc.cold_start,
         };
+        // The stored JSON is the list as served: spliced in whole, parsed only to cut it.
+        const items = limitText === undefined || Number(limitText) >= doc.count ? doc.items : JSON.stringify(itemsOf(doc).slice(0, Number(limitText)));
+        return { status: 200, body: `${JSON.stringify(head).slice(0, -1)},"items":${items}}`, contentType: 'application/json; charset=utf-8' };
       },
     },
   ];

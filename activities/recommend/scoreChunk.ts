@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Collection, Db } from 'mongodb';
 import type { ScoredChunk, ScoringContext } from '../../models/score.js';
-import { BECAUSE_SLOTS, REASONS } from '../../models/types.js';
+import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../models/registry.js';
 import { fromBinary, sharedFromBinary, toBinary } from './binary.js';
 import { Growable } from './growable.js';
@@ -18,6 +18,7 @@ import {
   type InputDocument,
   type ManifestDocument,
   type RecommendationDocument,
+  type RecommendedItem,
 } from './store.js';
 
 export interface ScoreChunkInput {
@@ -105,16 +106,25 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
   for (let from = resumeAt - (resumeAt % WRITE_BATCH); from < doc.users; from += WRITE_BATCH) {
     const docs: RecommendationDocument[] = [];
     for (let u = from; u < Math.min(doc.users, from + WRITE_BATCH); u++) {
-      const list = [];
+      const list: RecommendedItem[] = [];
       for (let r = offsets[u] as number; r < (offsets[u + 1] as number); r++) {
         const causes: number[] = [];
         for (let s = 0; s < BECAUSE_SLOTS; s++) {
           const c = because.get(r * BECAUSE_SLOTS + s);
           if (c >= 0) causes.push(track(c));
         }
-        list.push({ track_id: track(items.get(r)), score: Math.round((scores[r] as number) * 1e6) / 1e6, reason: REASONS[reasons.get(r)] as (typeof REASONS)[number], because: causes });
+        list.push({ track_id: track(items.get(r)), score: Math.round((scores[r] as number) * 1e6) / 1e6, reason: REASONS[reasons.get(r)] as Reason, because: causes });
       }
-      docs.push({ _id: String(userIds[u]), user_id: userIds[u] as number, batch_id: batch._id, model: batch.model.key, computed_in: computedInBatches[computedIn[u] as number] as string, cold_start: coldStart[u] === 1, items: list });
+      docs.push({
+        _id: String(userIds[u]),
+        user_id: userIds[u] as number,
+        batch_id: batch._id,
+        model: batch.model.key,
+        computed_in: computedInBatches[computedIn[u] as number] as string,
+        cold_start: coldStart[u] === 1,
+        count: list.length,
+        items: JSON.stringify(list),
+      });
     }
     await insertIgnoringDuplicates(collection, docs);
     Context.current().heartbeat({ written: Math.min(doc.users, from + WRITE_BATCH) });

@@ -66,7 +66,12 @@ export interface RecommendedItem {
   because: number[];
 }
 
-/** One user's recommendations in one batch. */
+/**
+ * One user's recommendations in one batch. `items` is the list as the API serves it
+ * (RecommendedItem[], best first), stored as JSON text: FerretDB decodes every BSON value
+ * of a document it reads, and one string instead of twenty sub-documents gives 2.4x the
+ * lookups a second (measured: README, "Recommendations"). MongoDB serves it as well.
+ */
 export interface RecommendationDocument {
   /** The user id, as a string: the only key FerretDB looks up without a scan. */
   _id: string;
@@ -76,7 +81,15 @@ export interface RecommendationDocument {
   /** The batch that computed the list: an earlier one when it was carried over. */
   computed_in: string;
   cold_start: boolean;
-  items: RecommendedItem[];
+  /** How many tracks `items` holds. */
+  count: number;
+  /** JSON text of RecommendedItem[]. */
+  items: string;
+}
+
+/** A stored list as the API serves it. */
+export function itemsOf(doc: RecommendationDocument): RecommendedItem[] {
+  return JSON.parse(doc.items) as RecommendedItem[];
 }
 
 /** Compact per-chunk inputs, written by prepare and read by scoreChunk. */

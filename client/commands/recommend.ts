@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { BATCHES, RollbackRefused, activeState, rollbackActive, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
+import { BATCHES, RollbackRefused, activeState, itemsOf, rollbackActive, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
 import { loadConfig } from '../../config/config.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
@@ -162,7 +162,7 @@ async function showCommand(argv: string[]): Promise<number> {
       return 0;
     }
     console.log(`User ${doc.user_id}, batch ${doc.batch_id} (computed in ${doc.computed_in}), model ${doc.model}${doc.cold_start ? ', cold start' : ''}`);
-    console.log(table(['#', 'track', 'score', 'reason', 'because'], doc.items.map((item, i) => [i + 1, item.track_id, item.score, item.reason, item.because.join(' ')]), new Set([0, 1, 2])));
+    console.log(table(['#', 'track', 'score', 'reason', 'because'], itemsOf(doc).map((item, i) => [i + 1, item.track_id, item.score, item.reason, item.because.join(' ')]), new Set([0, 1, 2])));
     return 0;
   } finally {
     await close();

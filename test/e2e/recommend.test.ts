@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { registerModel, setAlias } from '../../activities/models/registry.js';
-import { BATCHES, activeState, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
+import { BATCHES, activeState, itemsOf, type BatchDocument, type RecommendationDocument, type RecommendedItem } from '../../activities/recommend/store.js';
 import type { Config } from '../../config/config.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';
@@ -57,14 +57,15 @@ describe('recommendations, end to end', function () {
     client.workflow.execute<typeof recommend>('recommend', { workflowId: id, taskQueue: config.taskQueue, args: [input] });
   const batchDocs = async (db: Db, batchId: string) => {
     const docs = await db.collection<RecommendationDocument>(`recommendations_${batchId}`).find().toArray();
-    return new Map(docs.map((d) => [d.user_id, d]));
+    return new Map(docs.map((d) => [d.user_id, { ...d, items: itemsOf(d) }]));
   };
   const served = (sim: Simulator, name: 'tracks' | 'users' | 'listen_history') => sim.served(name).map((t) => JSON.parse(t) as Record<string, unknown>);
   const historiesOf = (sim: Simulator) => new Map(served(sim, 'listen_history').map((h) => [h.user_id as number, h.items as number[]]));
   const ids = (records: Record<string, unknown>[]) => new Set(records.map((r) => r.id as number));
 
   /** Every list: k live tracks, none already heard, no repeats; cold start exactly for users without history. */
-  function expectSound(docs: Map<number, RecommendationDocument>, sim: Simulator, k: number): void {
+  type Listed = Omit<RecommendationDocument, 'items'> & { items: RecommendedItem[] };
+  function expectSound(docs: Map<number, Listed>, sim: Simulator, k: number): void {
     const live = ids(served(sim, 'tracks'));
     const histories = historiesOf(sim);
     expect([...docs.keys()].sort((a, b) => a - b)).to.deep.equal([...ids(served(sim, 'users'))].sort((a, b) => a - b));
@@ -94,7 +95,7 @@ describe('recommendations, end to end', function () {
     // MostPopular: everyone with history gets the most listened tracks they have not heard.
     const counts = new Map<number, number>();
     for (const items of historiesOf(sim).values()) for (const t of items) counts.set(t, (counts.get(t) ?? 0) + 1);
-    const someone = [...docs.values()].find((d) => !d.cold_start) as RecommendationDocument;
+    const someone = [...docs.values()].find((d) => !d.cold_start) as Listed;
     expect(someone.items.map((i) => i.score)).to.deep.equal(someone.items.map((i) => counts.get(i.track_id) ?? 0));
     expect(someone.items.every((i, n) => n === 0 || (someone.items[n - 1] as { score: number }).score >= i.score)).to.equal(true);
     const run = await db.collection('pipeline_runs').findOne({ _id: `daily-${DATE}` as never });
