@@ -4,7 +4,7 @@ import { checkLabel, median } from './checks.js';
 import type { AlertSettings } from '../../config/quality.js';
 import type { QualityReportDocument } from './types.js';
 
-export type AlertRule = 'run_failed' | 'missed_run' | 'slow_run' | 'retry_rate' | 'error_rate' | 'check_failed' | 'volume_anomaly';
+export type AlertRule = 'run_failed' | 'recommend_failed' | 'missed_run' | 'slow_run' | 'retry_rate' | 'error_rate' | 'check_failed' | 'volume_anomaly';
 export type AlertSeverity = 'critical' | 'warning';
 
 /** A rule whose condition holds for a run. `key` names the condition: the same key is the same alert. */
@@ -33,6 +33,16 @@ export function evaluateRules(run: PipelineRunDocument, reports: QualityReportDo
   if (run.status === 'FAILED') {
     const failed = sources.filter(([, s]) => s.status === 'FAILED').map(([name, s]) => `${name} (${s.error ?? 'failed'})`);
     triggers.push({ key: 'run_failed', rule: 'run_failed', severity: 'critical', source: null, message: `Run ${run._id} for ${run.date} failed: ${failed.join('; ') || 'see the run record'}` });
+  }
+
+  if (run.recommendations?.status === 'failed') {
+    triggers.push({
+      key: 'recommend_failed',
+      rule: 'recommend_failed',
+      severity: 'critical',
+      source: null,
+      message: `Recommendations of run ${run._id} failed, yesterday's batch is still served: ${run.recommendations.reason ?? 'see the run record'}`,
+    });
   }
 
   // A date with no run at all, between the first run on record and this one.

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { Binary, type Db } from 'mongodb';
 import { decodeModel, encodeModel } from '../../models/artifact.js';
 import type { ModelFamily, ModelRef, RecommenderModel } from '../../models/types.js';
@@ -67,11 +68,12 @@ export async function artifactExists(db: Db, key: string): Promise<boolean> {
 export async function loadArtifact(db: Db, key: string): Promise<Buffer> {
   const chunks = db.collection<ArtifactChunk>(MODEL_ARTIFACTS);
   const first = await chunks.findOne({ _id: `${key}#0` });
-  if (!first) throw new Error(`model artifact ${key} not found`);
+  // A missing artifact will not appear by retrying: fail at once, with its name.
+  if (!first) throw ApplicationFailure.nonRetryable(`model artifact ${key} not found`, 'ModelUnavailable');
   const parts = [first.data.buffer];
   for (let index = 1; index < first.count; index++) {
     const chunk = await chunks.findOne({ _id: `${key}#${index}` });
-    if (!chunk) throw new Error(`model artifact ${key}: chunk ${index} of ${first.count} missing`);
+    if (!chunk) throw ApplicationFailure.nonRetryable(`model artifact ${key}: chunk ${index} of ${first.count} missing`, 'ModelUnavailable');
     parts.push(chunk.data.buffer);
   }
   return Buffer.concat(parts);
@@ -125,7 +127,7 @@ export async function championRef(db: Db): Promise<ModelRef | null> {
   const alias = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: 'champion' });
   if (!alias) return null;
   const version = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: alias.model_key });
-  if (!version) throw new Error(`the champion alias names ${alias.model_key}, which is not registered`);
+  if (!version) throw ApplicationFailure.nonRetryable(`the champion alias names ${alias.model_key}, which is not registered`, 'ModelUnavailable');
   return { key: version._id, name: version.name, version: String(version.version), family: version.family };
 }
 

@@ -105,6 +105,21 @@ describe('recommendations, end to end', function () {
     expect(again).to.deep.include({ model: r?.model, users: 300, computed: 0, carried: 300, previousBatchId: r?.batchId, fullBecause: null });
     const carried = await batchDocs(db, again.batchId);
     for (const [user, doc] of carried) expect({ ...doc, batch_id: r?.batchId }, `user ${user}`).to.deep.equal(docs.get(user));
+
+    // A champion whose artifact is gone: the step fails, the run fails and alerts, readers keep the active batch.
+    await db.collection('model_versions').insertOne({ _id: 'broken@1', name: 'broken', version: 1, family: 'item-knn' } as never);
+    await db.collection('model_aliases').insertOne({ _id: 'champion', model_key: 'broken@1', moved_at: new Date(), reason: 'test' } as never);
+    const failure = await withWorker(config, (client) => daily(client, config, '2025-01-04')).catch((e: Error) => e);
+    expect(String((failure as { cause?: { message?: string } }).cause?.message)).to.include('recommendations failed').and.to.include('model artifact broken@1 not found');
+    expect((await activeState(db))?.batch_id).to.equal(again.batchId);
+    // It failed while planning: no batch was written, nothing is left behind.
+    expect((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => b._id).sort()).to.deep.equal([r?.batchId, again.batchId].sort());
+    const left = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_'));
+    expect(left.sort()).to.deep.equal([`recommendations_${r?.batchId}`, `recommendations_${again.batchId}`].sort());
+    const alert = await db.collection('alerts').findOne({ key: 'recommend_failed', status: 'open' });
+    expect(alert?.message).to.include('model artifact broken@1 not found');
+    const stored = await db.collection('pipeline_runs').findOne({ _id: 'daily-2025-01-04' as never });
+    expect(stored?.recommendations).to.deep.include({ status: 'failed' });
   });
 
   it('item-kNN champion: incremental carry-over with exact counts, tombstoned tracks dropped, rollback, pruning', async () => {

@@ -38,6 +38,14 @@ describe('alert rules', () => {
     expect(t?.message).to.include('users (GET /users answered 404)');
   });
 
+  it('raises recommend_failed when the recommendation step failed, not when it was skipped', () => {
+    const failed = run('2026-11-23', { recommendations: { status: 'failed', workflowId: 'daily-2026-11-23/recommend', reason: 'batch 1 failed verification' } });
+    const [t] = evaluateRules(failed, [], [], alerts);
+    expect(t).to.deep.include({ key: 'recommend_failed', severity: 'critical' });
+    expect(t?.message).to.include('batch 1 failed verification');
+    expect(keys(run('2026-11-23', { recommendations: { status: 'skipped', workflowId: 'x', reason: 'gate' } }), [])).to.deep.equal([]);
+  });
+
   it('raises missed_run for each day without a run since the first run on record', () => {
     expect(keys(run('2026-11-23'), [run('2026-11-19'), run('2026-11-21')])).to.deep.equal(['missed_run:2026-11-20', 'missed_run:2026-11-22']);
     expect(keys(run('2026-11-23'), []), 'nothing is missing before the first run').to.deep.equal([]);
