@@ -41,6 +41,7 @@ export class Scorer {
   private readonly score: Float32Array;
   private readonly stamp: Int32Array;
   private readonly heard: Int32Array;
+  private readonly voted: Int32Array;
   private readonly touched: Int32Array;
   private readonly contributors: Int32Array;
   private readonly contributions: Float32Array;
@@ -56,6 +57,7 @@ export class Scorer {
     this.score = new Float32Array(n);
     this.stamp = new Int32Array(n);
     this.heard = new Int32Array(n);
+    this.voted = new Int32Array(n);
     this.touched = new Int32Array(n);
     this.contributors = new Int32Array(n * BECAUSE_SLOTS).fill(-1);
     this.contributions = new Float32Array(n * BECAUSE_SLOTS);
@@ -105,7 +107,8 @@ export class Scorer {
     for (let p = from; p < to; p++) {
       const h = hist[p] as number;
       // A track heard twice votes once.
-      if (p > from && hist.subarray(from, p).includes(h)) continue;
+      if (this.voted[h] === candidatePass) continue;
+      this.voted[h] = candidatePass;
       for (let q = nOffsets[h] as number; q < (nOffsets[h + 1] as number); q++) {
         const j = neighbors[q] as number;
         if (this.heard[j] === out.heardPass || this.ctx.live[j] !== 1) continue;

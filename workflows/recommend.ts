@@ -64,9 +64,17 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
     const first = resumed?.nextChunk ?? 0;
     const last = Math.min(plan.chunks, first + CHUNKS_PER_EXECUTION);
     let next = first;
+    let failure: unknown;
+    // After a failure no new chunk starts; those in flight finish before the batch is dropped.
     const lane = async (): Promise<void> => {
-      for (let chunk = next++; chunk < last; chunk = next++) {
-        const outcome = await scoreRecommendations({ batchId, chunk });
+      for (let chunk = next++; chunk < last && failure === undefined; chunk = next++) {
+        let outcome;
+        try {
+          outcome = await scoreRecommendations({ batchId, chunk });
+        } catch (err) {
+          failure ??= err;
+          return;
+        }
         progress.chunksDone++;
         progress.totals.users += outcome.users;
         progress.totals.computed += outcome.computed;
@@ -75,6 +83,7 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
       }
     };
     await Promise.all(Array.from({ length: concurrency }, lane));
+    if (failure !== undefined) throw failure;
     if (last < plan.chunks) {
       // Outside the try's failure path: continuing is not failing.
       return await continueAsNew<typeof recommend>({ ...input, resume: { plan, nextChunk: last, totals: progress.totals, startedAt } });

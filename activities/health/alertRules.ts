@@ -30,7 +30,8 @@ export function evaluateRules(run: PipelineRunDocument, reports: QualityReportDo
   const triggers: AlertTrigger[] = [];
   const sources = Object.entries(run.sources) as [SourceName, NonNullable<PipelineRunDocument['sources'][SourceName]>][];
 
-  if (run.status === 'FAILED') {
+  const onlyRecommendationsFailed = run.recommendations?.status === 'failed' && sources.every(([, s]) => s.status !== 'FAILED');
+  if (run.status === 'FAILED' && !onlyRecommendationsFailed) {
     const failed = sources.filter(([, s]) => s.status === 'FAILED').map(([name, s]) => `${name} (${s.error ?? 'failed'})`);
     triggers.push({ key: 'run_failed', rule: 'run_failed', severity: 'critical', source: null, message: `Run ${run._id} for ${run.date} failed: ${failed.join('; ') || 'see the run record'}` });
   }

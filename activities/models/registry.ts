@@ -135,11 +135,12 @@ const cache = new Map<string, RecommenderModel>();
 
 /** A model by artifact key, decoded once per process (the two most recent are kept). */
 export async function loadModel(db: Db, key: string): Promise<RecommenderModel> {
-  let model = cache.get(key);
-  if (!model) {
-    model = decodeModel(await loadArtifact(db, key));
-    cache.set(key, model);
-    while (cache.size > 2) cache.delete(cache.keys().next().value as string);
-  }
+  return cache.get(key) ?? rememberModel(key, decodeModel(await loadArtifact(db, key)));
+}
+
+/** Keeps a decoded model for loadModel; returns it. */
+export function rememberModel(key: string, model: RecommenderModel): RecommenderModel {
+  cache.set(key, model);
+  while (cache.size > 2) cache.delete(cache.keys().next().value as string);
   return model;
 }

@@ -1,10 +1,11 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { encodeModel, modelDigest } from '../../models/artifact.js';
+import { decodeModel, encodeModel, modelDigest } from '../../models/artifact.js';
 import type { ModelRef, RecommenderModel } from '../../models/types.js';
-import type { RawDocument } from '../ingest/raw.js';
-import { artifactExists, championRef, loadModel, saveArtifact } from '../models/registry.js';
+import { SOURCES } from '../../sources/index.js';
+import { rawCollection } from '../ingest/raw.js';
+import { artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
 import { fromBinary, toBinary } from './binary.js';
 import { Growable } from './growable.js';
 import { genreCode, inputHash } from './inputs.js';
@@ -67,7 +68,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
 
   // The live catalogue: track id -> favourite-genre code of its genre word.
   const liveTracks = new Map<number, number>();
-  for await (const t of db.collection('tracks').find({}, { projection: { id: 1, genres: 1 }, batchSize: 5000 })) {
+  for await (const t of db.collection(SOURCES.tracks.curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: 5000 })) {
     liveTracks.set(t.id as number, genreCode(t.genres));
     if (liveTracks.size % HEARTBEAT_EVERY === 0) beat('tracks', liveTracks.size);
   }
@@ -75,7 +76,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   // Live users, ascending by id.
   const userIds = new Growable((n) => new Float64Array(n));
   const userGenres = new Growable((n) => new Uint8Array(n));
-  for await (const u of db.collection('users').find({}, { projection: { id: 1, favorite_genres: 1 }, batchSize: 5000 })) {
+  for await (const u of db.collection(SOURCES.users.curatedCollection).find({}, { projection: { id: 1, favorite_genres: 1 }, batchSize: 5000 })) {
     userIds.push(u.id as number);
     userGenres.push(genreCode(u.favorite_genres));
     if (userIds.length % HEARTBEAT_EVERY === 0) beat('users', userIds.length);
@@ -92,7 +93,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   const histLength = new Int32Array(users.length);
   const histTracks = new Growable((n) => new Float64Array(n));
   let read = 0;
-  for await (const h of db.collection<RawDocument>('raw_listen_history').find({}, { projection: { 'record.user_id': 1, 'record.items': 1, deleted_at: 1 }, batchSize: 5000 })) {
+  for await (const h of rawCollection(db, SOURCES.listen_history).find({}, { projection: { 'record.user_id': 1, 'record.items': 1, deleted_at: 1 }, batchSize: 5000 })) {
     if (++read % HEARTBEAT_EVERY === 0) beat('listen_history', read);
     if (h.deleted_at) continue;
     const at = position.get(h.record.user_id as number);
@@ -139,6 +140,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   if (input.mode === 'full') fullBecause = 'a full run was asked for';
   else if (!base) fullBecause = 'no batch is active yet';
   else if (base.model.key !== ref.key) fullBecause = `the model changed (${base.model.key} -> ${ref.key})`;
+  else if (base.k !== settings.k || base.genre_boost !== settings.genreBoost) fullBecause = `the settings changed (k ${base.k} -> ${settings.k}, genre boost ${base.genre_boost} -> ${settings.genreBoost})`;
   const carryFrom = new Int32Array(users.length).fill(-1);
   if (fullBecause === null && base) await markCarried(db, base, users, hashes, live, forced, carryFrom);
 
@@ -203,7 +205,14 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     to_carry: toCarry,
     created_at: new Date(),
   };
-  await db.collection<BatchDocument>(BATCHES).replaceOne({ _id: input.batchId }, batch, { upsert: true });
+  try {
+    // Only over a batch still being built: an attempt that finishes late never reopens a batch.
+    await db.collection<BatchDocument>(BATCHES).replaceOne({ _id: input.batchId, status: 'building' }, batch, { upsert: true });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+    const now = (await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId })) as BatchDocument;
+    return planOf(now, null);
+  }
   log.info('recommendation batch planned', { batchId: input.batchId, model: ref.key, users: users.length, toCompute: batch.to_compute, toCarry, chunks, fullBecause });
   return planOf({ _id: input.batchId, ...batch }, fullBecause);
 }
@@ -272,7 +281,8 @@ async function fallbackModel(db: Db, liveTracks: Map<number, number>, nUsers: nu
   const version = `auto-${modelDigest(bytes)}`;
   const key = `most-popular@${version}`;
   if (!(await artifactExists(db, key))) await saveArtifact(db, key, bytes);
-  return { model: await loadModel(db, key), ref: { key, name: 'most-popular', version, family: 'most-popular' } };
+  // Decoded from the bytes at hand (into shared memory, as scoring threads need it).
+  return { model: rememberModel(key, decodeModel(bytes)), ref: { key, name: 'most-popular', version, family: 'most-popular' } };
 }
 
 /** Indices of `values` in ascending order of value. */

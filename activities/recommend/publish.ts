@@ -2,6 +2,8 @@ import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { deleteArtifact } from '../models/registry.js';
+import { fromBinary } from './binary.js';
+import { countOnes } from './scoreChunk.js';
 import { BATCHES, INPUTS, MANIFESTS, activeState, chunkId, contextId, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
 
 export interface PublishOutcome {
@@ -26,42 +28,48 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
   const batch = await batches.findOne({ _id: batchId });
   if (!batch) throw ApplicationFailure.nonRetryable(`recommendation batch ${batchId} does not exist`, 'NoBatch');
   const state = await activeState(db);
-  if (state?.batch_id === batchId && batch.written) return { batchId, ...figures(batch.written), previousBatchId: state.previous_batch_id };
-  if (batch.status !== 'building') throw ApplicationFailure.nonRetryable(`batch ${batchId} is ${batch.status}: only a batch being built can be published`, 'BatchClosed');
+  // A retried attempt whose pointer switch went through: finish the bookkeeping below.
+  const switched = state?.batch_id === batchId && batch.written !== undefined;
+  if (!switched && batch.status !== 'building') throw ApplicationFailure.nonRetryable(`batch ${batchId} is ${batch.status}: only a batch being built can be published`, 'BatchClosed');
 
-  let users = 0;
-  let computed = 0;
-  let carried = 0;
-  let coldStart = 0;
-  for (let c = 0; c < batch.chunks; c++) {
-    const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(batchId, c) });
-    if (!m) throw ApplicationFailure.nonRetryable(`batch ${batchId} is incomplete: chunk ${c} of ${batch.chunks} has no results`, 'BatchIncomplete');
-    users += m.users;
-    computed += m.computed;
-    carried += m.carried;
-    for (const v of m.cold_start.buffer) coldStart += v;
-  }
-  const documents = await db.collection(batch.collection).estimatedDocumentCount();
-  if (users !== batch.users || documents !== batch.users) {
-    throw ApplicationFailure.nonRetryable(`batch ${batchId} failed verification: planned ${batch.users} users, manifests hold ${users}, the collection ${documents} documents`, 'BatchUnverified');
-  }
-  const written = { users, computed, carried, cold_start: coldStart };
-  await batches.updateOne({ _id: batchId }, { $set: { written } });
-
-  if (!(await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`))) {
+  let written = batch.written;
+  if (!switched) {
+    let users = 0;
+    let computed = 0;
+    let carried = 0;
+    let coldStart = 0;
+    for (let c = 0; c < batch.chunks; c++) {
+      const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(batchId, c) });
+      if (!m) throw ApplicationFailure.nonRetryable(`batch ${batchId} is incomplete: chunk ${c} of ${batch.chunks} has no results`, 'BatchIncomplete');
+      users += m.users;
+      computed += m.computed;
+      carried += m.carried;
+      coldStart += countOnes(fromBinary(m.cold_start, Uint8Array));
+    }
+    // The collection's own count (cheap on both servers) against the plan; the manifests
+    // above were counted chunk by chunk as they were written.
+    const documents = await db.collection(batch.collection).estimatedDocumentCount();
+    if (users !== batch.users || documents !== batch.users) {
+      throw ApplicationFailure.nonRetryable(`batch ${batchId} failed verification: planned ${batch.users} users, manifests hold ${users}, the collection ${documents} documents`, 'BatchUnverified');
+    }
+    written = { users, computed, carried, cold_start: coldStart };
+    await batches.updateOne({ _id: batchId }, { $set: { written } });
+    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`);
+    // FerretDB checks the guard apart from the write: read back what won.
     const now = await activeState(db);
-    if (now?.batch_id !== batchId) {
+    if (!swapped || now?.batch_id !== batchId) {
       throw ApplicationFailure.nonRetryable(`batch ${now?.batch_id ?? '(none)'} was published after this batch was planned on ${batch.base_batch_id ?? 'no batch'}; this one is not published`, 'PublishConflict');
     }
   }
-  const at = new Date();
+  const w = written as NonNullable<BatchDocument['written']>;
+  const at = batch.published_at ?? new Date();
   await batches.updateOne({ _id: batchId }, { $set: { status: 'published', published_at: at } });
   if (batch.base_batch_id) await batches.updateOne({ _id: batch.base_batch_id, status: 'published' }, { $set: { status: 'superseded', superseded_at: at } });
   // Inputs served the scoring only.
   for (let c = 0; c < batch.chunks; c++) await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batchId, c) });
   await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: contextId(batchId) });
-  log.info('recommendation batch published', { batchId, users, computed, carried, coldStart, previous: batch.base_batch_id });
-  return { batchId, users, computed, carried, coldStart, previousBatchId: batch.base_batch_id };
+  log.info('recommendation batch published', { batchId, ...figures(w), previous: batch.base_batch_id });
+  return { batchId, ...figures(w), previousBatchId: batch.base_batch_id };
 }
 
 function figures(w: NonNullable<BatchDocument['written']>) {

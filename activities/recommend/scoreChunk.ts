@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Collection, Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { insertIgnoringDuplicates } from '../ingest/quarantine.js';
 import type { ScoredChunk, ScoringContext } from '../../models/score.js';
 import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../models/registry.js';
@@ -206,17 +207,8 @@ async function carriedLists(db: Db, baseBatchId: string, [first, last]: [number,
   };
 }
 
-async function insertIgnoringDuplicates(collection: Collection<RecommendationDocument>, docs: RecommendationDocument[]): Promise<void> {
-  try {
-    await collection.insertMany(docs, { ordered: false });
-  } catch (err) {
-    const writeErrors = (err as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-    if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
-  }
-}
-
-function countOnes(a: Uint8Array): number {
+/** How many entries of a flag array are set. */
+export function countOnes(a: Uint8Array): number {
   let n = 0;
   for (const v of a) n += v;
   return n;

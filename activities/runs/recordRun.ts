@@ -39,9 +39,13 @@ export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metr
       });
     },
 
-    /** What the run's recommendation step did: published (with its figures), skipped or failed. */
+    /**
+     * What the run's recommendation step did: published (with its figures), skipped or
+     * failed. A failed step fails the run, so that a backfill runs the date again.
+     */
     async recordRecommendations(input: { workflowId: string; recommendations: PipelineRecommendations }): Promise<void> {
-      await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { recommendations: input.recommendations } });
+      const failed = input.recommendations.status === 'failed';
+      await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { recommendations: input.recommendations, ...(failed ? { status: 'FAILED' as const } : {}) } });
     },
   };
 }

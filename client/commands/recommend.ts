@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { BATCHES, RollbackRefused, activeState, itemsOf, rollbackActive, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
 import { loadConfig } from '../../config/config.js';
+import { rootMessage } from '../../workflows/failures.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
 import type { RecommendInput, RecommendResult } from '../../workflows/types.js';
@@ -67,7 +68,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
       return 0;
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
-        console.error(`moovitamix: ${workflowId} failed: ${rootCause(err)}`);
+        console.error(`moovitamix: ${workflowId} failed: ${rootMessage(err)}`);
         return 1;
       }
       throw err;
@@ -93,12 +94,6 @@ function renderResult(r: RecommendResult): string {
     `  users ${r.users}: ${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start; ${r.chunks} chunks`,
     `  previous batch ${r.previousBatchId ?? '(none)'} kept for rollback${r.pruned.length > 0 ? `; dropped ${r.pruned.join(', ')}` : ''}`,
   ].join('\n');
-}
-
-function rootCause(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown };
-  while (e.cause) e = e.cause as typeof e;
-  return e.message ?? String(err);
 }
 
 async function rollbackCommand(argv: string[]): Promise<number> {

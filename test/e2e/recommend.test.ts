@@ -120,6 +120,8 @@ describe('recommendations, end to end', function () {
     expect(alert?.message).to.include('model artifact broken@1 not found');
     const stored = await db.collection('pipeline_runs').findOne({ _id: 'daily-2025-01-04' as never });
     expect(stored?.recommendations).to.deep.include({ status: 'failed' });
+    expect(stored?.status, 'a backfill runs the date again').to.equal('FAILED');
+    expect(await db.collection('alerts').countDocuments({ key: 'run_failed' })).to.equal(0);
   });
 
   it('item-kNN champion: incremental carry-over with exact counts, tombstoned tracks dropped, rollback, pruning', async () => {

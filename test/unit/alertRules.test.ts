@@ -39,7 +39,9 @@ describe('alert rules', () => {
   });
 
   it('raises recommend_failed when the recommendation step failed, not when it was skipped', () => {
-    const failed = run('2026-11-23', { recommendations: { status: 'failed', workflowId: 'daily-2026-11-23/recommend', reason: 'batch 1 failed verification' } });
+    // The step's failure fails the run record too: one alert, not run_failed as well.
+    const failed = run('2026-11-23', { status: 'FAILED', recommendations: { status: 'failed', workflowId: 'daily-2026-11-23/recommend', reason: 'batch 1 failed verification' } });
+    expect(keys(failed, [])).to.deep.equal(['recommend_failed']);
     const [t] = evaluateRules(failed, [], [], alerts);
     expect(t).to.deep.include({ key: 'recommend_failed', severity: 'critical' });
     expect(t?.message).to.include('batch 1 failed verification');
