@@ -11,7 +11,7 @@
 // merge end), healthMs (the checks, KPIs and alerts after it) and ingestRatio apart. Also the worker's peak RSS, the
 // longest workflow history and the largest payload in any history.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,10 +20,10 @@ import { MongoClient, type Collection, type Db } from 'mongodb';
 import { contentHash } from '../activities/ingest/canonicalJson.js';
 import { pageUrl } from '../activities/ingest/fetchPage.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
-import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { generateDataset } from '../simulator/dataset.js';
-import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
+import type { ServerHandle } from '../stack/servers.js';
+import { cpuSeconds, peakRssMb, startBenchServers } from './benchProcesses.js';
 import { SOURCES, SOURCE_NAMES } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 
@@ -45,12 +45,8 @@ const dir = mkdtempSync(join(tmpdir(), 'moovitamix-bench-'));
 const servers: ServerHandle[] = [];
 const children: ChildProcess[] = [];
 try {
-  const config = loadConfig({ ...process.env, MONGODB_URI: undefined });
-  const temporal = await startThrowawayTemporal(config.cacheDir, dir, log);
-  servers.push(temporal);
-  // FerretDB, as on the dev stack and in CI here, with its default durability.
-  const mongoServer = await startThrowawayMongo(config.cacheDir, dir, log, { preferMongod: false, sqliteSynchronous: 'normal' });
-  servers.push(mongoServer);
+  const { config, temporal, mongoServer } = await startBenchServers(dir, log);
+  servers.push(temporal, mongoServer);
   const mongo = await MongoClient.connect(mongoServer.address);
 
   const simulator = spawn(
@@ -218,17 +214,7 @@ async function insertAll(collection: Collection<{ _id: string }>, docs: { _id: s
 }
 
 /** CPU time (user + system) a process has used so far, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
-/** VmHWM: the process's peak resident set. */
-function peakRssMb(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Math.round(Number(kb) / 1024);
-}
 
 /** The bytes of every payload an event carries (inputs, results, details, memo). */
 function payloadBytes(event: object): number {

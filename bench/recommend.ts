@@ -15,7 +15,7 @@
 //       autocannon over loopback, after 5 s of warm-up: p50, p99, max latency, errors and
 //       non-2xx answers. The worker and Temporal are stopped first, as on a serving host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,10 +23,10 @@ import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Db } from 'mongodb';
 import { registerModel, setAlias } from '../activities/models/registry.js';
-import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { fitItemKnn } from '../models/itemKnn.js';
-import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
+import type { ServerHandle } from '../stack/servers.js';
+import { cpuSeconds, peakRssMb, startBenchServers } from './benchProcesses.js';
 import type { recommend } from '../workflows/recommend.js';
 import { genreOf, syntheticListens } from './syntheticListens.js';
 
@@ -63,11 +63,8 @@ const dir = mkdtempSync(join(tmpdir(), 'moovitamix-bench-'));
 const servers: ServerHandle[] = [];
 const children: ChildProcess[] = [];
 try {
-  const config = loadConfig({ ...process.env, MONGODB_URI: undefined });
-  const temporal = await startThrowawayTemporal(config.cacheDir, dir, log);
-  servers.push(temporal);
-  const mongoServer = await startThrowawayMongo(config.cacheDir, dir, log, { preferMongod: false, sqliteSynchronous: 'normal' });
-  servers.push(mongoServer);
+  const { config, temporal, mongoServer } = await startBenchServers(dir, log);
+  servers.push(temporal, mongoServer);
   const mongo = await MongoClient.connect(mongoServer.address);
   const db = mongo.db('recommend');
 
@@ -201,13 +198,4 @@ function waitFor(child: ChildProcess, text: string): Promise<string> {
   });
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
-function peakRssMb(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Math.round(Number(kb) / 1024);
-}

@@ -2,11 +2,11 @@
 // its own: fit item-kNN on N users x M tracks x L listens, then score every user in
 // chunks on the scoring pool's worker threads, as the scoreRecommendations activity does.
 // Prints one JSON line.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ScoringPool } from '../activities/recommend/scoringPool.js';
 import { fitItemKnn } from '../models/itemKnn.js';
 import type { ScoringContext } from '../models/score.js';
+import { peakRssMb } from './benchProcesses.js';
 import { syntheticListens } from './syntheticListens.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, tracks: { type: 'string' }, listens: { type: 'string' }, threads: { type: 'string' }, chunk: { type: 'string', default: '5000' }, k: { type: 'string', default: '20' } } });
@@ -58,7 +58,6 @@ await Promise.all(
 const scoreMs = performance.now() - t2;
 const workerCpuSeconds = cpu() - cpu2;
 await pool.close();
-const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
 console.log(
   JSON.stringify({
     generateMs: Math.round(generateMs),
@@ -69,6 +68,6 @@ console.log(
     threads: pool.size,
     recommendations,
     similarShare: Number((similar / recommendations).toFixed(3)),
-    peakRssMb: Math.round(Number(kb) / 1024),
+    peakRssMb: peakRssMb('self'),
   }),
 );

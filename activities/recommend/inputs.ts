@@ -14,7 +14,7 @@ export function genreCode(text: unknown): number {
  * What a user's list depends on, besides the model and the catalogue: the listened
  * tracks in order and the favourite genre. Two FNV-1a lanes make a 64-bit hash.
  */
-export function inputHash(items: readonly number[], genre: number, out: Uint32Array, at: number): void {
+export function inputHash(items: ArrayLike<number>, genre: number, out: Uint32Array, at: number): void {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ 0x5bd1e995;
   const mix = (value: number) => {
@@ -26,7 +26,7 @@ export function inputHash(items: readonly number[], genre: number, out: Uint32Ar
   };
   mix(genre);
   mix(items.length);
-  for (const item of items) mix(item);
+  for (let i = 0; i < items.length; i++) mix(items[i] as number);
   out[2 * at] = a;
   out[2 * at + 1] = b;
 }

@@ -89,7 +89,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   // Live histories of live users: listened track ids, oldest first.
   const position = new Map<number, number>();
   users.forEach((id, i) => position.set(id, i));
-  const histStart = new Int32Array(users.length).fill(-1);
+  const histStart = new Int32Array(users.length);
   const histLength = new Int32Array(users.length);
   const histTracks = new Growable((n) => new Float64Array(n));
   let read = 0;
@@ -103,7 +103,8 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     histLength[at] = items.length;
     for (const item of items) histTracks.push(item);
   }
-  const tracksOf = (u: number): number[] => (histStart[u] as number) < 0 ? [] : Array.from(histTracks.view().subarray(histStart[u], (histStart[u] as number) + (histLength[u] as number)));
+  // A view of user u's listened track ids (empty without history): no copy per user.
+  const tracksOf = (u: number): Float64Array => histTracks.view().subarray(histStart[u] as number, (histStart[u] as number) + (histLength[u] as number));
 
   // The model: the champion, or MostPopular fitted on these listens.
   const champion = await championRef(db);
@@ -265,7 +266,7 @@ async function markCarried(db: Db, base: BatchDocument, users: Float64Array, has
 }
 
 /** MostPopular on the live users' listens of live tracks, keyed by its content. */
-async function fallbackModel(db: Db, liveTracks: Map<number, number>, nUsers: number, tracksOf: (u: number) => number[]): Promise<{ model: RecommenderModel; ref: ModelRef }> {
+async function fallbackModel(db: Db, liveTracks: Map<number, number>, nUsers: number, tracksOf: (u: number) => Float64Array): Promise<{ model: RecommenderModel; ref: ModelRef }> {
   const itemIds = Float64Array.from([...liveTracks.keys()].sort((a, b) => a - b));
   const itemOf = new Map<number, number>();
   itemIds.forEach((id, i) => itemOf.set(id, i));

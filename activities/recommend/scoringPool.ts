@@ -42,8 +42,7 @@ export class ScoringPool {
         thread.worker.postMessage({ type: 'context', key: task.key, context: task.context });
         thread.contexts = [task.key, ...thread.contexts].slice(0, CONTEXTS_PER_THREAD);
       }
-      const { input } = task;
-      thread.worker.postMessage({ type: 'score', id: task.id, key: task.key, input });
+      thread.worker.postMessage({ type: 'score', id: task.id, key: task.key, input: task.input });
     }
   }
 

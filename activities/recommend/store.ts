@@ -92,8 +92,9 @@ export function itemsOf(doc: RecommendationDocument): RecommendedItem[] {
   return JSON.parse(doc.items) as RecommendedItem[];
 }
 
-/** Compact per-chunk inputs, written by prepare and read by scoreChunk. */
-export interface InputDocument {
+/** What every per-chunk document names: its chunk and the chunk's users. */
+interface ChunkDocument {
+  /** `<batch id>#<chunk>`. */
   _id: string;
   batch_id: string;
   chunk: number;
@@ -102,6 +103,10 @@ export interface InputDocument {
   user_ids: Binary;
   /** Uint32 pairs: a hash of what each user's list depends on (history, favourite genre). */
   input_hashes: Binary;
+}
+
+/** Compact per-chunk inputs, written by prepare and read by scoreChunk. */
+export interface InputDocument extends ChunkDocument {
   /** Uint8: 1 when the user is carried over from the base batch. */
   carry: Binary;
   /** For users to compute: Int32 offsets (n+1) and model item indices, oldest first; Uint8 genre codes. */
@@ -121,13 +126,7 @@ export interface ContextDocument {
 }
 
 /** A chunk's results in compact form (item indices of the batch's model). */
-export interface ManifestDocument {
-  _id: string;
-  batch_id: string;
-  chunk: number;
-  users: number;
-  user_ids: Binary;
-  input_hashes: Binary;
+export interface ManifestDocument extends ChunkDocument {
   /** Int32 (n+1), then per recommendation: Int32 item, Float32 score, Uint8 reason, Int32 x3 because. */
   offsets: Binary;
   items: Binary;
