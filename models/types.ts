@@ -3,7 +3,8 @@
  * item i). Every family carries the popularity of its training data: it ranks the
  * cold-start lists and pads a personal list that comes up short.
  */
-export type ModelFamily = 'most-popular' | 'item-knn';
+export const MODEL_FAMILIES = ['most-popular', 'item-knn', 'als', 'ease'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
 export interface RecommenderModel {
   family: ModelFamily;
@@ -17,6 +18,10 @@ export interface RecommenderModel {
   neighborOffsets?: Int32Array;
   neighbors?: Int32Array;
   similarities?: Float32Array;
+  /** als: item i's latent factors are itemFactors[i*f .. (i+1)*f), f = params.factors. */
+  itemFactors?: Float32Array;
+  /** ease: the dense item x item weights, row-major (weights[i*n + j]: how much hearing i suggests j). */
+  weights?: Float32Array;
 }
 
 /** What identifies a model in the registry and in every recommendation it made. */
