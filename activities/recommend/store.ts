@@ -18,6 +18,13 @@ export const INPUTS = 'recommendation_inputs';
 export const MANIFESTS = 'recommendation_chunks';
 
 export const ACTIVE_ID = 'active';
+/**
+ * The canary's pointer: a batch computed with the `challenger` model, served to a share
+ * of users (MOOVITAMIX_CANARY_SHARE) so the two models can be compared on live feedback.
+ * Same shape as the active pointer.
+ */
+export const CHALLENGER_ID = 'challenger';
+export type Slot = typeof ACTIVE_ID | typeof CHALLENGER_ID;
 
 export type BatchStatus = 'building' | 'published' | 'superseded' | 'rolled_back' | 'failed' | 'pruned';
 
@@ -49,7 +56,7 @@ export interface BatchDocument {
 }
 
 export interface StateDocument {
-  _id: typeof ACTIVE_ID;
+  _id: Slot;
   batch_id: string;
   collection: string;
   /** The batch `recommend rollback` returns to, while it is kept. */
@@ -150,6 +157,11 @@ export const BATCH_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export async function activeState(db: Db): Promise<StateDocument | null> {
   return db.collection<StateDocument>(STATE).findOne({ _id: ACTIVE_ID });
+}
+
+/** The canary's pointer, or null when no challenger batch is published. */
+export async function challengerState(db: Db): Promise<StateDocument | null> {
+  return db.collection<StateDocument>(STATE).findOne({ _id: CHALLENGER_ID });
 }
 
 /**
