@@ -7,6 +7,8 @@ import type { RetryPolicy } from './ingest/requestPage.js';
 import { createRecommendActivities } from './recommend/activities.js';
 import type { ScoringPool } from './recommend/scoringPool.js';
 import type { RecommendSettings } from './recommend/settings.js';
+import { createTrainingActivities } from './training/activities.js';
+import { defaultTrainingSettings, type TrainingSettings } from './training/settings.js';
 import type { PipelineMetrics } from './runs/metrics.js';
 import { createRunActivities } from './runs/recordRun.js';
 
@@ -29,6 +31,10 @@ export interface ActivityDeps {
   recommend?: RecommendSettings;
   /** Scoring threads, owned by the caller (the worker closes them). */
   scoringPool?: ScoringPool;
+  /** How models are trained and promoted; the defaults when not given. */
+  training?: TrainingSettings;
+  /** Share of users the canary serves from the challenger's batch (0: no canary). */
+  canaryShare?: number;
 }
 
 /** Every activity of the worker, bound to its dependencies (tests inject their own). */
@@ -38,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunActivities(deps),
     ...createHealthActivities({ db: deps.db, quality: deps.quality ?? defaultQualitySettings(), alertWebhookUrl: deps.alertWebhookUrl }),
     ...createRecommendActivities({ db: deps.db, settings: deps.recommend, pool: deps.scoringPool }),
+    ...createTrainingActivities({ db: deps.db, settings: deps.training ?? defaultTrainingSettings(), canaryEnabled: () => (deps.canaryShare ?? 0) > 0 }),
   };
 }
 

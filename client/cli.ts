@@ -6,6 +6,8 @@ import { runSimulator } from '../simulator/main.js';
 import { runWorker } from '../worker/runWorker.js';
 import { alertsCommand } from './commands/alerts.js';
 import { backfillCommand } from './commands/backfill.js';
+import { modelsCommand } from './commands/models.js';
+import { retrainCommand } from './commands/retrain.js';
 import { recommendCommand } from './commands/recommend.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
@@ -27,8 +29,11 @@ Commands:
   alerts [--all] [--json]             the open alerts
   recommend [--full] [--users IDS]    compute and publish recommendations; rollback|status|show
   serve [--host H] [--port P]         the HTTP service: dashboard, recommendations API (127.0.0.1:8080)
+  retrain [--families F] [--wait]     train candidates, promote the best if it clears the rule
+  models list|show|promote|rollback|evaluate
+                                      the model registry; offline evaluation of a CSV
   schedule install|list|pause|unpause|trigger|delete
-                                      the daily Temporal Schedule
+                                      the Temporal Schedules (daily pipeline, weekly retraining)
   backfill --from D --to D            one run per date, skipping dates already done
   stack up|down|status|build          the local development stack (see: moovitamix stack --help)
   worker                              run a worker in the foreground
@@ -58,6 +63,10 @@ export async function main(argv: string[]): Promise<number> {
         return await serveCommand(rest);
       case 'recommend':
         return await recommendCommand(rest);
+      case 'retrain':
+        return await retrainCommand(rest);
+      case 'models':
+        return await modelsCommand(rest);
       case 'schedule':
         return await scheduleCommand(rest);
       case 'backfill':

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { availableParallelism } from 'node:os';
 import type { RecommendSettings } from '../activities/recommend/settings.js';
+import { trainingSettingsFromEnv, type TrainingSettings } from '../activities/training/settings.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';
@@ -37,6 +38,8 @@ export interface Config {
   qualityConfigPath: string | undefined;
   /** How recommendations are computed and kept. */
   recommend: RecommendSettings;
+  /** How models are trained, compared and promoted, and when drift starts a retraining. */
+  training: TrainingSettings;
   /** How the worker talks to the API. */
   http: {
     timeoutMs: number;
@@ -196,6 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     return n;
   };
+  const training = trainingSettingsFromEnv(env);
+  problems.push(...training.problems);
   const config: Config = {
     apiUrl: read(rules.apiUrl, rules.apiUrl.fallback).replace(/\/+$/, ''),
     mongodbUri: read(rules.mongodbUri, localMongoUri(mongodbPort)),
@@ -221,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // 0: one per core.
       threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
     },
+    training: training.settings,
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),
       maxAttempts: whole(numbers.httpMaxAttempts),
@@ -268,6 +274,15 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_RECOMMEND_KEEP_BATCHES: String(config.recommend.keepBatches),
     MOOVITAMIX_COLD_START_GENRE_BOOST: String(config.recommend.genreBoost),
     MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
+    MOOVITAMIX_RETRAIN_FAMILIES: config.training.families.join(','),
+    MOOVITAMIX_RETRAIN_PARAMS: Object.entries(config.training.params).flatMap(([f, p]) => Object.entries(p).map(([k, v]) => `${f}.${k}=${v}`)).join(',') || '(defaults)',
+    MOOVITAMIX_PROMOTE_MIN_UPLIFT: String(config.training.minUplift),
+    MOOVITAMIX_PROMOTE_MIN_COVERAGE: String(config.training.minCoverage),
+    MOOVITAMIX_DRIFT_PSI: String(config.training.driftPsi),
+    MOOVITAMIX_DRIFT_METRIC_DROP: String(config.training.driftMetricDrop),
+    MOOVITAMIX_EVAL_MAX_USERS: String(config.training.evalMaxUsers),
+    MOOVITAMIX_TRAINING_THREADS: String(config.training.threads),
+    MOOVITAMIX_KEEP_SNAPSHOTS: String(config.training.keepSnapshots),
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };
 }

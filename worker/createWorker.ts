@@ -47,6 +47,7 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     quality: config.quality,
     alertWebhookUrl: config.alertWebhookUrl,
     recommend: config.recommend,
+    training: config.training,
     scoringPool,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });

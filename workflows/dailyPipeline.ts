@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, log, patched, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, executeChild, log, patched, proxyActivities, setHandler, startChild, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { AlertOutcome } from '../activities/health/alerts.js';
 import type { CheckSourceResult, RunHealth } from '../activities/health/types.js';
 import type { Activities } from '../activities/index.js';
@@ -10,7 +10,8 @@ import { describe, ingestSource } from './ingestSource.js';
 import { isCalendarDate } from './pagePlan.js';
 import { pipelineProgressQuery } from './queries.js';
 import { describeRecommend, recommend } from './recommend.js';
-import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress, PipelineRecommendations } from './types.js';
+import { retrain } from './retrain.js';
+import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineDrift, PipelineProgress, PipelineRecommendations } from './types.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.
@@ -33,6 +34,13 @@ const { checkSource } = proxyActivities<Activities>({
 const { summarizeRun, evaluateAlerts, recordRecommendations } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+// Drift reads today's listens into a snapshot and scores the champion on a sample.
+const { checkDrift } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
 });
 
 // A webhook that is down is retried a few times, then given up on: delivery never fails a run.
@@ -119,6 +127,7 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
   let health: RunHealth | undefined;
   let alerts: AlertOutcome | undefined;
   let recommendations: PipelineRecommendations | undefined;
+  let drift: PipelineDrift | undefined;
   if (withHealth) {
     progress.stage = 'alerting';
     try {
@@ -135,13 +144,19 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       progress.recommendations = recommendations;
       progress.stage = 'alerting';
     }
+    // Runs recorded before the drift check existed replay without it.
+    if (patched('pipeline-drift') && input.drift !== false && failed.length === 0 && health.downstream.allowed) {
+      progress.stage = 'checking drift';
+      drift = await driftStep(workflowId);
+      progress.stage = 'alerting';
+    }
     try {
       alerts = await evaluateAlerts({ workflowId });
     } catch (err) {
       log.error('alerts could not be evaluated', { error: rootMessage(err) });
     }
     progress.health = health;
-    const lines = [...ingestLines, describeHealth(health, alerts), ...(recommendations ? [describeRecommendations(recommendations)] : [])];
+    const lines = [...ingestLines, describeHealth(health, alerts), ...(recommendations ? [describeRecommendations(recommendations)] : []), ...(drift ? [describeDrift(drift)] : [])];
     upsertMemo({ summary: lines.join('\n'), health: health.status, downstreamAllowed: health.downstream.allowed, ...(recommendations ? { recommendations: recommendations.status } : {}) });
     await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
     await deliver('daily summary', () => deliverSummary({ workflowId }));
@@ -167,7 +182,40 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
     ...(health ? { health } : {}),
     ...(alerts ? { alerts } : {}),
     ...(recommendations ? { recommendations } : {}),
+    ...(drift ? { drift } : {}),
   };
+}
+
+/**
+ * Compares today's listens with the champion's training data; past a threshold, starts a
+ * retraining (`<run>/retrain`) that outlives this run. A failed check is logged and
+ * recorded, never fails the run: the weekly retraining still comes.
+ */
+async function driftStep(workflowId: string): Promise<PipelineDrift> {
+  try {
+    const d = await checkDrift();
+    const figures = { psiTracks: d.psiTracks, psiGenres: d.psiGenres, championNdcgThen: d.championNdcgThen, championNdcgNow: d.championNdcgNow };
+    if (d.skipped) return { status: 'skipped', reasons: [d.skipped] };
+    if (!d.drifted) return { status: 'stable', reasons: [], figures };
+    const retrainId = `${workflowId}/retrain`;
+    await startChild(retrain, {
+      workflowId: retrainId,
+      args: [{ trigger: 'drift', reason: d.reasons.join('; ') }],
+      // The retraining runs on after this run completes.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    return { status: 'drifted', reasons: d.reasons, figures, retrainWorkflowId: retrainId };
+  } catch (err) {
+    log.error('drift not checked', { error: rootMessage(err) });
+    return { status: 'failed', reasons: [rootMessage(err)] };
+  }
+}
+
+function describeDrift(d: PipelineDrift): string {
+  if (d.status === 'drifted') return `drift: ${d.reasons.join('; ')}: retraining started (${d.retrainWorkflowId})`;
+  if (d.status === 'stable') return `drift: none (PSI tracks ${d.figures?.psiTracks.toFixed(3)}, genres ${d.figures?.psiGenres.toFixed(3)})`;
+  return `drift: ${d.status}: ${d.reasons.join('; ')}`;
 }
 
 /**

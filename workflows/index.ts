@@ -2,3 +2,4 @@
 export { dailyPipeline } from './dailyPipeline.js';
 export { ingestSource } from './ingestSource.js';
 export { recommend } from './recommend.js';
+export { retrain } from './retrain.js';

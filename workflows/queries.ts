@@ -1,5 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { IngestProgress, PipelineProgress, RecommendProgress } from './types.js';
+import type { IngestProgress, PipelineProgress, RecommendProgress, RetrainProgress } from './types.js';
 
 /** Live progress of one source's ingest: pages stored so far and their counts. */
 export const ingestProgressQuery = defineQuery<IngestProgress>('ingestProgress');
@@ -9,3 +9,6 @@ export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProg
 
 /** Live progress of a recommendation run: its batch, chunks scored, users computed and carried. */
 export const recommendProgressQuery = defineQuery<RecommendProgress>('recommendProgress');
+
+/** Live progress of a retraining: the stage, the snapshot, the candidates trained so far. */
+export const retrainProgressQuery = defineQuery<RetrainProgress>('retrainProgress');

@@ -46,6 +46,8 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
   if (!Array.isArray(users) || users.length > 10_000 || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
     throw ApplicationFailure.nonRetryable('users must be at most 10,000 positive integer user ids', 'InvalidInput');
   }
+  const slot = input.slot ?? 'active';
+  if (slot !== 'active' && slot !== 'challenger') throw ApplicationFailure.nonRetryable(`slot must be active or challenger, got ${JSON.stringify(slot)}`, 'InvalidInput');
   const concurrency = Math.min(64, Math.max(1, input.concurrency ?? 4));
   const info = workflowInfo();
   const resumed = input.resume;
@@ -56,7 +58,7 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
 
   let plan: BatchPlan | undefined = resumed?.plan;
   try {
-    plan ??= await prepareRecommendations({ batchId, workflowId: info.workflowId, mode, ...(users.length > 0 ? { users } : {}) });
+    plan ??= await prepareRecommendations({ batchId, workflowId: info.workflowId, mode, ...(users.length > 0 ? { users } : {}), ...(slot !== 'active' ? { slot } : {}) });
     progress.chunks = plan.chunks;
     progress.stage = 'scoring';
     upsertMemo({ batchId, model: plan.model.key, summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}` });
@@ -102,6 +104,7 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
     progress.stage = 'done';
     const result: RecommendResult = {
       batchId,
+      ...(slot !== 'active' ? { slot } : {}),
       model: plan.model.key,
       mode: plan.mode,
       fullBecause: plan.fullBecause,
@@ -131,7 +134,7 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
 }
 
 export function describeRecommend(r: RecommendResult): string {
-  return `published ${r.batchId}: ${r.users} users (${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start), model ${r.model}`;
+  return `published ${r.batchId}${r.slot === 'challenger' ? ' (challenger, for the canary)' : ''}: ${r.users} users (${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start), model ${r.model}`;
 }
 
 function zeroTotals(): RecommendTotals {

@@ -1,3 +1,6 @@
+import type { Decision, ScoredModel } from '../activities/training/decide.js';
+import type { TrainCandidateOutcome } from '../activities/training/activities.js';
+import type { ModelFamily } from '../models/types.js';
 import type { FetchStats } from '../activities/ingest/stats.js';
 import type { SourceSummary } from '../activities/runs/types.js';
 import type { AlertOutcome } from '../activities/health/alerts.js';
@@ -47,6 +50,8 @@ export interface DailyPipelineInput {
   heartbeatTimeout?: string;
   /** After a healthy ingest, compute and publish recommendations (default true). */
   recommend?: boolean;
+  /** After a healthy ingest, check drift against the champion's training data and retrain past a threshold (default true). */
+  drift?: boolean;
 }
 
 export interface DailyPipelineResult {
@@ -60,6 +65,15 @@ export interface DailyPipelineResult {
   health?: RunHealth;
   alerts?: AlertOutcome;
   recommendations?: PipelineRecommendations;
+  drift?: PipelineDrift;
+}
+
+/** What the daily run's drift check found, and the retraining it started. */
+export interface PipelineDrift {
+  status: 'stable' | 'drifted' | 'skipped' | 'failed';
+  reasons: string[];
+  figures?: { psiTracks: number; psiGenres: number; championNdcgThen: number | null; championNdcgNow: number | null };
+  retrainWorkflowId?: string;
 }
 
 export type SourceState = 'pending' | 'running' | 'completed' | 'failed';
@@ -69,7 +83,7 @@ export interface PipelineProgress {
   runId: string;
   date: string;
   /** ingesting, then checking (quality checks), alerting (KPIs, alerts, delivery), done. */
-  stage?: 'ingesting' | 'checking' | 'recommending' | 'alerting' | 'done';
+  stage?: 'ingesting' | 'checking' | 'recommending' | 'checking drift' | 'alerting' | 'done';
   sources: Partial<Record<SourceName, { state: SourceState; workflowId: string; summary?: SourceSummary }>>;
   health?: RunHealth;
   recommendations?: PipelineRecommendations;
@@ -89,12 +103,16 @@ export interface RecommendInput {
   users?: number[];
   /** Scoring activities in flight. Default 4. */
   concurrency?: number;
+  /** active (default): the champion's lists for everyone; challenger: the challenger's lists, served to the canary's share. */
+  slot?: 'active' | 'challenger';
   /** Set by the workflow itself when it continues as new. */
   resume?: { plan: BatchPlan; nextChunk: number; totals: RecommendTotals; startedAt: number };
 }
 
 export interface RecommendResult {
   batchId: string;
+  /** The pointer it was published to (absent in runs recorded before the canary: active). */
+  slot?: 'active' | 'challenger';
   model: string;
   mode: 'full' | 'incremental';
   /** Why an incremental run computed everyone (no active batch, a new model), else null. */
@@ -123,4 +141,49 @@ export interface PipelineRecommendations {
   workflowId: string;
   reason?: string;
   result?: RecommendResult;
+}
+
+/** What a retraining was asked to do. Every field is optional: a schedule starts it with `{ trigger: 'schedule' }`. */
+export interface RetrainInput {
+  /** Who started it: schedule (weekly-retrain), manual (CLI, UI) or drift (the daily run). */
+  trigger?: 'schedule' | 'manual' | 'drift';
+  /** Why, in words (the drift check's reasons). */
+  reason?: string;
+  /** Candidate families; default: the worker's MOOVITAMIX_RETRAIN_FAMILIES. */
+  families?: ModelFamily[];
+  /** Raw hyper-parameters per family (`{ als: { factors: '32' } }`); default: MOOVITAMIX_RETRAIN_PARAMS. */
+  params?: Partial<Record<ModelFamily, Record<string, string>>>;
+  /** Split and training seed; default: drawn by the workflow (recorded in its result). */
+  seed?: number;
+  /** Recompute every user's recommendations after a promotion (default true). */
+  recompute?: boolean;
+}
+
+export interface RetrainResult {
+  trigger: string;
+  snapshotId: string;
+  seed: number;
+  candidates: TrainCandidateOutcome[];
+  baseline: ScoredModel;
+  /** The champion before the decision, scored on the same split. */
+  champion: ScoredModel | null;
+  decision: Decision;
+  /** The recommend child run after a promotion (and the canary's challenger batch). */
+  recommendations: RetrainRecommendations[];
+  durationMs: number;
+}
+
+export interface RetrainRecommendations {
+  slot: 'active' | 'challenger';
+  workflowId: string;
+  status: 'published' | 'failed';
+  batchId?: string;
+  reason?: string;
+}
+
+export interface RetrainProgress {
+  stage: 'snapshot' | 'training' | 'evaluating' | 'deciding' | 'recommending' | 'done' | 'failed';
+  snapshotId: string | null;
+  trained: string[];
+  training: string | null;
 }

@@ -27,12 +27,12 @@ export interface ModelVersionDocument {
   params: Record<string, number | string>;
   /** Offline metrics, e.g. `ndcg@10`. */
   metrics: Record<string, number>;
-  status: 'registered' | 'archived';
+  status: ModelStatus;
   created_at: Date;
   items: number;
   artifact: { key: string; bytes: number; chunks: number };
-  /** Where it came from: snapshot, split, code version; free-form until training lands. */
-  lineage: Record<string, unknown>;
+  /** Where it came from: for trained versions a TrainingLineage (snapshot, split, seed, code version). */
+  lineage: Partial<TrainingLineage> & Record<string, unknown>;
 }
 
 export interface ModelAliasDocument {
@@ -84,51 +84,154 @@ export async function deleteArtifact(db: Db, key: string): Promise<void> {
   for (let index = (first?.count ?? 1) - 1; index >= 0; index--) await db.collection<ArtifactChunk>(MODEL_ARTIFACTS).deleteOne({ _id: `${key}#${index}` });
 }
 
-/** Stores a model as the next version of `name`. */
+/**
+ * Where a version stands. A trained `candidate` becomes the `champion` (serves everyone) or
+ * the `challenger` (the canary's arm) when an alias moves to it, or is `rejected` by the
+ * retraining decision; a champion replaced later is `archived`. `registered`: stored by
+ * hand (tests, benchmarks), not through training.
+ */
+export type ModelStatus = 'registered' | 'candidate' | 'champion' | 'challenger' | 'rejected' | 'archived';
+export const ALIASES = ['champion', 'challenger'] as const;
+export type Alias = (typeof ALIASES)[number];
+
+/** Lineage every trained version carries: what it was trained on, and how. */
+export interface TrainingLineage {
+  /** The frozen training snapshot (`training_snapshots`). */
+  snapshot_id: string;
+  /** The split the metrics were measured on, with its seed. */
+  split: { method: string; seed: number; [k: string]: unknown };
+  /** The training seed. */
+  seed: number;
+  /** Version of the code that trained it. */
+  code_version: string;
+  /** The retraining run (workflow id) and family: a retried training finds its version. */
+  run: string;
+  train_ms: number;
+}
+
+/** Stores a model as the next version of `name`; with `lineage.run`, a second call with the same run returns the first version. */
 export async function registerModel(
   db: Db,
-  options: { name: string; model: RecommenderModel; metrics?: Record<string, number>; lineage?: Record<string, unknown> },
+  options: { name: string; model: RecommenderModel; metrics?: Record<string, number>; lineage?: Record<string, unknown>; status?: ModelStatus },
 ): Promise<ModelVersionDocument> {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.name)) throw new Error(`model name must be lower-case letters, digits and dashes, got "${options.name}"`);
   const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
-  const latest = await versions.find({ name: options.name }, { projection: { version: 1 } }).toArray();
-  const version = Math.max(0, ...latest.map((d) => d.version)) + 1;
-  const key = `${options.name}@${version}`;
-  const artifact = await saveArtifact(db, key, encodeModel(options.model));
-  const doc: ModelVersionDocument = {
-    _id: key,
-    name: options.name,
-    version,
-    family: options.model.family,
-    params: options.model.params,
-    metrics: options.metrics ?? {},
-    status: 'registered',
-    created_at: new Date(),
-    items: options.model.itemIds.length,
-    artifact: { key, ...artifact },
-    lineage: options.lineage ?? {},
-  };
-  await versions.insertOne(doc);
-  return doc;
+  const run = options.lineage?.run;
+  if (typeof run === 'string') {
+    const done = await versions.findOne({ name: options.name, 'lineage.run': run });
+    if (done) return done;
+  }
+  const bytes = encodeModel(options.model);
+  // Two registrations of one name may race for a number: the loser takes the next one.
+  for (let attempt = 0; ; attempt++) {
+    const latest = await versions.find({ name: options.name }, { projection: { version: 1 } }).toArray();
+    const version = Math.max(0, ...latest.map((d) => d.version)) + 1;
+    const key = `${options.name}@${version}`;
+    const artifact = await saveArtifact(db, key, bytes);
+    const doc: ModelVersionDocument = {
+      _id: key,
+      name: options.name,
+      version,
+      family: options.model.family,
+      params: options.model.params,
+      metrics: options.metrics ?? {},
+      status: options.status ?? 'registered',
+      created_at: new Date(),
+      items: options.model.itemIds.length,
+      artifact: { key, ...artifact },
+      lineage: options.lineage ?? {},
+    };
+    try {
+      await versions.insertOne(doc);
+      return doc;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000 || attempt >= 5) throw err;
+    }
+  }
 }
 
-/** Points an alias at a version and logs the move with its reason. */
-export async function setAlias(db: Db, alias: string, modelKey: string, reason: string): Promise<void> {
-  const version = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: modelKey });
+export interface AliasMove {
+  alias: Alias;
+  from: string | null;
+  to: string;
+  at: Date;
+  reason: string;
+  /** promote: a decision or a person moved it forward; rollback: back to an earlier version. */
+  kind: 'promote' | 'rollback';
+}
+
+/**
+ * Points an alias at a version, logs the move with its reason, and updates both versions'
+ * status. Moving an alias to the version it already names changes nothing and logs nothing,
+ * so a retried promotion is harmless.
+ */
+export async function setAlias(db: Db, alias: Alias, modelKey: string, reason: string, kind: AliasMove['kind'] = 'promote'): Promise<{ moved: boolean; from: string | null }> {
+  const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
+  const version = await versions.findOne({ _id: modelKey });
   if (!version) throw new Error(`model version ${modelKey} is not registered`);
+  if (!(await artifactExists(db, modelKey))) throw new Error(`model version ${modelKey} has no artifact`);
   const previous = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: alias });
+  if (previous?.model_key === modelKey) return { moved: false, from: modelKey };
   const now = new Date();
   await db.collection<ModelAliasDocument>(MODEL_ALIASES).replaceOne({ _id: alias }, { model_key: modelKey, moved_at: now, reason }, { upsert: true });
-  await db.collection(MODEL_ALIAS_LOG).insertOne({ alias, from: previous?.model_key ?? null, to: modelKey, at: now, reason });
+  await db.collection(MODEL_ALIAS_LOG).insertOne({ alias, from: previous?.model_key ?? null, to: modelKey, at: now, reason, kind } satisfies AliasMove);
+  await versions.updateOne({ _id: modelKey }, { $set: { status: alias } });
+  if (previous) {
+    const other = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ model_key: previous.model_key });
+    // A champion replaced is archived; a challenger replaced goes back to being a candidate.
+    if (!other) await versions.updateOne({ _id: previous.model_key }, { $set: { status: alias === 'champion' ? 'archived' : 'candidate' } });
+  }
+  if (alias === 'champion') {
+    // One version cannot be both arms of the canary.
+    const challenger = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: 'challenger' });
+    if (challenger?.model_key === modelKey) await db.collection<ModelAliasDocument>(MODEL_ALIASES).deleteOne({ _id: 'challenger' });
+  }
+  return { moved: true, from: previous?.model_key ?? null };
+}
+
+/** Every alias and the version it names. */
+export async function aliases(db: Db): Promise<Map<string, ModelAliasDocument>> {
+  const all = await db.collection<ModelAliasDocument>(MODEL_ALIASES).find({}).toArray();
+  return new Map(all.map((a) => [a._id, a]));
+}
+
+/** The alias log, newest first. */
+export async function aliasLog(db: Db, filter: { alias?: Alias; key?: string } = {}): Promise<AliasMove[]> {
+  const all = await db.collection<AliasMove>(MODEL_ALIAS_LOG).find(filter.alias ? { alias: filter.alias } : {}, { projection: { _id: 0 } }).toArray();
+  return all.filter((m) => !filter.key || m.to === filter.key || m.from === filter.key).sort((a, b) => b.at.getTime() - a.at.getTime());
+}
+
+export class RollbackRefused extends Error {
+  override name = 'ModelRollbackRefused';
+}
+
+/**
+ * The champion `models rollback` returns to: the one the current champion replaced when it
+ * was promoted. Rolling back twice walks further back, as an undo stack would.
+ */
+export async function rollbackTarget(db: Db): Promise<{ from: string; to: string }> {
+  const current = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: 'champion' });
+  if (!current) throw new RollbackRefused('there is no champion to roll back');
+  const promotion = (await aliasLog(db, { alias: 'champion' })).find((m) => m.to === current.model_key && m.kind === 'promote');
+  if (!promotion?.from) throw new RollbackRefused(`${current.model_key} was the first champion: there is no earlier one to roll back to`);
+  const target = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: promotion.from });
+  if (!target) throw new RollbackRefused(`the previous champion ${promotion.from} is no longer registered`);
+  if (!(await artifactExists(db, promotion.from))) throw new RollbackRefused(`the previous champion ${promotion.from} has no artifact any more`);
+  return { from: current.model_key, to: promotion.from };
+}
+
+/** The model an alias names, or null when it names none yet. */
+export async function aliasRef(db: Db, alias: Alias): Promise<ModelRef | null> {
+  const found = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: alias });
+  if (!found) return null;
+  const version = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: found.model_key });
+  if (!version) throw ApplicationFailure.nonRetryable(`the ${alias} alias names ${found.model_key}, which is not registered`, 'ModelUnavailable');
+  return { key: version._id, name: version.name, version: String(version.version), family: version.family };
 }
 
 /** The model the `champion` alias names, or null when there is none yet. */
-export async function championRef(db: Db): Promise<ModelRef | null> {
-  const alias = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: 'champion' });
-  if (!alias) return null;
-  const version = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: alias.model_key });
-  if (!version) throw ApplicationFailure.nonRetryable(`the champion alias names ${alias.model_key}, which is not registered`, 'ModelUnavailable');
-  return { key: version._id, name: version.name, version: String(version.version), family: version.family };
+export function championRef(db: Db): Promise<ModelRef | null> {
+  return aliasRef(db, 'champion');
 }
 
 const cache = new Map<string, RecommenderModel>();

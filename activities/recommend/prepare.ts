@@ -3,28 +3,28 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { decodeModel, encodeModel, modelDigest } from '../../models/artifact.js';
 import type { ModelRef, RecommenderModel } from '../../models/types.js';
-import { SOURCES } from '../../sources/index.js';
-import { rawCollection } from '../ingest/raw.js';
-import { artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
+import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
 import { fromBinary, toBinary } from './binary.js';
 import { Growable } from './growable.js';
-import { genreCode, inputHash } from './inputs.js';
+import { readLiveData } from './liveData.js';
+import { inputHash } from './inputs.js';
 import type { RecommendSettings } from './settings.js';
 import {
   ACTIVE_ID,
   BATCHES,
+  CHALLENGER_ID,
   BATCH_ID,
   INPUTS,
   MANIFESTS,
-  STATE,
   batchCollection,
   chunkId,
   contextId,
+  slotState,
   type BatchDocument,
+  type Slot,
   type ContextDocument,
   type InputDocument,
   type ManifestDocument,
-  type StateDocument,
 } from './store.js';
 
 export interface PrepareInput {
@@ -34,6 +34,8 @@ export interface PrepareInput {
   mode: 'full' | 'incremental';
   /** Users to recompute even if unchanged. */
   users?: number[];
+  /** active (default): the champion's batch for everyone; challenger: the challenger's batch for the canary. */
+  slot?: Slot;
 }
 
 /** What the workflow needs to fan out: counts and ids only. */
@@ -42,6 +44,7 @@ export interface BatchPlan {
   collection: string;
   model: ModelRef;
   mode: 'full' | 'incremental';
+  slot: Slot;
   baseBatchId: string | null;
   /** Why every user is computed when the mode was incremental. */
   fullBecause: string | null;
@@ -50,8 +53,6 @@ export interface BatchPlan {
   toCompute: number;
   toCarry: number;
 }
-
-const HEARTBEAT_EVERY = 20_000;
 
 /**
  * Plans a batch: picks the model (the registry's champion; MostPopular fitted on today's
@@ -65,49 +66,13 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   const existing = await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId });
   if (existing && existing.status !== 'building') return planOf(existing, null);
   const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
-
-  // The live catalogue: track id -> favourite-genre code of its genre word.
-  const liveTracks = new Map<number, number>();
-  for await (const t of db.collection(SOURCES.tracks.curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: 5000 })) {
-    liveTracks.set(t.id as number, genreCode(t.genres));
-    if (liveTracks.size % HEARTBEAT_EVERY === 0) beat('tracks', liveTracks.size);
-  }
-
-  // Live users, ascending by id.
-  const userIds = new Growable((n) => new Float64Array(n));
-  const userGenres = new Growable((n) => new Uint8Array(n));
-  for await (const u of db.collection(SOURCES.users.curatedCollection).find({}, { projection: { id: 1, favorite_genres: 1 }, batchSize: 5000 })) {
-    userIds.push(u.id as number);
-    userGenres.push(genreCode(u.favorite_genres));
-    if (userIds.length % HEARTBEAT_EVERY === 0) beat('users', userIds.length);
-  }
-  const order = sortedOrder(userIds.view());
-  const users = Float64Array.from(order, (i) => userIds.get(i));
-  const genres = Uint8Array.from(order, (i) => userGenres.get(i));
+  const { liveTracks, users, genres, position, tracksOf } = await readLiveData(db, beat);
   if (users.length === 0) throw ApplicationFailure.nonRetryable('there are no live users: ingest users before recommending', 'NothingToRecommend');
 
-  // Live histories of live users: listened track ids, oldest first.
-  const position = new Map<number, number>();
-  users.forEach((id, i) => position.set(id, i));
-  const histStart = new Int32Array(users.length);
-  const histLength = new Int32Array(users.length);
-  const histTracks = new Growable((n) => new Float64Array(n));
-  let read = 0;
-  for await (const h of rawCollection(db, SOURCES.listen_history).find({}, { projection: { 'record.user_id': 1, 'record.items': 1, deleted_at: 1 }, batchSize: 5000 })) {
-    if (++read % HEARTBEAT_EVERY === 0) beat('listen_history', read);
-    if (h.deleted_at) continue;
-    const at = position.get(h.record.user_id as number);
-    const items = h.record.items as number[] | null;
-    if (at === undefined || !Array.isArray(items)) continue;
-    histStart[at] = histTracks.length;
-    histLength[at] = items.length;
-    for (const item of items) histTracks.push(item);
-  }
-  // A view of user u's listened track ids (empty without history): no copy per user.
-  const tracksOf = (u: number): Float64Array => histTracks.view().subarray(histStart[u] as number, (histStart[u] as number) + (histLength[u] as number));
-
-  // The model: the champion, or MostPopular fitted on these listens.
-  const champion = await championRef(db);
+  // The model: the champion (the challenger for the canary), or MostPopular fitted on these listens.
+  const slot = input.slot ?? ACTIVE_ID;
+  const champion = slot === CHALLENGER_ID ? await aliasRef(db, 'challenger') : await championRef(db);
+  if (!champion && slot === CHALLENGER_ID) throw ApplicationFailure.nonRetryable('no model is the challenger: promote one with `moovitamix models promote KEY --alias challenger`', 'NoChallenger');
   let model: RecommenderModel;
   let ref: ModelRef;
   if (champion) {
@@ -135,7 +100,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   const unknown = [...forced].filter((id) => !position.has(id));
   if (unknown.length > 0) throw ApplicationFailure.nonRetryable(`not live users: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, 'UnknownUsers');
 
-  const state = await db.collection<StateDocument>(STATE).findOne({ _id: ACTIVE_ID });
+  const state = await slotState(db, slot);
   const base = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }) : null;
   let fullBecause: string | null = null;
   if (input.mode === 'full') fullBecause = 'a full run was asked for';
@@ -196,6 +161,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     workflow_id: input.workflowId,
     model: ref,
     mode: input.mode,
+    slot,
     base_batch_id: state?.batch_id ?? null,
     k: settings.k,
     genre_boost: settings.genreBoost,
@@ -224,6 +190,7 @@ function planOf(batch: BatchDocument, fullBecause: string | null): BatchPlan {
     collection: batch.collection,
     model: batch.model,
     mode: batch.mode,
+    slot: batch.slot ?? ACTIVE_ID,
     baseBatchId: batch.base_batch_id,
     fullBecause,
     chunks: batch.chunks,
@@ -284,10 +251,4 @@ async function fallbackModel(db: Db, liveTracks: Map<number, number>, nUsers: nu
   if (!(await artifactExists(db, key))) await saveArtifact(db, key, bytes);
   // Decoded from the bytes at hand (into shared memory, as scoring threads need it).
   return { model: rememberModel(key, decodeModel(bytes)), ref: { key, name: 'most-popular', version, family: 'most-popular' } };
-}
-
-/** Indices of `values` in ascending order of value. */
-function sortedOrder(values: Float64Array): Int32Array {
-  const order = Int32Array.from({ length: values.length }, (_, i) => i);
-  return order.sort((a, b) => (values[a] as number) - (values[b] as number));
 }

@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { deleteArtifact } from '../models/registry.js';
 import { fromBinary } from './binary.js';
 import { countOnes } from './scoreChunk.js';
-import { BATCHES, INPUTS, MANIFESTS, activeState, chunkId, contextId, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
+import { ACTIVE_ID, BATCHES, INPUTS, MANIFESTS, activeState, challengerState, chunkId, contextId, slotState, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
 
 export interface PublishOutcome {
   batchId: string;
@@ -27,7 +27,8 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
   const batches = db.collection<BatchDocument>(BATCHES);
   const batch = await batches.findOne({ _id: batchId });
   if (!batch) throw ApplicationFailure.nonRetryable(`recommendation batch ${batchId} does not exist`, 'NoBatch');
-  const state = await activeState(db);
+  const slot = batch.slot ?? ACTIVE_ID;
+  const state = await slotState(db, slot);
   // A retried attempt whose pointer switch went through: finish the bookkeeping below.
   const switched = state?.batch_id === batchId && batch.written !== undefined;
   if (!switched && batch.status !== 'building') throw ApplicationFailure.nonRetryable(`batch ${batchId} is ${batch.status}: only a batch being built can be published`, 'BatchClosed');
@@ -54,9 +55,9 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
     }
     written = { users, computed, carried, cold_start: coldStart };
     await batches.updateOne({ _id: batchId }, { $set: { written } });
-    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`);
+    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`, slot);
     // FerretDB checks the guard apart from the write: read back what won.
-    const now = await activeState(db);
+    const now = await slotState(db, slot);
     if (!swapped || now?.batch_id !== batchId) {
       throw ApplicationFailure.nonRetryable(`batch ${now?.batch_id ?? '(none)'} was published after this batch was planned on ${batch.base_batch_id ?? 'no batch'}; this one is not published`, 'PublishConflict');
     }
@@ -80,7 +81,7 @@ function figures(w: NonNullable<BatchDocument['written']>) {
 export async function abandonBatch(db: Db, batchId: string, error: string): Promise<void> {
   const batch = await db.collection<BatchDocument>(BATCHES).findOne({ _id: batchId });
   if (!batch) return;
-  const state = await activeState(db);
+  const state = await slotState(db, batch.slot ?? ACTIVE_ID);
   if (state?.batch_id === batchId) return; // published after all: nothing to abandon
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: batchId }, { $set: { status: 'failed', failed_at: new Date(), error: error.slice(0, 2000) } });
   await dropBatchData(db, batch);
@@ -93,8 +94,9 @@ export async function abandonBatch(db: Db, batchId: string, error: string): Prom
  */
 export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: string[] }> {
   const state = await activeState(db);
+  const canary = await challengerState(db);
   const all = await db.collection<BatchDocument>(BATCHES).find({ status: { $ne: 'pruned' } }).toArray();
-  const protectedIds = new Set([state?.batch_id, state?.previous_batch_id].filter((id): id is string => Boolean(id)));
+  const protectedIds = new Set([state?.batch_id, state?.previous_batch_id, canary?.batch_id].filter((id): id is string => Boolean(id)));
   const published = all
     .filter((b) => b.status === 'published' || b.status === 'superseded' || b.status === 'rolled_back')
     .sort((a, b) => (b.published_at?.getTime() ?? 0) - (a.published_at?.getTime() ?? 0));

@@ -35,6 +35,8 @@ export interface BatchDocument {
   workflow_id: string;
   model: ModelRef;
   mode: 'full' | 'incremental';
+  /** The pointer it is published to: `active` (everyone) or `challenger` (the canary); absent = active. */
+  slot?: Slot;
   /** The batch that was active when this one was planned: carry-over source, publish guard. */
   base_batch_id: string | null;
   k: number;
@@ -156,31 +158,35 @@ export const batchCollection = (batchId: string) => `recommendations_${batchId}`
 export const BATCH_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export async function activeState(db: Db): Promise<StateDocument | null> {
-  return db.collection<StateDocument>(STATE).findOne({ _id: ACTIVE_ID });
+  return slotState(db, ACTIVE_ID);
 }
 
 /** The canary's pointer, or null when no challenger batch is published. */
 export async function challengerState(db: Db): Promise<StateDocument | null> {
-  return db.collection<StateDocument>(STATE).findOne({ _id: CHALLENGER_ID });
+  return slotState(db, CHALLENGER_ID);
+}
+
+export async function slotState(db: Db, slot: Slot): Promise<StateDocument | null> {
+  return db.collection<StateDocument>(STATE).findOne({ _id: slot });
 }
 
 /**
  * Makes `batchId` active if the pointer still names `expected` (null: no batch yet).
  * Returns false when another batch was published meanwhile.
  */
-export async function switchActive(db: Db, batchId: string, expected: string | null, previous: string | null, reason: string): Promise<boolean> {
+export async function switchActive(db: Db, batchId: string, expected: string | null, previous: string | null, reason: string, slot: Slot = ACTIVE_ID): Promise<boolean> {
   const state = db.collection<StateDocument>(STATE);
   const fields = { batch_id: batchId, collection: batchCollection(batchId), previous_batch_id: previous, switched_at: new Date(), reason };
   if (expected === null) {
     try {
-      await state.insertOne({ _id: ACTIVE_ID, ...fields });
+      await state.insertOne({ _id: slot, ...fields });
       return true;
     } catch (err) {
       if ((err as { code?: number }).code === 11000) return false;
       throw err;
     }
   }
-  const result = await state.updateOne({ _id: ACTIVE_ID, batch_id: expected }, { $set: fields });
+  const result = await state.updateOne({ _id: slot, batch_id: expected }, { $set: fields });
   return result.matchedCount === 1;
 }
 

@@ -11,7 +11,7 @@ import { connectDb } from '../mongo.js';
 import { connectClient } from '../temporalClient.js';
 import { UsageError } from '../usage.js';
 
-export const RECOMMEND_USAGE = `Usage: moovitamix recommend [--full] [--users ID,...] [--wait] [--json]
+export const RECOMMEND_USAGE = `Usage: moovitamix recommend [--full] [--users ID,...] [--challenger] [--wait] [--json]
        moovitamix recommend rollback [--json]
        moovitamix recommend status [--json]
        moovitamix recommend show USER_ID [--json]
@@ -21,6 +21,8 @@ Computes every live user's recommendations into a new batch and publishes it
   --full        recompute every user (default: incremental, carrying over users whose
                 history and favourite genre are unchanged, when the model is the same)
   --users       also recompute these users (comma-separated ids), changed or not
+  --challenger  compute the challenger model's batch, which the canary serves to
+                MOOVITAMIX_CANARY_SHARE of users (instead of the champion's batch)
   --wait        follow the run and print what it did
 rollback  makes the previous batch active again, at once (one step back only)
 status    the active batch and the batches kept
@@ -34,7 +36,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   if (sub === 'show') return showCommand(rest);
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { full: { type: 'boolean', default: false }, users: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: { full: { type: 'boolean', default: false }, challenger: { type: 'boolean', default: false }, users: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
   });
@@ -46,13 +48,19 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   const input: RecommendInput = { mode: values.full ? 'full' : 'incremental' };
   if (values.users !== undefined) input.users = parseUserIds(values.users);
 
+  if (values.challenger) input.slot = 'challenger';
+  return startRecommend(input, { wait: values.wait, json: values.json });
+}
+
+/** Starts a recommend run (recommend-<time>); with `wait`, follows it and prints what it did. */
+export async function startRecommend(input: RecommendInput, options: { wait: boolean; json: boolean }): Promise<number> {
   const config = loadConfig();
   const { client, close } = await connectClient(config);
   try {
     const workflowId = `recommend-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
     const handle = await client.workflow.start<typeof recommend>('recommend', { workflowId, taskQueue: config.taskQueue, args: [input] });
-    if (!values.wait) {
-      console.log(values.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
+    if (!options.wait) {
+      console.log(options.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
       return 0;
     }
     process.stderr.write(`Started ${workflowId}\n`);
@@ -64,7 +72,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
     }, 2000);
     try {
       const result = await handle.result();
-      console.log(values.json ? JSON.stringify(result, null, 2) : renderResult(result));
+      console.log(options.json ? JSON.stringify(result, null, 2) : renderResult(result));
       return 0;
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
@@ -90,7 +98,7 @@ export function parseUserIds(text: string): number[] {
 
 function renderResult(r: RecommendResult): string {
   return [
-    `Published batch ${r.batchId} in ${seconds(r.durationMs)} (model ${r.model}, ${r.mode}${r.fullBecause ? `, every user computed: ${r.fullBecause}` : ''})`,
+    `Published ${r.slot === 'challenger' ? 'challenger ' : ''}batch ${r.batchId} in ${seconds(r.durationMs)} (model ${r.model}, ${r.mode}${r.fullBecause ? `, every user computed: ${r.fullBecause}` : ''})`,
     `  users ${r.users}: ${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start; ${r.chunks} chunks`,
     `  previous batch ${r.previousBatchId ?? '(none)'} kept for rollback${r.pruned.length > 0 ? `; dropped ${r.pruned.join(', ')}` : ''}`,
   ].join('\n');

@@ -2,35 +2,56 @@ import { parseArgs } from 'node:util';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { loadConfig, type Config } from '../../config/config.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
+import type { retrain } from '../../workflows/retrain.js';
 import { table } from '../format.js';
 import { connectClient } from '../temporalClient.js';
 import { UsageError } from '../usage.js';
 
 export const DAILY_SCHEDULE_ID = 'daily-pipeline';
+export const RETRAIN_SCHEDULE_ID = 'weekly-retrain';
 
 export const SCHEDULE_USAGE = `Usage: moovitamix schedule <install|list|pause|unpause|trigger|delete> [--id ID] [--note TEXT]
 
-  install   create, or update to the definition below, the Temporal Schedule
+  install   create, or update to the definitions below, the Temporal Schedules
+            (idempotent; --id installs one of them):
             "${DAILY_SCHEDULE_ID}": dailyPipeline every day at 02:00 UTC, overlapping
-            runs skipped, missed runs caught up for 1 day (idempotent)
+            runs skipped, missed runs caught up for 1 day
+            "${RETRAIN_SCHEDULE_ID}": retrain every Sunday at 04:00 UTC, overlapping runs
+            skipped, a missed run caught up for 1 day
   list      the schedules of the namespace, with their next and recent runs
   pause     stop taking actions (--note says why)     unpause   take them again
   trigger   start a run now, as the schedule would    delete    remove the schedule
-Scheduled runs take their date from TemporalScheduledStartTime; their workflow ids
-are daily-<scheduled time>.`;
+The other actions act on --id (default ${DAILY_SCHEDULE_ID}). Scheduled daily runs take
+their date from TemporalScheduledStartTime; their workflow ids are daily-<scheduled
+time>, retraining runs weekly-retrain-<scheduled time>.`;
 
-/** The schedule's whole definition, so that install can also bring an old one up to date. */
-function definition(config: Config) {
+/** Each schedule's whole definition, so that install can also bring an old one up to date. */
+function definitions(config: Config) {
   return {
-    spec: { calendars: [{ hour: 2, minute: 0, comment: 'every day at 02:00 UTC' }], timezone: 'UTC' },
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'dailyPipeline',
-      workflowId: 'daily',
-      taskQueue: config.taskQueue,
-      args: [{}],
-    } satisfies ScheduleOptionsStartWorkflowAction<typeof dailyPipeline>,
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },
+    [DAILY_SCHEDULE_ID]: {
+      spec: { calendars: [{ hour: 2, minute: 0, comment: 'every day at 02:00 UTC' }], timezone: 'UTC' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'dailyPipeline',
+        workflowId: 'daily',
+        taskQueue: config.taskQueue,
+        args: [{}],
+      } satisfies ScheduleOptionsStartWorkflowAction<typeof dailyPipeline>,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },
+      described: 'dailyPipeline every day at 02:00 UTC (overlap SKIP, catch-up window 1 day)',
+    },
+    [RETRAIN_SCHEDULE_ID]: {
+      spec: { calendars: [{ dayOfWeek: 'SUNDAY' as const, hour: 4, minute: 0, comment: 'every Sunday at 04:00 UTC' }], timezone: 'UTC' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'retrain',
+        workflowId: 'weekly-retrain',
+        taskQueue: config.taskQueue,
+        args: [{ trigger: 'schedule' }],
+      } satisfies ScheduleOptionsStartWorkflowAction<typeof retrain>,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },
+      described: 'retrain every Sunday at 04:00 UTC (overlap SKIP, catch-up window 1 day)',
+    },
   };
 }
 
@@ -40,8 +61,8 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
     console.log(SCHEDULE_USAGE);
     return action ? 0 : 2;
   }
-  const { values } = parseArgs({ args: rest, options: { id: { type: 'string', default: DAILY_SCHEDULE_ID }, note: { type: 'string' } }, strict: true });
-  const id = values.id;
+  const { values } = parseArgs({ args: rest, options: { id: { type: 'string' }, note: { type: 'string' } }, strict: true });
+  const id = values.id ?? DAILY_SCHEDULE_ID;
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(id)) throw new UsageError(`--id must be letters, digits, ".", "_" or "-", got "${id}"`);
   if (!['install', 'list', 'pause', 'unpause', 'trigger', 'delete'].includes(action)) throw new UsageError(`unknown schedule action "${action}"\n\n${SCHEDULE_USAGE}`);
 
@@ -50,8 +71,15 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
   try {
     const handle = client.schedule.getHandle(id);
     switch (action) {
-      case 'install':
-        return await install(client, config, id);
+      case 'install': {
+        const all = definitions(config);
+        const ids = values.id === undefined ? (Object.keys(all) as (keyof typeof all)[]) : [id];
+        for (const one of ids) {
+          if (!(one in all)) throw new UsageError(`install knows the schedules ${Object.keys(all).join(' and ')}, not "${one}"`);
+          await install(client, all[one as keyof typeof all], one);
+        }
+        return 0;
+      }
       case 'list':
         return await list(client);
       case 'pause':
@@ -76,19 +104,18 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
   }
 }
 
-async function install(client: Client, config: Config, id: string): Promise<number> {
-  const def = definition(config);
+async function install(client: Client, def: ReturnType<typeof definitions>[keyof ReturnType<typeof definitions>], id: string): Promise<void> {
+  const { described, ...options } = def;
   try {
-    await client.schedule.create<typeof dailyPipeline>({ scheduleId: id, ...def });
-    console.log(`Schedule ${id} created: dailyPipeline every day at 02:00 UTC (overlap SKIP, catch-up window 1 day).`);
+    await client.schedule.create({ scheduleId: id, ...options });
+    console.log(`Schedule ${id} created: ${described}.`);
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(id).update<typeof dailyPipeline>((previous) => ({ ...previous, ...def, state: previous.state }));
+    await client.schedule.getHandle(id).update((previous) => ({ ...previous, ...options, state: previous.state }));
     console.log(`Schedule ${id} already existed: updated to the current definition.`);
   }
   const next = (await client.schedule.getHandle(id).describe()).info.nextActionTimes[0];
-  if (next) console.log(`Next run: ${next.toISOString()}`);
-  return 0;
+  if (next) console.log(`Next run of ${id}: ${next.toISOString()}`);
 }
 
 async function list(client: Client): Promise<number> {

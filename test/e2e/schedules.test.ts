@@ -30,10 +30,13 @@ describe('schedules and backfills', function () {
     await sim.close();
   });
 
-  it('install creates the daily schedule, and installing again updates it in place', async () => {
+  it('install creates the daily and the weekly retraining schedules, and installing again updates them in place', async () => {
     const created = await runCli(['schedule', 'install'], env);
     expect(created.code, created.stderr).to.equal(0);
-    expect(created.stdout).to.include('Schedule daily-pipeline created').and.match(/Next run: \d{4}-\d{2}-\d{2}T02:00:00\.000Z/);
+    expect(created.stdout).to.include('Schedule daily-pipeline created').and.match(/Next run of daily-pipeline: \d{4}-\d{2}-\d{2}T02:00:00\.000Z/);
+    expect(created.stdout).to.include('Schedule weekly-retrain created').and.match(/Next run of weekly-retrain: \d{4}-\d{2}-\d{2}T04:00:00\.000Z/);
+    const nextRetrain = new Date(/Next run of weekly-retrain: (\S+)/.exec(created.stdout)?.[1] ?? '');
+    expect(nextRetrain.getUTCDay(), 'a Sunday').to.equal(0);
     const again = await runCli(['schedule', 'install'], env);
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stdout).to.include('already existed: updated');
@@ -42,8 +45,14 @@ describe('schedules and backfills', function () {
     expect(description.spec.calendars?.[0]).to.deep.include({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
     expect(description.policies).to.include({ overlap: 'SKIP', catchupWindow: 86_400_000 });
     expect(description.action).to.include({ type: 'startWorkflow', workflowType: 'dailyPipeline', taskQueue: 'schedules-test' });
+    const weekly = await client.schedule.getHandle('weekly-retrain').describe();
+    expect(weekly.spec.calendars?.[0]).to.deep.include({ dayOfWeek: [{ start: 0, end: 0, step: 1 }], hour: [{ start: 4, end: 4, step: 1 }] });
+    expect(weekly.policies).to.include({ overlap: 'SKIP', catchupWindow: 86_400_000 });
+    expect(weekly.action).to.include({ type: 'startWorkflow', workflowType: 'retrain', taskQueue: 'schedules-test' });
+    expect(weekly.action.type === 'startWorkflow' && weekly.action.args).to.deep.equal([{ trigger: 'schedule' }]);
     const list = await runCli(['schedule', 'list'], env);
-    expect(list.stdout).to.match(/daily-pipeline\s+dailyPipeline\s+active/);
+    expect(list.stdout).to.match(/daily-pipeline\s+dailyPipeline\s+active/).and.match(/weekly-retrain\s+retrain\s+active/);
+    expect((await runCli(['schedule', 'delete', '--id', 'weekly-retrain'], env)).code).to.equal(0);
   });
 
   it('pause and unpause, with a note', async () => {

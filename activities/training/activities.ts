@@ -1,0 +1,173 @@
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from 'mongodb';
+import { fitModel, parseFamilyParams } from '../../models/families.js';
+import type { ModelFamily } from '../../models/types.js';
+import { codeVersion } from './codeVersion.js';
+import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../models/registry.js';
+import { decidePromotion, type Decision, type ScoredModel } from './decide.js';
+import { DECISIONS, type DecisionDocument } from './decisions.js';
+import { measureDrift, type DriftOutcome } from './measureDrift.js';
+import { evaluateOnSplit, splitSnapshot } from './evaluation.js';
+import type { TrainingSettings } from './settings.js';
+import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
+
+export interface TrainingDeps {
+  db: Db;
+  settings: TrainingSettings;
+  /** Whether the canary serves a share of users from the challenger's batch. */
+  canaryEnabled: () => boolean;
+}
+
+export interface SnapshotOutcome {
+  snapshotId: string;
+  users: number;
+  tracks: number;
+  listens: number;
+}
+
+export interface TrainCandidateInput {
+  /** The retraining run (workflow id): with the family, what makes a retried training find its version. */
+  runId: string;
+  snapshotId: string;
+  family: ModelFamily;
+  seed: number;
+  /** Raw parameters given for this run; the worker's configured ones otherwise. */
+  params?: Record<string, string>;
+}
+
+export type TrainCandidateOutcome =
+  | { status: 'trained'; key: string; family: ModelFamily; metrics: Record<string, number>; trainMs: number }
+  | { status: 'skipped'; family: ModelFamily; reason: string };
+
+export interface ReferenceOutcome {
+  baseline: ScoredModel;
+  champion: ScoredModel | null;
+}
+
+export interface DecideInput {
+  runId: string;
+  trigger: string;
+  snapshotId: string;
+  seed: number;
+  candidates: ScoredModel[];
+  baseline: ScoredModel;
+  champion: ScoredModel | null;
+  skipped: { family: string; reason: string }[];
+}
+
+export interface DecideOutcome extends Decision {
+  /** A challenger batch should be computed for the canary. */
+  canary: boolean;
+}
+
+/** The retraining activities: snapshot, train, evaluate, decide; and the drift check. */
+export function createTrainingActivities({ db, settings, canaryEnabled }: TrainingDeps) {
+  const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
+  // Fits and evaluations run on training threads: beat from here while they work.
+  const beating = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    beat(stage, 0);
+    const timer = setInterval(() => beat(stage, Date.now() - started), 30_000);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  };
+  return {
+    /** The configured candidate families (the workflow's default). */
+    async retrainFamilies(): Promise<ModelFamily[]> {
+      return settings.families;
+    },
+
+    async snapshotTrainingData(): Promise<SnapshotOutcome> {
+      const s = await takeSnapshot(db, beat);
+      if (s.users === 0 || s.listens === 0) throw ApplicationFailure.nonRetryable(`snapshot ${s._id} holds ${s.users} users and ${s.listens} listens: nothing to train on`, 'NothingToTrain');
+      return { snapshotId: s._id, users: s.users, tracks: s.tracks, listens: s.listens };
+    },
+
+    async trainCandidate(input: TrainCandidateInput): Promise<TrainCandidateOutcome> {
+      const run = `${input.runId}/${input.family}`;
+      const done = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ name: input.family, 'lineage.run': run });
+      if (done) return { status: 'trained', key: done._id, family: input.family, metrics: done.metrics, trainMs: done.lineage.train_ms ?? 0 };
+      const snapshot = await loadSnapshot(db, input.snapshotId);
+      let params;
+      try {
+        params = parseFamilyParams(input.family, input.params ?? settings.params[input.family] ?? {});
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`${input.family}: ${(err as Error).message}`, 'InvalidParameters');
+      }
+      const maxItems = Number(params.maxItems ?? Infinity);
+      if (input.family === 'ease' && snapshot.itemIds.length > maxItems) {
+        return { status: 'skipped', family: input.family, reason: `EASE is for catalogues of at most ${maxItems} tracks; this snapshot has ${snapshot.itemIds.length}` };
+      }
+      beat('split', 0);
+      const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
+      const started = Date.now();
+      const model = await beating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads }));
+      const trainMs = Date.now() - started;
+      const metrics = await beating('evaluate', () => evaluateOnSplit(model, split, settings.threads));
+      const version = await registerModel(db, {
+        name: input.family,
+        model,
+        metrics,
+        status: 'candidate',
+        lineage: { snapshot_id: snapshot.id, split: split.description, seed: input.seed, code_version: codeVersion(), run, train_ms: trainMs },
+      });
+      log.info('candidate trained', { key: version._id, trainMs, ndcg10: metrics['ndcg@10'] });
+      return { status: 'trained', key: version._id, family: input.family, metrics, trainMs };
+    },
+
+    /** MostPopular fitted on the same split, and the champion (as served) scored on it. */
+    async evaluateReferences(input: { snapshotId: string; seed: number }): Promise<ReferenceOutcome> {
+      const snapshot = await loadSnapshot(db, input.snapshotId);
+      const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
+      const popular = await fitModel('most-popular', split.train, snapshot.itemIds, {}, { seed: input.seed, threads: settings.threads });
+      const baseline = { key: 'most-popular (baseline)', family: 'most-popular', metrics: await evaluateOnSplit(popular, split, settings.threads) };
+      beat('champion', 0);
+      const ref = await aliasRef(db, 'champion');
+      if (!ref) return { baseline, champion: null };
+      const model = await loadModel(db, ref.key);
+      return { baseline, champion: { key: ref.key, family: ref.family, metrics: await evaluateOnSplit(model, split, settings.threads, snapshot.itemIds) } };
+    },
+
+    /**
+     * Applies the promotion rule, stores the decision with its reasons and moves the
+     * aliases. Idempotent: a retried decision returns the stored one.
+     */
+    async decideRetraining(input: DecideInput): Promise<DecideOutcome> {
+      const decisions = db.collection<DecisionDocument>(DECISIONS);
+      const stored = await decisions.findOne({ _id: input.runId });
+      const decision: Decision = stored?.decision ?? decidePromotion({ candidates: input.candidates, champion: input.champion, baseline: input.baseline }, { minUplift: settings.minUplift, minCoverage: settings.minCoverage });
+      if (!stored) {
+        await decisions.insertOne({
+          _id: input.runId,
+          at: new Date(),
+          trigger: input.trigger,
+          snapshot_id: input.snapshotId,
+          seed: input.seed,
+          rules: { min_uplift: settings.minUplift, min_coverage: settings.minCoverage },
+          champion: input.champion,
+          baseline: input.baseline,
+          candidates: input.candidates,
+          skipped: input.skipped,
+          decision,
+        });
+      }
+      // Aliases and statuses after the record: a retry finds the record and completes these.
+      if (decision.promoted) await setAlias(db, 'champion', decision.promoted, `retraining ${input.runId}: ${decision.summary}`);
+      if (decision.challenger) await setAlias(db, 'challenger', decision.challenger, `retraining ${input.runId}: best candidate, short of the uplift`);
+      const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
+      for (const v of decision.verdicts) {
+        if (v.key !== decision.promoted && v.key !== decision.challenger) await versions.updateOne({ _id: v.key, status: 'candidate' }, { $set: { status: 'rejected' } });
+      }
+      await pruneSnapshots(db, settings.keepSnapshots);
+      return { ...decision, canary: decision.challenger !== null && canaryEnabled() };
+    },
+
+    async checkDrift(): Promise<DriftOutcome> {
+      return measureDrift(db, settings, beat);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { expect } from 'chai';
+import { loadConfig } from '../../config/config.js';
+import { decidePromotion, type ScoredModel } from '../../activities/training/decide.js';
+import { driftReasons, psi, trackBins } from '../../activities/training/drift.js';
+import { parseParamList, trainingSettingsFromEnv } from '../../activities/training/settings.js';
+
+const model = (key: string, ndcg: number, coverage = 0.3): ScoredModel => ({ key, family: key.split('@')[0] as string, metrics: { 'ndcg@10': ndcg, 'coverage@20': coverage } });
+const rules = { minUplift: 0.02, minCoverage: 0.05 };
+const baseline = model('most-popular (baseline)', 0.1, 0.01);
+
+describe('retraining: the promotion rule', () => {
+  it('promotes the first champion when it beats MostPopular and keeps coverage', () => {
+    const d = decidePromotion({ candidates: [model('item-knn@1', 0.2), model('als@1', 0.25)], champion: null, baseline }, rules);
+    expect(d.promoted).to.equal('als@1');
+    expect(d.challenger).to.equal(null);
+    expect(d.verdicts.map((v) => v.passed)).to.deep.equal([true, true]);
+    expect(d.summary).to.equal('promoted als@1 (ndcg@10 0.2500, first champion)');
+  });
+
+  it('promotes only past the uplift: +2 % passes, +1.9 % and equal do not', () => {
+    const champion = model('item-knn@1', 0.2);
+    expect(decidePromotion({ candidates: [model('als@2', 0.204)], champion, baseline }, rules).promoted).to.equal('als@2');
+    const short = decidePromotion({ candidates: [model('als@2', 0.2038)], champion, baseline }, rules);
+    expect(short.promoted).to.equal(null);
+    expect(short.verdicts[0]?.failed).to.deep.equal(['ndcg@10 vs champion item-knn@1: 0.2038 vs 0.2000 (+1.9 %, needs +2.0 %)']);
+    // Short of the uplift, but better than MostPopular and covering enough: the canary's challenger.
+    expect(short.challenger).to.equal('als@2');
+    const equal = decidePromotion({ candidates: [model('als@2', 0.2)], champion, baseline }, rules);
+    expect(equal.promoted).to.equal(null);
+    expect(equal.summary).to.match(/^nothing promoted: champion item-knn@1 stays/);
+  });
+
+  it('never promotes a worse candidate, one that does not beat MostPopular, or one under the coverage guardrail', () => {
+    const champion = model('item-knn@1', 0.2);
+    const worse = decidePromotion({ candidates: [model('als@2', 0.15)], champion, baseline }, rules);
+    expect(worse.promoted).to.equal(null);
+    expect(worse.verdicts[0]?.failed[0]).to.include('-25.0 %');
+    const noBaseline = decidePromotion({ candidates: [model('ease@1', 0.1)], champion: null, baseline }, rules);
+    expect(noBaseline.promoted).to.equal(null);
+    expect(noBaseline.challenger).to.equal(null);
+    expect(noBaseline.verdicts[0]?.failed).to.deep.equal(['does not beat MostPopular: ndcg@10 0.1000 vs 0.1000']);
+    const narrow = decidePromotion({ candidates: [model('als@2', 0.5, 0.049)], champion, baseline }, rules);
+    expect(narrow.promoted).to.equal(null);
+    expect(narrow.verdicts[0]?.failed).to.deep.equal(['coverage@20 0.0490 < guardrail 0.05']);
+  });
+
+  it('refuses to promote the champion over itself and picks the best of several that pass', () => {
+    const champion = model('item-knn@1', 0.2);
+    const d = decidePromotion({ candidates: [model('item-knn@1', 0.2), model('als@2', 0.3), model('ease@1', 0.31, 0.01)], champion, baseline }, rules);
+    expect(d.promoted).to.equal('als@2');
+    expect(d.verdicts.map((v) => [v.key, v.passed])).to.deep.equal([['item-knn@1', false], ['als@2', true], ['ease@1', false]]);
+    expect(d.verdicts[0]?.failed).to.deep.equal(['is the champion already']);
+  });
+});
+
+describe('retraining: drift', () => {
+  it('PSI is 0 for equal distributions and matches a hand computation otherwise', () => {
+    expect(psi({ a: 1, b: 3 }, { a: 10, b: 30 })).to.equal(0);
+    // (0.5-0.25) ln(0.5/0.25) + (0.5-0.75) ln(0.5/0.75)
+    const expected = 0.25 * Math.log(2) - 0.25 * Math.log(0.5 / 0.75);
+    expect(psi({ a: 1, b: 3 }, { a: 1, b: 1 })).to.be.closeTo(expected, 1e-12);
+    // A bin empty on one side counts as 1e-4, not as infinity.
+    expect(psi({ a: 1 }, { b: 1 })).to.be.closeTo(2 * (1 - 1e-4) * Math.log(1 / 1e-4), 1e-9);
+  });
+
+  it('bins tracks as the reference top tracks plus one other bin', () => {
+    const bins = trackBins(new Map([[1, 10], [2, 5], [3, 1]]), new Map([[2, 4], [3, 2], [9, 7]]), 2);
+    expect(bins.reference).to.deep.equal({ '1': 10, '2': 5, other: 1 });
+    expect(bins.current).to.deep.equal({ '2': 4, other: 9 });
+  });
+
+  it('names every threshold crossed', () => {
+    const t = { psi: 0.2, metricDrop: 0.1 };
+    expect(driftReasons({ psiTracks: 0.1, psiGenres: 0.05, championNdcgThen: 0.2, championNdcgNow: 0.19 }, t)).to.deep.equal([]);
+    expect(driftReasons({ psiTracks: 0.35, psiGenres: 0.25, championNdcgThen: 0.2, championNdcgNow: 0.15 }, t)).to.deep.equal([
+      'listens over tracks shifted: PSI 0.350 > 0.2',
+      'listens over genres shifted: PSI 0.250 > 0.2',
+      "the champion's NDCG@10 dropped 25.0 % (0.2000 -> 0.1500), more than 10 %",
+    ]);
+  });
+});
+
+describe('retraining: settings', () => {
+  it('has the documented defaults and reads every variable', () => {
+    const d = loadConfig({ HOME: '/h' }).training;
+    expect(d).to.deep.include({ families: ['item-knn', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3 });
+    const { settings, problems } = trainingSettingsFromEnv({
+      MOOVITAMIX_RETRAIN_FAMILIES: 'als, item-knn',
+      MOOVITAMIX_RETRAIN_PARAMS: 'als.factors=32,item-knn.similarity=bm25',
+      MOOVITAMIX_PROMOTE_MIN_UPLIFT: '0.05',
+      MOOVITAMIX_PROMOTE_MIN_COVERAGE: '0.1',
+      MOOVITAMIX_DRIFT_PSI: '0.3',
+      MOOVITAMIX_DRIFT_METRIC_DROP: '0.2',
+      MOOVITAMIX_EVAL_MAX_USERS: '500',
+      MOOVITAMIX_TRAINING_THREADS: '1',
+      MOOVITAMIX_KEEP_SNAPSHOTS: '5',
+    });
+    expect(problems).to.deep.equal([]);
+    expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5 });
+  });
+
+  it('reports every bad variable by name', () => {
+    const { problems } = trainingSettingsFromEnv({ MOOVITAMIX_RETRAIN_FAMILIES: 'als,deep-magic', MOOVITAMIX_RETRAIN_PARAMS: 'factors=3', MOOVITAMIX_PROMOTE_MIN_COVERAGE: '1.5', MOOVITAMIX_EVAL_MAX_USERS: '-4' });
+    expect(problems).to.have.length(4);
+    expect(problems[0]).to.include('MOOVITAMIX_RETRAIN_FAMILIES').and.include('deep-magic');
+    expect(problems[1]).to.equal('MOOVITAMIX_RETRAIN_PARAMS: "factors=3" is not family.name=value');
+    expect(problems[2]).to.include('MOOVITAMIX_PROMOTE_MIN_COVERAGE must be a number from 0 to 1');
+    expect(problems[3]).to.include('MOOVITAMIX_EVAL_MAX_USERS');
+    expect(() => parseParamList(['svd.rank=3'])).to.throw('unknown family svd');
+  });
+});
