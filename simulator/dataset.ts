@@ -1,6 +1,9 @@
 import { CONTRACT_MAX_ID, FAVORITE_GENRES, GENDERS, ITEMS_PER_HISTORY, formatNaiveTimestamp } from '../sources/contract.js';
 import type { SourceName } from '../sources/index.js';
+import { artistName, titleCase, words } from './names.js';
 import { createRandom, sampleDistinct, type Random } from './random.js';
+import { generateTaste, type TasteData } from './taste.js';
+import { TasteRecords } from './tasteRecords.js';
 import { EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, WORDS } from './words.js';
 
 export interface DatasetOptions {
@@ -9,6 +12,10 @@ export interface DatasetOptions {
   users: number;
   /** One row per user, so at most `users`. */
   listenHistory: number;
+  /** Taste mode (see taste.ts): users, artists and genres in taste clusters. Absent: uniformly random, as the real service. */
+  taste?: boolean;
+  /** Taste clusters; default from the catalogue size (defaultClusters). */
+  tasteClusters?: number;
 }
 
 /**
@@ -22,6 +29,8 @@ export interface Dataset {
   records: Record<SourceName, string[]>;
   /** Keys deleted by mutations: a new record never takes one back. */
   retired: Record<SourceName, Set<number>>;
+  /** Taste mode: the generator's truth (clusters, artists, genres), by generation position. */
+  taste?: TasteData;
 }
 
 export const DEFAULT_COUNT = 1000;
@@ -59,10 +68,21 @@ export function generateDataset(options: DatasetOptions): Dataset {
 
   const trackIds = sampleDistinct(trackRandom, options.tracks, idRange(options.tracks));
   const userIds = sampleDistinct(userRandom, options.users, idRange(options.users));
-  const tracks = trackIds.map((id) => JSON.stringify(makeTrack(trackRandom, id)));
-  const users = userIds.map((id) => JSON.stringify(makeUser(userRandom, id)));
-  const listenHistory = userIds.slice(0, options.listenHistory).map((userId) => JSON.stringify(makeListenHistory(historyRandom, userId, trackIds)));
-  return { options, records: { tracks, users, listen_history: listenHistory }, retired: { tracks: new Set(), users: new Set(), listen_history: new Set() } };
+  // Taste mode draws every record as the default mode does, then rewrites its taste fields.
+  const dress = options.taste ? new TasteRecords(options.seed, tasteOf(options)) : undefined;
+  const tracks = trackIds.map((id, i) => JSON.stringify(dress ? dress.track(makeTrack(trackRandom, id), i) : makeTrack(trackRandom, id)));
+  const users = userIds.map((id, u) => JSON.stringify(dress ? dress.user(makeUser(userRandom, id), u) : makeUser(userRandom, id)));
+  const listenHistory = userIds
+    .slice(0, options.listenHistory)
+    .map((userId, u) => JSON.stringify(dress ? dress.history(makeListenHistory(historyRandom, userId, trackIds), u, trackIds) : makeListenHistory(historyRandom, userId, trackIds)));
+  const dataset: Dataset = { options, records: { tracks, users, listen_history: listenHistory }, retired: { tracks: new Set(), users: new Set(), listen_history: new Set() } };
+  if (dress) dataset.taste = dress.taste;
+  return dataset;
+}
+
+/** The taste behind a taste-mode dataset: every user's cluster and a row's worth of listens. */
+function tasteOf(options: DatasetOptions): TasteData {
+  return generateTaste({ seed: options.seed, users: options.users, tracks: options.tracks, listensPerUser: ITEMS_PER_HISTORY, fixedLength: true, clusters: options.tasteClusters });
 }
 
 export function makeTrack(random: Random, id: number): Record<string, unknown> {
@@ -112,27 +132,6 @@ export function makeListenHistory(random: Random, userId: number, trackIds: read
 export function timestamp(random: Random): string {
   const t = randomInstant(random);
   return formatNaiveTimestamp(new Date(t - (t % 1000)));
-}
-
-function words(random: Random, n: number): string {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(random.pick(WORDS));
-  return out.join(' ');
-}
-
-function titleCase(text: string): string {
-  return text.replace(/\b[a-z]/g, (c) => c.toUpperCase());
-}
-
-function artistName(random: Random): string {
-  switch (random.int(3)) {
-    case 0:
-      return `${random.pick(FIRST_NAMES)} ${random.pick(LAST_NAMES)}`;
-    case 1:
-      return `The ${titleCase(random.pick(WORDS))} ${titleCase(random.pick(WORDS))}s`;
-    default:
-      return titleCase(words(random, 2));
-  }
 }
 
 function two(n: number): string {

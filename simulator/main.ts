@@ -17,6 +17,10 @@ Options:
   --tracks N            tracks (default --count)
   --users N             users (default --count)
   --listen-history N    listen-history rows, one per user (default: the number of users)
+  --taste               taste mode: users in taste clusters over genres and artists,
+                        power-law popularity, histories that follow each user's taste
+                        (a recommender has something to find); off: uniformly random
+  --taste-clusters N    taste clusters with --taste (default 8 for 1,000 tracks, up to 20)
 
 A bad day, on purpose (see README, "The simulator's knobs"):
   --fault RULE              inject failures into the list endpoints; repeatable. RULE is
@@ -77,6 +81,8 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       tracks: { type: 'string' },
       users: { type: 'string' },
       'listen-history': { type: 'string' },
+      taste: { type: 'boolean', default: false },
+      'taste-clusters': { type: 'string' },
       fault: { type: 'string', multiple: true },
       'fault-rate': { type: 'string' },
       'fault-seed': { type: 'string' },
@@ -99,6 +105,8 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
   const port = wholeNumber('port', values.port) ?? 8000;
   if (port > 65535) throw new UsageError(`--port must be 0-65535, got ${port}`);
   const count = wholeNumber('count', values.count);
+  const tasteClusters = wholeNumber('taste-clusters', values['taste-clusters']);
+  if (tasteClusters !== undefined && !values.taste) throw new UsageError('--taste-clusters needs --taste');
   return {
     host: values.host ?? '127.0.0.1',
     port,
@@ -107,6 +115,7 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       tracks: wholeNumber('tracks', values.tracks) ?? count,
       users: wholeNumber('users', values.users) ?? count,
       listenHistory: wholeNumber('listen-history', values['listen-history']),
+      ...(values.taste ? { taste: true, tasteClusters } : {}),
       faults: (values.fault ?? []).map((rule) => usage(() => parseFaultRule(rule))),
       randomFaults:
         values['fault-rate'] === undefined
@@ -143,10 +152,11 @@ export async function runSimulator(argv: string[]): Promise<void> {
     throw err;
   }
   const { seed, tracks, users, listenHistory } = simulator.dataset.options;
+  const taste = simulator.dataset.taste;
   const url = await simulator.listen(port, host);
   const ms = Math.round(performance.now() - started);
   console.log(
-    `Moovitamix simulator listening on ${url} (seed=${JSON.stringify(seed)}, tracks=${tracks}, users=${users}, listen_history=${listenHistory}, generated in ${ms} ms)`,
+    `Moovitamix simulator listening on ${url} (seed=${JSON.stringify(seed)}, tracks=${tracks}, users=${users}, listen_history=${listenHistory}${taste ? `, taste: ${taste.clusters} clusters, ${taste.artists} artists` : ''}, generated in ${ms} ms)`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

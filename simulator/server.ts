@@ -14,6 +14,14 @@ export interface SimulatorOptions extends DataKnobs {
   tracks?: number;
   users?: number;
   listenHistory?: number;
+  /**
+   * Taste mode: users in latent taste clusters over genres and artists, power-law
+   * popularity, histories that follow a user's taste (see taste.ts). Off by default:
+   * the data is then as uniformly random as the real service's.
+   */
+  taste?: boolean;
+  /** Taste clusters in taste mode; default from the catalogue size, 8 to 20. */
+  tasteClusters?: number;
   /** Failures to inject into the list endpoints (none by default). */
   faults?: FaultRule[];
   /** A share of list requests failing at random with transient faults. */
@@ -54,12 +62,17 @@ const STATIC_ROUTES = new Set(['/', '/docs', '/openapi.json']);
 
 export function resolveDatasetOptions(options: SimulatorOptions): DatasetOptions {
   const users = options.users ?? DEFAULT_COUNT;
-  return {
+  const resolved: DatasetOptions = {
     seed: options.seed ?? `${Date.now()}-${Math.random()}`,
     tracks: options.tracks ?? DEFAULT_COUNT,
     users,
     listenHistory: options.listenHistory ?? users,
   };
+  if (options.taste) {
+    resolved.taste = true;
+    if (options.tasteClusters !== undefined) resolved.tasteClusters = options.tasteClusters;
+  }
+  return resolved;
 }
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {

@@ -13,6 +13,7 @@ The development stack, on this machine, without Docker:
            mongod if on PATH, else FerretDB), the simulator (127.0.0.1:8000)
            and one worker; servers are built with Go the first time
            simulator options: --seed S --count N --tracks N --users N --listen-history N
+           --taste [--taste-clusters N] (data with taste clusters, for recommenders)
   down     stop them (data is kept in MOOVITAMIX_DATA_DIR, default ./.data)
   status   what runs where [--json]
   build    build (or find) the Temporal and FerretDB binaries, start nothing
@@ -31,12 +32,7 @@ export async function stackCommand(argv: string[]): Promise<number> {
   const config = loadConfig();
   switch (action) {
     case 'up': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { seed: { type: 'string' }, count: { type: 'string' }, tracks: { type: 'string' }, users: { type: 'string' }, 'listen-history': { type: 'string' } },
-        strict: true,
-      });
-      const simulatorArgs = Object.entries(values).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, v]));
+      const simulatorArgs = stackUpSimulatorArgs(rest);
       log(`Starting the stack (data in ${config.dataDir})`);
       await stackUp(config, { simulatorArgs }, log);
       return 0;
@@ -74,6 +70,24 @@ export async function stackCommand(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown stack action "${action}"\n\n${STACK_USAGE}`);
   }
+}
+
+/** The simulator options of `stack up`, passed on as they came (the simulator validates them); a flag (--taste) has no value. */
+export function stackUpSimulatorArgs(argv: string[]): string[] {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string' },
+      count: { type: 'string' },
+      tracks: { type: 'string' },
+      users: { type: 'string' },
+      'listen-history': { type: 'string' },
+      taste: { type: 'boolean' },
+      'taste-clusters': { type: 'string' },
+    },
+    strict: true,
+  });
+  return Object.entries(values).flatMap(([k, v]) => (v === undefined || v === false ? [] : v === true ? [`--${k}`] : [`--${k}`, v]));
 }
 
 function noOptions(rest: string[]): void {
