@@ -6,6 +6,7 @@ import { runSimulator } from '../simulator/main.js';
 import { runWorker } from '../worker/runWorker.js';
 import { alertsCommand } from './commands/alerts.js';
 import { backfillCommand } from './commands/backfill.js';
+import { evaluateCommand } from './commands/modelsEvaluate.js';
 import { recommendCommand } from './commands/recommend.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
@@ -64,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
         return await backfillCommand(rest);
       case 'stack':
         return await stackCommand(rest);
+      case 'models':
+        // TODO(lead): replaced by client/commands/models.ts.
+        if (rest[0] === 'evaluate') return await evaluateCommand(rest.slice(1));
+        throw new UsageError('usage: moovitamix models evaluate --interactions FILE.csv (see: moovitamix models evaluate --help)');
       case 'worker':
         if (rest.includes('--help') || rest.includes('-h')) {
           console.log('Usage: moovitamix worker\n\nRuns one worker for TEMPORAL_TASK_QUEUE in the foreground until SIGINT or SIGTERM.');
