@@ -162,7 +162,8 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
 
 function runFamilyProcess(job: FamilyJob, onProgress: (message: string) => void): Promise<FamilyRow> {
   return new Promise((resolve) => {
-    const child = fork(new URL('./familyProcess.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Whatever the child prints goes to stderr: stdout may be carrying a JSON document.
+    const child = fork(new URL('./familyProcess.js', import.meta.url), [], { stdio: ['ignore', 2, 2, 'ipc'] });
     let row: FamilyRow | undefined;
     const failed = (error: string): FamilyRow => ({ family: job.family, params: job.params, metrics: null, ndcgUplift: null, trainMs: 0, evalMs: 0, peakRssMb: 0, baseRssMb: 0, error });
     child.on('message', (message: FamilyMessage) => {
@@ -175,7 +176,8 @@ function runFamilyProcess(job: FamilyJob, onProgress: (message: string) => void)
     });
     child.on('exit', (code, signal) => {
       // A child killed by the system (out of memory) reports nothing itself.
-      resolve(row ?? failed(`the evaluation process exited with ${signal ?? `code ${code}`} before reporting`));
+      const hint = signal === 'SIGKILL' ? ' (killed: out of memory?)' : '';
+      resolve(row ?? failed(`the evaluation process exited with ${signal ?? `code ${code}`} before reporting${hint}`));
     });
     child.send(job);
   });

@@ -53,6 +53,11 @@ function send(message: FamilyMessage): Promise<void> {
   return new Promise((resolve) => process.send?.(message, undefined, {}, () => resolve()));
 }
 
+if (!process.send) {
+  console.error('familyProcess is started by evaluateFamilies, with an IPC channel');
+  process.exit(2);
+}
+
 process.once('message', (job: FamilyJob) => {
   void run(job).then(async (message) => {
     await send(message);

@@ -91,50 +91,49 @@ export function averagePrecisionAt(hit: ArrayLike<number>, relevant: number, k: 
 export function computeMetrics(lists: RankedLists, holdout: Holdout, popularity: ArrayLike<number>, nItems: number): Metrics {
   const users = holdout.offsets.length - 1;
   if (lists.offsets.length !== holdout.offsets.length) throw new RangeError(`metrics: ${lists.offsets.length - 1} lists for ${users} holdouts`);
-  const maxK = DEEPEST_CUTOFF;
-  const sums = new Map<string, number>();
-  const add = (key: string, value: number) => sums.set(key, (sums.get(key) ?? 0) + value);
+  // Per cutoff (index c of CUTOFFS): sums over users, and over recommended slots.
+  const sums = CUTOFFS.map(() => ({ hitRate: 0, recall: 0, ndcg: 0, map: 0, popularity: 0, slots: 0 }));
   // relevantOf[i] === t + 1: item i is in user t's holdout.
   const relevantOf = new Int32Array(nItems);
-  // firstRank[i]: the best rank (0-based) item i reached in anyone's list, for coverage.
-  const firstRank = new Int32Array(nItems).fill(maxK);
-  const hit = new Uint8Array(maxK);
-  const slots = CUTOFFS.map(() => 0);
+  // bestRank[i]: the best rank (0-based) item i reached in anyone's list, for coverage.
+  const bestRank = new Int32Array(nItems).fill(DEEPEST_CUTOFF);
+  const hit = new Uint8Array(DEEPEST_CUTOFF);
   for (let t = 0; t < users; t++) {
     const hFrom = holdout.offsets[t] as number;
     const hTo = holdout.offsets[t + 1] as number;
     for (let p = hFrom; p < hTo; p++) relevantOf[holdout.items[p] as number] = t + 1;
     const from = lists.offsets[t] as number;
-    const length = Math.min(maxK, (lists.offsets[t + 1] as number) - from);
+    const length = Math.min(DEEPEST_CUTOFF, (lists.offsets[t + 1] as number) - from);
     hit.fill(0);
     for (let r = 0; r < length; r++) {
       const item = lists.items[from + r] as number;
       if (relevantOf[item] === t + 1) hit[r] = 1;
-      if (r < (firstRank[item] as number)) firstRank[item] = r;
-      CUTOFFS.forEach((k, c) => {
-        if (r < k) {
-          add(`mean_popularity@${k}`, popularity[item] as number);
-          slots[c]!++;
-        }
-      });
+      if (r < (bestRank[item] as number)) bestRank[item] = r;
     }
     const relevant = hTo - hFrom;
-    for (const k of CUTOFFS) {
-      add(`hit_rate@${k}`, hitRateAt(hit, k));
-      add(`recall@${k}`, recallAt(hit, relevant, k));
-      add(`ndcg@${k}`, ndcgAt(hit, relevant, k));
-      add(`map@${k}`, averagePrecisionAt(hit, relevant, k));
-    }
+    CUTOFFS.forEach((k, c) => {
+      const sum = sums[c]!;
+      sum.hitRate += hitRateAt(hit, k);
+      sum.recall += recallAt(hit, relevant, k);
+      sum.ndcg += ndcgAt(hit, relevant, k);
+      sum.map += averagePrecisionAt(hit, relevant, k);
+      for (let r = 0; r < Math.min(k, length); r++) sum.popularity += popularity[lists.items[from + r] as number] as number;
+      sum.slots += Math.min(k, length);
+    });
   }
-  const metrics: Record<string, number> = {};
-  for (const k of CUTOFFS) {
-    for (const name of ['hit_rate', 'recall', 'ndcg', 'map']) metrics[`${name}@${k}`] = users > 0 ? (sums.get(`${name}@${k}`) ?? 0) / users : 0;
+  const metrics: Record<string, number> = { users };
+  CUTOFFS.forEach((k, c) => {
+    const sum = sums[c]!;
+    const mean = (total: number) => (users > 0 ? total / users : 0);
+    metrics[`hit_rate@${k}`] = mean(sum.hitRate);
+    metrics[`recall@${k}`] = mean(sum.recall);
+    metrics[`ndcg@${k}`] = mean(sum.ndcg);
+    metrics[`map@${k}`] = mean(sum.map);
     let covered = 0;
-    for (let i = 0; i < nItems; i++) if ((firstRank[i] as number) < k) covered++;
+    for (let i = 0; i < nItems; i++) if ((bestRank[i] as number) < k) covered++;
     metrics[`coverage@${k}`] = nItems > 0 ? covered / nItems : 0;
-    const n = slots[CUTOFFS.indexOf(k)] as number;
-    metrics[`mean_popularity@${k}`] = n > 0 ? (sums.get(`mean_popularity@${k}`) ?? 0) / n : 0;
-  }
-  const ordered = Object.fromEntries(METRIC_KEYS.map((key) => [key, metrics[key] as number]));
-  return { ...(ordered as Record<MetricKey, number>), users };
+    metrics[`mean_popularity@${k}`] = sum.slots > 0 ? sum.popularity / sum.slots : 0;
+  });
+  // The documented key order, `users` last.
+  return Object.fromEntries([...METRIC_KEYS, 'users'].map((key) => [key, metrics[key] as number])) as Metrics;
 }
