@@ -1,0 +1,66 @@
+import { fitModel, type FamilyParams } from '../families.js';
+import type { ModelFamily } from '../types.js';
+import { evaluateModel } from './evaluate.js';
+import type { Metrics } from './metrics.js';
+import { readSplitFile } from './splitFile.js';
+
+/*
+ * The child process of evaluateFamilies: fits one family on the split's training matrix
+ * and evaluates it, alone in its process, so the peak resident memory it reports (Node's
+ * maxRSS, which counts every thread) is this family's and no other's.
+ */
+
+export interface FamilyJob {
+  splitPath: string;
+  family: ModelFamily;
+  params: FamilyParams;
+  seed: number;
+  threads: number;
+}
+
+export interface FamilyResult {
+  params: FamilyParams;
+  metrics: Metrics;
+  trainMs: number;
+  evalMs: number;
+  peakRssMb: number;
+  baseRssMb: number;
+}
+
+export type FamilyMessage = { type: 'progress'; message: string } | { type: 'done'; result: FamilyResult } | { type: 'error'; message: string; peakRssMb: number; baseRssMb: number };
+
+const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+
+async function run(job: FamilyJob): Promise<FamilyMessage> {
+  let baseRssMb = 0;
+  try {
+    const { split, itemIds } = readSplitFile(job.splitPath);
+    baseRssMb = peakRssMb();
+    const started = performance.now();
+    const model = await fitModel(job.family, split.train, itemIds, job.params, { seed: job.seed, threads: job.threads });
+    const trainMs = Math.round(performance.now() - started);
+    send({ type: 'progress', message: `fitted in ${(trainMs / 1000).toFixed(1)} s; ranking ${split.testUsers.length} test users` });
+    const evaluating = performance.now();
+    const metrics = await evaluateModel(model, split, job.threads > 0 ? { threads: job.threads } : {});
+    const evalMs = Math.round(performance.now() - evaluating);
+    return { type: 'done', result: { params: model.params, metrics, trainMs, evalMs, peakRssMb: peakRssMb(), baseRssMb } };
+  } catch (err) {
+    return { type: 'error', message: (err as Error).message, peakRssMb: peakRssMb(), baseRssMb };
+  }
+}
+
+function send(message: FamilyMessage): Promise<void> {
+  return new Promise((resolve) => process.send?.(message, undefined, {}, () => resolve()));
+}
+
+if (!process.send) {
+  console.error('familyProcess is started by evaluateFamilies, with an IPC channel');
+  process.exit(2);
+}
+
+process.once('message', (job: FamilyJob) => {
+  void run(job).then(async (message) => {
+    await send(message);
+    process.disconnect();
+  });
+});
