@@ -37,6 +37,8 @@ export interface Config {
   qualityConfigPath: string | undefined;
   /** How recommendations are computed and kept. */
   recommend: RecommendSettings;
+  /** Share of users the recommendations API serves from the challenger's batch (0: canary off). */
+  canaryShare: number;
   /** How the worker talks to the API. */
   http: {
     timeoutMs: number;
@@ -164,6 +166,11 @@ const numbers = {
   scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
 } as const;
 
+/** Fractions read from the environment, with their default and bounds. */
+const fractions = {
+  canaryShare: { variable: 'MOOVITAMIX_CANARY_SHARE', fallback: 0, min: 0, max: 0.5 },
+} as const;
+
 /**
  * Reads and validates the configuration. Every bad variable is reported at once,
  * by name, so a misconfigured worker fails at start-up, not at its first activity.
@@ -196,6 +203,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     return n;
   };
+  const fraction = ({ variable, fallback, min, max }: (typeof fractions)[keyof typeof fractions]): number => {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw.trim());
+    if (!/^(?:0|1)?(?:\.\d{1,6})?$/.test(raw.trim()) || raw.trim() === '.' || n < min || n > max) {
+      problems.push(`${variable} must be a number from ${min} to ${max}, e.g. 0.1 (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
   const config: Config = {
     apiUrl: read(rules.apiUrl, rules.apiUrl.fallback).replace(/\/+$/, ''),
     mongodbUri: read(rules.mongodbUri, localMongoUri(mongodbPort)),
@@ -221,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // 0: one per core.
       threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
     },
+    canaryShare: fraction(fractions.canaryShare),
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),
       maxAttempts: whole(numbers.httpMaxAttempts),
@@ -268,6 +286,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_RECOMMEND_KEEP_BATCHES: String(config.recommend.keepBatches),
     MOOVITAMIX_COLD_START_GENRE_BOOST: String(config.recommend.genreBoost),
     MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
+    MOOVITAMIX_CANARY_SHARE: String(config.canaryShare),
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };
 }
