@@ -123,10 +123,10 @@ export function renderFeedback(summary: FeedbackSummary): string {
       summary.models.map((m) => [m.model, m.impressions, m.plays, m.likes, percent(m.ctr), percent(m.likeRate), m.firstDay === m.lastDay ? m.firstDay : `${m.firstDay} to ${m.lastDay}`]),
       new Set([1, 2, 3, 4, 5]),
     ),
-    `Per day, ${summary.window.from} to ${summary.window.until} (CTR, impressions):`,
+    `Per day, ${summary.window.from} to ${summary.window.until} (plays / impressions = CTR):`,
   ];
   for (const m of summary.models) {
-    lines.push(`  ${m.model}: ${m.days.length === 0 ? 'no events in these days' : m.days.map((d) => `${d.day.slice(5)} ${percent(d.ctr)} of ${d.impressions}`).join(', ')}`);
+    lines.push(`  ${m.model}: ${m.days.length === 0 ? 'no events in these days' : m.days.map((d) => `${d.day.slice(5)} ${d.plays}/${d.impressions} = ${percent(d.ctr)}`).join(', ')}`);
   }
   return lines.join('\n');
 }

@@ -142,7 +142,7 @@ describe('live feedback and the canary (HTTP service, real database)', function 
   });
 
   it('shows click-through per model exactly, in report --json, the text report, the dashboard data and page', async () => {
-    const { dbName, base, post, get } = await serve('ctr');
+    const { db, dbName, base, post, get } = await serve('ctr');
     const env = stack.env({ MONGODB_DB: dbName });
     const empty = await runCli(['report', '--feedback'], env);
     expect(empty.code, empty.stderr).to.equal(0);
@@ -172,6 +172,14 @@ describe('live feedback and the canary (HTTP service, real database)', function 
     // The full report still needs a run, and says so.
     const noRun = await runCli(['report'], env);
     expect([noRun.code, noRun.stderr.trim()]).to.deep.equal([1, 'No runs yet. Start one with: moovitamix run --wait']);
+    // With a run, the feedback follows its checks and KPIs.
+    await db.collection('pipeline_runs').insertOne({ _id: 'daily-x', run_id: 'r1', date: d2, status: 'COMPLETED', started_at: new Date(), finished_at: new Date(), duration_ms: 1000, sources: {} } as never);
+    const full = await runCli(['report'], env);
+    expect(full.stdout).to.include(`Quality report of run daily-x (${d2}): COMPLETED`).and.include('Live feedback per model version (CTR = plays / impressions), all time:');
+    expect(full.stdout).to.include(`  ${B}: ${d2.slice(5)} 1/4 = 25.00 %`);
+    expect(full.stdout).to.include(`  ${A}: ${d1.slice(5)} 2/6 = 33.33 %, ${d2.slice(5)} 1/4 = 25.00 %`);
+    const fullJson = JSON.parse((await runCli(['report', '--json'], env)).stdout) as { run: { id: string }; feedback: FeedbackSummary };
+    expect([fullJson.run.id, fullJson.feedback.models]).to.deep.equal(['daily-x', expected]);
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     try {
