@@ -25,7 +25,8 @@ Commands:
   ingest --source S [--date D]        ingest one source alone
   status [RUN] [--json]               the latest runs, their checks, or one run's statistics
   watch [RUN]                         follow a run in progress, whoever started it
-  report [--run RUN] [--json]         a run's quality checks and KPIs
+  report [--run RUN] [--json]         a run's quality checks and KPIs, and live feedback per model
+  report --feedback [--json]          click-through per model version alone
   alerts [--all] [--json]             the open alerts
   recommend [--full] [--users IDS]    compute and publish recommendations; rollback|status|show
   serve [--host H] [--port P]         the HTTP service: dashboard, recommendations API (127.0.0.1:8080)

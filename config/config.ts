@@ -40,6 +40,8 @@ export interface Config {
   recommend: RecommendSettings;
   /** How models are trained, compared and promoted, and when drift starts a retraining. */
   training: TrainingSettings;
+  /** Share of users the recommendations API serves from the challenger's batch (0: canary off). */
+  canaryShare: number;
   /** How the worker talks to the API. */
   http: {
     timeoutMs: number;
@@ -167,6 +169,11 @@ const numbers = {
   scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
 } as const;
 
+/** Fractions read from the environment, with their default and bounds. */
+const fractions = {
+  canaryShare: { variable: 'MOOVITAMIX_CANARY_SHARE', fallback: 0, min: 0, max: 0.5 },
+} as const;
+
 /**
  * Reads and validates the configuration. Every bad variable is reported at once,
  * by name, so a misconfigured worker fails at start-up, not at its first activity.
@@ -201,6 +208,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const training = trainingSettingsFromEnv(env);
   problems.push(...training.problems);
+  const fraction = ({ variable, fallback, min, max }: (typeof fractions)[keyof typeof fractions]): number => {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw.trim());
+    if (!/^(?:0|1)?(?:\.\d{1,6})?$/.test(raw.trim()) || raw.trim() === '.' || n < min || n > max) {
+      problems.push(`${variable} must be a number from ${min} to ${max}, e.g. 0.1 (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
   const config: Config = {
     apiUrl: read(rules.apiUrl, rules.apiUrl.fallback).replace(/\/+$/, ''),
     mongodbUri: read(rules.mongodbUri, localMongoUri(mongodbPort)),
@@ -227,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
     },
     training: training.settings,
+    canaryShare: fraction(fractions.canaryShare),
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),
       maxAttempts: whole(numbers.httpMaxAttempts),
@@ -283,6 +301,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_EVAL_MAX_USERS: String(config.training.evalMaxUsers),
     MOOVITAMIX_TRAINING_THREADS: String(config.training.threads),
     MOOVITAMIX_KEEP_SNAPSHOTS: String(config.training.keepSnapshots),
+    MOOVITAMIX_CANARY_SHARE: String(config.canaryShare),
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };
 }

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { feedbackSummary, type FeedbackSummary } from '../activities/feedback/summary.js';
 import { alertsCollection } from '../activities/health/alerts.js';
 import { RUNS_COLLECTION } from '../activities/runs/recordRun.js';
 import type { PipelineRunDocument } from '../activities/runs/types.js';
@@ -27,6 +28,8 @@ export interface DashboardData {
   kpis: { run: string; date: string; values: RunKpis } | null;
   alerts: { key: string; severity: string; status: string; message: string; date: string; occurrences: number; lastSeenAt: string }[];
   models: { name: string; version: number; family: string; createdAt: string; metrics: Record<string, number> }[];
+  /** Live feedback per model version: totals, and per day over the last 30 days. */
+  feedback: FeedbackSummary;
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 1e6) / 1e6);
@@ -67,5 +70,6 @@ export async function dashboardData(db: Db, limit = 30): Promise<DashboardData> 
     kpis: withKpis?.kpis ? { run: withKpis._id, date: withKpis.date, values: withKpis.kpis } : null,
     alerts,
     models,
+    feedback: await feedbackSummary(db, { days: 30 }),
   };
 }

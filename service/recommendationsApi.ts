@@ -1,10 +1,13 @@
 import type { Db } from 'mongodb';
-import { BATCHES, activeState, itemsOf, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
+import { BATCHES, activeState, challengerState, itemsOf, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
+import { canaryArm, type Arm } from './canary.js';
 import type { Reply, Route } from './server.js';
 
 export interface RecommendationsApiOptions {
-  /** How long the active-batch pointer is reused before it is read again. */
+  /** How long the batch pointers are reused before they are read again. */
   pointerTtlMs?: number;
+  /** Share of users served from the challenger's batch, when one is published (default 0: off). */
+  canaryShare?: number;
   /** Users' lists kept in memory (batches never change once written, so the cache is never stale). */
   cacheSize?: number;
 }
@@ -13,23 +16,32 @@ const USER_ID = /^[1-9][0-9]{0,15}$/;
 const LIMIT = /^[0-9]{1,3}$/;
 
 /**
- * `GET /users/:id/recommendations?limit=N`: one user's list from the active batch.
- * The id and the limit are checked against fixed patterns before anything is read; the
- * only query made is a lookup by `_id` (a string built from a validated integer) in the
- * collection the active-batch pointer names. Each answer comes from one batch, named in
- * it; after a publish or a rollback the new batch is served within `pointerTtlMs`.
+ * `GET /users/:id/recommendations?limit=N`: one user's list from the active batch, or,
+ * for the canary's share of users (canary.ts) while a challenger batch is published, from
+ * the challenger's batch (a user it lacks falls back to the active one). The id and the
+ * limit are checked against fixed patterns before anything is read; the only query made
+ * is a lookup by `_id` (a string built from a validated integer) in the collection a
+ * pointer names. Each answer comes from one batch, named in it with its model and arm;
+ * after a publish or a rollback the new batch is served within `pointerTtlMs`.
  */
 export function recommendationRoutes(db: Db, options: RecommendationsApiOptions = {}): Route[] {
   const ttl = options.pointerTtlMs ?? 1000;
-  type Pointer = { state: StateDocument | null; publishedAt: Date | null; at: number };
+  const share = options.canaryShare ?? 0;
+  type Slot = { state: StateDocument; publishedAt: Date | null };
+  type Pointer = { active: Slot | null; challenger: Slot | null; at: number };
   let cached: Pointer | undefined;
   let refreshing: Promise<Pointer> | undefined;
-  const read = async (): Promise<Pointer> => {
-    const state = await activeState(db);
-    const batch = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }, { projection: { published_at: 1 } }) : null;
-    return { state, publishedAt: batch?.published_at ?? null, at: Date.now() };
+  const slot = async (state: StateDocument | null): Promise<Slot | null> => {
+    if (!state) return null;
+    const batch = await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }, { projection: { published_at: 1 } });
+    return { state, publishedAt: batch?.published_at ?? null };
   };
-  // One read at a time, however many requests arrive while the pointer is being read.
+  // The challenger's pointer is read only while the canary is on.
+  const read = async (): Promise<Pointer> => {
+    const [active, challenger] = await Promise.all([activeState(db).then(slot), share > 0 ? challengerState(db).then(slot) : null]);
+    return { active, challenger, at: Date.now() };
+  };
+  // One read at a time, however many requests arrive while the pointers are being read.
   const pointer = async (): Promise<Pointer> => {
     if (cached && Date.now() - cached.at < ttl) return cached;
     refreshing ??= read().finally(() => (refreshing = undefined));
@@ -60,15 +72,24 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
         if (limits.length > 1) return { status: 400, body: { error: 'limit may be given once' } };
         const limitText = limits[0];
         if (limitText !== undefined && (!LIMIT.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100)) return { status: 400, body: { error: 'limit must be a whole number from 1 to 100' } };
-        const { state, publishedAt } = await pointer();
-        if (!state) return { status: 503, body: { error: 'no recommendations have been published yet' } };
-        const doc = await lookup(state.collection, state.batch_id, Number(id));
-        if (!doc) return { status: 404, body: { error: `user ${Number(id)} is not in the active batch`, batch_id: state.batch_id } };
+        const { active, challenger } = await pointer();
+        if (!active) return { status: 503, body: { error: 'no recommendations have been published yet' } };
+        const user = Number(id);
+        let arm: Arm = 'champion';
+        let from = active;
+        let doc: RecommendationDocument | null = null;
+        if (challenger && canaryArm(user, share) === 'challenger') {
+          doc = await lookup(challenger.state.collection, challenger.state.batch_id, user);
+          if (doc) [arm, from] = ['challenger', challenger];
+        }
+        doc ??= await lookup(active.state.collection, active.state.batch_id, user);
+        if (!doc) return { status: 404, body: { error: `user ${user} is not in the active batch`, batch_id: active.state.batch_id } };
         const head = {
           user_id: doc.user_id,
           batch_id: doc.batch_id,
-          published_at: publishedAt,
+          published_at: from.publishedAt,
           model: doc.model,
+          arm,
           computed_in: doc.computed_in,
           cold_start: doc.cold_start,
         };

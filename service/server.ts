@@ -3,8 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import { projectRoot } from '../config/paths.js';
-import { activeState } from '../activities/recommend/store.js';
+import { activeState, challengerState } from '../activities/recommend/store.js';
 import { dashboardData } from './dashboardData.js';
+import { feedbackRoutes } from './feedbackApi.js';
+import { readJsonBody } from './jsonBody.js';
 import { recommendationRoutes } from './recommendationsApi.js';
 
 /** A route answers with a status and a JSON body (or raw text with a content type). */
@@ -15,18 +17,23 @@ export interface Reply {
 }
 
 export interface Route {
-  method: 'GET';
+  /** GET routes also answer HEAD. */
+  method: 'GET' | 'POST';
   /** Matched against the whole path; named groups become `params`. */
   path: RegExp;
-  handle(params: Record<string, string>, query: URLSearchParams): Promise<Reply> | Reply;
+  /** POST: the body is JSON of at most this many bytes, read and parsed before `handle`. */
+  maxBodyBytes?: number;
+  handle(params: Record<string, string>, query: URLSearchParams, body?: unknown): Promise<Reply> | Reply;
 }
 
 export interface ServiceOptions {
   db: Db;
   /** Routes served beside the built-in ones. */
   routes?: Route[];
-  /** How long the recommendations API reuses the active-batch pointer (default 1 s). */
+  /** How long the recommendations API reuses the batch pointers (default 1 s). */
   pointerTtlMs?: number;
+  /** Share of users served from the challenger's batch when one is published (0..0.5, default 0: off). */
+  canaryShare?: number;
 }
 
 const STATIC: Record<string, { file: string; type: string }> = {
@@ -44,15 +51,19 @@ const HEADERS = {
   'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
 };
 
+/** The largest POST body a route reads when it names no cap of its own. */
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
 /**
  * The project's HTTP service (`moovitamix serve`): the read-only health dashboard and its
- * JSON API, the recommendations API, `GET /health`, and whatever routes are added. Only GET and HEAD; every
- * answer is JSON except the dashboard's own files; a failure answers 500 without details.
+ * JSON API, the recommendations API, `POST /feedback`, `GET /health`, and whatever routes
+ * are added. GET and HEAD, and POST where a route takes it; every answer is JSON except
+ * the dashboard's own files; a failure answers 500 without details.
  */
 export function createService(options: ServiceOptions): Server {
   const staticFiles = new Map(Object.entries(STATIC).map(([path, f]) => [path, { body: readFileSync(join(projectRoot, 'service', 'static', f.file)), type: f.type }]));
   const routes: Route[] = [
-    { method: 'GET', path: /^\/health$/, handle: async () => health(options.db) },
+    { method: 'GET', path: /^\/health$/, handle: async () => health(options.db, options.canaryShare ?? 0) },
     {
       method: 'GET',
       path: /^\/api\/dashboard$/,
@@ -62,7 +73,8 @@ export function createService(options: ServiceOptions): Server {
         return { status: 200, body: await dashboardData(options.db, Number(limit)) };
       },
     },
-    ...recommendationRoutes(options.db, { pointerTtlMs: options.pointerTtlMs }),
+    ...recommendationRoutes(options.db, { pointerTtlMs: options.pointerTtlMs, canaryShare: options.canaryShare }),
+    ...feedbackRoutes(options.db),
     ...(options.routes ?? []),
   ];
 
@@ -81,17 +93,22 @@ export function createService(options: ServiceOptions): Server {
     } catch {
       return send(res, req, { status: 400, body: { error: 'malformed request target' } });
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      return send(res, req, { status: 405, body: { error: 'only GET and HEAD are served' } });
-    }
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     const file = staticFiles.get(url.pathname);
-    if (file) return send(res, req, { status: 200, body: file.body, contentType: file.type });
-    for (const route of routes) {
-      const match = route.path.exec(url.pathname);
-      if (match) return send(res, req, await route.handle(match.groups ?? {}, url.searchParams));
+    if (file && method === 'GET') return send(res, req, { status: 200, body: file.body, contentType: file.type });
+    const matching = routes.map((route) => ({ route, match: route.path.exec(url.pathname) })).filter((m) => m.match !== null);
+    const chosen = matching.find((m) => m.route.method === method);
+    if (!chosen) {
+      if (!file && matching.length === 0) return send(res, req, { status: 404, body: { error: `no route for ${url.pathname.slice(0, 200)}` } });
+      const allowed = [...new Set([...(file ? ['GET'] : []), ...matching.map((m) => m.route.method)])].flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+      res.setHeader('Allow', allowed.join(', '));
+      return send(res, req, { status: 405, body: { error: `${url.pathname.slice(0, 200)} answers ${allowed.join(', ')} only` } });
     }
-    return send(res, req, { status: 404, body: { error: `no route for ${url.pathname.slice(0, 200)}` } });
+    const params = chosen.match?.groups ?? {};
+    if (chosen.route.method === 'GET') return send(res, req, await chosen.route.handle(params, url.searchParams));
+    const body = await readJsonBody(req, chosen.route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    if (!body.ok) return send(res, req, body.reply);
+    return send(res, req, await chosen.route.handle(params, url.searchParams, body.value));
   }
 }
 
@@ -101,11 +118,14 @@ function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-async function health(db: Db): Promise<Reply> {
+async function health(db: Db, canaryShare: number): Promise<Reply> {
   try {
     await db.command({ ping: 1 });
-    const state = await activeState(db);
-    return { status: 200, body: { status: 'ok', database: 'ok', recommendations: state ? { batch_id: state.batch_id, switched_at: state.switched_at } : null } };
+    const [state, challenger] = await Promise.all([activeState(db), challengerState(db)]);
+    const body: Record<string, unknown> = { status: 'ok', database: 'ok', recommendations: state ? { batch_id: state.batch_id, switched_at: state.switched_at } : null };
+    // Named only when one is published, with the share of users it serves (0: none).
+    if (challenger) body.challenger = { batch_id: challenger.batch_id, switched_at: challenger.switched_at, canary_share: canaryShare };
+    return { status: 200, body };
   } catch {
     return { status: 503, body: { status: 'unavailable', database: 'unreachable' } };
   }

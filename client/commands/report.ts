@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { feedbackSummary, type FeedbackSummary } from '../../activities/feedback/summary.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../activities/health/checkSource.js';
 import type { CheckResult, QualityReportDocument } from '../../activities/health/types.js';
 import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
@@ -10,18 +11,28 @@ import { healthLine } from '../pipelineRuns.js';
 import { UsageError } from '../usage.js';
 
 export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--all] [--json]
+       moovitamix report --feedback [--json]
 
 The quality report of a run (default: the newest): per source, the checks that warn or
 fail with their severity, counts, thresholds and sample keys (--all: every check), then
-the run's KPIs. --json prints everything.
-Reads pipeline_runs and quality_reports.`;
+the run's KPIs, then live feedback per model version: impressions, plays, likes,
+CTR (plays / impressions) and like rate (likes / impressions), all time and per day over
+the last 14 days. --feedback prints the feedback alone (no run needed). --json prints
+everything.
+Reads pipeline_runs, quality_reports and feedback_counts.`;
 
 export const RUN_ID = /^[A-Za-z0-9._:/-]{1,200}$/;
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { run: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      run: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      feedback: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -31,9 +42,15 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`report takes no positional arguments (use --run RUN), got: ${positionals.join(' ')}`);
   if (values.run !== undefined && !RUN_ID.test(values.run)) throw new UsageError(`not a run id: ${JSON.stringify(values.run)}`);
+  if (values.feedback && (values.run !== undefined || values.all)) throw new UsageError('--feedback reports feedback alone: it takes no --run or --all');
 
   const { db, close } = await connectDb(loadConfig());
   try {
+    if (values.feedback) {
+      const feedback = await feedbackSummary(db);
+      console.log(values.json ? JSON.stringify({ feedback }, null, 2) : renderFeedback(feedback));
+      return 0;
+    }
     const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
     const run = values.run !== undefined ? await runs.findOne({ _id: values.run }) : (await runs.find().sort({ started_at: -1 }).limit(1).toArray())[0];
     if (!run) {
@@ -41,11 +58,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
       return 1;
     }
     const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter((r) => r.run_id === run.run_id);
+    const feedback = await feedbackSummary(db);
     if (values.json) {
-      console.log(JSON.stringify({ run: { id: run._id, runId: run.run_id, date: run.date, status: run.status, durationMs: run.duration_ms }, health: run.health ?? null, kpis: run.kpis ?? null, reports }, null, 2));
+      console.log(JSON.stringify({ run: { id: run._id, runId: run.run_id, date: run.date, status: run.status, durationMs: run.duration_ms }, health: run.health ?? null, kpis: run.kpis ?? null, reports, feedback }, null, 2));
       return 0;
     }
-    console.log(renderReport(run, reports, values.all));
+    console.log(`${renderReport(run, reports, values.all)}\n\n${renderFeedback(feedback)}`);
     return 0;
   } finally {
     await close();
@@ -89,6 +107,26 @@ export function renderReport(run: PipelineRunDocument, reports: QualityReportDoc
     lines.push(`  run ${(k.durationMs / 1000).toFixed(1)} s; per source: ${Object.entries(k.sourceDurationsMs).map(([s, ms]) => `${s} ${((ms ?? 0) / 1000).toFixed(1)} s`).join(', ')}`);
     lines.push(`  runs (14 days): ${Object.values(k.runsPerDay).reduce((a, d) => a + d.succeeded, 0)} succeeded, ${Object.values(k.runsPerDay).reduce((a, d) => a + d.failed, 0)} failed`);
     lines.push(`  collection sizes: ${Object.entries(k.collectionSizes).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+const percent = (rate: number | null) => (rate === null ? '-' : `${(rate * 100).toFixed(2)} %`);
+
+/** Live feedback per model version: totals, then each model's days in the window. */
+export function renderFeedback(summary: FeedbackSummary): string {
+  if (summary.models.length === 0) return 'Live feedback: none yet. Clients send impressions, plays and likes to POST /feedback (moovitamix serve).';
+  const lines = [
+    'Live feedback per model version (CTR = plays / impressions), all time:',
+    table(
+      ['model', 'impressions', 'plays', 'likes', 'CTR', 'like rate', 'days'],
+      summary.models.map((m) => [m.model, m.impressions, m.plays, m.likes, percent(m.ctr), percent(m.likeRate), m.firstDay === m.lastDay ? m.firstDay : `${m.firstDay} to ${m.lastDay}`]),
+      new Set([1, 2, 3, 4, 5]),
+    ),
+    `Per day, ${summary.window.from} to ${summary.window.until} (plays / impressions = CTR):`,
+  ];
+  for (const m of summary.models) {
+    lines.push(`  ${m.model}: ${m.days.length === 0 ? 'no events in these days' : m.days.map((d) => `${d.day.slice(5)} ${d.plays}/${d.impressions} = ${percent(d.ctr)}`).join(', ')}`);
   }
   return lines.join('\n');
 }

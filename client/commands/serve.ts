@@ -11,8 +11,12 @@ Serves the project's HTTP service until SIGINT or SIGTERM, on 127.0.0.1:8080 by 
   /api/dashboard    its data as JSON (?limit=N runs, 1..365, default 30)
   /users/ID/recommendations?limit=N
                     a user's recommendations from the active batch (limit 1..100;
-                    404 unknown user, 400 malformed id or limit, 503 nothing published)
-  /health           200 when the database answers (with the active batch), 503 when it does not
+                    404 unknown user, 400 malformed id or limit, 503 nothing published);
+                    with MOOVITAMIX_CANARY_SHARE > 0 and a challenger batch, that share
+                    of users is served from the challenger's batch ("arm" says which)
+  POST /feedback    impressions, plays and likes per user, track and model (JSON: one
+                    event or {"events": [...]}, up to 500; 202 with accepted/duplicates)
+  /health           200 when the database answers (with the active and challenger batches), 503 when it does not
 Bind to another host only behind a proxy that authenticates: the service has no login.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -31,15 +35,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!/^\d{1,5}$/.test(values.port) || port > 65535) throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(values.host)) throw new UsageError(`--host must be a host name or IP address, got "${values.host}"`);
 
-  const { db, close } = await connectDb(loadConfig());
-  const server = createService({ db });
+  const config = loadConfig();
+  const { db, close } = await connectDb(config);
+  const server = createService({ db, canaryShare: config.canaryShare });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${values.host} is in use; pick another with --port`) : err));
     server.listen(port, values.host, resolve);
   });
   const address = server.address();
   const shown = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : `${values.host}:${port}`;
-  console.log(`Serving on http://${shown}/ (dashboard /, JSON: /users/ID/recommendations, /api/dashboard, /health)`);
+  console.log(`Serving on http://${shown}/ (dashboard /, JSON: /users/ID/recommendations, POST /feedback, /api/dashboard, /health)${config.canaryShare > 0 ? `; canary: ${config.canaryShare} of users from the challenger batch when one is published` : ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -4,9 +4,18 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = { tracks: '#3b6fd8', users: '#2f9e6e', listen_history: '#d8843b', pass: '#2f9e6e', warn: '#e0a526', fail: '#c8372d', invalid: '#c8372d', retries: '#3b6fd8', duration: '#5b5bd6', genres: '#7a4fd0', users_new: '#2f9e6e' };
+// Series without a colour of their own (model keys) take one of these, by name.
+const PALETTE = ['#3b6fd8', '#d8843b', '#2f9e6e', '#c8372d', '#7a4fd0', '#1a9bb0', '#a15c00', '#5b5bd6'];
 const W = 520;
 const H = 200;
 const PAD = { left: 48, right: 12, top: 12, bottom: 34 };
+
+function colorOf(name) {
+  if (COLORS[name]) return COLORS[name];
+  let h = 0;
+  for (const c of String(name)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}
 
 function el(name, attrs = {}, parent) {
   const node = document.createElementNS(SVG, name);
@@ -51,23 +60,23 @@ function legend(container, names) {
   const div = html('div', { class: 'legend' });
   for (const name of names) {
     const span = html('span', {}, `■ ${name}`);
-    span.style.color = COLORS[name] ?? '#445';
+    span.style.color = colorOf(name);
     div.appendChild(span);
   }
   container.appendChild(div);
 }
 
 /** Lines, one per series; a point per label. */
-function lineChart(container, labels, series) {
+function lineChart(container, labels, series, emptyText = 'No runs yet.') {
   const values = series.flatMap((s) => s.values.filter((v) => v !== null));
-  if (labels.length === 0 || values.length === 0) return empty(container, 'No runs yet.');
+  if (labels.length === 0 || values.length === 0) return empty(container, emptyText);
   const f = frame(container, Math.max(...values) * 1.1, labels);
   for (const s of series) {
     const points = s.values.map((v, i) => (v === null ? null : [f.x(i), f.y(v)])).filter(Boolean);
-    el('polyline', { points: points.map((p) => p.join(',')).join(' '), fill: 'none', stroke: COLORS[s.name] ?? '#445', 'stroke-width': 2 }, f.svg);
+    el('polyline', { points: points.map((p) => p.join(',')).join(' '), fill: 'none', stroke: colorOf(s.name), 'stroke-width': 2 }, f.svg);
     s.values.forEach((v, i) => {
       if (v === null) return;
-      const dot = el('circle', { cx: f.x(i), cy: f.y(v), r: 3.5, fill: COLORS[s.name] ?? '#445', 'data-series': s.name, 'data-label': labels[i], 'data-value': v }, f.svg);
+      const dot = el('circle', { cx: f.x(i), cy: f.y(v), r: 3.5, fill: colorOf(s.name), 'data-series': s.name, 'data-label': labels[i], 'data-value': v }, f.svg);
       el('title', {}, dot).textContent = `${s.name} ${labels[i]}: ${fmt(v)}`;
     });
   }
@@ -134,6 +143,37 @@ function alertsTable(table, alerts) {
   }
 }
 
+const percent = (rate) => (rate === null ? '–' : `${fmt(Math.round(rate * 1e4) / 100)} %`);
+
+/** One row per model version: its counts and rates, each cell's number in data-value. */
+function feedbackTable(table, feedback) {
+  const body = table.querySelector('tbody');
+  body.replaceChildren();
+  if (feedback.models.length === 0) {
+    const row = html('tr');
+    row.appendChild(html('td', { colspan: 7, class: 'empty' }, 'No feedback yet: clients send impressions, plays and likes to POST /feedback.'));
+    return body.appendChild(row);
+  }
+  for (const m of feedback.models) {
+    const row = html('tr', { 'data-model': m.model });
+    row.appendChild(html('td', {}, m.model));
+    for (const [key, text] of [['impressions', fmt(m.impressions)], ['plays', fmt(m.plays)], ['likes', fmt(m.likes)], ['ctr', percent(m.ctr)], ['likeRate', percent(m.likeRate)]]) {
+      row.appendChild(html('td', { class: 'num', 'data-field': key, 'data-value': m[key] ?? '' }, text));
+    }
+    row.appendChild(html('td', {}, m.firstDay === m.lastDay ? m.firstDay : `${m.firstDay} – ${m.lastDay}`));
+    body.appendChild(row);
+  }
+}
+
+function ctrChart(container, feedback) {
+  const days = [...new Set(feedback.models.flatMap((m) => m.days.map((d) => d.day)))].sort();
+  const series = feedback.models.map((m) => {
+    const byDay = new Map(m.days.map((d) => [d.day, d.ctr]));
+    return { name: m.model, values: days.map((d) => (byDay.has(d) && byDay.get(d) !== null ? Math.round(byDay.get(d) * 1e4) / 100 : null)) };
+  });
+  lineChart(container, days.map((d) => d.slice(5)), series, `No feedback in the last ${feedback.window.days} days.`);
+}
+
 function render(data) {
   const labels = data.runs.map((r) => r.date);
   const sources = [...new Set(data.runs.flatMap((r) => Object.keys(r.records)))];
@@ -157,6 +197,8 @@ function render(data) {
   alertsTable(document.getElementById('alerts'), data.alerts);
   if (data.models.length === 0) empty(document.getElementById('chart-models'), 'No models yet: metrics appear here once the retraining step registers one.');
   else lineChart(document.getElementById('chart-models'), data.models.map((m) => `${m.name} v${m.version}`), ['ndcg@10', 'recall@10'].map((name) => ({ name, values: data.models.map((m) => (name in m.metrics ? m.metrics[name] : null)) })));
+  feedbackTable(document.getElementById('feedback'), data.feedback);
+  ctrChart(document.getElementById('chart-ctr'), data.feedback);
   const last = data.runs[data.runs.length - 1];
   document.getElementById('status').textContent = last
     ? `Latest run ${last.id}: ${last.status}${last.health ? `, checks ${last.health}` : ''}. ${data.runs.length} runs shown; updated ${data.generatedAt}.`

@@ -96,6 +96,8 @@ describe('health dashboard and HTTP service', function () {
     const rows = await page.$$eval('#alerts tbody tr[data-alert]', (els) => els.map((e) => e.getAttribute('data-alert')));
     expect([...rows].sort()).to.deep.equal(stored.map((a) => a.key).sort());
     expect(await page.textContent('[data-chart="models"]')).to.include('No models yet');
+    expect(await page.textContent('#feedback tbody')).to.equal('No feedback yet: clients send impressions, plays and likes to POST /feedback.');
+    expect(await page.textContent('[data-chart="ctr"]')).to.equal('No feedback in the last 30 days.');
     expect(await page.textContent('#status')).to.include('Latest run daily-2025-01-03: COMPLETED');
     expect(errors).to.deep.equal([]);
     await page.close();
@@ -110,13 +112,16 @@ describe('health dashboard and HTTP service', function () {
     const active = await activeState(db);
     expect(health.status).to.equal(200);
     expect(JSON.parse(health.body)).to.deep.equal({ status: 'ok', database: 'ok', recommendations: { batch_id: active?.batch_id, switched_at: active?.switched_at.toISOString() } });
-    const data = JSON.parse((await get('/api/dashboard?limit=1')).body) as { runs: { id: string }[] };
+    const data = JSON.parse((await get('/api/dashboard?limit=1')).body) as { runs: { id: string }[]; feedback: { models: unknown[] } };
     expect(data.runs.map((r) => r.id)).to.deep.equal(['daily-2025-01-03']);
+    expect(data.feedback.models, 'no feedback was sent').to.deep.equal([]);
     for (const bad of ['/api/dashboard?limit=0', '/api/dashboard?limit=abc', '/api/dashboard?limit=9999']) expect((await get(bad)).status, bad).to.equal(400);
     expect((await get('/nope')).status).to.equal(404);
     expect((await get('/%2e%2e/%2e%2e/etc/passwd')).status).to.equal(404);
     const post = await get('/api/dashboard', { method: 'POST', body: '{"$gt":""}' });
     expect(post.status).to.equal(405);
+    expect((await get('/', { method: 'POST' })).status).to.equal(405);
+    expect((await get('/nope', { method: 'POST' })).status).to.equal(404);
     // A run recorded by an earlier version of the pipeline, without some figures, still charts.
     await db.collection('pipeline_runs').insertOne({ _id: 'legacy-run', run_id: 'r0', date: '2020-01-01', status: 'COMPLETED', started_at: new Date('2020-01-01T02:00:00Z'), finished_at: null, duration_ms: 1000, sources: { tracks: { status: 'COMPLETED', fetched: 7 } } } as never);
     const all = await get('/api/dashboard?limit=365');
