@@ -48,6 +48,7 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     alertWebhookUrl: config.alertWebhookUrl,
     recommend: config.recommend,
     training: config.training,
+    canaryShare: config.canaryShare,
     scoringPool,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });

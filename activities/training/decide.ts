@@ -65,7 +65,8 @@ export function decidePromotion(input: { candidates: ScoredModel[]; champion: Sc
     } else if (champion) {
       const then = metric(champion, PROMOTION_METRIC);
       const needed = then * (1 + rules.minUplift);
-      uplifted = ndcg > then && ndcg >= needed;
+      // 1e-12: 0.2 * 1.02 is 0.20400000000000001 in floating point; +2.0 % must pass at 2 %.
+      uplifted = ndcg > then && ndcg >= needed - 1e-12;
       const change = then > 0 ? `${ndcg >= then ? '+' : ''}${(100 * (ndcg / then - 1)).toFixed(1)} %` : 'from 0';
       reasons.push(`${PROMOTION_METRIC} vs champion ${champion.key}: ${fmt(ndcg)} vs ${fmt(then)} (${change}, needs +${(100 * rules.minUplift).toFixed(1)} %)`);
     } else {

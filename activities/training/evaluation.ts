@@ -1,0 +1,36 @@
+import { evaluateModel } from '../../models/evaluation/evaluate.js';
+import { describeSplit, leaveLastOut, type Split, type SplitDescription } from '../../models/evaluation/split.js';
+import { remapModel } from '../../models/remap.js';
+import type { RecommenderModel } from '../../models/types.js';
+import type { Snapshot } from './snapshot.js';
+
+/** A snapshot's split, with the description stored in every model's lineage. */
+export type SnapshotSplit = Split & { description: SplitDescription };
+
+const splits = new Map<string, SnapshotSplit>();
+
+/**
+ * The leave-last-out split of a snapshot: a pure function of the snapshot, the seed and
+ * the sample size, so every activity of a retraining rebuilds the same split (kept for
+ * the last few keys, since the candidates of one run share it).
+ */
+export function splitSnapshot(snapshot: Snapshot, seed: number, maxUsers: number): SnapshotSplit {
+  const key = `${snapshot.id}/${seed}/${maxUsers}`;
+  let split = splits.get(key);
+  if (!split) {
+    const s = leaveLastOut(snapshot.interactions, { seed, maxUsers });
+    split = Object.assign(s, { description: describeSplit(s) });
+    splits.set(key, split);
+    while (splits.size > 2) splits.delete(splits.keys().next().value as string);
+  }
+  return split;
+}
+
+/**
+ * A model's metrics on a split. `splitItemIds` given: the model was trained on another
+ * catalogue (the champion, on an older snapshot) and is first mapped onto this one.
+ */
+export async function evaluateOnSplit(model: RecommenderModel, split: Split, threads: number, splitItemIds?: Float64Array): Promise<Record<string, number>> {
+  const scored = splitItemIds ? remapModel(model, splitItemIds) : model;
+  return { ...(await evaluateModel(scored, split, { threads })) };
+}
