@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ModelFamily, RecommenderModel } from './types.js';
+import { MODEL_FAMILIES, type ModelFamily, type RecommenderModel } from './types.js';
 
 /*
  * A model as bytes: "MVXM1\n", a JSON header line, then each typed array's bytes, each
@@ -8,7 +8,7 @@ import type { ModelFamily, RecommenderModel } from './types.js';
  */
 
 const MAGIC = 'MVXM1\n';
-const ARRAYS = ['itemIds', 'popularity', 'neighborOffsets', 'neighbors', 'similarities'] as const;
+const ARRAYS = ['itemIds', 'popularity', 'neighborOffsets', 'neighbors', 'similarities', 'itemFactors', 'weights'] as const;
 type ArrayName = (typeof ARRAYS)[number];
 const TYPES = { Float64Array, Float32Array, Int32Array } as const;
 type TypeName = keyof typeof TYPES;
@@ -44,6 +44,7 @@ export function decodeModel(bytes: Buffer): RecommenderModel {
   const end = bytes.indexOf(0x0a, MAGIC.length);
   if (end < 0) throw new Error('model artifact: header not terminated');
   const header = JSON.parse(bytes.subarray(MAGIC.length, end).toString()) as Header;
+  if (!MODEL_FAMILIES.includes(header.family)) throw new Error(`model artifact: unknown family ${String(header.family)}`);
   let at = end + 1;
   const model: Record<string, unknown> = { family: header.family, params: header.params };
   for (const a of header.arrays) {
@@ -56,9 +57,24 @@ export function decodeModel(bytes: Buffer): RecommenderModel {
     model[a.name] = a.type === 'Float64Array' ? new Float64Array(buffer) : a.type === 'Float32Array' ? new Float32Array(buffer) : new Int32Array(buffer);
     at += byteLength;
   }
-  if (!model.itemIds || !model.popularity) throw new Error('model artifact: itemIds or popularity missing');
-  if (header.family === 'item-knn' && !(model.neighborOffsets && model.neighbors && model.similarities)) throw new Error('model artifact: item-knn without neighbours');
+  checkShape(model as Partial<RecommenderModel> & Pick<RecommenderModel, 'family' | 'params'>);
   return model as unknown as RecommenderModel;
+}
+
+/** Each family's arrays are there, with the lengths its scoring reads. */
+function checkShape(model: Partial<RecommenderModel> & Pick<RecommenderModel, 'family' | 'params'>): void {
+  if (!model.itemIds || !model.popularity) throw new Error('model artifact: itemIds or popularity missing');
+  const items = model.itemIds.length;
+  if (model.popularity.length !== items) throw new Error(`model artifact: ${model.popularity.length} popularity values for ${items} items`);
+  if (model.family === 'item-knn' && !(model.neighborOffsets && model.neighbors && model.similarities)) throw new Error('model artifact: item-knn without neighbours');
+  if (model.family === 'als') {
+    const factors = model.params.factors;
+    if (typeof factors !== 'number' || !Number.isInteger(factors) || factors < 1) throw new Error(`model artifact: als without a valid factors parameter (${String(factors)})`);
+    if (model.itemFactors?.length !== items * factors) throw new Error(`model artifact: als itemFactors must hold items x factors = ${items} x ${factors} values, got ${model.itemFactors?.length ?? 'none'}`);
+  }
+  if (model.family === 'ease' && model.weights?.length !== items * items) {
+    throw new Error(`model artifact: ease weights must hold items² = ${items}² values, got ${model.weights?.length ?? 'none'}`);
+  }
 }
 
 /** A short content hash: the same model gives the same hash. */

@@ -1,29 +1,51 @@
+import { fitAlsOn } from './als.js';
+import { assertEaseFits, fitEaseOn } from './ease.js';
+import { resolveFamilyParams, type FamilyParams } from './familyParams.js';
 import type { Interactions } from './interactions.js';
-import { fitItemKnn } from './itemKnn.js';
+import { fitItemKnnOn, type ItemSimilarity } from './itemKnn.js';
 import { fitMostPopular } from './mostPopular.js';
+import { openRunner } from './training/runner.js';
 import type { ModelFamily, RecommenderModel } from './types.js';
+
+export { DEFAULT_PARAMS, parseFamilyParams, resolveFamilyParams, type FamilyParams } from './familyParams.js';
 
 /** How a fit runs: the seed of every random choice, and the threads it may use. */
 export interface FitOptions {
   /** The same data, parameters and seed give the same model. */
   seed: number;
-  /** Worker threads for training (0: one per core). */
+  /** Worker threads for training (0: one per core). The model does not depend on it. */
   threads: number;
 }
 
-export type FamilyParams = Record<string, number | string>;
+/** Below this many listens a fit runs on the calling thread: starting threads would cost more than it saves. */
+export const THREADS_FROM_LISTENS = 20_000;
+/** EASE's cost is the catalogue's cube, whatever the listens. */
+const EASE_THREADS_FROM_ITEMS = 256;
 
 /**
  * One entry point for every family, so training, evaluation and the CLI treat them the
- * same way. Unknown parameters are refused, missing ones take the family's defaults.
+ * same way. Unknown parameters are refused, missing ones take the family's defaults; the
+ * model stores the complete set (see resolveFamilyParams), plus the seed for ALS.
  */
-export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Float64Array, params: FamilyParams, _options: FitOptions): Promise<RecommenderModel> {
-  switch (family) {
-    case 'most-popular':
-      return fitMostPopular(m, itemIds);
-    case 'item-knn':
-      return fitItemKnn(m, itemIds, { neighbors: Number(params.neighbors ?? 50) });
-    default:
-      throw new Error(`model family ${family} is not implemented yet`);
+export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Float64Array, params: FamilyParams, options: FitOptions): Promise<RecommenderModel> {
+  const p = resolveFamilyParams(family, params);
+  if (itemIds.length !== m.nItems) throw new Error(`fitModel: ${itemIds.length} item ids for ${m.nItems} items`);
+  if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new Error(`fitModel: the seed must be a whole number from 0 to 2^32-1, got ${options.seed}`);
+  if (family === 'most-popular') return fitMostPopular(m, itemIds);
+  // Refused before any thread starts.
+  if (family === 'ease') assertEaseFits(m.nItems, p.maxItems as number);
+  const worthThreads = m.items.length >= THREADS_FROM_LISTENS || (family === 'ease' && m.nItems >= EASE_THREADS_FROM_ITEMS);
+  const runner = openRunner(options.threads, worthThreads);
+  try {
+    switch (family) {
+      case 'item-knn':
+        return await fitItemKnnOn(runner, m, itemIds, { neighbors: p.neighbors as number, similarity: p.similarity as ItemSimilarity, k1: p.k1 as number | undefined, b: p.b as number | undefined });
+      case 'als':
+        return await fitAlsOn(runner, m, itemIds, { factors: p.factors as number, iterations: p.iterations as number, regularization: p.regularization as number, alpha: p.alpha as number, cgSteps: p.cgSteps as number }, options.seed);
+      case 'ease':
+        return await fitEaseOn(runner, m, itemIds, { lambda: p.lambda as number, maxItems: p.maxItems as number });
+    }
+  } finally {
+    await runner.close();
   }
 }

@@ -1,3 +1,4 @@
+import { AlsFoldIn } from './alsFoldIn.js';
 import { BECAUSE_SLOTS, REASON_CODE, type RecommenderModel } from './types.js';
 
 /** What scoring needs beside the model: today's catalogue and the run's settings. */
@@ -49,6 +50,11 @@ export class Scorer {
   private readonly popular: Int32Array;
   /** The same order, per favourite-genre code. */
   private readonly popularByGenre = new Map<number, Int32Array>();
+  /** als and ease: the user's distinct heard items (first listen order), their listens, and where each sits in that list. */
+  private readonly distinct: Int32Array;
+  private readonly distinctListens: Float32Array;
+  private readonly slot: Int32Array;
+  private readonly foldIn: AlsFoldIn | undefined;
   private pass = 0;
 
   constructor(private readonly ctx: ScoringContext) {
@@ -66,6 +72,13 @@ export class Scorer {
     for (let i = 0; i < n; i++) if (ctx.live[i] === 1) live.push(i);
     live.sort((a, b) => (pop[b] as number) - (pop[a] as number) || a - b);
     this.popular = Int32Array.from(live);
+    const family = ctx.model.family;
+    const dense = family === 'als' || family === 'ease';
+    this.distinct = new Int32Array(dense ? n : 0);
+    this.distinctListens = new Float32Array(dense ? n : 0);
+    this.slot = new Int32Array(dense ? n : 0);
+    this.foldIn = family === 'als' ? new AlsFoldIn(ctx.model) : undefined;
+    if (family === 'ease' && ctx.model.weights?.length !== n * n) throw new Error(`ease model: expected ${n} x ${n} weights, got ${ctx.model.weights?.length ?? 'none'}`);
   }
 
   scoreChunk(input: ScoringInput): ScoredChunk {
@@ -88,6 +101,10 @@ export class Scorer {
         at = this.coldStart(out, input.genre[u] as number);
       } else if (this.ctx.model.family === 'item-knn') {
         at = this.similar(out, input.histItems, from, to);
+      } else if (this.ctx.model.family === 'als') {
+        at = this.taste(out, input.histItems, from, to);
+      } else if (this.ctx.model.family === 'ease') {
+        at = this.ease(out, input.histItems, from, to);
       } else {
         at = this.pad(out, REASON_CODE.popular);
       }
@@ -129,6 +146,94 @@ export class Scorer {
       out.items[at] = j;
       out.scores[at] = this.score[j] as number;
       out.reasons[at] = REASON_CODE.similar;
+      out.because.set(this.contributors.subarray(j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS), at * BECAUSE_SLOTS);
+      this.heard[j] = out.heardPass; // chosen: padding must skip it
+      at++;
+    }
+    return this.pad({ ...out, at }, REASON_CODE.popular);
+  }
+
+  /**
+   * ALS: the user's vector folded in from the history, then every live unheard item scored
+   * by its predicted preference (only those above zero). `because`: the heard items whose
+   * factors are closest to the recommended item's (highest dot product above zero).
+   */
+  private taste(out: Output, hist: Int32Array, from: number, to: number): number {
+    const foldIn = this.foldIn as AlsFoldIn;
+    const nHeard = this.distinctHeard(hist, from, to);
+    foldIn.solve(this.distinct, this.distinctListens, nHeard);
+    let nTouched = 0;
+    for (let j = 0; j < this.nItems; j++) {
+      if (this.ctx.live[j] !== 1 || this.heard[j] === out.heardPass) continue;
+      const s = Math.fround(foldIn.predict(j));
+      if (!(s > 0)) continue;
+      this.score[j] = s;
+      this.touched[nTouched++] = j;
+    }
+    return this.emit(out, nTouched, REASON_CODE.taste, (j) => {
+      for (let d = 0; d < nHeard; d++) {
+        const h = this.distinct[d] as number;
+        const a = Math.fround(foldIn.affinity(h, j));
+        if (a > 0) this.noteContributor(j, h, a);
+      }
+    });
+  }
+
+  /**
+   * EASE: score_j = Σ over the distinct heard items h of B[h, j], for every live unheard
+   * item (only those above zero). `because`: the heard items with the largest positive B[h, j].
+   */
+  private ease(out: Output, hist: Int32Array, from: number, to: number): number {
+    const weights = this.ctx.model.weights as Float32Array;
+    const n = this.nItems;
+    const nHeard = this.distinctHeard(hist, from, to);
+    this.score.fill(0);
+    for (let d = 0; d < nHeard; d++) {
+      const row = (this.distinct[d] as number) * n;
+      for (let j = 0; j < n; j++) this.score[j]! += weights[row + j] as number;
+    }
+    let nTouched = 0;
+    for (let j = 0; j < n; j++) {
+      if (this.ctx.live[j] !== 1 || this.heard[j] === out.heardPass || !((this.score[j] as number) > 0)) continue;
+      this.touched[nTouched++] = j;
+    }
+    return this.emit(out, nTouched, REASON_CODE.similar, (j) => {
+      for (let d = 0; d < nHeard; d++) {
+        const h = this.distinct[d] as number;
+        const w = weights[h * n + j] as number;
+        if (w > 0) this.noteContributor(j, h, w);
+      }
+    });
+  }
+
+  /** The user's distinct heard items in first-listen order into `distinct`, with their listens; returns how many. */
+  private distinctHeard(hist: Int32Array, from: number, to: number): number {
+    const pass = ++this.pass;
+    let n = 0;
+    for (let p = from; p < to; p++) {
+      const h = hist[p] as number;
+      if (this.voted[h] === pass) {
+        this.distinctListens[this.slot[h] as number]! += 1;
+        continue;
+      }
+      this.voted[h] = pass;
+      this.slot[h] = n;
+      this.distinct[n] = h;
+      this.distinctListens[n++] = 1;
+    }
+    return n;
+  }
+
+  /** Writes the k best scored candidates with their reason and explanation, then pads with popular tracks. */
+  private emit(out: Output, nTouched: number, reason: number, explain: (j: number) => void): number {
+    const chosen = topK(this.touched, nTouched, this.score, this.ctx.k);
+    let at = out.at;
+    for (const j of chosen) {
+      this.contributors.fill(-1, j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS);
+      explain(j);
+      out.items[at] = j;
+      out.scores[at] = this.score[j] as number;
+      out.reasons[at] = reason;
       out.because.set(this.contributors.subarray(j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS), at * BECAUSE_SLOTS);
       this.heard[j] = out.heardPass; // chosen: padding must skip it
       at++;

@@ -33,10 +33,13 @@ export interface ModelRef {
   family: ModelFamily;
 }
 
-/** Why a track was recommended. */
-export const REASONS = ['similar', 'popular', 'cold_start_genre', 'cold_start_popular'] as const;
+/**
+ * Why a track was recommended. Codes are stored with chunks: append new reasons, never
+ * renumber. `taste`: a latent-factor model (ALS) predicts the user likes it.
+ */
+export const REASONS = ['similar', 'popular', 'cold_start_genre', 'cold_start_popular', 'taste'] as const;
 export type Reason = (typeof REASONS)[number];
-export const REASON_CODE: Readonly<Record<Reason, number>> = { similar: 0, popular: 1, cold_start_genre: 2, cold_start_popular: 3 };
+export const REASON_CODE: Readonly<Record<Reason, number>> = { similar: 0, popular: 1, cold_start_genre: 2, cold_start_popular: 3, taste: 4 };
 
 /** How many listened tracks are named as the reason of one recommendation. */
 export const BECAUSE_SLOTS = 3;
