@@ -35,7 +35,7 @@ export interface Verdict {
 export interface Decision {
   /** The candidate promoted to champion, or null. */
   promoted: string | null;
-  /** The best candidate that beat MostPopular and kept coverage but not the uplift: the canary's challenger. */
+  /** The best candidate that beat MostPopular and the champion, and kept coverage, but missed the uplift: the canary's challenger. */
   challenger: string | null;
   /** One line for the memo and the CLI. */
   summary: string;
@@ -76,7 +76,8 @@ export function decidePromotion(input: { candidates: ScoredModel[]; champion: Sc
     const failed = [beatsBaseline ? null : reasons[0], covered ? null : reasons[1], uplifted ? null : reasons[2]].filter((r): r is string => Boolean(r));
     verdicts.push({ key: c.key, passed: ok, reasons, failed });
     if (ok) passed.push(c);
-    else if (beatsBaseline && covered && !(champion && champion.key === c.key)) challengers.push(c);
+    // A challenger improves on the champion, if short of the uplift: an equal one has nothing to show.
+    else if (beatsBaseline && covered && (!champion || (champion.key !== c.key && ndcg > metric(champion, PROMOTION_METRIC)))) challengers.push(c);
   }
   const best = (list: ScoredModel[]) => list.reduce<ScoredModel | null>((b, m) => (b === null || metric(m, PROMOTION_METRIC) > metric(b, PROMOTION_METRIC) ? m : b), null);
   const promoted = best(passed);

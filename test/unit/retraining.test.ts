@@ -28,6 +28,7 @@ describe('retraining: the promotion rule', () => {
     const equal = decidePromotion({ candidates: [model('als@2', 0.2)], champion, baseline }, rules);
     expect(equal.promoted).to.equal(null);
     expect(equal.summary).to.match(/^nothing promoted: champion item-knn@1 stays/);
+    expect(equal.challenger, 'an equal model has nothing to show on the canary').to.equal(null);
   });
 
   it('never promotes a worse candidate, one that does not beat MostPopular, or one under the coverage guardrail', () => {
