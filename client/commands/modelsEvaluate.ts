@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { readInteractionsCsv } from '../../models/evaluation/csv.js';
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
-import type { FamilyParams } from '../../models/families.js';
+import { parseFamilyParams, type FamilyParams } from '../../models/families.js';
+import { parseParamList } from '../../activities/training/settings.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { seconds, table } from '../format.js';
 import { UsageError } from '../usage.js';
@@ -16,7 +17,7 @@ popularity of what it recommends, training and evaluation time, peak memory. Mos
 always evaluated: every family's ndcg@10 is compared to it.
   --interactions FILE  CSV with a header naming user_id and item_id (other columns ignored;
                        a timestamp column enables --split temporal), each user's rows oldest first
-  --families LIST      comma-separated, of: ${MODEL_FAMILIES.join(', ')} (default: most-popular,item-knn)
+  --families LIST      comma-separated, of: ${MODEL_FAMILIES.join(', ')} (default: all; ease only up to its maxItems tracks)
   --split METHOD       leave-last-out (default): each user's last track is held out
                        temporal: the latest listens by time are held out
   --test-fraction F    temporal: the share of all listens held out (default ${DEFAULT_TEST_FRACTION})
@@ -35,7 +36,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       interactions: { type: 'string' },
-      families: { type: 'string', default: 'most-popular,item-knn' },
+      families: { type: 'string', default: MODEL_FAMILIES.join(',') },
       split: { type: 'string', default: 'leave-last-out' },
       'test-fraction': { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -108,21 +109,22 @@ function parseFamilies(text: string): ModelFamily[] {
   return [...new Set(names as ModelFamily[])];
 }
 
-/**
- * `--param family.key=value` flags as parameters per family: numbers where the value reads
- * as one, strings otherwise. Whether a family knows the key is its own fit's business.
- * TODO(lead): validate each family's set with parseFamilyParams from models/families.ts.
- */
+/** `--param family.key=value` flags as each family's complete, validated parameters. */
 export function parseParamFlags(flags: readonly string[], families: readonly ModelFamily[]): Partial<Record<ModelFamily, FamilyParams>> {
+  let raw: ReturnType<typeof parseParamList>;
+  try {
+    raw = parseParamList([...flags]);
+  } catch (err) {
+    throw new UsageError(`--param takes FAMILY.KEY=VALUE (e.g. item-knn.neighbors=100): ${(err as Error).message}`);
+  }
   const params: Partial<Record<ModelFamily, FamilyParams>> = {};
-  for (const flag of flags) {
-    const match = /^([a-z-]+)\.([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(flag);
-    if (!match) throw new UsageError(`--param takes FAMILY.KEY=VALUE (e.g. item-knn.neighbors=100), got "${flag}"`);
-    const [, family, key, value] = match as unknown as [string, ModelFamily, string, string];
-    if (!(MODEL_FAMILIES as readonly string[]).includes(family)) throw new UsageError(`--param ${flag}: unknown family "${family}" (${MODEL_FAMILIES.join(', ')})`);
-    if (!families.includes(family)) throw new UsageError(`--param ${flag}: ${family} is not among the evaluated families (--families)`);
-    const numeric = /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value);
-    (params[family] ??= {})[key] = numeric ? Number(value) : value;
+  for (const [family, values] of Object.entries(raw) as [ModelFamily, Record<string, string>][]) {
+    if (!families.includes(family)) throw new UsageError(`--param ${family}.*: ${family} is not among the evaluated families (--families)`);
+    try {
+      params[family] = parseFamilyParams(family, values);
+    } catch (err) {
+      throw new UsageError(`--param: ${family}: ${(err as Error).message}`);
+    }
   }
   return params;
 }

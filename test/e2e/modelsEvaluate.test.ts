@@ -115,6 +115,19 @@ describe('moovitamix models evaluate', function () {
     expect(lines.find((l) => l.startsWith('family'))).to.match(/^family +ndcg@10 +recall@10 +hit@10 +map@10 +ndcg@20 +cov@20 +pop@20 +ndcg@10 vs MP +train +eval +peak MB +params$/);
     expect(lines.find((l) => l.startsWith('most-popular'))).to.match(/^most-popular +0\.4069 +0\.7143 +0\.7143 +0\.3095 +0\.4843 +1\.0000 +1\.3 +baseline /);
     expect(lines.find((l) => l.startsWith('item-knn'))).to.match(/ neighbors=2 similarity=cosine$/);
+
+    // Every family by default, each fitted with its default parameters and seed 1: the same
+    // numbers on every run (ALS's factors come from the seed; EASE is a closed form).
+    const all = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--threads', '1'], process.env);
+    expect(all.code, all.stderr).to.equal(0);
+    const rows = all.stdout.split('\n');
+    expect(rows.filter((l) => /^(most-popular|item-knn|als|ease) /.test(l)).map((l) => l.split(/ +/).slice(0, 5).join(' '))).to.deep.equal([
+      'most-popular 0.4069 0.7143 0.7143 0.3095',
+      'item-knn 0.3289 0.7143 0.7143 0.2083',
+      'als 0.5257 1.0000 1.0000 0.3810',
+      'ease 0.3817 0.7143 0.7143 0.2798',
+    ]);
+    expect(rows.find((l) => l.startsWith('als'))).to.match(/ factors=64 iterations=15 regularization=0\.01 alpha=1 cgSteps=3 seed=1$/);
   });
 
   it('refuses bad usage with exit status 2 and says why', async () => {
@@ -126,6 +139,8 @@ describe('moovitamix models evaluate', function () {
       [['--interactions', FIXTURE, '--max-users', '0'], /--max-users must be a whole number from 1/],
       [['--interactions', FIXTURE, '--param', 'item-knn.neighbors'], /--param takes FAMILY\.KEY=VALUE/],
       [['--interactions', FIXTURE, '--families', 'most-popular', '--param', 'item-knn.neighbors=5'], /item-knn is not among the evaluated families/],
+      [['--interactions', FIXTURE, '--param', 'als.bogus=1'], /--param: als: unknown als parameter "bogus"/],
+      [['--interactions', FIXTURE, '--param', 'item-knn.neighbors=0'], /--param: item-knn: .*neighbors/],
       [['--interactions', FIXTURE, '--test-fraction', '0.1'], /--test-fraction applies to --split temporal only/],
       [['--interactions', join(dir, 'missing.csv')], /cannot read --interactions .*missing\.csv: ENOENT/],
       [['--interactions', noTime, '--split', 'temporal'], /--split temporal needs a timestamp column/],
