@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { SourceName } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 import { ingestProgressQuery, pipelineProgressQuery } from '../workflows/queries.js';
-import type { DailyPipelineInput, IngestProgress, PipelineProgress, PipelineRecommendations } from '../workflows/types.js';
+import type { DailyPipelineInput, IngestProgress, PipelineProgress, PipelineDrift, PipelineRecommendations } from '../workflows/types.js';
 import { seconds, table } from './format.js';
 
 export type Summary = Partial<Record<SourceName, SourceSummary>>;
@@ -65,6 +65,7 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
   let sources: Summary;
   let health: RunHealth | undefined;
   let recommendations: PipelineRecommendations | undefined;
+  let drift: PipelineDrift | undefined;
   let durationMs: number | undefined;
   let error: string | undefined;
   try {
@@ -74,6 +75,7 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
     durationMs = r.durationMs;
     health = r.health;
     recommendations = r.recommendations;
+    drift = r.drift;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     status = 'FAILED';
@@ -85,7 +87,7 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
   }
   await poller;
 
-  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(health ? { health } : {}), ...(recommendations ? { recommendations } : {}), ...(error ? { error } : {}) };
+  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(health ? { health } : {}), ...(recommendations ? { recommendations } : {}), ...(drift ? { drift } : {}), ...(error ? { error } : {}) };
   if (json) {
     console.log(JSON.stringify(summary, null, 2));
   } else {
@@ -93,6 +95,7 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
     console.log(summaryTable(sources));
     if (health) console.log(healthLine(health));
     if (recommendations) console.log(recommendationsLine(recommendations));
+    if (drift) console.log(driftLine(drift));
     const ui = workflowUiUrl(config, handle.workflowId);
     if (ui) console.log(`Temporal UI: ${ui}`);
   }
@@ -115,6 +118,14 @@ export function recommendationsLine(r: PipelineRecommendations): string {
     return `Recommendations: published batch ${x.batchId} (${x.users} users: ${x.computed} computed, ${x.carried} carried over, ${x.coldStart} cold start; model ${x.model}). Details: moovitamix recommend status`;
   }
   return `Recommendations: ${r.status} (${r.reason}); the active batch stays`;
+}
+
+export function driftLine(d: PipelineDrift): string {
+  const f = d.figures;
+  const figures = f ? ` (PSI tracks ${f.psiTracks.toFixed(3)}, genres ${f.psiGenres.toFixed(3)}; champion NDCG@10 ${f.championNdcgThen?.toFixed(4) ?? '-'} then, ${f.championNdcgNow?.toFixed(4) ?? '-'} now)` : '';
+  if (d.status === 'drifted') return `Drift: ${d.reasons.join('; ')}${figures}: retraining started as ${d.retrainWorkflowId}. Details: moovitamix models list`;
+  if (d.status === 'stable') return `Drift: none${figures}`;
+  return `Drift: ${d.status} (${d.reasons.join('; ')})`;
 }
 
 const retriesOf = (s: SourceSummary) => Object.values(s.retries).reduce((a, b) => a + b, 0);

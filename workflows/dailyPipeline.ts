@@ -31,7 +31,7 @@ const { checkSource } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-const { summarizeRun, evaluateAlerts, recordRecommendations } = proxyActivities<Activities>({
+const { summarizeRun, evaluateAlerts, recordRecommendations, recordDrift } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
@@ -148,6 +148,11 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
     if (patched('pipeline-drift') && input.drift !== false && failed.length === 0 && health.downstream.allowed) {
       progress.stage = 'checking drift';
       drift = await driftStep(workflowId);
+      try {
+        await recordDrift({ workflowId, drift });
+      } catch (err) {
+        log.warn('drift outcome not recorded', { error: rootMessage(err) });
+      }
       progress.stage = 'alerting';
     }
     try {

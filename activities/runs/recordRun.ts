@@ -1,7 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { NO_METRICS, type PipelineMetrics } from './metrics.js';
-import type { PipelineRecommendations } from '../../workflows/types.js';
+import type { PipelineDrift, PipelineRecommendations } from '../../workflows/types.js';
 import type { PipelineRunDocument, RunReport } from './types.js';
 
 export const RUNS_COLLECTION = 'pipeline_runs';
@@ -46,6 +46,11 @@ export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metr
     async recordRecommendations(input: { workflowId: string; recommendations: PipelineRecommendations }): Promise<void> {
       const failed = input.recommendations.status === 'failed';
       await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { recommendations: input.recommendations, ...(failed ? { status: 'FAILED' as const } : {}) } });
+    },
+
+    /** The drift check's outcome on the run record (it never fails a run). */
+    async recordDrift(input: { workflowId: string; drift: PipelineDrift }): Promise<void> {
+      await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { drift: input.drift } });
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { SourceName } from '../../sources/index.js';
 import type { FetchStats, MergeStats } from '../ingest/stats.js';
 import type { RunHealth, RunKpis } from '../health/types.js';
-import type { PipelineRecommendations } from '../../workflows/types.js';
+import type { PipelineDrift, PipelineRecommendations } from '../../workflows/types.js';
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
 
@@ -55,4 +55,6 @@ export interface PipelineRunDocument {
   kpis?: RunKpis;
   /** Set once the run's recommendation step ended. */
   recommendations?: PipelineRecommendations;
+  /** The drift check against the champion's training data, and the retraining it started. */
+  drift?: PipelineDrift;
 }

@@ -171,6 +171,8 @@ describe('retraining, end to end', function () {
       expect(drifted.drift?.status).to.equal('drifted');
       expect(drifted.drift?.reasons[0]).to.match(/^listens over tracks shifted: PSI \d\.\d{3} > 0\.01$/);
       expect(drifted.drift?.retrainWorkflowId).to.equal('daily-2025-02-03/retrain');
+      const record = await (await db()).collection('pipeline_runs').findOne({ _id: 'daily-2025-02-03' as never });
+      expect(record?.drift).to.deep.include({ status: 'drifted', retrainWorkflowId: 'daily-2025-02-03/retrain' });
       // The retraining outlives the daily run: wait for it.
       const r = await client.workflow.getHandle<typeof retrain>('daily-2025-02-03/retrain').result();
       expect(r.trigger).to.equal('drift');

@@ -24,7 +24,7 @@ describe('replay of recorded workflow histories', function () {
 
   it('has recorded histories of every workflow type', () => {
     const types = files.map((f) => read(f).history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name);
-    expect(new Set(types)).to.deep.equal(new Set(['dailyPipeline', 'ingestSource', 'recommend']));
+    expect(new Set(types)).to.deep.equal(new Set(['dailyPipeline', 'ingestSource', 'recommend', 'retrain']));
   });
 
   for (const file of files) {
