@@ -25,8 +25,10 @@ export class AlsFoldIn {
     this.f = f;
     this.y = y;
     this.alpha = Number(model.params.alpha);
+    const regularization = Number(model.params.regularization);
+    if (!(this.alpha >= 0) || !(regularization > 0)) throw new Error(`als model: alpha must be >= 0 and regularization > 0, got ${model.params.alpha} and ${model.params.regularization}`);
     this.gram = new Float64Array(f * f);
-    gramRows(y, nItems, f, Number(model.params.regularization), this.gram, 0, f);
+    gramRows(y, nItems, f, regularization, this.gram, 0, f);
     this.x = new Float64Array(f);
     this.scratch = cgScratch(f);
   }

@@ -152,23 +152,42 @@ export function easeSweep(t: EaseSweepTask): void {
 
 /** matrix[row + j] −= w · block[j] for j in [from, to): the inner loop of the whole fit. */
 function subtractRange(matrix: Float64Array, row: number, from: number, to: number, w: Float64Array, block: Float64Array, kb: number): void {
-  const even = kb & ~3;
-  for (let j = from; j < to; j++) {
-    const cj = j * BLOCK;
-    // Four partial sums: the additions need not wait for each other.
+  let j = from;
+  // Two columns at a time: each w[a] loaded once serves both; two partial sums each.
+  for (; j + 1 < to; j += 2) {
+    const c0 = j * BLOCK;
+    const c1 = c0 + BLOCK;
     let s0 = 0;
     let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
+    let t0 = 0;
+    let t1 = 0;
     let a = 0;
-    for (; a < even; a += 4) {
-      s0 += (w[a] as number) * (block[cj + a] as number);
-      s1 += (w[a + 1] as number) * (block[cj + a + 1] as number);
-      s2 += (w[a + 2] as number) * (block[cj + a + 2] as number);
-      s3 += (w[a + 3] as number) * (block[cj + a + 3] as number);
+    for (; a + 1 < kb; a += 2) {
+      const w0 = w[a] as number;
+      const w1 = w[a + 1] as number;
+      s0 += w0 * (block[c0 + a] as number);
+      s1 += w1 * (block[c0 + a + 1] as number);
+      t0 += w0 * (block[c1 + a] as number);
+      t1 += w1 * (block[c1 + a + 1] as number);
     }
-    for (; a < kb; a++) s0 += (w[a] as number) * (block[cj + a] as number);
-    matrix[row + j]! -= s0 + s1 + (s2 + s3);
+    if (a < kb) {
+      s0 += (w[a] as number) * (block[c0 + a] as number);
+      t0 += (w[a] as number) * (block[c1 + a] as number);
+    }
+    matrix[row + j]! -= s0 + s1;
+    matrix[row + j + 1]! -= t0 + t1;
+  }
+  if (j < to) {
+    const c0 = j * BLOCK;
+    let s0 = 0;
+    let s1 = 0;
+    let a = 0;
+    for (; a + 1 < kb; a += 2) {
+      s0 += (w[a] as number) * (block[c0 + a] as number);
+      s1 += (w[a + 1] as number) * (block[c0 + a + 1] as number);
+    }
+    if (a < kb) s0 += (w[a] as number) * (block[c0 + a] as number);
+    matrix[row + j]! -= s0 + s1;
   }
 }
 

@@ -24,5 +24,7 @@ export function runTask(task: TrainTask): void {
       return easeSweep(task);
     case 'easeWeights':
       return easeWeights(task);
+    default:
+      throw new Error(`unknown training task ${(task as { kind: unknown }).kind}`);
   }
 }

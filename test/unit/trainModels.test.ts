@@ -7,6 +7,9 @@ import { DEFAULT_PARAMS, fitModel, parseFamilyParams, THREADS_FROM_LISTENS } fro
 import { interactionsFromLists, type Interactions } from '../../models/interactions.js';
 import { Scorer, type ScoredChunk } from '../../models/score.js';
 import { seededRandom } from '../../models/seededRandom.js';
+import { InlineRunner } from '../../models/training/runner.js';
+import type { TrainTask } from '../../models/training/tasks.js';
+import { TrainPool } from '../../models/training/trainPool.js';
 import { REASONS, type ModelFamily, type RecommenderModel } from '../../models/types.js';
 
 const round = (x: number, digits = 6) => Number(x.toFixed(digits));
@@ -231,6 +234,18 @@ describe('training model families', () => {
       const two = encodeModel(await fitModel(family, m, idsFor(400), params, { seed: 5, threads: 2 }));
       expect(one.equals(two), `${family} ${JSON.stringify(params)}`).to.equal(true);
     }
+  });
+
+  it('a failing training task fails the fit, on a thread as inline', async () => {
+    const bogus = { kind: 'nope' } as unknown as TrainTask;
+    const pool = new TrainPool(2);
+    let error: Error | undefined;
+    await pool.runAll([bogus]).catch((err: Error) => (error = err));
+    await pool.close();
+    expect(error?.message).to.equal('training task nope failed: unknown training task nope');
+    let inlineError: Error | undefined;
+    await new InlineRunner().runAll([bogus]).catch((err: Error) => (inlineError = err));
+    expect(inlineError?.message).to.equal('unknown training task nope');
   });
 
   it('ALS and EASE models survive encoding, and a malformed one is refused', async () => {
