@@ -2,13 +2,16 @@
 // Each fit runs in a child process of its own (this file with --child), so that its peak
 // RSS and CPU seconds are its own; the parent prints a table, or one JSON line with --json.
 //
-//   npm run bench:train -- [--json] [--scale 0.1] [--threads 0] [--only als,ease]
+//   npm run bench:train -- [--json] [--scale 0.1] [--threads 0] [--only als,ease] [--no-quality]
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fitModel, type FamilyParams } from '../models/families.js';
 import type { ModelFamily } from '../models/types.js';
+import { evaluateModel } from '../models/evaluation/evaluate.js';
+import { leaveLastOut } from '../models/evaluation/split.js';
+import { tasteListens } from '../simulator/taste.js';
 import { syntheticListens } from './syntheticListens.js';
 
 /** One measured fit: a family and its parameters on synthetic power-law listens. */
@@ -97,11 +100,40 @@ function measureInChild(c: FitCase, threads: number): Promise<FitFigures> {
 }
 
 // --- Quality: NDCG@10 per family on taste-mode data ---------------------------------------
-// To be written by the lead: fit each family on taste-mode simulator data, hold out each
-// user's latest listens, score with `new Scorer(...)` and report NDCG@10 per family here.
-// Whatever this returns is printed under "quality" in the JSON line.
-export async function qualityFigures(_options: { scale: number; threads: number }): Promise<Record<string, unknown>> {
-  return {};
+/** Taste-mode data for the quality figures: EASE's largest catalogue, so every family runs. */
+export const QUALITY_DATA = { users: 20_000, tracks: 5_000, listensPerUser: 30 };
+
+/**
+ * Every family fitted on the leave-last-out training split of the simulator's taste-mode
+ * data (clusters over genres and artists, power-law popularity), each test user's top 20
+ * ranked by the production scorer against the whole catalogue, as a retraining does.
+ */
+export async function qualityFigures(options: { scale: number; threads: number }): Promise<Record<string, unknown>> {
+  const users = Math.max(200, Math.round(QUALITY_DATA.users * options.scale));
+  const tracks = Math.max(100, Math.round(QUALITY_DATA.tracks * options.scale));
+  const data = tasteListens({ seed: 'bench-train', users, tracks, listensPerUser: QUALITY_DATA.listensPerUser });
+  const split = leaveLastOut(data, { seed: 1, maxUsers: 10_000 });
+  const itemIds = Float64Array.from({ length: tracks }, (_, i) => i + 1);
+  const threads = options.threads || availableParallelism();
+  const families: [string, ModelFamily, FamilyParams][] = [
+    ['most-popular', 'most-popular', {}],
+    ['item-knn-cosine', 'item-knn', { similarity: 'cosine' }],
+    ['item-knn-bm25', 'item-knn', { similarity: 'bm25' }],
+    ['als', 'als', { factors: 64, iterations: 15 }],
+    ['ease', 'ease', {}],
+  ];
+  const rows: Record<string, { ndcg10: number; recall10: number; coverage20: number; fitMs: number; upliftVsMostPopular: number | null }> = {};
+  let baseline = 0;
+  for (const [name, family, params] of families) {
+    const t0 = performance.now();
+    const model = await fitModel(family, split.train, itemIds, params, { seed: 1, threads });
+    const fitMs = Math.round(performance.now() - t0);
+    const m = await evaluateModel(model, split, { threads });
+    if (family === 'most-popular') baseline = m['ndcg@10'];
+    const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+    rows[name] = { ndcg10: round4(m['ndcg@10']), recall10: round4(m['recall@10']), coverage20: round4(m['coverage@20']), fitMs, upliftVsMostPopular: family === 'most-popular' || baseline === 0 ? null : round4(m['ndcg@10'] / baseline - 1) };
+  }
+  return { data: { users, tracks, listens: data.items.length, mode: 'taste', testUsers: split.testUsers.length, split: 'leave-last-out' }, families: rows };
 }
 // -------------------------------------------------------------------------------------------
 
@@ -113,6 +145,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '0' },
       only: { type: 'string' },
       child: { type: 'string' },
+      'no-quality': { type: 'boolean', default: false },
     },
   });
   const threads = Number(values.threads);
@@ -133,7 +166,8 @@ async function main(): Promise<void> {
     if (!values.json) process.stderr.write(`fitting ${c.name} on ${c.users} users x ${c.tracks} tracks x ${c.users * c.perUser} listens...\n`);
     fits[c.name] = await measureInChild(c, threads).catch((err: Error) => ({ error: err.message }));
   }
-  const quality = await qualityFigures({ scale, threads });
+  if (!values.json) process.stderr.write(`NDCG@10 per family on taste-mode data...\n`);
+  const quality = values['no-quality'] ? {} : await qualityFigures({ scale, threads });
   const report = { scale, threads: threads === 0 ? availableParallelism() : threads, cores: availableParallelism(), loadAverage: { before: round1(loadBefore), after: round1(loadavg()[0] as number) }, fits, quality };
   if (values.json) console.log(JSON.stringify(report));
   else {
@@ -141,6 +175,7 @@ async function main(): Promise<void> {
     for (const [name, f] of Object.entries(fits)) {
       console.log('error' in f ? `${name}: FAILED ${f.error}` : `${name}: ${f.users} users x ${f.tracks} tracks x ${f.listens} listens: fit ${(f.fitMs / 1000).toFixed(1)} s, ${f.cpuSeconds} CPU s, peak RSS ${f.peakRssMb} MB (data alone ${f.dataRssMb} MB)`);
     }
+    console.log(`NDCG@10 on taste-mode data: ${JSON.stringify(quality)}`);
   }
   if (Object.values(fits).some((f) => 'error' in f)) process.exitCode = 1;
 }
