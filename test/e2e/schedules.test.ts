@@ -46,7 +46,7 @@ describe('schedules and backfills', function () {
     expect(description.policies).to.include({ overlap: 'SKIP', catchupWindow: 86_400_000 });
     expect(description.action).to.include({ type: 'startWorkflow', workflowType: 'dailyPipeline', taskQueue: 'schedules-test' });
     const weekly = await client.schedule.getHandle('weekly-retrain').describe();
-    expect(weekly.spec.calendars?.[0]).to.deep.include({ dayOfWeek: [{ start: 0, end: 0, step: 1 }], hour: [{ start: 4, end: 4, step: 1 }] });
+    expect(weekly.spec.calendars?.[0]).to.deep.include({ dayOfWeek: [{ start: 'SUNDAY', end: 'SUNDAY', step: 1 }], hour: [{ start: 4, end: 4, step: 1 }] });
     expect(weekly.policies).to.include({ overlap: 'SKIP', catchupWindow: 86_400_000 });
     expect(weekly.action).to.include({ type: 'startWorkflow', workflowType: 'retrain', taskQueue: 'schedules-test' });
     expect(weekly.action.type === 'startWorkflow' && weekly.action.args).to.deep.equal([{ trigger: 'schedule' }]);
