@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { SOURCES } from '../../sources/index.js';
 import { rawCollection } from '../ingest/raw.js';
-import { Growable } from './growable.js';
+import { Growable } from '../../models/growable.js';
 import { genreCode, normalizeGenre } from './inputs.js';
 
 const HEARTBEAT_EVERY = 20_000;

@@ -5,7 +5,7 @@ import { decodeModel, encodeModel, modelDigest } from '../../models/artifact.js'
 import type { ModelRef, RecommenderModel } from '../../models/types.js';
 import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
 import { fromBinary, toBinary } from './binary.js';
-import { Growable } from './growable.js';
+import { Growable } from '../../models/growable.js';
 import { readLiveData } from './liveData.js';
 import { inputHash } from './inputs.js';
 import type { RecommendSettings } from './settings.js';

@@ -6,7 +6,7 @@ import type { ScoredChunk, ScoringContext } from '../../models/score.js';
 import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../models/registry.js';
 import { fromBinary, sharedFromBinary, toBinary } from './binary.js';
-import { Growable } from './growable.js';
+import { Growable } from '../../models/growable.js';
 import type { ScoringPool } from './scoringPool.js';
 import {
   BATCHES,

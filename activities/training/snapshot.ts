@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { Interactions } from '../../models/interactions.js';
-import { Growable } from '../recommend/growable.js';
+import { Growable } from '../../models/growable.js';
 import { readLiveData } from '../recommend/liveData.js';
 import { artifactExists, deleteArtifact, loadArtifact, saveArtifact, MODEL_VERSIONS } from '../models/registry.js';
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Growable } from '../../activities/recommend/growable.js';
+import { Growable } from '../growable.js';
 import type { Interactions } from '../interactions.js';
 
 /*

@@ -1,4 +1,4 @@
-import { Growable } from '../../activities/recommend/growable.js';
+import { Growable } from '../growable.js';
 import type { Interactions } from '../interactions.js';
 import { sampleSorted } from './random.js';
 
