@@ -203,13 +203,19 @@ async function driftStep(workflowId: string): Promise<PipelineDrift> {
     if (d.skipped) return { status: 'skipped', reasons: [d.skipped] };
     if (!d.drifted) return { status: 'stable', reasons: [], figures };
     const retrainId = `${workflowId}/retrain`;
-    await startChild(retrain, {
-      workflowId: retrainId,
-      args: [{ trigger: 'drift', reason: d.reasons.join('; ') }],
-      // The retraining runs on after this run completes.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    });
+    try {
+      await startChild(retrain, {
+        workflowId: retrainId,
+        args: [{ trigger: 'drift', reason: d.reasons.join('; ') }],
+        // The retraining runs on after this run completes.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      });
+    } catch (err) {
+      // A re-run of the same date: its drift retraining was started already, once is enough.
+      if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+      return { status: 'drifted', reasons: [...d.reasons, `retraining ${retrainId} was started already`], figures, retrainWorkflowId: retrainId };
+    }
     return { status: 'drifted', reasons: d.reasons, figures, retrainWorkflowId: retrainId };
   } catch (err) {
     log.error('drift not checked', { error: rootMessage(err) });

@@ -5,6 +5,7 @@ import type { ScoredModel } from '../activities/training/decide.js';
 import { rootMessage } from './failures.js';
 import { retrainProgressQuery } from './queries.js';
 import { recommend } from './recommend.js';
+import type { ModelFamily } from '../models/types.js';
 import type { RetrainInput, RetrainProgress, RetrainRecommendations, RetrainResult } from './types.js';
 
 // Reading every live listen once: minutes at millions of users.
@@ -27,6 +28,11 @@ const { decideRetraining } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
+// Workflows may not import the models (they are not deterministic-sandbox code): the names only.
+const FAMILIES = ['most-popular', 'item-knn', 'als', 'ease'] as const satisfies readonly ModelFamily[];
+type _EveryFamilyListed = Exclude<ModelFamily, (typeof FAMILIES)[number]> extends never ? true : never;
+const _everyFamilyListed: _EveryFamilyListed = true;
+
 /**
  * Retrains the recommendation model:
  *  1. freeze today's live listens in a snapshot;
@@ -45,12 +51,17 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
   const started = Date.now();
   const trigger = input.trigger ?? 'manual';
   if (!['schedule', 'manual', 'drift'].includes(trigger)) throw ApplicationFailure.nonRetryable(`trigger must be schedule, manual or drift, got ${JSON.stringify(trigger)}`, 'InvalidInput');
-  if (input.seed !== undefined && (!Number.isSafeInteger(input.seed) || input.seed < 0)) throw ApplicationFailure.nonRetryable('seed must be a whole number >= 0', 'InvalidInput');
+  if (input.seed !== undefined && (!Number.isSafeInteger(input.seed) || input.seed < 0 || input.seed > 0xffffffff)) throw ApplicationFailure.nonRetryable('seed must be a whole number from 0 to 2^32-1', 'InvalidInput');
+  if (input.families !== undefined && (!Array.isArray(input.families) || input.families.length === 0 || input.families.length > 8 || input.families.some((f) => !(FAMILIES as readonly string[]).includes(f)))) {
+    throw ApplicationFailure.nonRetryable(`families must be a non-empty list of ${FAMILIES.join(', ')}; got ${JSON.stringify(input.families).slice(0, 200)}`, 'InvalidInput');
+  }
+  // The reason lands in the memo and the decision: keep it a line of text.
+  const reason = typeof input.reason === 'string' ? input.reason.replace(/\s+/g, ' ').slice(0, 500) : undefined;
   // Workflow randomness is recorded in the history: a replay draws the same seed.
   const seed = input.seed ?? Math.floor(Math.random() * 2 ** 31);
   const progress: RetrainProgress = { stage: 'snapshot', snapshotId: null, trained: [], training: null };
   setHandler(retrainProgressQuery, () => progress);
-  upsertMemo({ trigger, seed, summary: `retraining (${trigger}${input.reason ? `: ${input.reason}` : ''}), seed ${seed}` });
+  upsertMemo({ trigger, seed, summary: `retraining (${trigger}${reason ? `: ${reason}` : ''}), seed ${seed}` });
 
   try {
     const families = input.families ?? (await retrainFamilies());
@@ -84,12 +95,13 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
     const skipped = candidates.flatMap((c) => (c.status === 'skipped' ? [{ family: c.family, reason: c.reason }] : []));
     const decision = await decideRetraining({
       runId: info.workflowId,
-      trigger: input.reason ? `${trigger}: ${input.reason}` : trigger,
+      trigger: reason ? `${trigger}: ${reason}` : trigger,
       snapshotId: snapshot.snapshotId,
       seed,
       candidates: trained,
       baseline: references.baseline,
       champion: references.champion,
+      ...(references.championNote ? { championNote: references.championNote } : {}),
       skipped,
     });
     upsertMemo({ promoted: decision.promoted, challenger: decision.challenger, summary: decision.summary });

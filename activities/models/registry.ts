@@ -18,6 +18,10 @@ export const MODEL_ARTIFACTS = 'model_artifacts';
 /** Well under MongoDB's 16 MB document limit. */
 const ARTIFACT_CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** The canary's batch pointer (activities/recommend/store.ts), dropped when its challenger changes. */
+const RECOMMENDATION_STATE = 'recommendation_state';
+const CHALLENGER_POINTER = 'challenger';
+
 export interface ModelVersionDocument {
   /** `<name>@<version>`, also the artifact key. */
   _id: string;
@@ -90,7 +94,7 @@ export async function deleteArtifact(db: Db, key: string): Promise<void> {
  * retraining decision; a champion replaced later is `archived`. `registered`: stored by
  * hand (tests, benchmarks), not through training.
  */
-export type ModelStatus = 'registered' | 'candidate' | 'champion' | 'challenger' | 'rejected' | 'archived';
+export type ModelStatus = 'registering' | 'registered' | 'candidate' | 'champion' | 'challenger' | 'rejected' | 'archived';
 export const ALIASES = ['champion', 'challenger'] as const;
 export type Alias = (typeof ALIASES)[number];
 
@@ -116,18 +120,27 @@ export async function registerModel(
 ): Promise<ModelVersionDocument> {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.name)) throw new Error(`model name must be lower-case letters, digits and dashes, got "${options.name}"`);
   const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
+  const bytes = encodeModel(options.model);
+  const status = options.status ?? 'registered';
+  const finish = async (doc: ModelVersionDocument): Promise<ModelVersionDocument> => {
+    // The number is ours once the document is in: the artifact goes under its key, then the status.
+    const artifact = await saveArtifact(db, doc._id, bytes);
+    await versions.updateOne({ _id: doc._id }, { $set: { status, artifact: { key: doc._id, ...artifact } } });
+    return { ...doc, status, artifact: { key: doc._id, ...artifact } };
+  };
   const run = options.lineage?.run;
   if (typeof run === 'string') {
     const done = await versions.findOne({ name: options.name, 'lineage.run': run });
-    if (done) return done;
+    // A first attempt that died between claiming its number and storing its artifact is finished here.
+    if (done) return done.status === 'registering' ? finish(done) : done;
   }
-  const bytes = encodeModel(options.model);
-  // Two registrations of one name may race for a number: the loser takes the next one.
+  // Two registrations of one name may race for a number: the document claims it (the
+  // loser's insert fails and it takes the next), so no artifact is ever written under
+  // another registration's key.
   for (let attempt = 0; ; attempt++) {
     const latest = await versions.find({ name: options.name }, { projection: { version: 1 } }).toArray();
     const version = Math.max(0, ...latest.map((d) => d.version)) + 1;
     const key = `${options.name}@${version}`;
-    const artifact = await saveArtifact(db, key, bytes);
     const doc: ModelVersionDocument = {
       _id: key,
       name: options.name,
@@ -135,18 +148,19 @@ export async function registerModel(
       family: options.model.family,
       params: options.model.params,
       metrics: options.metrics ?? {},
-      status: options.status ?? 'registered',
+      status: 'registering',
       created_at: new Date(),
       items: options.model.itemIds.length,
-      artifact: { key, ...artifact },
+      artifact: { key, bytes: bytes.length, chunks: 0 },
       lineage: options.lineage ?? {},
     };
     try {
       await versions.insertOne(doc);
-      return doc;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000 || attempt >= 5) throw err;
+      continue;
     }
+    return finish(doc);
   }
 }
 
@@ -169,7 +183,9 @@ export async function setAlias(db: Db, alias: Alias, modelKey: string, reason: s
   const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
   const version = await versions.findOne({ _id: modelKey });
   if (!version) throw new Error(`model version ${modelKey} is not registered`);
-  if (!(await artifactExists(db, modelKey))) throw new Error(`model version ${modelKey} has no artifact`);
+  if (version.status === 'registering' || !(await artifactExists(db, modelKey))) throw new Error(`model version ${modelKey} has no artifact`);
+  const named = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: alias === 'champion' ? 'challenger' : 'champion' });
+  if (alias === 'challenger' && named?.model_key === modelKey) throw new Error(`${modelKey} is the champion: it cannot be its own challenger`);
   const previous = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: alias });
   if (previous?.model_key === modelKey) return { moved: false, from: modelKey };
   const now = new Date();
@@ -181,10 +197,12 @@ export async function setAlias(db: Db, alias: Alias, modelKey: string, reason: s
     // A champion replaced is archived; a challenger replaced goes back to being a candidate.
     if (!other) await versions.updateOne({ _id: previous.model_key }, { $set: { status: alias === 'champion' ? 'archived' : 'candidate' } });
   }
-  if (alias === 'champion') {
+  // The canary's batch belongs to the challenger it was computed with: when the challenger
+  // changes (or becomes the champion), that batch stops being served until a new one is published.
+  if (alias === 'challenger' || named?.model_key === modelKey) await db.collection(RECOMMENDATION_STATE).deleteOne({ _id: CHALLENGER_POINTER as never });
+  if (alias === 'champion' && named?.model_key === modelKey) {
     // One version cannot be both arms of the canary.
-    const challenger = await db.collection<ModelAliasDocument>(MODEL_ALIASES).findOne({ _id: 'challenger' });
-    if (challenger?.model_key === modelKey) await db.collection<ModelAliasDocument>(MODEL_ALIASES).deleteOne({ _id: 'challenger' });
+    await db.collection<ModelAliasDocument>(MODEL_ALIASES).deleteOne({ _id: 'challenger' });
   }
   return { moved: true, from: previous?.model_key ?? null };
 }

@@ -4,11 +4,12 @@ import type { Db } from 'mongodb';
 import { fitModel, parseFamilyParams } from '../../models/families.js';
 import type { ModelFamily } from '../../models/types.js';
 import { codeVersion } from './codeVersion.js';
+import { heartbeating } from './heartbeating.js';
 import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../models/registry.js';
 import { decidePromotion, type Decision, type ScoredModel } from './decide.js';
 import { DECISIONS, type DecisionDocument } from './decisions.js';
 import { measureDrift, type DriftOutcome } from './measureDrift.js';
-import { evaluateOnSplit, splitSnapshot } from './evaluation.js';
+import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
 import type { TrainingSettings } from './settings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
 
@@ -43,6 +44,8 @@ export type TrainCandidateOutcome =
 export interface ReferenceOutcome {
   baseline: ScoredModel;
   champion: ScoredModel | null;
+  /** Why a champion exists but was not scored (an EASE champion on a catalogue grown past its limit). */
+  championNote?: string | null;
 }
 
 export interface DecideInput {
@@ -53,6 +56,7 @@ export interface DecideInput {
   candidates: ScoredModel[];
   baseline: ScoredModel;
   champion: ScoredModel | null;
+  championNote?: string | null;
   skipped: { family: string; reason: string }[];
 }
 
@@ -64,17 +68,6 @@ export interface DecideOutcome extends Decision {
 /** The retraining activities: snapshot, train, evaluate, decide; and the drift check. */
 export function createTrainingActivities({ db, settings, canaryEnabled }: TrainingDeps) {
   const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
-  // Fits and evaluations run on training threads: beat from here while they work.
-  const beating = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    beat(stage, 0);
-    const timer = setInterval(() => beat(stage, Date.now() - started), 30_000);
-    try {
-      return await work();
-    } finally {
-      clearInterval(timer);
-    }
-  };
   return {
     /** The configured candidate families (the workflow's default). */
     async retrainFamilies(): Promise<ModelFamily[]> {
@@ -105,9 +98,9 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       beat('split', 0);
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
       const started = Date.now();
-      const model = await beating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads }));
+      const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads }));
       const trainMs = Date.now() - started;
-      const metrics = await beating('evaluate', () => evaluateOnSplit(model, split, settings.threads));
+      const metrics = await heartbeating('evaluate', () => evaluateOnSplit(model, split, settings.threads));
       const version = await registerModel(db, {
         name: input.family,
         model,
@@ -124,12 +117,14 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       const snapshot = await loadSnapshot(db, input.snapshotId);
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
       const popular = await fitModel('most-popular', split.train, snapshot.itemIds, {}, { seed: input.seed, threads: settings.threads });
-      const baseline = { key: 'most-popular (baseline)', family: 'most-popular', metrics: await evaluateOnSplit(popular, split, settings.threads) };
-      beat('champion', 0);
+      const baseline = { key: 'most-popular (baseline)', family: 'most-popular', metrics: await heartbeating('baseline', () => evaluateOnSplit(popular, split, settings.threads)) };
       const ref = await aliasRef(db, 'champion');
-      if (!ref) return { baseline, champion: null };
+      if (!ref) return { baseline, champion: null, championNote: null };
       const model = await loadModel(db, ref.key);
-      return { baseline, champion: { key: ref.key, family: ref.family, metrics: await evaluateOnSplit(model, split, settings.threads, snapshot.itemIds) } };
+      const unfit = cannotRemap(model, snapshot.itemIds.length);
+      if (unfit) return { baseline, champion: null, championNote: `champion ${ref.key} was not scored: ${unfit}; it is judged as if there were no champion` };
+      const metrics = await heartbeating('champion', () => evaluateOnSplit(model, split, settings.threads, snapshot.itemIds));
+      return { baseline, champion: { key: ref.key, family: ref.family, metrics }, championNote: null };
     },
 
     /**
@@ -139,8 +134,18 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
     async decideRetraining(input: DecideInput): Promise<DecideOutcome> {
       const decisions = db.collection<DecisionDocument>(DECISIONS);
       const stored = await decisions.findOne({ _id: input.runId });
+      if (!stored) {
+        // Judged against the champion of a while ago: if another run or a person moved it
+        // since, this decision would be about a model no longer serving.
+        const now = await aliasRef(db, 'champion');
+        const judged = input.champion?.key ?? null;
+        if ((now?.key ?? null) !== judged && !input.championNote) {
+          throw ApplicationFailure.nonRetryable(`the champion moved during this retraining (${judged ?? 'none'} -> ${now?.key ?? 'none'}): nothing decided; retrain again`, 'ChampionMoved');
+        }
+      }
       const decision: Decision = stored?.decision ?? decidePromotion({ candidates: input.candidates, champion: input.champion, baseline: input.baseline }, { minUplift: settings.minUplift, minCoverage: settings.minCoverage });
       if (!stored) {
+        if (input.championNote) decision.summary = `${decision.summary} (${input.championNote})`;
         await decisions.insertOne({
           _id: input.runId,
           at: new Date(),

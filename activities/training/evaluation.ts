@@ -34,3 +34,12 @@ export async function evaluateOnSplit(model: RecommenderModel, split: Split, thr
   const scored = splitItemIds ? remapModel(model, splitItemIds) : model;
   return { ...(await evaluateModel(scored, split, { threads })) };
 }
+
+/** A champion this big is not mapped: EASE's weights are dense, n x n over today's catalogue. */
+const MAX_REMAPPED_WEIGHTS = 25_000_000 * 4;
+
+/** Why a model cannot be mapped onto a catalogue of `items` tracks, or null when it can. */
+export function cannotRemap(model: RecommenderModel, items: number): string | null {
+  if (model.weights && items * items > MAX_REMAPPED_WEIGHTS) return `EASE over ${items} tracks would need ${Math.round((items * items * 4) / 2 ** 20)} MB of weights`;
+  return null;
+}

@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import { aliasRef, loadModel, MODEL_VERSIONS, type ModelVersionDocument } from '../models/registry.js';
 import { driftReasons, psi, trackBins, type DriftFigures } from './drift.js';
-import { evaluateOnSplit, splitSnapshot } from './evaluation.js';
+import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
+import { heartbeating } from './heartbeating.js';
 import type { TrainingSettings } from './settings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot, TRAINING_SNAPSHOTS, type Snapshot, type SnapshotDocument } from './snapshot.js';
 
@@ -41,12 +42,13 @@ export async function measureDrift(db: Db, settings: TrainingSettings, beat: (st
   beat('champion', 0);
   const split = splitSnapshot(today, version.lineage.seed ?? 1, Math.min(settings.evalMaxUsers, DRIFT_EVAL_USERS));
   const model = await loadModel(db, ref.key);
-  const now = await evaluateOnSplit(model, split, settings.threads, today.itemIds);
+  const unfit = cannotRemap(model, today.itemIds.length);
+  const now = unfit ? null : await heartbeating('champion', () => evaluateOnSplit(model, split, settings.threads, today.itemIds));
   const figures: DriftFigures = {
     psiTracks: psi(bins.reference, bins.current),
     psiGenres: psi(referenceDoc.genre_shares, todayDoc.genre_shares),
     championNdcgThen: version.metrics['ndcg@10'] ?? null,
-    championNdcgNow: now['ndcg@10'] ?? null,
+    championNdcgNow: now?.['ndcg@10'] ?? null,
   };
   const reasons = driftReasons(figures, { psi: settings.driftPsi, metricDrop: settings.driftMetricDrop });
   await pruneSnapshots(db, settings.keepSnapshots);

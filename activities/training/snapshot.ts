@@ -135,12 +135,17 @@ export async function loadSnapshot(db: Db, id: string): Promise<Snapshot> {
 }
 
 /**
- * Keeps the `keep` newest snapshots and every snapshot a registered model was trained on
- * (its lineage must stay reproducible); drops the rest.
+ * Keeps the `keep` newest snapshots and every snapshot a model that is not rejected was
+ * trained on (its lineage must stay reproducible); drops the rest.
  */
 export async function pruneSnapshots(db: Db, keep: number): Promise<string[]> {
   const all = await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).find({}, { projection: { created_at: 1 } }).toArray();
-  const used = new Set((await db.collection(MODEL_VERSIONS).find({}, { projection: { 'lineage.snapshot_id': 1 } }).toArray()).map((v) => (v.lineage as { snapshot_id?: string } | undefined)?.snapshot_id));
+  // Rejected versions are kept for the record, not to be reproduced: they do not hold a snapshot.
+  const used = new Set(
+    (await db.collection(MODEL_VERSIONS).find({}, { projection: { 'lineage.snapshot_id': 1, status: 1 } }).toArray())
+      .filter((v) => v.status !== 'rejected')
+      .map((v) => (v.lineage as { snapshot_id?: string } | undefined)?.snapshot_id),
+  );
   const newest = new Set(all.sort((a, b) => b.created_at.getTime() - a.created_at.getTime()).slice(0, keep).map((s) => s._id));
   const dropped: string[] = [];
   for (const s of all) {
