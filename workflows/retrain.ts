@@ -48,6 +48,8 @@ const _everyFamilyListed: _EveryFamilyListed = true;
  */
 export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> {
   const info = workflowInfo();
+  // What makes this run's versions and decision its own, even if a later run reuses the workflow id.
+  const runKey = `${info.workflowId}@${info.firstExecutionRunId}`;
   const started = Date.now();
   const trigger = input.trigger ?? 'manual';
   if (!['schedule', 'manual', 'drift'].includes(trigger)) throw ApplicationFailure.nonRetryable(`trigger must be schedule, manual or drift, got ${JSON.stringify(trigger)}`, 'InvalidInput');
@@ -76,7 +78,7 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
       progress.training = family;
       const params = input.params?.[family];
       try {
-        candidates.push(await trainCandidate({ runId: info.workflowId, snapshotId: snapshot.snapshotId, family, seed, ...(params ? { params } : {}) }));
+        candidates.push(await trainCandidate({ runId: runKey, snapshotId: snapshot.snapshotId, family, seed, ...(params ? { params } : {}) }));
       } catch (err) {
         // One family failing (bad parameters, out of memory) leaves the others to compete.
         if (!(err instanceof ActivityFailure)) throw err;
@@ -94,7 +96,8 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
     const trained = candidates.flatMap((c): ScoredModel[] => (c.status === 'trained' ? [{ key: c.key, family: c.family, metrics: c.metrics }] : []));
     const skipped = candidates.flatMap((c) => (c.status === 'skipped' ? [{ family: c.family, reason: c.reason }] : []));
     const decision = await decideRetraining({
-      runId: info.workflowId,
+      runId: runKey,
+      workflowId: info.workflowId,
       trigger: reason ? `${trigger}: ${reason}` : trigger,
       snapshotId: snapshot.snapshotId,
       seed,

@@ -28,7 +28,7 @@ export interface SnapshotOutcome {
 }
 
 export interface TrainCandidateInput {
-  /** The retraining run (workflow id): with the family, what makes a retried training find its version. */
+  /** The retraining run (`<workflow id>@<first run id>`): with the family, what makes a retried training find its version. */
   runId: string;
   snapshotId: string;
   family: ModelFamily;
@@ -49,7 +49,9 @@ export interface ReferenceOutcome {
 }
 
 export interface DecideInput {
+  /** `<workflow id>@<first run id>`. */
   runId: string;
+  workflowId?: string;
   trigger: string;
   snapshotId: string;
   seed: number;
@@ -148,6 +150,7 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
         if (input.championNote) decision.summary = `${decision.summary} (${input.championNote})`;
         await decisions.insertOne({
           _id: input.runId,
+          workflow_id: input.workflowId ?? input.runId,
           at: new Date(),
           trigger: input.trigger,
           snapshot_id: input.snapshotId,
@@ -161,8 +164,8 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
         });
       }
       // Aliases and statuses after the record: a retry finds the record and completes these.
-      if (decision.promoted) await setAlias(db, 'champion', decision.promoted, `retraining ${input.runId}: ${decision.summary}`);
-      if (decision.challenger) await setAlias(db, 'challenger', decision.challenger, `retraining ${input.runId}: best candidate, short of the uplift`);
+      if (decision.promoted) await setAlias(db, 'champion', decision.promoted, `retraining ${input.workflowId ?? input.runId}: ${decision.summary}`);
+      if (decision.challenger) await setAlias(db, 'challenger', decision.challenger, `retraining ${input.workflowId ?? input.runId}: best candidate, short of the uplift`);
       const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
       for (const v of decision.verdicts) {
         if (v.key !== decision.promoted && v.key !== decision.challenger) await versions.updateOne({ _id: v.key, status: 'candidate' }, { $set: { status: 'rejected' } });

@@ -4,8 +4,9 @@ import type { Decision, ScoredModel } from './decide.js';
 export const DECISIONS = 'model_decisions';
 
 export interface DecisionDocument {
-  /** The retraining run's workflow id. */
+  /** The retraining run: `<workflow id>@<first run id>` (a workflow id may be reused later). */
   _id: string;
+  workflow_id: string;
   at: Date;
   /** schedule, manual or drift (with its reasons). */
   trigger: string;

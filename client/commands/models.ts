@@ -136,7 +136,7 @@ async function show(db: Db, positionals: string[], json: boolean): Promise<numbe
   if (decisions.length > 0) {
     lines.push('  decisions:');
     for (const d of decisions) {
-      lines.push(`    ${d.at.toISOString()}  ${d._id} (${d.trigger}, snapshot ${d.snapshot_id}, seed ${d.seed}): ${d.decision.summary}`);
+      lines.push(`    ${d.at.toISOString()}  ${d.workflow_id ?? d._id} (${d.trigger}, snapshot ${d.snapshot_id}, seed ${d.seed}): ${d.decision.summary}`);
       const verdict = d.decision.verdicts.find((x) => x.key === key);
       for (const r of verdict?.reasons ?? []) lines.push(`      - ${r}`);
     }

@@ -77,11 +77,14 @@ describe('retraining, end to end', function () {
     expect((await aliases(d)).get('champion')?.model_key).to.equal(bestKey);
     const promoted = await version(bestKey);
     expect(promoted?.status).to.equal('champion');
-    expect(promoted?.lineage).to.deep.include({ snapshot_id: first.snapshotId, seed: 7, run: `${cli.stderr.match(/Started (\S+)/)?.[1]}/${promoted?.family}` });
+    const workflowId = cli.stderr.match(/Started (\S+)/)?.[1] as string;
+    expect(promoted?.lineage).to.deep.include({ snapshot_id: first.snapshotId, seed: 7 });
+    expect(promoted?.lineage.run).to.match(new RegExp(`^${workflowId}@[0-9a-f-]{36}/${promoted?.family}$`));
     expect(promoted?.lineage.split).to.deep.include({ method: 'leave-last-out', seed: 7 });
     expect(promoted?.lineage.code_version).to.match(/^0\.1\.0\+[0-9a-f]{12}$/);
     expect(await d.collection(TRAINING_SNAPSHOTS).findOne({ _id: first.snapshotId as never })).to.deep.include({ users: 800, tracks: 300, listens: 4000 });
-    const decision = await d.collection<DecisionDocument>(DECISIONS).findOne({ _id: promoted?.lineage.run?.split('/')[0] as string });
+    const decision = await d.collection<DecisionDocument>(DECISIONS).findOne({ workflow_id: workflowId });
+    expect(decision?._id).to.equal(promoted?.lineage.run?.slice(0, promoted.lineage.run.lastIndexOf('/')));
     expect(decision?.decision.promoted).to.equal(bestKey);
     expect(decision?.baseline.metrics['ndcg@10']).to.equal(base);
 
@@ -177,7 +180,7 @@ describe('retraining, end to end', function () {
       const r = await client.workflow.getHandle<typeof retrain>('daily-2025-02-03/retrain').result();
       expect(r.trigger).to.equal('drift');
       expect(r.snapshotId).to.not.equal(first.snapshotId);
-      const decision = await (await db()).collection<DecisionDocument>(DECISIONS).findOne({ _id: 'daily-2025-02-03/retrain' });
+      const decision = await (await db()).collection<DecisionDocument>(DECISIONS).findOne({ workflow_id: 'daily-2025-02-03/retrain' });
       expect(decision?.trigger).to.match(/^drift: listens over tracks shifted/);
     });
   });
