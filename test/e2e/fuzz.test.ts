@@ -255,6 +255,9 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
       }
     }
     expect(lookups.get(batchCollection(BATCH))?.size, 'user lookups were made').to.equal(1);
+    // The inspection saw something: the recorder's own update operators, ids and keys.
+    expect([...operators]).to.include('$inc');
+    expect([...strings].some((x) => /^[1-9][0-9]*$/.test(x))).to.equal(true);
     const sentOperators = ['$gt', '$ne', '$where', '$regex', '$expr', '$function'];
     expect([...operators].filter((o) => sentOperators.includes(o)), 'operators from input').to.deep.equal([]);
     // No string a client could have smuggled: every string in a command is a key, a name or a validated value.

@@ -20,7 +20,7 @@ const TOKEN = 'tok4Rz8mQ2wLxhook';
 const DATE = '2025-01-03';
 
 /** Every form a secret could be written in: as is, URL-encoded, base64. */
-const forms = (secret: string) => [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64').slice(0, 16)];
+const forms = (secret: string) => [...new Set([secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64').slice(0, 16)])];
 const SECRETS = [...forms(PASSWORD), ...forms(TOKEN)];
 
 function leaks(where: string, text: string): string[] {
@@ -72,6 +72,9 @@ describe('secrets stay secret (worker, CLI, Temporal, the database)', function (
     const uri = `${stack.mongodbUri.replace('mongodb://', `mongodb://moovi:${PASSWORD}@`)}${stack.mongodbUri.includes('?') ? '&' : '?'}authMechanism=PLAIN`;
     const env = stack.env({ MONGODB_URI: uri, MONGODB_DB: dbName, TEMPORAL_TASK_QUEUE: taskQueue, ALERT_WEBHOOK_URL: hook.url, MOOVITAMIX_API_URL: await sim.listen(0), MOOVITAMIX_HTTP_BACKOFF_MS: '20' });
     const found: string[] = [];
+    // The search finds a secret where there is one.
+    expect(leaks('the URI itself', uri)).to.have.length(1);
+    expect(leaks('the webhook URL itself', hook.url)).to.have.length(1);
 
     // A worker in its own process, as deployed.
     let workerOut = '';
