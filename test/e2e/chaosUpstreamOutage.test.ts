@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { Client, Connection } from '@temporalio/client';
+import { createSimulator, type Simulator } from '../../simulator/server.js';
+import { SOURCE_NAMES } from '../../sources/index.js';
+import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
+import { activityRetries, expectExactRun, killWorker, requestsServed, runActivities, startWorkerProcess, totalRetries, until, type WorkerProcess } from '../support/chaos.js';
+import { getTestStack, type TestStack } from '../support/testStack.js';
+
+// The API goes down for 20 s mid-run (its port closed, every connection cut), then
+// comes back on the same port: requests retry with backoff, then the range activities
+// are retried by Temporal and resume from their staged pages; the run completes with
+// exact counts. 20 s is well inside the limits: per page 3 requests 300 ms apart at
+// most (MOOVITAMIX_HTTP_MAX_ATTEMPTS=3, MOOVITAMIX_HTTP_BACKOFF_MS=200), then up to 10
+// activity attempts backing off 2 s, 4 s, 8 s ... 1 min (about 5 min in all).
+
+const RECORDS = 1200;
+const DOWN_MS = 20_000;
+
+describe('chaos: the upstream API is down mid-run', function () {
+  this.timeout(240_000);
+  let stack: TestStack;
+  let sim: Simulator;
+  let worker: WorkerProcess | undefined;
+
+  before(async () => {
+    stack = await getTestStack();
+    sim = createSimulator({ seed: 'outage', tracks: RECORDS, users: RECORDS, listenHistory: RECORDS, latencyMs: 250 });
+  });
+  after(async () => {
+    if (worker) await killWorker(worker);
+    if (sim.server.listening) await sim.close();
+  });
+
+  it('waits with backoff through a 20 s outage and completes with exact counts', async () => {
+    const apiUrl = await sim.listen(0);
+    const port = Number(new URL(apiUrl).port);
+    const db = `${stack.mongodbDb}_outage`;
+    const queue = 'chaos-outage';
+    worker = await startWorkerProcess(
+      stack.env({ MOOVITAMIX_API_URL: apiUrl, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_HTTP_MAX_ATTEMPTS: '3', MOOVITAMIX_HTTP_BACKOFF_MS: '200', MOOVITAMIX_LOG_LEVEL: 'ERROR' }),
+    );
+
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const client = new Client({ connection });
+      const workflowId = 'chaos-outage-2026-03-04';
+      const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
+        workflowId,
+        taskQueue: queue,
+        args: [{ date: '2026-03-04', concurrency: 1, maxRanges: 1, recommend: false, drift: false }],
+      });
+
+      // Each source reads its pages one after another (a probe first): go down after a few.
+      const pagesTotal = 3 * (RECORDS / 100);
+      await until(() => requestsServed(sim) >= 9, 60_000, 'fetching is under way');
+      await sim.close();
+      const downAt = Date.now();
+      const atOutage = requestsServed(sim);
+      expect(atOutage, 'down mid-run').to.be.lessThan(pagesTotal);
+      await new Promise((r) => setTimeout(r, DOWN_MS));
+      expect(requestsServed(sim), 'nothing served while down').to.equal(atOutage);
+      expect((await handle.describe()).status.name, 'the run waits').to.equal('RUNNING');
+      await sim.listen(port);
+      const upAt = Date.now();
+
+      const result = await handle.result();
+      const recoveredMs = Date.now() - upAt;
+      const activities = await runActivities(client, workflowId);
+      const requestRetries = totalRetries(result);
+      expect(activityRetries(activities), 'range activities retried by Temporal').to.be.greaterThan(0);
+      await expectExactRun((await stack.mongo()).db(db), sim, result, RECORDS);
+      const network = SOURCE_NAMES.reduce((n, s) => n + (result.sources[s]?.retries.network ?? 0), 0);
+      process.stderr.write(
+        `    [chaos] upstream: down ${((upAt - downAt) / 1000).toFixed(1)} s (at ${atOutage}/${pagesTotal} requests); run finished ` +
+          `${(recoveredMs / 1000).toFixed(1)} s after the API came back; ${activities.length} activities, ${activityRetries(activities)} Temporal retries; ` +
+          `${requestRetries} request retries in staged pages (${network} network)\n`,
+      );
+    } finally {
+      await connection.close();
+    }
+  });
+});
