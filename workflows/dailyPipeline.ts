@@ -93,7 +93,7 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       try {
         const result = await executeChild(ingestSource, {
           workflowId: entry.workflowId,
-          args: [{ source, runId, pageSize: input.pageSize, concurrency: input.concurrency, maxRanges: input.maxRanges, heartbeatTimeout: input.heartbeatTimeout }],
+          args: [{ source, runId, pageSize: input.pageSize, concurrency: input.concurrency, maxRanges: input.maxRanges, heartbeatTimeout: input.heartbeatTimeout, ...(input.fetchAttempts !== undefined ? { fetchAttempts: input.fetchAttempts } : {}) }],
         });
         summaries[source] = { status: 'COMPLETED', ...result };
         entry.state = 'completed';

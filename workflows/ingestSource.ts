@@ -8,11 +8,8 @@ import { planPageRanges, type PageRange } from './pagePlan.js';
 import { ingestProgressQuery } from './queries.js';
 import type { IngestProgress, IngestSourceInput, IngestSourceResult } from './types.js';
 
-// Probing reads one record and writes nothing: retry it briskly.
-const { probeSource } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+/** Temporal attempts of each activity that calls the API, unless the run says otherwise. */
+export const DEFAULT_FETCH_ATTEMPTS = 10;
 
 /**
  * A range retries each request in place first (backoff, jitter, Retry-After); when an
@@ -20,18 +17,23 @@ const { probeSource } = proxyActivities<Activities>({
  * heartbeat after each page lets a dead worker be noticed within heartbeatTimeout.
  * The merge reads the staging and raw layers once and heartbeats per partition.
  */
-function heartbeatingActivities(heartbeatTimeout: Duration) {
+function heartbeatingActivities(heartbeatTimeout: Duration, fetchAttempts: number) {
+  // Probing reads one record and writes nothing: retry it briskly.
+  const { probeSource } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: fetchAttempts },
+  });
   const { fetchPageRange } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout,
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: fetchAttempts },
   });
   const { mergeSource } = proxyActivities<Activities>({
     startToCloseTimeout: '4 hours',
     heartbeatTimeout,
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
   });
-  return { fetchPageRange, mergeSource };
+  return { probeSource, fetchPageRange, mergeSource };
 }
 
 const { dropStaging } = proxyActivities<Activities>({
@@ -56,7 +58,9 @@ const MAX_EXTRA_ROUNDS = 2;
  */
 export async function ingestSource(input: IngestSourceInput): Promise<IngestSourceResult> {
   const pageSize = input.pageSize ?? 100;
-  const { fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes');
+  const fetchAttempts = input.fetchAttempts ?? DEFAULT_FETCH_ATTEMPTS;
+  if (!Number.isSafeInteger(fetchAttempts) || fetchAttempts < 1 || fetchAttempts > 100) throw ApplicationFailure.nonRetryable(`fetchAttempts must be a whole number from 1 to 100, got ${JSON.stringify(input.fetchAttempts)}`, 'InvalidInput');
+  const { probeSource, fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes', fetchAttempts);
   const started = Date.now();
   const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: zeroFetchStats() };
   setHandler(ingestProgressQuery, () => progress);

@@ -20,6 +20,12 @@ export interface IngestSourceInput {
   maxRanges?: number;
   /** How soon a worker that stopped heartbeating is given up on, e.g. "2 minutes" (the default). */
   heartbeatTimeout?: string;
+  /**
+   * Temporal attempts of each activity that calls the API (probe, page range), default 10:
+   * with the default backoff (2 s doubling to 1 min) about 5 minutes of an API down before the
+   * source fails. Each attempt also retries every request MOOVITAMIX_HTTP_MAX_ATTEMPTS times.
+   */
+  fetchAttempts?: number;
 }
 
 /** What ingestSource returns, and hands over as the details of an IngestFailed failure. */
@@ -48,6 +54,8 @@ export interface DailyPipelineInput {
   concurrency?: number;
   maxRanges?: number;
   heartbeatTimeout?: string;
+  /** Temporal attempts of each activity that calls the API (see IngestSourceInput). */
+  fetchAttempts?: number;
   /** After a healthy ingest, compute and publish recommendations (default true). */
   recommend?: boolean;
   /** After a healthy ingest, check drift against the champion's training data and retrain past a threshold (default true). */

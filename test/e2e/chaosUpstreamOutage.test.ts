@@ -79,4 +79,59 @@ describe('chaos: the upstream API is down mid-run', function () {
       await connection.close();
     }
   });
+
+  it('past its limits the run fails with a clear alert, and tombstones and publishes nothing', async () => {
+    const api = createSimulator({ seed: 'outage-limits', tracks: 600, users: 600, listenHistory: 600, latencyMs: 150 });
+    const apiUrl = await api.listen(0);
+    const db = `${stack.mongodbDb}_outage_limits`;
+    const queue = 'chaos-outage-limits';
+    const limited = await startWorkerProcess(
+      stack.env({ MOOVITAMIX_API_URL: apiUrl, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_HTTP_MAX_ATTEMPTS: '2', MOOVITAMIX_HTTP_BACKOFF_MS: '100', MOOVITAMIX_LOG_LEVEL: 'ERROR' }),
+    );
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const client = new Client({ connection });
+      const database = (await stack.mongo()).db(db);
+      // A first, healthy run: everything is live and recommendations are published.
+      const first = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: 'chaos-limits-2026-03-05', taskQueue: queue, args: [{ date: '2026-03-05', drift: false }] });
+      expect(first.recommendations?.status).to.equal('published');
+      const pointer = await database.collection('recommendation_state').findOne({ _id: 'active' as never });
+      // A tenth of the records deleted upstream: a complete run would tombstone them.
+      api.mutate({ updated: 0, deleted: 10, added: 0 });
+      const served = requestsServed(api);
+      const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
+        workflowId: 'chaos-limits-2026-03-06',
+        taskQueue: queue,
+        // 2 attempts of each API activity: about 2 s of backoff between them, then the source fails.
+        args: [{ date: '2026-03-06', concurrency: 1, maxRanges: 1, fetchAttempts: 2, drift: false }],
+      });
+      await until(() => requestsServed(api) >= served + 6, 60_000, 'the second run is fetching');
+      await api.close();
+      const downAt = Date.now();
+      const failure = await handle.result().then(
+        () => null,
+        (err: Error) => err,
+      );
+      const failedAfterMs = Date.now() - downAt;
+      expect(failure, 'the run fails').to.not.equal(null);
+      const message = String((failure as { cause?: { message?: string } }).cause?.message);
+      expect(message).to.match(/^ingest failed for /);
+      const run = await database.collection('pipeline_runs').findOne({ _id: 'chaos-limits-2026-03-06' as never });
+      expect(run?.status).to.equal('FAILED');
+      expect(run?.recommendations).to.deep.include({ status: 'skipped' });
+      const alert = await database.collection('alerts').findOne({ key: 'run_failed', status: 'open' });
+      expect(alert?.severity).to.equal('critical');
+      expect(alert?.message).to.match(/^Run chaos-limits-2026-03-06 for 2026-03-06 failed: /);
+      // Nothing tombstoned, nothing published by the partial run.
+      for (const source of SOURCE_NAMES) {
+        expect(await database.collection(`raw_${source}`).countDocuments({ deleted_at: { $ne: null } }), `${source} tombstones`).to.equal(0);
+      }
+      expect(await database.collection('recommendation_state').findOne({ _id: 'active' as never })).to.deep.equal(pointer);
+      process.stderr.write(`    [chaos] upstream past the limits: the run failed ${(failedAfterMs / 1000).toFixed(1)} s after the API went down: ${message.slice(0, 160)}\n`);
+    } finally {
+      await connection.close();
+      await killWorker(limited);
+      if (api.server.listening) await api.close();
+    }
+  });
 });
