@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { availableParallelism } from 'node:os';
 import type { RecommendSettings } from '../activities/recommend/settings.js';
-import { trainingSettingsFromEnv, type TrainingSettings } from '../activities/training/settings.js';
+import { trainingCandidatesFromEnv, type TrainingSettings } from '../activities/training/settings.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';
@@ -167,11 +167,18 @@ const numbers = {
   recommendKeepBatches: { variable: 'MOOVITAMIX_RECOMMEND_KEEP_BATCHES', fallback: 3, min: 2, max: 100 },
   genreBoost: { variable: 'MOOVITAMIX_COLD_START_GENRE_BOOST', fallback: 3, min: 1, max: 1000 },
   scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
+  evalMaxUsers: { variable: 'MOOVITAMIX_EVAL_MAX_USERS', fallback: 10_000, min: 10, max: 10_000_000 },
+  trainingThreads: { variable: 'MOOVITAMIX_TRAINING_THREADS', fallback: 0, min: 0, max: 256 },
+  keepSnapshots: { variable: 'MOOVITAMIX_KEEP_SNAPSHOTS', fallback: 3, min: 1, max: 1000 },
 } as const;
 
 /** Fractions read from the environment, with their default and bounds. */
 const fractions = {
   canaryShare: { variable: 'MOOVITAMIX_CANARY_SHARE', fallback: 0, min: 0, max: 0.5 },
+  minUplift: { variable: 'MOOVITAMIX_PROMOTE_MIN_UPLIFT', fallback: 0.02, min: 0, max: 10 },
+  minCoverage: { variable: 'MOOVITAMIX_PROMOTE_MIN_COVERAGE', fallback: 0.05, min: 0, max: 1 },
+  driftPsi: { variable: 'MOOVITAMIX_DRIFT_PSI', fallback: 0.2, min: 0, max: 100 },
+  driftMetricDrop: { variable: 'MOOVITAMIX_DRIFT_METRIC_DROP', fallback: 0.1, min: 0, max: 1 },
 } as const;
 
 /**
@@ -206,13 +213,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     return n;
   };
-  const training = trainingSettingsFromEnv(env);
-  problems.push(...training.problems);
+  const candidates = trainingCandidatesFromEnv(env);
+  problems.push(...candidates.problems);
   const fraction = ({ variable, fallback, min, max }: (typeof fractions)[keyof typeof fractions]): number => {
     const raw = env[variable];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw.trim());
-    if (!/^(?:0|1)?(?:\.\d{1,6})?$/.test(raw.trim()) || raw.trim() === '.' || n < min || n > max) {
+    if (!/^(?:\d{1,3}(?:\.\d{1,6})?|\.\d{1,6})$/.test(raw.trim()) || n < min || n > max) {
       problems.push(`${variable} must be a number from ${min} to ${max}, e.g. 0.1 (got ${JSON.stringify(raw)})`);
       return fallback;
     }
@@ -243,7 +250,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // 0: one per core.
       threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
     },
-    training: training.settings,
+    training: {
+      ...candidates.settings,
+      minUplift: fraction(fractions.minUplift),
+      minCoverage: fraction(fractions.minCoverage),
+      driftPsi: fraction(fractions.driftPsi),
+      driftMetricDrop: fraction(fractions.driftMetricDrop),
+      evalMaxUsers: whole(numbers.evalMaxUsers),
+      // 0: one per core.
+      threads: whole(numbers.trainingThreads) || Math.max(1, availableParallelism()),
+      keepSnapshots: whole(numbers.keepSnapshots),
+    },
     canaryShare: fraction(fractions.canaryShare),
     http: {
       timeoutMs: whole(numbers.httpTimeoutMs),

@@ -37,35 +37,18 @@ export function defaultTrainingSettings(): TrainingSettings {
   };
 }
 
-type Env = Record<string, string | undefined>;
-
-/** Reads the settings; every problem is reported by variable name. */
-export function trainingSettingsFromEnv(env: Env): { settings: TrainingSettings; problems: string[] } {
-  const settings = defaultTrainingSettings();
+/**
+ * The candidates from the environment: MOOVITAMIX_RETRAIN_FAMILIES and
+ * MOOVITAMIX_RETRAIN_PARAMS (the numeric settings are read with the others, in
+ * config/config.ts). Every problem is reported by variable name.
+ */
+export function trainingCandidatesFromEnv(env: Record<string, string | undefined>): { settings: Pick<TrainingSettings, 'families' | 'params'>; problems: string[] } {
+  const { families: defaultFamilies } = defaultTrainingSettings();
+  const settings: Pick<TrainingSettings, 'families' | 'params'> = { families: defaultFamilies, params: {} };
   const problems: string[] = [];
   const raw = (name: string) => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
-  };
-  const fraction = (name: string, fallback: number, max: number): number => {
-    const value = raw(name);
-    if (value === undefined) return fallback;
-    const n = Number(value);
-    if (!/^\d*\.?\d+$/.test(value) || n > max) {
-      problems.push(`${name} must be a number from 0 to ${max} (got ${JSON.stringify(value)})`);
-      return fallback;
-    }
-    return n;
-  };
-  const whole = (name: string, fallback: number, min: number, max: number): number => {
-    const value = raw(name);
-    if (value === undefined) return fallback;
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
-      return fallback;
-    }
-    return n;
   };
   const families = raw('MOOVITAMIX_RETRAIN_FAMILIES');
   if (families !== undefined) {
@@ -82,13 +65,6 @@ export function trainingSettingsFromEnv(env: Env): { settings: TrainingSettings;
       problems.push(`MOOVITAMIX_RETRAIN_PARAMS: ${(err as Error).message}`);
     }
   }
-  settings.minUplift = fraction('MOOVITAMIX_PROMOTE_MIN_UPLIFT', settings.minUplift, 10);
-  settings.minCoverage = fraction('MOOVITAMIX_PROMOTE_MIN_COVERAGE', settings.minCoverage, 1);
-  settings.driftPsi = fraction('MOOVITAMIX_DRIFT_PSI', settings.driftPsi, 100);
-  settings.driftMetricDrop = fraction('MOOVITAMIX_DRIFT_METRIC_DROP', settings.driftMetricDrop, 1);
-  settings.evalMaxUsers = whole('MOOVITAMIX_EVAL_MAX_USERS', settings.evalMaxUsers, 10, 10_000_000);
-  settings.threads = whole('MOOVITAMIX_TRAINING_THREADS', 0, 0, 256) || settings.threads;
-  settings.keepSnapshots = whole('MOOVITAMIX_KEEP_SNAPSHOTS', settings.keepSnapshots, 1, 1000);
   return { settings, problems };
 }
 

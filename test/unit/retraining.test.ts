@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { loadConfig } from '../../config/config.js';
 import { decidePromotion, type ScoredModel } from '../../activities/training/decide.js';
 import { driftReasons, psi, trackBins } from '../../activities/training/drift.js';
-import { parseParamList, trainingSettingsFromEnv } from '../../activities/training/settings.js';
+import { parseParamList } from '../../activities/training/settings.js';
 
 const model = (key: string, ndcg: number, coverage = 0.3): ScoredModel => ({ key, family: key.split('@')[0] as string, metrics: { 'ndcg@10': ndcg, 'coverage@20': coverage } });
 const rules = { minUplift: 0.02, minCoverage: 0.05 };
@@ -85,7 +85,8 @@ describe('retraining: settings', () => {
   it('has the documented defaults and reads every variable', () => {
     const d = loadConfig({ HOME: '/h' }).training;
     expect(d).to.deep.include({ families: ['item-knn', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3 });
-    const { settings, problems } = trainingSettingsFromEnv({
+    const settings = loadConfig({
+      HOME: '/h',
       MOOVITAMIX_RETRAIN_FAMILIES: 'als, item-knn',
       MOOVITAMIX_RETRAIN_PARAMS: 'als.factors=32,item-knn.similarity=bm25',
       MOOVITAMIX_PROMOTE_MIN_UPLIFT: '0.05',
@@ -95,18 +96,24 @@ describe('retraining: settings', () => {
       MOOVITAMIX_EVAL_MAX_USERS: '500',
       MOOVITAMIX_TRAINING_THREADS: '1',
       MOOVITAMIX_KEEP_SNAPSHOTS: '5',
-    });
-    expect(problems).to.deep.equal([]);
+    }).training;
     expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5 });
   });
 
   it('reports every bad variable by name', () => {
-    const { problems } = trainingSettingsFromEnv({ MOOVITAMIX_RETRAIN_FAMILIES: 'als,deep-magic', MOOVITAMIX_RETRAIN_PARAMS: 'factors=3', MOOVITAMIX_PROMOTE_MIN_COVERAGE: '1.5', MOOVITAMIX_EVAL_MAX_USERS: '-4' });
-    expect(problems).to.have.length(4);
-    expect(problems[0]).to.include('MOOVITAMIX_RETRAIN_FAMILIES').and.include('deep-magic');
-    expect(problems[1]).to.equal('MOOVITAMIX_RETRAIN_PARAMS: "factors=3" is not family.name=value');
-    expect(problems[2]).to.include('MOOVITAMIX_PROMOTE_MIN_COVERAGE must be a number from 0 to 1');
-    expect(problems[3]).to.include('MOOVITAMIX_EVAL_MAX_USERS');
+    let message = '';
+    try {
+      loadConfig({ HOME: '/h', MOOVITAMIX_RETRAIN_FAMILIES: 'als,deep-magic', MOOVITAMIX_RETRAIN_PARAMS: 'factors=3', MOOVITAMIX_PROMOTE_MIN_COVERAGE: '1.5', MOOVITAMIX_EVAL_MAX_USERS: '-4', MOOVITAMIX_DRIFT_PSI: '0.2.1' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const problems = message.split('\n  - ').slice(1);
+    expect(problems).to.have.length(5);
+    expect(problems.find((p) => p.startsWith('MOOVITAMIX_RETRAIN_FAMILIES'))).to.include('deep-magic');
+    expect(problems).to.include('MOOVITAMIX_RETRAIN_PARAMS: "factors=3" is not family.name=value');
+    expect(problems.find((p) => p.startsWith('MOOVITAMIX_PROMOTE_MIN_COVERAGE'))).to.include('must be a number from 0 to 1');
+    expect(problems.find((p) => p.startsWith('MOOVITAMIX_EVAL_MAX_USERS'))).to.include('whole number from 10 to 10000000');
+    expect(problems.find((p) => p.startsWith('MOOVITAMIX_DRIFT_PSI'))).to.include('"0.2.1"');
     expect(() => parseParamList(['svd.rank=3'])).to.throw('unknown family svd');
   });
 });
