@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
 import { BATCHES, RollbackRefused, activeState, itemsOf, rollbackActive, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
 import { loadConfig } from '../../config/config.js';
-import { rootMessage } from '../../workflows/failures.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
 import type { RecommendInput, RecommendResult } from '../../workflows/types.js';
+import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
 import { connectClient } from '../temporalClient.js';
@@ -63,26 +62,15 @@ export async function startRecommend(input: RecommendInput, options: { wait: boo
       console.log(options.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
       return 0;
     }
-    process.stderr.write(`Started ${workflowId}\n`);
-    const ticker = setInterval(() => {
-      void handle
-        .query(recommendProgressQuery)
-        .then((p) => process.stderr.write(`  ${p.stage}: ${p.chunksDone}/${p.chunks ?? '?'} chunks, ${p.totals.computed} computed, ${p.totals.carried} carried over\n`))
-        .catch(() => {});
-    }, 2000);
-    try {
-      const result = await handle.result();
-      console.log(options.json ? JSON.stringify(result, null, 2) : renderResult(result));
-      return 0;
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) {
-        console.error(`moovitamix: ${workflowId} failed: ${rootMessage(err)}`);
-        return 1;
-      }
-      throw err;
-    } finally {
-      clearInterval(ticker);
-    }
+    return await followWorkflow(handle, {
+      json: options.json,
+      everyMs: 2000,
+      progress: async () => {
+        const p = await handle.query(recommendProgressQuery);
+        return `${p.stage}: ${p.chunksDone}/${p.chunks ?? '?'} chunks, ${p.totals.computed} computed, ${p.totals.carried} carried over`;
+      },
+      render: renderResult,
+    });
   } finally {
     await close();
   }

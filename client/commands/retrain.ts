@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
 import { parseParamList } from '../../activities/training/settings.js';
 import { loadConfig } from '../../config/config.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
-import { rootMessage } from '../../workflows/failures.js';
 import { retrainProgressQuery } from '../../workflows/queries.js';
 import type { retrain } from '../../workflows/retrain.js';
 import type { RetrainInput, RetrainResult } from '../../workflows/types.js';
+import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
 import { connectClient } from '../temporalClient.js';
 import { UsageError } from '../usage.js';
@@ -74,26 +73,15 @@ export async function retrainCommand(argv: string[]): Promise<number> {
       console.log(values.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
       return 0;
     }
-    process.stderr.write(`Started ${workflowId}\n`);
-    const ticker = setInterval(() => {
-      void handle
-        .query(retrainProgressQuery)
-        .then((p) => process.stderr.write(`  ${p.stage}${p.training ? `: ${p.training}` : ''} (${p.trained.length} trained)\n`))
-        .catch(() => {});
-    }, 5000);
-    try {
-      const result = await handle.result();
-      console.log(values.json ? JSON.stringify(result, null, 2) : renderRetrain(result));
-      return 0;
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) {
-        console.error(`moovitamix: ${workflowId} failed: ${rootMessage(err)}`);
-        return 1;
-      }
-      throw err;
-    } finally {
-      clearInterval(ticker);
-    }
+    return await followWorkflow(handle, {
+      json: values.json,
+      everyMs: 5000,
+      progress: async () => {
+        const p = await handle.query(retrainProgressQuery);
+        return `${p.stage}${p.training ? `: ${p.training}` : ''} (${p.trained.length} trained)`;
+      },
+      render: renderRetrain,
+    });
   } finally {
     await close();
   }
