@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/config.js';
 import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
@@ -25,4 +26,16 @@ export function cpuSeconds(pid: number): number {
 export function peakRssMb(pid: number | 'self'): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Math.round(Number(kb) / 1024);
+}
+
+/** Resolves with the child's stdout once it has printed `text`; rejects if it exits first. */
+export function waitFor(child: ChildProcess, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes(text)) resolve(out);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
 }

@@ -18,7 +18,7 @@ import { ACTIVE_ID, BATCHES, STATE, batchCollection, type BatchDocument, type Re
 import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { startThrowawayMongo, type ServerHandle } from '../stack/servers.js';
-import { cpuSeconds } from './benchProcesses.js';
+import { cpuSeconds, waitFor } from './benchProcesses.js';
 
 const { values } = parseArgs({
   options: {
@@ -108,15 +108,4 @@ async function writeBatch(db: Db, count: number): Promise<void> {
   await db.collection<BatchDocument>(BATCHES).insertOne(batch as unknown as BatchDocument);
   const state: StateDocument = { _id: ACTIVE_ID, batch_id: BATCH, collection, previous_batch_id: null, switched_at: at, reason: 'bench:load' };
   await db.collection<StateDocument>(STATE).insertOne(state);
-}
-
-function waitFor(child: ChildProcess, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      if (out.includes(text)) resolve(out);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
 }

@@ -26,7 +26,7 @@ import { registerModel, setAlias } from '../activities/models/registry.js';
 import { projectRoot } from '../config/paths.js';
 import { fitItemKnn } from '../models/itemKnn.js';
 import type { ServerHandle } from '../stack/servers.js';
-import { cpuSeconds, peakRssMb, startBenchServers } from './benchProcesses.js';
+import { cpuSeconds, peakRssMb, startBenchServers, waitFor } from './benchProcesses.js';
 import type { recommend } from '../workflows/recommend.js';
 import { genreOf, syntheticListens } from './syntheticListens.js';
 
@@ -184,17 +184,6 @@ function output(child: ChildProcess): Promise<string> {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d));
     child.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop() as string) : reject(new Error(`exit ${code}: ${out}`))));
-  });
-}
-
-function waitFor(child: ChildProcess, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      if (out.includes(text)) resolve(out);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
   });
 }
 

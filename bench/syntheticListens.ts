@@ -1,16 +1,5 @@
+import { seededRandom } from '../models/seededRandom.js';
 import { FAVORITE_GENRES } from '../sources/contract.js';
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Listening data shaped like a music service's: `listens` distinct tracks per user, drawn
@@ -18,7 +7,7 @@ export function random(seed: number): () => number {
  * 0..tracks-1 (track id = index + 1). CSR: user u heard items[u*listens .. (u+1)*listens).
  */
 export function syntheticListens(users: number, tracks: number, listens: number, seed = 1): Int32Array {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const items = new Int32Array(users * listens);
   for (let u = 0; u < users; u++) {
     const at = u * listens;

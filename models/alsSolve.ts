@@ -123,6 +123,7 @@ export function dot(y: Float32Array, base: number, v: Float64Array, f: number): 
   return s0 + s1 + (s2 + s3);
 }
 
+// `dot` for Float64 rows: a copy, not a union type, so that each stays monomorphic in V8's hot loops.
 function dot64(m: Float64Array, base: number, v: Float64Array, f: number): number {
   let s0 = 0;
   let s1 = 0;

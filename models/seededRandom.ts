@@ -1,6 +1,6 @@
 /**
- * Deterministic pseudo-random numbers in [0, 1) (mulberry32, as bench/syntheticListens.ts
- * uses): a fit must give the same model for the same seed, which Math.random cannot.
+ * Deterministic pseudo-random numbers in [0, 1) (mulberry32; the benchmarks' synthetic
+ * listens draw from it too): a fit must give the same model for the same seed, which Math.random cannot.
  */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

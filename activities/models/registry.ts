@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Binary, type Db } from 'mongodb';
 import { decodeModel, encodeModel } from '../../models/artifact.js';
 import type { ModelFamily, ModelRef, RecommenderModel } from '../../models/types.js';
+import { CHALLENGER_ID, STATE, type StateDocument } from '../recommend/store.js';
 
 /*
  * The model registry, as MLflow keeps one: numbered versions per model name, aliases
@@ -17,10 +18,6 @@ export const MODEL_ARTIFACTS = 'model_artifacts';
 
 /** Well under MongoDB's 16 MB document limit. */
 const ARTIFACT_CHUNK_BYTES = 8 * 1024 * 1024;
-
-/** The canary's batch pointer (activities/recommend/store.ts), dropped when its challenger changes. */
-const RECOMMENDATION_STATE = 'recommendation_state';
-const CHALLENGER_POINTER = 'challenger';
 
 export interface ModelVersionDocument {
   /** `<name>@<version>`, also the artifact key. */
@@ -199,7 +196,7 @@ export async function setAlias(db: Db, alias: Alias, modelKey: string, reason: s
   }
   // The canary's batch belongs to the challenger it was computed with: when the challenger
   // changes (or becomes the champion), that batch stops being served until a new one is published.
-  if (alias === 'challenger' || named?.model_key === modelKey) await db.collection(RECOMMENDATION_STATE).deleteOne({ _id: CHALLENGER_POINTER as never });
+  if (alias === 'challenger' || named?.model_key === modelKey) await db.collection<StateDocument>(STATE).deleteOne({ _id: CHALLENGER_ID });
   if (alias === 'champion' && named?.model_key === modelKey) {
     // One version cannot be both arms of the canary.
     await db.collection<ModelAliasDocument>(MODEL_ALIASES).deleteOne({ _id: 'challenger' });

@@ -47,6 +47,9 @@ type SnapshotArray = keyof typeof ARRAYS;
 
 const arrayKey = (id: string, name: SnapshotArray) => `snapshot/${id}/${name}`;
 
+/** Decoded snapshots of this process, the two most recent. */
+const cache = new Map<string, Snapshot>();
+
 /**
  * Freezes today's live listens. Taking a snapshot twice of unchanged data returns the same
  * id and writes nothing new (idempotent); `beat` reports reading progress.
@@ -76,6 +79,8 @@ export async function takeSnapshot(db: Db, beat: (stage: string, read: number) =
   hash.update(JSON.stringify(words));
   const id = `snap-${hash.digest('hex').slice(0, 16)}`;
 
+  // The activity that took it (or the drift check) reads it next in this process: no need to read it back.
+  remember({ id, userIds: live.users, itemIds, interactions: { nUsers: live.users.length, nItems: itemIds.length, offsets, items: items.view() }, itemGenres, genreWords: words });
   const snapshots = db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS);
   const existing = await snapshots.findOne({ _id: id });
   if (existing) return existing;
@@ -102,8 +107,6 @@ export async function takeSnapshot(db: Db, beat: (stage: string, read: number) =
   return doc;
 }
 
-const cache = new Map<string, Snapshot>();
-
 /** A snapshot by id, decoded once per process (the two most recent are kept). */
 export async function loadSnapshot(db: Db, id: string): Promise<Snapshot> {
   const hit = cache.get(id);
@@ -129,7 +132,12 @@ export async function loadSnapshot(db: Db, id: string): Promise<Snapshot> {
     itemGenres: await read('item_genres'),
     genreWords: doc.genre_words,
   };
-  cache.set(id, snapshot);
+  return remember(snapshot);
+}
+
+function remember(snapshot: Snapshot): Snapshot {
+  cache.delete(snapshot.id);
+  cache.set(snapshot.id, snapshot);
   while (cache.size > 2) cache.delete(cache.keys().next().value as string);
   return snapshot;
 }
