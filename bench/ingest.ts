@@ -99,6 +99,8 @@ try {
     MONGODB_DB: 'pipeline',
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: 'bench',
+    // Never the dev stack's ports: the stack may be running beside the benchmark.
+    MOOVITAMIX_METRICS_PORT: '0',
     MOOVITAMIX_LOG_LEVEL: process.env.MOOVITAMIX_LOG_LEVEL ?? 'WARN',
   };
   // As the dev stack starts it (heap limit); BENCH_WORKER_NODE_ARGS replaces that, e.g.

@@ -41,7 +41,7 @@ Commands:
   simulator [options]                 serve the Moovitamix API from generated data (see: moovitamix simulator --help)
 
 Configuration comes from the environment: MOOVITAMIX_API_URL, MONGODB_URI, MONGODB_DB,
-TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE (see README).`;
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE (see docs/configuration.md).`;
 
 /** Runs one command; resolves to the process exit status. */
 export async function main(argv: string[]): Promise<number> {

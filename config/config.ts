@@ -7,7 +7,7 @@ import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';
 
-/** Settings read from the environment; see the configuration table in the README. */
+/** Settings read from the environment; see docs/configuration.md. */
 export interface Config {
   /** Base URL of the Moovitamix API, without a trailing slash. */
   apiUrl: string;

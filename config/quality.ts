@@ -3,7 +3,7 @@ import * as v from 'valibot';
 
 /*
  * How strict the health checks and alert rules are. Defaults below; a JSON file named by
- * MOOVITAMIX_QUALITY_CONFIG overrides any part of them (see the README, "Pipeline health").
+ * MOOVITAMIX_QUALITY_CONFIG overrides any part of them (see docs/health.md).
  * Severities follow dbt: `error` lets a check fail, `warn` caps it at a warning, `off`
  * skips it.
  */

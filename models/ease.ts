@@ -49,11 +49,15 @@ export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Fl
   return { family: 'ease', params: { lambda: params.lambda, maxItems: params.maxItems }, itemIds, popularity: itemPopularity(m), weights };
 }
 
-/** EASE refuses a catalogue above maxItems: its memory grows as items², its time as items³. */
+/** Why EASE refuses this catalogue, or undefined if it fits: its memory grows as items², its time as items³. */
+export function easeRefusal(nItems: number, maxItems: number): string | undefined {
+  if (nItems <= maxItems) return undefined;
+  return `EASE keeps a dense item x item matrix: the catalogue has ${nItems} items, more than maxItems ${maxItems} (raise maxItems at the cost of items² x 12 bytes of memory and items³ time, or use item-knn or als)`;
+}
+
 export function assertEaseFits(nItems: number, maxItems: number): void {
-  if (nItems > maxItems) {
-    throw new Error(`EASE keeps a dense item x item matrix: the catalogue has ${nItems} items, more than maxItems ${maxItems} (raise maxItems at the cost of items² x 12 bytes of memory and items³ time, or use item-knn or als)`);
-  }
+  const refusal = easeRefusal(nItems, maxItems);
+  if (refusal) throw new Error(refusal);
 }
 
 interface EasePart {

@@ -1,5 +1,5 @@
 import { fitAlsOn } from './als.js';
-import { assertEaseFits, fitEaseOn } from './ease.js';
+import { assertEaseFits, easeRefusal, fitEaseOn } from './ease.js';
 import { resolveFamilyParams, type FamilyParams } from './familyParams.js';
 import type { Interactions } from './interactions.js';
 import { fitItemKnnOn, type ItemSimilarity } from './itemKnn.js';
@@ -21,6 +21,16 @@ export interface FitOptions {
 export const THREADS_FROM_LISTENS = 20_000;
 /** EASE's cost is the catalogue's cube, whatever the listens. */
 const EASE_THREADS_FROM_ITEMS = 256;
+
+/**
+ * Why a family cannot run on a catalogue of nItems by its own documented limit (EASE's
+ * maxItems), or undefined if it can. Callers report such a family as skipped, with this
+ * reason, rather than failed: the data is fine, the family is not made for it.
+ */
+export function familyRefusal(family: ModelFamily, params: FamilyParams, nItems: number): string | undefined {
+  if (family !== 'ease') return undefined;
+  return easeRefusal(nItems, resolveFamilyParams(family, params).maxItems as number);
+}
 
 /**
  * One entry point for every family, so training, evaluation and the CLI treat them the

@@ -22,7 +22,7 @@ Options:
                         (a recommender has something to find); off: uniformly random
   --taste-clusters N    taste clusters with --taste (default 8 for 1,000 tracks, up to 20)
 
-A bad day, on purpose (see README, "The simulator's knobs"):
+A bad day, on purpose (see docs/development.md, "The simulator"):
   --fault RULE              inject failures into the list endpoints; repeatable. RULE is
                             kind=status|html|truncated|bad-envelope|reset|delay with optional
                             path=/tracks, page=N, times=N, status=N, retry-after=S, delay-ms=N,

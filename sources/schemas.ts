@@ -11,6 +11,15 @@ import { DURATION, parseNaiveTimestamp } from './contract.js';
  * never dropped.
  */
 
+/** The envelope of every list endpoint; items are validated one by one later. */
+export const pageEnvelope = v.object({
+  items: v.array(v.unknown()),
+  total: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  page: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  size: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  pages: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+
 export const recordId = v.pipe(
   v.number('must be a number'),
   v.integer('must be an integer'),

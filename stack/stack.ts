@@ -9,6 +9,7 @@ import { redactUri } from '../config/redact.js';
 import { FERRETDB_VERSION, ensureFerretdb, ensureTemporal, onPath, type Log } from './binaries.js';
 import { isAlive, portOpen, processStartTime, stopProcess } from './processes.js';
 import { launch, mongoReady, startMongo, startTemporal, temporalReady } from './servers.js';
+import { answersMoovitamixContract } from './upstreamApi.js';
 
 export const COMPONENTS = ['temporal', 'mongodb', 'simulator', 'worker'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -70,6 +71,18 @@ export function plan(config: Config): Record<Component, 'managed' | 'external'> 
   };
 }
 
+/**
+ * The plan, with the simulator left out where the Moovitamix API (the real one, or a
+ * simulator this stack did not start) already answers at MOOVITAMIX_API_URL: the stack
+ * uses it rather than stopping because its port is taken.
+ */
+async function planOnThisMachine(config: Config, state: StackState): Promise<{ modes: Record<Component, 'managed' | 'external'>; apiAlreadyServing: boolean }> {
+  const modes = plan(config);
+  const apiAlreadyServing = modes.simulator === 'managed' && !running(state.components.simulator) && (await answersMoovitamixContract(config.apiUrl));
+  if (apiAlreadyServing) modes.simulator = 'external';
+  return { modes, apiAlreadyServing };
+}
+
 /** Checks, before starting anything, that every port the stack is about to bind is free. */
 async function ensurePortsFree(config: Config, state: StackState, modes: Record<Component, 'managed' | 'external'>): Promise<void> {
   const wanted: { component: Component; host: string; port: number; hint: string }[] = [];
@@ -84,11 +97,9 @@ async function ensurePortsFree(config: Config, state: StackState, modes: Record<
   }
   if (toStart('simulator')) {
     const api = new URL(config.apiUrl);
-    wanted.push({ component: 'simulator', host: api.hostname, port: Number(api.port || 80), hint: 'set MOOVITAMIX_API_URL to another port' });
+    wanted.push({ component: 'simulator', host: api.hostname, port: Number(api.port || 80), hint: 'set MOOVITAMIX_API_URL to another port (a server there that answers the Moovitamix contract, GET /tracks?page=1&size=1 and the others, would be used as it is; this one does not)' });
   }
-  if (toStart('worker') && config.metricsPort > 0) {
-    wanted.push({ component: 'worker', host: '127.0.0.1', port: config.metricsPort, hint: 'set MOOVITAMIX_METRICS_PORT to another port (0: no metrics endpoint)' });
-  }
+  // The worker's metrics port is not among them: a worker that finds it taken serves on the next free one.
   for (const { component, host, port, hint } of wanted) {
     if (await portOpen(host, port)) {
       throw new Error(`Cannot start ${component}: ${host}:${port} is already in use by a process this stack did not start. Stop it, or ${hint}. Nothing was started.`);
@@ -101,7 +112,7 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
   const started = Date.now();
   mkdirSync(join(config.dataDir, 'logs'), { recursive: true, mode: 0o700 });
   const state = readState(config);
-  const modes = plan(config);
+  const { modes, apiAlreadyServing } = await planOnThisMachine(config, state);
   const save = (component: Component, entry: RunningComponent) => {
     state.components[component] = entry;
     writeState(config, state);
@@ -175,6 +186,8 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       logFile: server.logFile,
     }));
     log(`  simulator started (pid ${server.pid}, ${config.apiUrl})`);
+  } else if (apiAlreadyServing) {
+    log(`  simulator not started: the Moovitamix API already answers at ${config.apiUrl} (external, not managed by this stack)`);
   } else if (modes.simulator === 'external') {
     log(`  simulator not started: MOOVITAMIX_API_URL is ${config.apiUrl}`);
   }
@@ -200,12 +213,18 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     });
     save('worker', entryFor(server.pid, {
       address: `task queue ${config.taskQueue}`,
-      detail: `identity ${identityOf(server.pid)}, heap limit ${config.workerHeapMb} MB, metrics ${config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off'}`,
+      detail: `identity ${identityOf(server.pid)}, heap limit ${config.workerHeapMb} MB, ${workerMetrics(server.logFile)}`,
       logFile: server.logFile,
     }));
     log(`  worker    started (pid ${server.pid}, task queue ${config.taskQueue})`);
   }
   log(`Stack up in ${((Date.now() - started) / 1000).toFixed(1)} s. Temporal UI: ${temporalUiUrl(config) ?? '(external server)'}`);
+}
+
+/** Where the worker serves its metrics, as its first line says (it picks another port when the configured one is taken). */
+function workerMetrics(log: string): string {
+  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('Worker polling'));
+  return /; (metrics [^;]*)$/.exec(lines.at(-1) ?? '')?.[1] ?? 'metrics: see the worker log';
 }
 
 function builtAfter(time: Date): boolean {
@@ -258,18 +277,18 @@ export interface ComponentStatus {
 /** What runs where: managed processes by pid, external servers by whether they answer. */
 export async function stackStatus(config: Config): Promise<ComponentStatus[]> {
   const state = readState(config);
-  const modes = plan(config);
+  const { modes, apiAlreadyServing } = await planOnThisMachine(config, state);
   const out: ComponentStatus[] = [];
   for (const component of COMPONENTS) {
     const entry = state.components[component];
     if (modes[component] === 'external') {
-      const reachable = await externalReachable(config, component);
+      const reachable = apiAlreadyServing && component === 'simulator' ? true : await externalReachable(config, component);
       out.push({
         component,
         state: reachable ? 'external' : 'unreachable',
         pid: null,
         address: component === 'mongodb' ? redactUri(config.mongodbUri) : component === 'temporal' ? config.temporalAddress : config.apiUrl,
-        detail: 'not managed by this stack',
+        detail: component === 'simulator' ? `the Moovitamix API${apiAlreadyServing ? ' on this machine' : ''}, not managed by this stack` : 'not managed by this stack',
         logFile: null,
       });
     } else if (running(entry)) {
@@ -285,7 +304,7 @@ async function externalReachable(config: Config, component: Component): Promise<
   try {
     if (component === 'temporal') return await temporalReady(config.temporalAddress, config.temporalNamespace);
     if (component === 'mongodb') return await mongoReady(config.mongodbUri);
-    if (component === 'simulator') return (await fetch(config.apiUrl, { redirect: 'manual', signal: AbortSignal.timeout(2_000) })).status < 500;
+    if (component === 'simulator') return await answersMoovitamixContract(config.apiUrl);
   } catch {
     return false;
   }

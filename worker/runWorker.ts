@@ -3,6 +3,7 @@ import { ConfigError, describeConfig, loadConfig } from '../config/config.js';
 import { createRuntimeMetrics, startProcessMetrics } from '../activities/runs/metrics.js';
 import { createPipelineWorker } from './createWorker.js';
 import { LOG_LEVELS, jsonLogger } from './jsonLogger.js';
+import { chooseMetricsAddress } from './metricsAddress.js';
 
 /** `moovitamix worker`: runs one worker in the foreground until SIGINT or SIGTERM. */
 export async function runWorker(): Promise<void> {
@@ -10,7 +11,8 @@ export async function runWorker(): Promise<void> {
   const level = (process.env.MOOVITAMIX_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new ConfigError(`MOOVITAMIX_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(process.env.MOOVITAMIX_LOG_LEVEL)})`);
   // One Prometheus endpoint for the SDK's runtime series and the pipeline's own (same meter).
-  const metricsAddress = config.metricsPort > 0 ? `${config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost}:${config.metricsPort}` : null;
+  const metrics = await chooseMetricsAddress(config.metricsHost, config.metricsPort);
+  const metricsAddress = metrics.address;
   Runtime.install({
     logger: jsonLogger(level),
     ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
@@ -22,7 +24,7 @@ export async function runWorker(): Promise<void> {
   console.log(
     `Worker polling task queue "${config.taskQueue}" on ${config.temporalAddress} (namespace ${config.temporalNamespace}); ` +
       `MongoDB ${shown.MONGODB_URI} db ${config.mongodbDb}; API ${config.apiUrl}; ` +
-      `metrics ${metricsAddress ? `http://${metricsAddress}/metrics` : 'off'}`,
+      metrics.description,
   );
   // The SDK's runtime shuts the worker down on SIGINT/SIGTERM; run() then resolves.
   try {

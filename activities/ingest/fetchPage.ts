@@ -1,15 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { CancelError, type Got } from 'got';
 import * as v from 'valibot';
-
-/** The envelope of every list endpoint; items are validated one by one later. */
-const pageEnvelope = v.object({
-  items: v.array(v.unknown()),
-  total: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  page: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  size: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  pages: v.pipe(v.number(), v.integer(), v.minValue(0)),
-});
+import { pageEnvelope } from '../../sources/schemas.js';
 
 export type PageEnvelope = v.InferOutput<typeof pageEnvelope>;
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 
-/** How recommendations are computed and kept; from the environment (see the README). */
+/** How recommendations are computed and kept; from the environment (see docs/configuration.md). */
 export interface RecommendSettings {
   /** Tracks stored per user (the API serves up to this many). */
   k: number;

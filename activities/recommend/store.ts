@@ -79,7 +79,7 @@ export interface RecommendedItem {
  * One user's recommendations in one batch. `items` is the list as the API serves it
  * (RecommendedItem[], best first), stored as JSON text: FerretDB decodes every BSON value
  * of a document it reads, and one string instead of twenty sub-documents gives 2.4x the
- * lookups a second (measured: README, "Recommendations"). MongoDB serves it as well.
+ * lookups a second (measured: docs/recommendations.md). MongoDB serves it as well.
  */
 export interface RecommendationDocument {
   /** The user id, as a string: the only key FerretDB looks up without a scan. */

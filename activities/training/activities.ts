@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { fitModel, parseFamilyParams } from '../../models/families.js';
+import { familyRefusal, fitModel, parseFamilyParams } from '../../models/families.js';
 import type { ModelFamily } from '../../models/types.js';
 import { codeVersion } from './codeVersion.js';
 import { heartbeating } from './heartbeating.js';
@@ -93,10 +93,8 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`${input.family}: ${(err as Error).message}`, 'InvalidParameters');
       }
-      const maxItems = Number(params.maxItems ?? Infinity);
-      if (input.family === 'ease' && snapshot.itemIds.length > maxItems) {
-        return { status: 'skipped', family: input.family, reason: `EASE is for catalogues of at most ${maxItems} tracks; this snapshot has ${snapshot.itemIds.length}` };
-      }
+      const refusal = familyRefusal(input.family, params, snapshot.itemIds.length);
+      if (refusal) return { status: 'skipped', family: input.family, reason: refusal };
       beat('split', 0);
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
       const started = Date.now();

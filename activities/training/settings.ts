@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 
-/** How models are trained, compared and promoted; from the environment (see the README). */
+/** How models are trained, compared and promoted; from the environment (see docs/configuration.md). */
 export interface TrainingSettings {
   /** The candidate families a retraining trains (MostPopular is always scored as the baseline). */
   families: ModelFamily[];

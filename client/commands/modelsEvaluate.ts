@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readInteractionsCsv } from '../../models/evaluation/csv.js';
+import { CsvError, DEFAULT_CSV_COLUMNS, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
 import { parseFamilyParams, type FamilyParams } from '../../models/families.js';
@@ -15,9 +15,13 @@ Fits each model family on the same training split of FILE and measures how well 
 the listens held out: hit rate, recall, NDCG and MAP at 10 and 20, catalogue coverage, the
 popularity of what it recommends, training and evaluation time, peak memory. MostPopular is
 always evaluated: every family's ndcg@10 is compared to it.
-  --interactions FILE  CSV with a header naming user_id and item_id (other columns ignored;
-                       a timestamp column enables --split temporal), each user's rows oldest first
-  --families LIST      comma-separated, of: ${MODEL_FAMILIES.join(', ')} (default: all; ease only up to its maxItems tracks)
+  --interactions FILE  CSV with a header naming a user and an item column (other columns ignored;
+                       a time column enables --split temporal), each user's rows oldest first
+  --user-col NAME      the user column (default user_id); ids are whole numbers
+  --item-col NAME      the item column (default item_id), e.g. --item-col book_id
+  --time-col NAME      the time column (default timestamp, used when present; named, it must be)
+  --families LIST      comma-separated, of: ${MODEL_FAMILIES.join(', ')} (default: all); a family
+                       past its documented limit on this data (ease: maxItems items) is skipped, with the reason
   --split METHOD       leave-last-out (default): each user's last track is held out
                        temporal: the latest listens by time are held out
   --test-fraction F    temporal: the share of all listens held out (default ${DEFAULT_TEST_FRACTION})
@@ -28,7 +32,7 @@ always evaluated: every family's ndcg@10 is compared to it.
   --threads N          threads each family may use to fit and to score (default: one per core)
   --json               print one JSON document: dataset, split, one row per family
 Progress goes to stderr. Each family runs in a process of its own, so its peak memory is its own.
-Exit status: 0 done, 1 failed (unreadable data, or a family failed), 2 bad usage.`;
+Exit status: 0 done (skipped families included), 1 failed (unreadable data, or a family failed), 2 bad usage.`;
 
 /** `moovitamix models evaluate ARGS` (argv: the arguments after "evaluate"). */
 export async function evaluateCommand(argv: string[]): Promise<number> {
@@ -36,6 +40,9 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       interactions: { type: 'string' },
+      'user-col': { type: 'string', default: DEFAULT_CSV_COLUMNS.user },
+      'item-col': { type: 'string', default: DEFAULT_CSV_COLUMNS.item },
+      'time-col': { type: 'string' },
       families: { type: 'string', default: MODEL_FAMILIES.join(',') },
       split: { type: 'string', default: 'leave-last-out' },
       'test-fraction': { type: 'string' },
@@ -69,6 +76,14 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     if (!/^0?\.\d+$/.test(values['test-fraction']) || !(fraction > 0 && fraction < 1)) throw new UsageError(`--test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`);
   }
   const params = parseParamFlags(values.param, ['most-popular', ...families]);
+  const columns: CsvColumns = {
+    user: columnName('--user-col', values['user-col']),
+    item: columnName('--item-col', values['item-col']),
+    time: values['time-col'] === undefined ? DEFAULT_CSV_COLUMNS.time : columnName('--time-col', values['time-col']),
+    timeRequired: values['time-col'] !== undefined,
+  };
+  const named = [columns.user, columns.item, columns.time].map((c) => c.toLowerCase());
+  if (new Set(named).size < named.length) throw new UsageError(`the user, item and time columns must be three different columns (got ${columns.user}, ${columns.item}, ${columns.time})`);
   try {
     if (!statSync(file).isFile()) throw new UsageError(`--interactions ${file} is not a file`);
   } catch (err) {
@@ -79,7 +94,14 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`Reading ${file}`);
   const reading = performance.now();
-  const data = await readInteractionsCsv(file);
+  let data;
+  try {
+    data = await readInteractionsCsv(file, columns);
+  } catch (err) {
+    // A header that lacks a column is the common first stumble: say how to name it.
+    if (err instanceof CsvError && /the header lacks/.test(err.message)) throw new UsageError(`${err.message}\nName the columns with --user-col, --item-col (and --time-col).`);
+    throw err;
+  }
   const readMs = Math.round(performance.now() - reading);
   const dataset = { file, rows: data.rows, users: data.interactions.nUsers, items: data.interactions.nItems, timestamps: data.times !== undefined, readMs };
   progress(`Read ${data.rows} listens of ${dataset.users} users over ${dataset.items} items in ${seconds(readMs)}`);
@@ -87,7 +109,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
 
   let split: Split;
   if (method === 'temporal') {
-    if (!data.times) throw new UsageError(`--split temporal needs a timestamp column in ${file}`);
+    if (!data.times) throw new UsageError(`--split temporal needs a timestamp column in ${file} (a column ${columns.time}; --time-col names another)`);
     split = temporalSplit(data.interactions, data.times, { seed, maxUsers, ...(fraction !== undefined ? { fraction } : {}) });
   } else {
     split = leaveLastOut(data.interactions, { seed, maxUsers });
@@ -129,6 +151,12 @@ export function parseParamFlags(flags: readonly string[], families: readonly Mod
   return params;
 }
 
+function columnName(flag: string, text: string): string {
+  const name = text.trim();
+  if (name === '' || /[,"\r\n]/.test(name)) throw new UsageError(`${flag} takes a column name of the CSV header (no comma, quote or line break), got ${JSON.stringify(text)}`);
+  return name;
+}
+
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
@@ -144,9 +172,9 @@ function render(dataset: { file: string; rows: number; users: number; items: num
   const f4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
   const body = rows.map((r) => {
     const m = r.metrics;
-    const uplift = r.family === 'most-popular' ? 'baseline' : r.ndcgUplift === null ? '-' : `${r.ndcgUplift >= 0 ? '+' : ''}${(r.ndcgUplift * 100).toFixed(1)}%`;
+    const uplift = r.skipped !== undefined ? 'skipped' : r.family === 'most-popular' ? 'baseline' : r.ndcgUplift === null ? '-' : `${r.ndcgUplift >= 0 ? '+' : ''}${(r.ndcgUplift * 100).toFixed(1)}%`;
     const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
-    return [r.family, f4(m?.['ndcg@10']), f4(m?.['recall@10']), f4(m?.['hit_rate@10']), f4(m?.['map@10']), f4(m?.['ndcg@20']), f4(m?.['coverage@20']), m ? m['mean_popularity@20'].toFixed(1) : '-', uplift, seconds(r.trainMs), seconds(r.evalMs), r.peakRssMb.toFixed(0), params];
+    return [r.family, f4(m?.['ndcg@10']), f4(m?.['recall@10']), f4(m?.['hit_rate@10']), f4(m?.['map@10']), f4(m?.['ndcg@20']), f4(m?.['coverage@20']), m ? m['mean_popularity@20'].toFixed(1) : '-', uplift, ...(r.skipped !== undefined ? ['-', '-', '-'] : [seconds(r.trainMs), seconds(r.evalMs), r.peakRssMb.toFixed(0)]), params];
   });
   const lines = [
     `Dataset ${dataset.file}: ${dataset.rows} listens, ${dataset.users} users, ${dataset.items} items`,
@@ -154,6 +182,7 @@ function render(dataset: { file: string; rows: number; users: number; items: num
     '',
     table(['family', 'ndcg@10', 'recall@10', 'hit@10', 'map@10', 'ndcg@20', 'cov@20', 'pop@20', 'ndcg@10 vs MP', 'train', 'eval', 'peak MB', 'params'], body, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])),
   ];
+  for (const r of rows) if (r.skipped !== undefined) lines.push(`${r.family} skipped: ${r.skipped}`);
   for (const r of rows) if (r.error !== undefined) lines.push(`${r.family} failed: ${r.error}`);
   lines.push('', 'pop@20: mean training listens of the recommended tracks; peak MB: the resident peak of the process that fitted and evaluated the family.');
   return lines.join('\n');

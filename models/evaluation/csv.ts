@@ -4,12 +4,23 @@ import { Growable } from '../growable.js';
 import type { Interactions } from '../interactions.js';
 
 /*
- * Listening data from a CSV file: a header naming `user_id` and `item_id` (any order,
- * other columns ignored), then one listen per row, each user's rows oldest first. An
- * optional `timestamp` column (numbers, or ISO 8601 dates, not both) enables the temporal
- * split. Rows go into typed arrays as they stream in, so millions of rows cost a few
- * bytes each, never a JS object each.
+ * Listening data from a CSV file: a header naming a user column and an item column (by
+ * default `user_id` and `item_id`; any order, other columns ignored), then one listen per
+ * row, each user's rows oldest first. An optional time column (default `timestamp`;
+ * numbers, or ISO 8601 dates, not both) enables the temporal split. Rows go into typed
+ * arrays as they stream in, so millions of rows cost a few bytes each, never a JS object each.
  */
+
+/** The header's names of the user, item and (optional) time columns; matched without regard to case. */
+export interface CsvColumns {
+  user: string;
+  item: string;
+  time: string;
+  /** Whether the time column must be present (it was named explicitly). */
+  timeRequired: boolean;
+}
+
+export const DEFAULT_CSV_COLUMNS: CsvColumns = { user: 'user_id', item: 'item_id', time: 'timestamp', timeRequired: false };
 
 export interface InteractionsCsv {
   /** Users and items as dense indices: user u is userIds[u], item i is itemIds[i], both ascending by id. */
@@ -27,13 +38,13 @@ export class CsvError extends Error {
   override name = 'CsvError';
 }
 
-export async function readInteractionsCsv(path: string): Promise<InteractionsCsv> {
+export async function readInteractionsCsv(path: string, names: CsvColumns = DEFAULT_CSV_COLUMNS): Promise<InteractionsCsv> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  return parseInteractionsCsv(lines, path);
+  return parseInteractionsCsv(lines, path, names);
 }
 
 /** The same from lines already split (line 1 is the header). */
-export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterable<string>, source: string): Promise<InteractionsCsv> {
+export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterable<string>, source: string, names: CsvColumns = DEFAULT_CSV_COLUMNS): Promise<InteractionsCsv> {
   let columns: { user: number; item: number; time: number; width: number } | undefined;
   let timeKind: 'number' | 'date' | undefined;
   const users = new Growable((n) => new Float64Array(n), 1 << 16);
@@ -47,12 +58,12 @@ export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterab
     const fields = line.includes('"') ? splitQuoted(line) : line.split(',');
     const at = `${source} line ${lineNo}`;
     if (!columns) {
-      columns = headerColumns(fields, at);
+      columns = headerColumns(fields, at, names);
       continue;
     }
     if (fields.length < columns.width) throw new CsvError(`${at}: expected ${columns.width} fields or more, got ${fields.length}`);
-    users.push(parseId(fields[columns.user] as string, 'user_id', at));
-    items.push(parseId(fields[columns.item] as string, 'item_id', at));
+    users.push(parseId(fields[columns.user] as string, names.user, at));
+    items.push(parseId(fields[columns.item] as string, names.item, at));
     if (columns.time >= 0) {
       const text = (fields[columns.time] as string).trim();
       const kind = /^-?\d+(\.\d+)?$/.test(text) ? 'number' : 'date';
@@ -63,7 +74,7 @@ export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterab
       times.push(time);
     }
   }
-  if (!columns) throw new CsvError(`${source}: empty file, expected a header with user_id and item_id`);
+  if (!columns) throw new CsvError(`${source}: empty file, expected a header with ${names.user} and ${names.item}`);
   const userIds = distinctSorted(users.view());
   const itemIds = distinctSorted(items.view());
   const interactions = buildCsr(users.view(), items.view(), userIds, itemIds, columns.time >= 0 ? times.view() : undefined);
@@ -72,17 +83,20 @@ export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterab
   return result;
 }
 
-function headerColumns(fields: string[], at: string) {
+function headerColumns(fields: string[], at: string, wanted: CsvColumns) {
   const names = fields.map((f) => f.trim().toLowerCase());
-  const find = (name: string) => names.indexOf(name);
-  for (const name of ['user_id', 'item_id', 'timestamp']) {
-    if (names.indexOf(name) !== names.lastIndexOf(name)) throw new CsvError(`${at}: the header names column ${name} twice`);
+  const find = (name: string) => names.indexOf(name.toLowerCase());
+  const columns = [wanted.user, wanted.item, wanted.time];
+  for (const name of columns) {
+    if (find(name) !== names.lastIndexOf(name.toLowerCase())) throw new CsvError(`${at}: the header names column ${name} twice`);
   }
-  const missing = ['user_id', 'item_id'].filter((name) => find(name) < 0);
+  if (new Set(columns.map((c) => c.toLowerCase())).size < columns.length) throw new CsvError(`${at}: the user, item and time columns must be three different columns (got ${columns.join(', ')})`);
+  const required = wanted.timeRequired ? columns : [wanted.user, wanted.item];
+  const missing = required.filter((name) => find(name) < 0);
   if (missing.length > 0) throw new CsvError(`${at}: the header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (got: ${names.join(',')})`);
-  const user = find('user_id');
-  const item = find('item_id');
-  const time = find('timestamp');
+  const user = find(wanted.user);
+  const item = find(wanted.item);
+  const time = find(wanted.time);
   return { user, item, time, width: Math.max(user, item, time) + 1 };
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScoringPool } from '../../activities/recommend/scoringPool.js';
-import type { FamilyParams } from '../families.js';
+import { familyRefusal, resolveFamilyParams, type FamilyParams } from '../families.js';
 import { itemPopularity } from '../interactions.js';
 import { Scorer, type ScoredChunk, type ScoringContext } from '../score.js';
 import type { ModelFamily, RecommenderModel } from '../types.js';
@@ -118,6 +118,8 @@ export interface FamilyRow {
   /** That process's peak once Node and the split were loaded, before fitting: its floor. */
   baseRssMb: number;
   error?: string;
+  /** Why the family did not run: this data is past its documented limit (e.g. EASE's maxItems). Not a failure. */
+  skipped?: string;
 }
 
 export interface EvaluateFamiliesInput {
@@ -137,7 +139,8 @@ export interface EvaluateFamiliesInput {
  * Fits and evaluates each family on the same split, one after the other, each in a child
  * process of its own so its peak memory is its own. MostPopular is always evaluated first
  * (added when not asked for): every row's ndcg@10 is compared to it. A family that fails
- * gets a row with its error and null metrics; the others still run.
+ * gets a row with its error and null metrics; a family this data is past the documented
+ * limit of gets a row with the reason it was skipped; the others still run.
  */
 export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<FamilyRow[]> {
   const families: ModelFamily[] = ['most-popular', ...input.families.filter((f) => f !== 'most-popular')];
@@ -149,6 +152,12 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
     const rows: FamilyRow[] = [];
     for (const family of unique) {
       const job: FamilyJob = { splitPath, family, params: input.params?.[family] ?? {}, seed: input.seed, threads: input.threads ?? 0 };
+      const refusal = familyRefusal(family, job.params, input.split.train.nItems);
+      if (refusal) {
+        input.onProgress?.(`${family}: skipped: ${refusal}`);
+        rows.push({ family, params: resolveFamilyParams(family, job.params), metrics: null, ndcgUplift: null, trainMs: 0, evalMs: 0, peakRssMb: 0, baseRssMb: 0, skipped: refusal });
+        continue;
+      }
       input.onProgress?.(`${family}: fitting on ${input.split.trainListens} listens`);
       rows.push(await runFamilyProcess(job, (message) => input.onProgress?.(`${family}: ${message}`)));
     }

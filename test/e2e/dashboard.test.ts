@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from 'mongodb';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { alertsCollection } from '../../activities/health/alerts.js';
 import { activeState } from '../../activities/recommend/store.js';
 import type { PipelineRunDocument } from '../../activities/runs/types.js';
@@ -11,13 +11,12 @@ import { resolveQualitySettings } from '../../config/quality.js';
 import { createService } from '../../service/server.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
+import { launchTestBrowser } from '../support/chromium.js';
 import { getTestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';
 
-// The dashboard in a real browser (Debian's Chromium, headless), over runs made by the
+// The dashboard in a real browser (headless Chromium, see support/chromium.ts), over runs made by the
 // real pipeline: every number drawn must be the one in the database.
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('health dashboard and HTTP service', function () {
   this.timeout(300_000);
@@ -48,7 +47,7 @@ describe('health dashboard and HTTP service', function () {
     server = createService({ db });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchTestBrowser();
   });
 
   after(async () => {

@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from 'mongodb';
-import { chromium } from 'playwright-core';
 import { FeedbackRecorder } from '../../activities/feedback/record.js';
 import { FEEDBACK_COUNTS, FEEDBACK_EVENTS, FEEDBACK_PENDING, type FeedbackCountDocument, type FeedbackEventDocument } from '../../activities/feedback/store.js';
 import type { FeedbackSummary } from '../../activities/feedback/summary.js';
 import { BATCHES, STATE, batchCollection, type StateDocument } from '../../activities/recommend/store.js';
 import { canaryBucket } from '../../service/canary.js';
 import { createService, type ServiceOptions } from '../../service/server.js';
+import { launchTestBrowser } from '../support/chromium.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 
@@ -16,7 +16,6 @@ import { getTestStack, type TestStack } from '../support/testStack.js';
 // client sends it: what is stored, what counts once, what is refused, what the report and
 // the dashboard show, and which users the canary serves from the challenger.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const A = 'item-knn@3';
 const B = 'most-popular@auto-0123456789abcdef';
 
@@ -181,7 +180,7 @@ describe('live feedback and the canary (HTTP service, real database)', function 
     const fullJson = JSON.parse((await runCli(['report', '--json'], env)).stdout) as { run: { id: string }; feedback: FeedbackSummary };
     expect([fullJson.run.id, fullJson.feedback.models]).to.deep.equal(['daily-x', expected]);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const browser = await launchTestBrowser();
     try {
       const page = await browser.newPage();
       await page.goto(`${base}/`);

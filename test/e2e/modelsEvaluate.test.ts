@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../config/paths.js';
@@ -130,6 +130,41 @@ describe('moovitamix models evaluate', function () {
     expect(rows.find((l) => l.startsWith('als'))).to.match(/ factors=64 iterations=15 regularization=0\.01 alpha=1 cgSteps=3 seed=1$/);
   });
 
+  it("reads anyone's CSV: the columns named by --user-col, --item-col and --time-col", async () => {
+    const [header, ...rows] = readFileSync(FIXTURE, 'utf8').trimEnd().split('\n');
+    expect(header).to.equal('timestamp,user_id,item_id,context');
+    const books = write('books.csv', ['read_at,Reader,book_id,context', ...rows].join('\n'));
+    const run = await runCli(['models', 'evaluate', '--interactions', books, '--user-col', 'reader', '--item-col', 'book_id', '--time-col', 'read_at', '--split', 'temporal', '--families', 'most-popular', '--json'], process.env);
+    expect(run.code, run.stderr).to.equal(0);
+    const report = JSON.parse(run.stdout) as Report;
+    // The fixture's temporal figures (see above), from the same rows under other names.
+    expect(report.dataset).to.include({ rows: 35, users: 9, items: 16, timestamps: true });
+    expect(rounded(report.rows[0]!.metrics!)).to.include({ 'hit_rate@10': 0.5, 'ndcg@10': 0.360395, 'map@10': 0.273214 });
+
+    const unnamed = await runCli(['models', 'evaluate', '--interactions', books], process.env);
+    expect(unnamed.code).to.equal(2);
+    expect(unnamed.stderr).to.include(`${books} line 1: the header lacks columns user_id, item_id (got: read_at,reader,book_id,context)\nName the columns with --user-col, --item-col (and --time-col).`);
+    const noSuchTime = await runCli(['models', 'evaluate', '--interactions', books, '--user-col', 'reader', '--item-col', 'book_id', '--time-col', 'finished_at'], process.env);
+    expect(noSuchTime.code).to.equal(2);
+    expect(noSuchTime.stderr).to.include('the header lacks column finished_at');
+  });
+
+  it('reports a family past its documented limit on this data as skipped, with the reason, and exits 0', async () => {
+    const run = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'ease,item-knn', '--param', 'ease.maxItems=10', '--threads', '1', '--json'], process.env);
+    expect(run.code, run.stderr).to.equal(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.rows.map((r) => [r.family, r.metrics === null, r.skipped ?? null, r.error ?? null])).to.deep.equal([
+      ['most-popular', false, null, null],
+      ['ease', true, 'EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10 (raise maxItems at the cost of items² x 12 bytes of memory and items³ time, or use item-knn or als)', null],
+      ['item-knn', false, null, null],
+    ]);
+    expect(run.stderr).to.include('ease: skipped: EASE keeps a dense item x item matrix');
+    const table = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'ease', '--param', 'ease.maxItems=10', '--threads', '1'], process.env);
+    expect(table.code, table.stderr).to.equal(0);
+    expect(table.stdout.split('\n').find((l) => l.startsWith('ease '))).to.match(/^ease +- +- +- +- +- +- +- +skipped /);
+    expect(table.stdout).to.include('ease skipped: EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10');
+  });
+
   it('refuses bad usage with exit status 2 and says why', async () => {
     const noTime = write('no-time.csv', 'user_id,item_id\n1,1\n1,2\n');
     const cases: [string[], RegExp][] = [
@@ -144,6 +179,8 @@ describe('moovitamix models evaluate', function () {
       [['--interactions', FIXTURE, '--test-fraction', '0.1'], /--test-fraction applies to --split temporal only/],
       [['--interactions', join(dir, 'missing.csv')], /cannot read --interactions .*missing\.csv: ENOENT/],
       [['--interactions', noTime, '--split', 'temporal'], /--split temporal needs a timestamp column/],
+      [['--interactions', FIXTURE, '--item-col', ''], /--item-col takes a column name of the CSV header/],
+      [['--interactions', FIXTURE, '--user-col', 'item_id'], /the user, item and time columns must be three different columns/],
     ];
     for (const [args, message] of cases) {
       const run = await runCli(['models', 'evaluate', ...args], process.env);

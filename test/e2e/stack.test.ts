@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,9 @@ import { isAlive } from '../../stack/processes.js';
 import type { ComponentStatus } from '../../stack/stack.js';
 import { runCli } from '../support/cli.js';
 import { freePort, freePortPair } from '../../stack/ports.js';
+import { requestsServed, startWorkerProcess } from '../support/chaos.js';
+import { createSimulator, type Simulator } from '../../simulator/server.js';
+import { answersMoovitamixContract } from '../../stack/upstreamApi.js';
 
 // `moovitamix stack` for real, on free ports and a data directory of its own, so it
 // never meets a developer's running stack.
@@ -86,6 +90,27 @@ describe('moovitamix stack', function () {
     expect(text).to.match(/^temporal_activity_execution_latency/m);
   });
 
+  it('a second worker on this machine serves its metrics on the next free port, and says so in its first line', async () => {
+    const port = Number(env.MOOVITAMIX_METRICS_PORT);
+    const second = await startWorkerProcess(env);
+    try {
+      const first = second.output().split('\n')[0] as string;
+      expect(first).to.match(/^Worker polling task queue "stack-test"/);
+      const served = /metrics http:\/\/127\.0\.0\.1:(\d+)\/metrics \(port (\d+) is taken by another process\)$/.exec(first);
+      expect(served, first).to.not.equal(null);
+      expect(Number(served?.[2])).to.equal(port);
+      expect(Number(served?.[1])).to.be.within(port + 1, port + 9);
+      const text = await (await fetch(`http://127.0.0.1:${served?.[1]}/metrics`)).text();
+      expect(text).to.match(/^moovitamix_process_resident_memory_bytes /m);
+      // The stack's worker keeps its own port.
+      expect((await status())[3]?.detail).to.include(`metrics http://127.0.0.1:${port}/metrics`);
+    } finally {
+      const exited = once(second.child, 'exit');
+      second.child.kill('SIGTERM');
+      expect(await exited).to.deep.equal([0, null]);
+    }
+  });
+
   it('up again leaves the running components alone', async () => {
     const before = await status();
     const again = await runCli(['stack', 'up'], env);
@@ -118,5 +143,67 @@ describe('moovitamix stack', function () {
       squatter.close();
       await runCli(['stack', 'down'], env);
     }
+  });
+});
+
+describe('moovitamix stack beside a Moovitamix API already running on this machine', function () {
+  this.timeout(300_000);
+  let env: NodeJS.ProcessEnv;
+  let dataDir: string;
+  let api: Simulator;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'moovitamix-stack-api-test-'));
+    const { MONGODB_URI: _ignored, ...parent } = process.env;
+    // The real API as its own instructions run it: a server on the machine that the stack did not start.
+    api = createSimulator({ seed: 'already-running', tracks: 140, users: 90 });
+    env = {
+      ...parent,
+      MOOVITAMIX_DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePortPair(1000)}`,
+      MOOVITAMIX_MONGODB_PORT: String(await freePort()),
+      MOOVITAMIX_API_URL: await api.listen(0),
+      TEMPORAL_TASK_QUEUE: 'stack-api-test',
+      MOOVITAMIX_METRICS_PORT: '0',
+    };
+  });
+
+  after(async () => {
+    await runCli(['stack', 'down'], env);
+    await api.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('up uses it and starts no simulator; status shows it as the external API', async () => {
+    const up = await runCli(['stack', 'up'], env);
+    expect(up.code, up.stdout + up.stderr).to.equal(0);
+    expect(up.stdout).to.include(`simulator not started: the Moovitamix API already answers at ${env.MOOVITAMIX_API_URL} (external, not managed by this stack)`);
+    const components: ComponentStatus[] = JSON.parse((await runCli(['stack', 'status', '--json'], env)).stdout);
+    expect(components.map((c) => [c.component, c.state])).to.deep.equal([
+      ['temporal', 'running'],
+      ['mongodb', 'running'],
+      ['simulator', 'external'],
+      ['worker', 'running'],
+    ]);
+    expect(components[2]).to.deep.include({ pid: null, address: env.MOOVITAMIX_API_URL, detail: 'the Moovitamix API on this machine, not managed by this stack', logFile: null });
+  });
+
+  it('a daily run ingests from it', async () => {
+    const served = requestsServed(api);
+    const run = await runCli(['run', '--date', '2026-03-02', '--wait', '--json'], env);
+    expect(run.code, run.stderr).to.equal(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.status).to.equal('COMPLETED');
+    expect(summary.sources.tracks).to.include({ fetched: 140, inserted: 140 });
+    expect(summary.sources.users).to.include({ fetched: 90, inserted: 90 });
+    // Two pages of tracks, one of users, one of listen history, each probed again at the end.
+    expect(requestsServed(api) - served).to.be.at.least(4);
+  });
+
+  it('down leaves it running: the stack did not start it', async () => {
+    const down = await runCli(['stack', 'down'], env);
+    expect(down.code).to.equal(0);
+    expect(down.stdout).to.not.match(/simulator/);
+    expect(await answersMoovitamixContract(env.MOOVITAMIX_API_URL as string)).to.equal(true);
   });
 });
