@@ -2,7 +2,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install, not npm ci: see .ci/run for why the lockfile lacks some optional packages.
+# npm install, not npm ci: see docs/development.md for why the lockfile lacks some optional packages.
 RUN npm install --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
