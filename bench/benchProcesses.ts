@@ -1,5 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pageUrl } from '../activities/ingest/fetchPage.js';
+import { createHttpClient } from '../activities/ingest/httpClient.js';
+import { projectRoot } from '../config/paths.js';
+import { SOURCE_NAMES, SOURCES, type SourceName } from '../sources/index.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
 
@@ -38,4 +43,35 @@ export function waitFor(child: ChildProcess, text: string): Promise<string> {
     });
     child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
   });
+}
+
+/** The simulator in a process of its own on a free port, serving a seeded dataset; resolves to its base URL. */
+export async function startBenchSimulator(args: string[], children: ChildProcess[]): Promise<string> {
+  const simulator = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(simulator);
+  return new Promise<string>((resolve, reject) => {
+    simulator.stdout?.on('data', (d: Buffer) => {
+      const m = /listening on (http:\/\/\S+)/.exec(String(d));
+      if (m?.[1]) resolve(m[1]);
+    });
+    simulator.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+}
+
+/** Every page of every source, as URLs of pages of 100. */
+export function allPages(apiUrl: string, counts: Record<SourceName, number>): string[] {
+  return SOURCE_NAMES.flatMap((name) => Array.from({ length: Math.ceil(counts[name] / 100) }, (_, i) => pageUrl(apiUrl, SOURCES[name].path, i + 1, 100)));
+}
+
+/** The fetch-only ceiling: every page fetched and parsed, `inFlight` requests at a time, as the pipeline has them. */
+export async function fetchOnlyMs(pages: string[], inFlight: number): Promise<number> {
+  const http = createHttpClient({ timeoutMs: 30_000, maxSockets: 64 });
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < pages.length) JSON.parse((await http.get(pages[next++] as string)).body as string);
+    }),
+  );
+  return Math.round(performance.now() - started);
 }

@@ -18,12 +18,11 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { contentHash } from '../activities/ingest/canonicalJson.js';
-import { pageUrl } from '../activities/ingest/fetchPage.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { projectRoot } from '../config/paths.js';
 import { generateDataset } from '../simulator/dataset.js';
 import type { ServerHandle } from '../stack/servers.js';
-import { cpuSeconds, peakRssMb, startBenchServers } from './benchProcesses.js';
+import { allPages, cpuSeconds, fetchOnlyMs as fetchOnly, peakRssMb, startBenchServers, startBenchSimulator } from './benchProcesses.js';
 import { SOURCES, SOURCE_NAMES } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 
@@ -49,23 +48,8 @@ try {
   servers.push(temporal, mongoServer);
   const mongo = await MongoClient.connect(mongoServer.address);
 
-  const simulator = spawn(
-    process.execPath,
-    [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', '--seed', SEED, '--tracks', String(tracks), '--users', String(users)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  children.push(simulator);
-  const apiUrl = await new Promise<string>((resolve, reject) => {
-    simulator.stdout?.on('data', (d: Buffer) => {
-      const m = /listening on (http:\/\/\S+)/.exec(String(d));
-      if (m?.[1]) resolve(m[1]);
-    });
-    simulator.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-  });
-  const pages = SOURCE_NAMES.flatMap((name) => {
-    const count = name === 'tracks' ? tracks : users;
-    return Array.from({ length: Math.ceil(count / 100) }, (_, i) => pageUrl(apiUrl, SOURCES[name].path, i + 1, 100));
-  });
+  const apiUrl = await startBenchSimulator(['--seed', SEED, '--tracks', String(tracks), '--users', String(users)], children);
+  const pages = allPages(apiUrl, { tracks, users, listen_history: users });
   log(`${users} users, ${users} listen-history rows, ${tracks} tracks: ${pages.length} pages`);
 
   // (d) one request at a time.
@@ -76,14 +60,7 @@ try {
   log(`sequential fetch: ${sequentialFetchMs} ms`);
 
   // (a) every page concurrently, as many requests in flight as the pipeline has.
-  started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency * SOURCE_NAMES.length }, async () => {
-      while (next < pages.length) JSON.parse((await http.get(pages[next++] as string)).body as string);
-    }),
-  );
-  const fetchOnlyMs = Math.round(performance.now() - started);
+  const fetchOnlyMs = await fetchOnly(pages, concurrency * SOURCE_NAMES.length);
   log(`fetch-only ceiling: ${fetchOnlyMs} ms`);
 
   // (b) the raw and curated documents of a first run, bulk-inserted.
