@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CsvError, DEFAULT_CSV_COLUMNS, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
+import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
 import { parseFamilyParams, type FamilyParams } from '../../models/families.js';
@@ -99,7 +99,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     data = await readInteractionsCsv(file, columns);
   } catch (err) {
     // A header that lacks a column is the common first stumble: say how to name it.
-    if (err instanceof CsvError && /the header lacks/.test(err.message)) throw new UsageError(`${err.message}\nName the columns with --user-col, --item-col (and --time-col).`);
+    if (err instanceof CsvMissingColumnError) throw new UsageError(`${err.message}\nName the columns with --user-col, --item-col (and --time-col).`);
     throw err;
   }
   const readMs = Math.round(performance.now() - reading);

@@ -38,6 +38,11 @@ export class CsvError extends Error {
   override name = 'CsvError';
 }
 
+/** The header lacks a column the caller named (or the default one). */
+export class CsvMissingColumnError extends CsvError {
+  override name = 'CsvMissingColumnError';
+}
+
 export async function readInteractionsCsv(path: string, names: CsvColumns = DEFAULT_CSV_COLUMNS): Promise<InteractionsCsv> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   return parseInteractionsCsv(lines, path, names);
@@ -93,7 +98,7 @@ function headerColumns(fields: string[], at: string, wanted: CsvColumns) {
   if (new Set(columns.map((c) => c.toLowerCase())).size < columns.length) throw new CsvError(`${at}: the user, item and time columns must be three different columns (got ${columns.join(', ')})`);
   const required = wanted.timeRequired ? columns : [wanted.user, wanted.item];
   const missing = required.filter((name) => find(name) < 0);
-  if (missing.length > 0) throw new CsvError(`${at}: the header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (got: ${names.join(',')})`);
+  if (missing.length > 0) throw new CsvMissingColumnError(`${at}: the header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (got: ${names.join(',')})`);
   const user = find(wanted.user);
   const item = find(wanted.item);
   const time = find(wanted.time);
