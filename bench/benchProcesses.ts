@@ -45,6 +45,14 @@ export function waitFor(child: ChildProcess, text: string): Promise<string> {
   });
 }
 
+/** `moovitamix worker` in a process of its own, with `env` and Node options; resolves once it polls its task queue. */
+export async function startBenchWorker(env: NodeJS.ProcessEnv, nodeArgs: string[], children: ChildProcess[]): Promise<ChildProcess> {
+  const worker = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(worker);
+  await waitFor(worker, 'Worker polling');
+  return worker;
+}
+
 /** The simulator in a process of its own on a free port, serving a seeded dataset; resolves to its base URL. */
 export async function startBenchSimulator(args: string[], children: ChildProcess[]): Promise<string> {
   const simulator = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -13,17 +13,15 @@
 // Default scale: 200,000 users and histories, 50,000 tracks; --scale 0.1 is a tenth of that.
 
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { projectRoot } from '../config/paths.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import type { ServerHandle } from '../stack/servers.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
-import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, startBenchServers, startBenchSimulator, waitFor } from './benchProcesses.js';
+import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker } from './benchProcesses.js';
 import { WireWriteCounter, type CollectionWrites } from './wireWriteCounter.js';
 
 const { values } = parseArgs({
@@ -63,8 +61,8 @@ try {
   const ceilingMs = await fetchOnlyMs(pages, concurrency * SOURCE_NAMES.length);
   log(`${users} users and histories, ${tracks} tracks: ${pages.length} pages; fetch-only ceiling ${ceilingMs} ms`);
 
-  const worker = spawn(process.execPath, [`--max-old-space-size=${config.workerHeapMb}`, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], {
-    env: {
+  const worker = await startBenchWorker(
+    {
       ...process.env,
       MOOVITAMIX_API_URL: apiUrl,
       MONGODB_URI: `mongodb://127.0.0.1:${counter.port}/?directConnection=true`,
@@ -75,10 +73,9 @@ try {
       MOOVITAMIX_METRICS_PORT: '0',
       MOOVITAMIX_LOG_LEVEL: process.env.MOOVITAMIX_LOG_LEVEL ?? 'WARN',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(worker);
-  await waitFor(worker, 'Worker polling');
+    [`--max-old-space-size=${config.workerHeapMb}`],
+    children,
+  );
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });
   counter.take();

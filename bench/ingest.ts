@@ -10,7 +10,7 @@
 // ratio = pipelineMs / max(fetchOnlyMs, writeOnlyMs); ingestMs (the slowest source, probe to
 // merge end), healthMs (the checks, KPIs and alerts after it) and ingestRatio apart. Also the worker's peak RSS, the
 // longest workflow history and the largest payload in any history.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,9 @@ import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { contentHash } from '../activities/ingest/canonicalJson.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
-import { projectRoot } from '../config/paths.js';
 import { generateDataset } from '../simulator/dataset.js';
 import type { ServerHandle } from '../stack/servers.js';
-import { allPages, cpuSeconds, fetchOnlyMs as fetchOnly, peakRssMb, startBenchServers, startBenchSimulator } from './benchProcesses.js';
+import { allPages, cpuSeconds, fetchOnlyMs as fetchOnly, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker } from './benchProcesses.js';
 import { SOURCES, SOURCE_NAMES } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 
@@ -83,17 +82,8 @@ try {
   // As the dev stack starts it (heap limit); BENCH_WORKER_NODE_ARGS replaces that, e.g.
   // "--max-old-space-size=256 --cpu-prof --cpu-prof-dir=/tmp/prof" to profile the worker.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? `--max-old-space-size=${config.workerHeapMb}`).split(' ').filter(Boolean);
-  const worker = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const worker = await startBenchWorker(env, nodeArgs, children);
   worker.stdout?.on('data', (d: Buffer) => { if (process.env.BENCH_WORKER_LOG) process.stderr.write(d); });
-  children.push(worker);
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    worker.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      if (out.includes('Worker polling')) resolve();
-    });
-    worker.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
-  });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   storeCpu = cpuSeconds(mongoServer.pid);

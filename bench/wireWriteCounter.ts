@@ -66,19 +66,18 @@ export class WireWriteCounter {
     client.pipe(upstream);
     upstream.pipe(client);
     messages(client, (msg) => {
-      const body = opMsgBody(msg);
-      if (!body) return;
-      const head = commandHead(body);
-      if (!head) return;
-      if (WRITE_COMMANDS.has(head.command) || COLLECTION_COMMANDS.has(head.command)) {
-        pending.set(msg.readInt32LE(4), { ...head, statements: head.command === 'findAndModify' || head.command === 'findandmodify' ? 1 : sequenceLength(msg) });
-      }
+      const sections = opMsgSections(msg);
+      const head = sections?.body && commandHead(sections.body);
+      if (!sections?.body || !head || !(WRITE_COMMANDS.has(head.command) || COLLECTION_COMMANDS.has(head.command))) return;
+      // Statements: the document sequence's, else the body's array (documents, updates, deletes).
+      const statements = head.command.toLowerCase() === 'findandmodify' ? 1 : (sections.sequenced ?? arrayLength(sections.body, ['documents', 'updates', 'deletes']));
+      pending.set(msg.readInt32LE(4), { ...head, statements });
     });
     messages(upstream, (msg) => {
       const request = pending.get(msg.readInt32LE(8));
       if (!request) return;
       pending.delete(msg.readInt32LE(8));
-      const body = opMsgBody(msg);
+      const body = opMsgSections(msg)?.body;
       if (body) this.count(request, BSON.deserialize(body));
     });
     const close = () => {
@@ -133,17 +132,27 @@ function messages(socket: Socket, onMessage: (msg: Buffer) => void): void {
   });
 }
 
-/** The body section (kind 0) of an OP_MSG, as BSON bytes; undefined for other messages. */
-function opMsgBody(msg: Buffer): Buffer | undefined {
+/**
+ * The sections of an OP_MSG: its body (kind 0) as BSON bytes, and how many documents its
+ * document sequences (kind 1: an insert's documents, an update's statements) carry, if it
+ * has any. Undefined for other messages.
+ */
+function opMsgSections(msg: Buffer): { body: Buffer | undefined; sequenced: number | undefined } | undefined {
   if (msg.readInt32LE(12) !== OP_MSG) return undefined;
   const end = msg.length - (msg.readUInt32LE(16) & 1 ? 4 : 0);
+  let body: Buffer | undefined;
+  let sequenced: number | undefined;
   for (let at = 20; at < end; ) {
     const kind = msg[at] as number;
     const size = msg.readInt32LE(at + 1);
-    if (kind === 0) return msg.subarray(at + 1, at + 1 + size);
+    if (kind === 0) body = msg.subarray(at + 1, at + 1 + size);
+    else {
+      sequenced ??= 0;
+      for (let d = msg.indexOf(0, at + 5) + 1; d < at + 1 + size; d += msg.readInt32LE(d)) sequenced++;
+    }
     at += 1 + size;
   }
-  return undefined;
+  return { body, sequenced };
 }
 
 /** The command's name and collection: the body's first element, read without decoding the rest (an insert's documents). */
@@ -156,25 +165,6 @@ function commandHead(body: Buffer): { command: string; collection: string } | un
   // renameCollection names "db.collection".
   if (command === 'renameCollection') collection = collection.slice(collection.indexOf('.') + 1);
   return { command, collection };
-}
-
-/** Statements an insert, update or delete carries: the documents of its sequence section (kind 1), else of its body's array. */
-function sequenceLength(msg: Buffer): number {
-  const end = msg.length - (msg.readUInt32LE(16) & 1 ? 4 : 0);
-  let body: Buffer | undefined;
-  for (let at = 20; at < end; ) {
-    const kind = msg[at] as number;
-    const size = msg.readInt32LE(at + 1);
-    if (kind === 1) {
-      const idEnd = msg.indexOf(0, at + 5);
-      let count = 0;
-      for (let d = idEnd + 1; d < at + 1 + size; d += msg.readInt32LE(d)) count++;
-      return count;
-    }
-    if (kind === 0) body = msg.subarray(at + 1, at + 1 + size);
-    at += 1 + size;
-  }
-  return body ? arrayLength(body, ['documents', 'updates', 'deletes']) : 0;
 }
 
 /** Fixed sizes of BSON values by type; the others are read from the value itself. */

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
+import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
 import { parseFamilyParams, type FamilyParams } from '../../models/families.js';
@@ -82,8 +82,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     time: values['time-col'] === undefined ? DEFAULT_CSV_COLUMNS.time : columnName('--time-col', values['time-col']),
     timeRequired: values['time-col'] !== undefined,
   };
-  const named = [columns.user, columns.item, columns.time].map((c) => c.toLowerCase());
-  if (new Set(named).size < named.length) throw new UsageError(`the user, item and time columns must be three different columns (got ${columns.user}, ${columns.item}, ${columns.time})`);
+  const columnsWrong = columnsProblem(columns);
+  if (columnsWrong) throw new UsageError(columnsWrong);
   try {
     if (!statSync(file).isFile()) throw new UsageError(`--interactions ${file} is not a file`);
   } catch (err) {

@@ -22,6 +22,13 @@ export interface CsvColumns {
 
 export const DEFAULT_CSV_COLUMNS: CsvColumns = { user: 'user_id', item: 'item_id', time: 'timestamp', timeRequired: false };
 
+/** Why these column names cannot be read (one column named twice), or undefined. */
+export function columnsProblem(wanted: CsvColumns): string | undefined {
+  const names = [wanted.user, wanted.item, wanted.time];
+  if (new Set(names.map((c) => c.toLowerCase())).size < names.length) return `the user, item and time columns must be three different columns (got ${names.join(', ')})`;
+  return undefined;
+}
+
 export interface InteractionsCsv {
   /** Users and items as dense indices: user u is userIds[u], item i is itemIds[i], both ascending by id. */
   interactions: Interactions;
@@ -95,7 +102,8 @@ function headerColumns(fields: string[], at: string, wanted: CsvColumns) {
   for (const name of columns) {
     if (find(name) !== names.lastIndexOf(name.toLowerCase())) throw new CsvError(`${at}: the header names column ${name} twice`);
   }
-  if (new Set(columns.map((c) => c.toLowerCase())).size < columns.length) throw new CsvError(`${at}: the user, item and time columns must be three different columns (got ${columns.join(', ')})`);
+  const problem = columnsProblem(wanted);
+  if (problem) throw new CsvError(`${at}: ${problem}`);
   const required = wanted.timeRequired ? columns : [wanted.user, wanted.item];
   const missing = required.filter((name) => find(name) < 0);
   if (missing.length > 0) throw new CsvMissingColumnError(`${at}: the header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (got: ${names.join(',')})`);
