@@ -6,7 +6,7 @@ import { listenHistorySchema, trackSchema, userSchema, type ListenHistory, type 
 /**
  * A source is described once: where it is served, what identifies a record, what a
  * record must look like, and what it becomes in the curated layer. The same ingest
- * machinery (paging, retries, validation, staging, merge, curated rebuild) serves
+ * machinery (paging, retries, validation, staging, merge, curated layer) serves
  * every source; a new endpoint is a new entry here.
  */
 export interface SourceDescription {
@@ -28,11 +28,6 @@ export interface SourceDescription {
   references?: { field: string; target: SourceName; check: 'orphan_users' | 'orphan_tracks' }[];
   /** The field whose newest value says how fresh the data is. */
   freshnessField: string;
-  /**
-   * Where the quality checks read the live records: `curated` when each curated document
-   * is the record, typed (cheaper to read), `raw` when the curated layer reshapes it.
-   */
-  checksRead: 'curated' | 'raw';
 }
 
 export const SOURCE_NAMES = ['tracks', 'users', 'listen_history'] as const;
@@ -48,7 +43,6 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     curatedCollection: 'tracks',
     curate: (r) => curateTrack(r as Track),
     freshnessField: 'updated_at',
-    checksRead: 'curated',
   },
   users: {
     name: 'users',
@@ -60,7 +54,6 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     curate: (r) => curateUser(r as User),
     acceptedValues: { gender: GENDERS, favorite_genres: FAVORITE_GENRES },
     freshnessField: 'updated_at',
-    checksRead: 'curated',
   },
   listen_history: {
     name: 'listen_history',
@@ -75,7 +68,6 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
       { field: 'items', target: 'tracks', check: 'orphan_tracks' },
     ],
     freshnessField: 'updated_at',
-    checksRead: 'raw',
   },
 };
 

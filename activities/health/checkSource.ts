@@ -1,4 +1,5 @@
 import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { SOURCES, type SourceDescription, type SourceName } from '../../sources/index.js';
 import { quarantineCollection } from '../ingest/quarantine.js';
@@ -6,7 +7,9 @@ import { rawCollection } from '../ingest/raw.js';
 import { RUNS_COLLECTION } from '../runs/recordRun.js';
 import type { PipelineRunDocument, SourceSummary } from '../runs/types.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
-import { IdSet, RecordProfiler, percentile, timeOf, top, type Tally } from './profile.js';
+import { liveIds, liveLabels, referenced, usersWithListens } from '../ingest/liveProfile.js';
+import { IdSet, RecordProfiler, percentile, top, type Tally } from '../ingest/profile.js';
+import { readSourceRun, type SourceRunDocument } from '../ingest/sourceRuns.js';
 import type { QualitySettings } from '../../config/quality.js';
 import type { CheckResult, CheckSourceInput, CheckSourceResult, QualityReportDocument, SourceKpis } from './types.js';
 
@@ -29,8 +32,10 @@ function heartbeatEvery(): (n?: number) => void {
 
 /**
  * Runs every check of one source after its load and stores the report (`_id` =
- * `<workflow id>/<source>`, so a retry replaces it). The KPIs of the source are computed
- * in the same pass over its records.
+ * `<workflow id>/<source>`, so a retry replaces it). It reads no record again: the field
+ * profile and the KPIs come from what the merge kept in the source's ledger
+ * (ingest/sourceRuns.ts), the invalid and duplicate records from quarantine, and the
+ * referential checks join the ids the records point at with the targets' live ids.
  */
 export async function checkSource(deps: { db: Db; quality: QualitySettings }, input: CheckSourceInput): Promise<CheckSourceResult> {
   const { db, quality } = deps;
@@ -44,7 +49,6 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
   if (input.summary.merged) {
     // Invalid records of this run, and the keys it served twice, from quarantine.
     const duplicateKeys = new Set<string>();
-    const invalidKeys = new Set<string>();
     for await (const q of quarantineCollection(db).find({ run_id: input.runId, source: input.source }, { batchSize: BATCH })) {
       tick();
       if (q.reason === 'duplicate') {
@@ -64,12 +68,17 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
       const asObject = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : {};
       // A keyless record is named by where it was served.
       profiler.add(asObject, q.key ?? `page ${q.page} #${q.index}`, false);
-      if (q.key !== null) invalidKeys.add(q.key);
     }
-    const references = await References.load(db, source, tick);
-    kpis = await profileLive(db, source, input, profiler, tick, invalidKeys, references);
+    const merged = await readSourceRun(db, input.source, input.runId);
+    if (!merged) {
+      throw ApplicationFailure.nonRetryable(`no merge of ${input.source} is recorded for run ${input.runId}: its merge ran before the ledger existed; run the day again`, 'ProfileMissing');
+    }
+    profiler.absorb(merged.profile);
+    const references = await References.load(db, source, input.runId, merged, tick);
+    kpis = liveKpis(input, merged);
+    references?.kpis(kpis);
     results.push(...fieldChecks(profiler, quality.checks, Object.keys(source.acceptedValues ?? {})));
-    if (references) results.push(...references.results(quality));
+    if (references) results.push(...(await references.results(quality)));
     const fresh = freshnessCheck(quality.checks.freshness, source.freshnessField, profiler.newest, input.date);
     if (fresh) results.push(fresh);
     const volume = volumeCheck(quality.checks.volume, storedRecords(input.summary), await earlierVolumes(db, input, quality.checks.volume.lookback));
@@ -98,167 +107,126 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
   return { source: input.source, status, counts, blocking: report.blocking, failing };
 }
 
-/**
- * One pass over the source's raw layer: this run's records into the profiler, the live
- * ones into the KPIs and, for a source with references, into the orphan counts. FerretDB
- * decodes every document it returns (a few thousand raw documents a second here), so
- * each collection is read once.
- */
-async function profileLive(
-  db: Db,
-  source: SourceDescription,
-  input: CheckSourceInput,
-  profiler: RecordProfiler,
-  tick: () => void,
-  invalidKeys: Set<string>,
-  references: References | null,
-): Promise<SourceKpis> {
-  let live = 0;
-  const startOfWindow = Date.parse(`${input.date}T00:00:00Z`) - 29 * 86_400_000;
-  const newUsers = new Map<string, number>();
-  const favorite = new Map<string, number>();
-  for await (const row of liveRecords(db, source, input.runId)) {
-    tick();
-    // A key served invalid keeps its last valid version, marked seen (so that it is not
-    // tombstoned): the run's record for that key is the quarantined one, counted above.
-    if (row.seenThisRun && !invalidKeys.has(row.key)) profiler.add(row.record, row.key, true);
-    if (!row.live) continue;
-    live++;
-    references?.add(row.key, row.record);
-    if (input.source === 'users') {
-      const created = timeOf(row.record.created_at);
-      if (created !== null && created >= startOfWindow && created < startOfWindow + 30 * 86_400_000) {
-        const day = new Date(created).toISOString().slice(0, 10);
-        newUsers.set(day, (newUsers.get(day) ?? 0) + 1);
-      }
-      const genre = row.record.favorite_genres;
-      if (typeof genre === 'string') favorite.set(genre, (favorite.get(genre) ?? 0) + 1);
-    }
-  }
-  const kpis: SourceKpis = { live };
+/** The KPIs of the live records, from the aggregates the merge kept. */
+function liveKpis(input: CheckSourceInput, merged: SourceRunDocument): SourceKpis {
+  const kpis: SourceKpis = { live: merged.live };
   if (input.source === 'users') {
+    const startOfWindow = Date.parse(`${input.date}T00:00:00Z`) - 29 * 86_400_000;
     kpis.newUsersPerDay = {};
     for (let i = 0; i < 30; i++) {
       const day = new Date(startOfWindow + i * 86_400_000).toISOString().slice(0, 10);
-      kpis.newUsersPerDay[day] = newUsers.get(day) ?? 0;
+      kpis.newUsersPerDay[day] = merged.created_days?.[day] ?? 0;
     }
-    kpis.favoriteGenres = top(favorite, 10).map(([genre, users]) => ({ genre, users }));
+    kpis.favoriteGenres = top(new Map(Object.entries(merged.favorite_genres ?? {})), 10).map(([genre, users]) => ({ genre, users }));
   }
-  references?.kpis(kpis);
   return kpis;
 }
 
-interface LiveRow {
-  key: string;
-  record: Record<string, unknown>;
-  live: boolean;
-  /** The run served this record (its last-seen marker is the run's). */
-  seenThisRun: boolean;
-}
+type Target = { ids: IdSet; labels: string[] };
 
 /**
- * The records to check. Where the curated documents mirror the records one to one
- * (`checksRead: 'curated'`) they are read instead of the raw layer: they hold the live
- * records only, typed, and are about half the size to decode on FerretDB. They carry no
- * run marker: every live record counts as this run's, which it is after a complete run.
+ * A source's live ids (and labels: track genres), as its merge in this run recorded
+ * them; read from its curated collection, ids and labels only, when this run did not
+ * merge it.
  */
-async function* liveRecords(db: Db, source: SourceDescription, runId: string): AsyncGenerator<LiveRow> {
-  if (source.checksRead === 'curated') {
-    for await (const doc of db.collection<{ _id: string } & Record<string, unknown>>(source.curatedCollection).find({}, { batchSize: BATCH })) {
-      yield { key: doc._id, record: doc, live: true, seenThisRun: true };
-    }
-    return;
-  }
-  for await (const doc of rawCollection(db, source).find({}, { batchSize: BATCH })) {
-    yield { key: doc._id, record: doc.record, live: !doc.deleted_at, seenThisRun: doc.last_seen_run === runId };
-  }
-}
-
-/** Ids of a source's live records, read from its curated collection (smaller than raw), and the track genres. */
-async function liveTargets(db: Db, name: SourceName, tick: () => void): Promise<{ ids: IdSet; genres: string[] }> {
+async function liveTargets(db: Db, name: SourceName, runId: string, tick: () => void): Promise<Target> {
+  const merged = await readSourceRun(db, name, runId);
+  if (merged?.live_ids) return { ids: new IdSet(liveIds(merged), true), labels: liveLabels(merged) ?? [] };
   const rows: [number, string][] = [];
-  for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { batchSize: BATCH })) {
+  for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: BATCH })) {
     tick();
     rows.push([doc.id, doc.genres ?? '']);
   }
   rows.sort((a, b) => a[0] - b[0]);
-  return { ids: new IdSet(rows.map((r) => r[0])), genres: rows.map((r) => r[1]) };
+  return { ids: new IdSet(rows.map((r) => r[0])), labels: rows.map((r) => r[1]) };
 }
 
 /**
  * Referential integrity of live records (keys pointing at no live record of the target
- * source: orphans), and the listen-history KPIs, fed one record at a time.
+ * source: orphans) and the listen-history KPIs, from the ids the merge saw the records
+ * point at and the targets' live ids.
  */
 class References {
-  private readonly orphans = new Map<string, Tally & { total: number }>();
-  private readonly lengths = new Map<number, number>();
-  private histories = 0;
-  private listens = 0;
-  private usersWithListens = 0;
-  private readonly genres = new Map<string, number>();
-
-  constructor(
+  private constructor(
+    private readonly db: Db,
     private readonly source: SourceDescription,
-    private readonly targets: Map<SourceName, { ids: IdSet; genres: string[] }>,
-  ) {
-    for (const ref of source.references ?? []) this.orphans.set(ref.field, { count: 0, samples: [], total: 0 });
-  }
+    private readonly merged: SourceRunDocument,
+    private readonly targets: Map<SourceName, Target>,
+  ) {}
 
-  static async load(db: Db, source: SourceDescription, tick: () => void): Promise<References | null> {
+  static async load(db: Db, source: SourceDescription, runId: string, merged: SourceRunDocument, tick: () => void): Promise<References | null> {
     if (!source.references) return null;
-    const targets = new Map<SourceName, { ids: IdSet; genres: string[] }>();
-    for (const ref of source.references) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, tick));
-    return new References(source, targets);
-  }
-
-  add(key: string, record: Record<string, unknown>): void {
-    let userLive = true;
-    for (const ref of this.source.references ?? []) {
-      const target = this.targets.get(ref.target) as { ids: IdSet; genres: string[] };
-      const tally = this.orphans.get(ref.field) as Tally & { total: number };
-      const value = record[ref.field];
-      for (const id of Array.isArray(value) ? value : [value]) {
-        tally.total++;
-        const at = typeof id === 'number' ? target.ids.indexOf(id) : -1;
-        if (at < 0) {
-          tally.count++;
-          if (tally.samples.length < 5 && !tally.samples.includes(key)) tally.samples.push(key);
-          if (ref.target === 'users') userLive = false;
-        } else if (ref.target === 'tracks') {
-          const genre = target.genres[at] as string;
-          this.genres.set(genre, (this.genres.get(genre) ?? 0) + 1);
-        }
-      }
-    }
-    const items = Array.isArray(record.items) ? record.items.length : 0;
-    this.histories++;
-    this.listens += items;
-    this.lengths.set(items, (this.lengths.get(items) ?? 0) + 1);
-    if (items > 0 && userLive) this.usersWithListens++;
+    const targets = new Map<SourceName, Target>();
+    for (const ref of source.references) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, runId, tick));
+    return new References(db, source, merged, targets);
   }
 
   kpis(kpis: SourceKpis): void {
+    const lengths = new Map(Object.entries(this.merged.history_lengths ?? {}).map(([k, v]) => [Number(k), v]));
+    let histories = 0;
+    let listens = 0;
+    for (const [length, n] of lengths) {
+      histories += n;
+      listens += length * n;
+    }
     const histogram: Record<string, number> = {};
-    for (const [length, n] of [...this.lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
+    for (const [length, n] of [...lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
     kpis.historyLength = {
-      mean: this.histories === 0 ? 0 : Math.round((this.listens / this.histories) * 1000) / 1000,
-      p50: percentile(this.lengths, this.histories, 0.5),
-      p90: percentile(this.lengths, this.histories, 0.9),
-      max: this.lengths.size === 0 ? 0 : Math.max(...this.lengths.keys()),
+      mean: histories === 0 ? 0 : Math.round((listens / histories) * 1000) / 1000,
+      p50: percentile(lengths, histories, 0.5),
+      p90: percentile(lengths, histories, 0.9),
+      max: lengths.size === 0 ? 0 : Math.max(...lengths.keys()),
       histogram,
     };
-    kpis.usersWithListens = this.usersWithListens;
-    kpis.topGenres = top(this.genres, 10).map(([genre, n]) => ({ genre, listens: n }));
+    const users = this.targets.get('users');
+    kpis.usersWithListens = users ? usersWithListens(this.merged).filter((id) => users.ids.has(id)).length : 0;
+    const genres = new Map<string, number>();
+    const tracks = this.targets.get('tracks');
+    const listened = referenced(this.merged, 'items');
+    if (tracks && listened) {
+      listened.ids.forEach((id, i) => {
+        const at = tracks.ids.indexOf(id);
+        if (at >= 0) {
+          const genre = tracks.labels[at] ?? '';
+          genres.set(genre, (genres.get(genre) ?? 0) + (listened.counts[i] as number));
+        }
+      });
+    }
+    kpis.topGenres = top(genres, 10).map(([genre, n]) => ({ genre, listens: n }));
   }
 
-  results(quality: QualitySettings): CheckResult[] {
+  async results(quality: QualitySettings): Promise<CheckResult[]> {
     const results: CheckResult[] = [];
     for (const ref of this.source.references ?? []) {
-      const tally = this.orphans.get(ref.field) as Tally & { total: number };
-      const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, tally.count, tally.total, tally.samples, `${ref.field} values point at no live ${ref.target} record`);
+      const target = this.targets.get(ref.target) as Target;
+      const refs = referenced(this.merged, ref.field) ?? { ids: new Float64Array(0), counts: new Uint32Array(0), notIds: { count: 0, samples: [] } };
+      let total = refs.notIds.count;
+      let orphans = refs.notIds.count;
+      const orphanIds: number[] = [];
+      refs.ids.forEach((id, i) => {
+        const n = refs.counts[i] as number;
+        total += n;
+        if (!target.ids.has(id)) {
+          orphans += n;
+          orphanIds.push(id);
+        }
+      });
+      const samples = [...refs.notIds.samples, ...(await this.samplesPointingAt(ref.field, orphanIds))].slice(0, 5);
+      const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, orphans, total, samples, `${ref.field} values point at no live ${ref.target} record`);
       if (r) results.push(r);
     }
     return results;
+  }
+
+  /** A few keys of live records pointing at these ids: the ids themselves when the field is the key. */
+  private async samplesPointingAt(field: string, ids: number[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    if (field === this.source.keyField) return ids.slice(0, 5).map(String);
+    const docs = await rawCollection(this.db, this.source)
+      .find({ [`record.${field}`]: { $in: ids.slice(0, 100) }, deleted_in_run: null }, { projection: { _id: 1 } })
+      .limit(5)
+      .toArray();
+    return docs.map((d) => d._id);
   }
 }
 

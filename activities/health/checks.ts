@@ -1,7 +1,7 @@
 import type { SourceSummary } from '../runs/types.js';
 import type { FreshnessSettings, QualitySettings, RateCheck, RateCheckSettings, VolumeSettings } from '../../config/quality.js';
 import type { CheckResult, CheckStatus, StatusCounts } from './types.js';
-import type { RecordProfiler, Tally } from './profile.js';
+import type { RecordProfiler, Tally } from '../ingest/profile.js';
 
 /*
  * Pure evaluation of the checks: measurements in, results out. The activity that

@@ -9,9 +9,15 @@ export interface RawDocument {
   hash: string;
   first_seen_run: string;
   first_seen_at: Date;
-  /** The last run whose API served this key. */
-  last_seen_run: string;
-  last_seen_at: Date;
+  /**
+   * Set by the first incomplete run that did not serve this live key, cleared when a run
+   * serves it again. Which run last served a key is answered by the source's merge
+   * ledger (sourceRuns.ts `lastSeenRun`), not by a write to every record every day.
+   */
+  missed_since_run?: string | null;
+  /** Written by merges before the ledger existed; no longer kept up to date. */
+  last_seen_run?: string;
+  last_seen_at?: Date;
   /** The run that stored the current version; valid_from of that version. */
   version_run: string;
   version_at: Date;

@@ -28,7 +28,7 @@ export interface MergeStats {
   tombstoned: number;
   /** Prior versions written to the history collection. */
   historyVersions: number;
-  /** Documents of the rebuilt curated collection. */
+  /** Curated documents of the records this run inserted or updated (the curated documents it wrote). */
   curatedDocuments: number;
 }
 

@@ -5,6 +5,7 @@ import type { Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import type { HistoryDocument, RawDocument } from '../../activities/ingest/raw.js';
+import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
 import type { PipelineRunDocument, SourceSummary } from '../../activities/runs/types.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
@@ -88,7 +89,7 @@ describe('daily pipeline, end to end', function () {
       for (const record of records.filter((_, i) => i % 37 === 0 || i === records.length - 1)) {
         const doc = byKey.get(keyOf(name, record));
         expect(doc?.record, `${name} ${keyOf(name, record)}`).to.deep.equal(record);
-        expect(doc).to.include({ hash: contentHash(record), first_seen_run: result.runId, last_seen_run: result.runId, version_run: result.runId });
+        expect(doc).to.include({ hash: contentHash(record), first_seen_run: result.runId, version_run: result.runId });
       }
     }
     expect(await db.collection('tracks').countDocuments()).to.equal(1000);
@@ -110,22 +111,17 @@ describe('daily pipeline, end to end', function () {
     expect(String(memo?.summary)).to.match(/^tracks: 1000 fetched \(0 invalid, 0 duplicates\), 1000 inserted, 0 updated, 0 unchanged, 0 tombstoned; 10 pages, 10 requests, 0 retries; complete; /);
   });
 
-  it('re-running a date changes nothing but the last-seen markers', async () => {
+  it('re-running a date writes no record: raw and curated stay as they were, the ledger says the run saw them', async () => {
     const snapshot = async () =>
-      Object.fromEntries(
-        await Promise.all(
-          SOURCE_NAMES.map(async (name) => [
-            name,
-            (await rawDocs(db, name)).map(({ last_seen_run: _r, last_seen_at: _a, ...rest }) => rest).sort((a, b) => a._id.localeCompare(b._id)),
-          ]),
-        ),
-      );
+      Object.fromEntries(await Promise.all(SOURCE_NAMES.map(async (name) => [name, (await rawDocs(db, name)).sort((a, b) => a._id.localeCompare(b._id))])));
     const before = await snapshot();
     const curatedBefore = await db.collection('listens').find().sort({ _id: 1 }).toArray();
     const result = await runDaily(config, '2026-01-15');
     for (const name of SOURCE_NAMES) {
       expect(result.sources[name], name).to.include({ fetched: 1000, inserted: 0, updated: 0, unchanged: 1000, tombstoned: 0, complete: true });
-      expect((await rawDocs(db, name)).every((d) => d.last_seen_run === result.runId), name).to.equal(true);
+      const ledger = await readSourceRun(db, name, result.runId);
+      expect(ledger, name).to.include({ complete: true, live: 1000 });
+      expect(await lastSeenRun(db, SOURCES[name], String((await rawDocs(db, name))[0]?._id)), name).to.equal(result.runId);
     }
     expect(await snapshot()).to.deep.equal(before);
     expect(await db.collection('listens').find().sort({ _id: 1 }).toArray()).to.deep.equal(curatedBefore);

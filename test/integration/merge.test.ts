@@ -6,6 +6,7 @@ import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
+import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
 import type { MergeStats } from '../../activities/ingest/stats.js';
 import type { MergeInput } from '../../activities/ingest/types.js';
 import { track } from '../support/fixtures.js';
@@ -54,7 +55,11 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(stats).to.deep.equal(counts({ inserted: 150, curatedDocuments: 150 }));
     const doc = await raw().findOne({ _id: '42' });
     expect(doc?.record).to.deep.equal(track(42));
-    expect(doc).to.include({ hash: contentHash(track(42)), first_seen_run: runOf('run-1'), last_seen_run: runOf('run-1'), version_run: runOf('run-1') });
+    expect(doc).to.include({ hash: contentHash(track(42)), first_seen_run: runOf('run-1'), version_run: runOf('run-1') });
+    expect(await lastSeenRun(db, source, '42')).to.equal(runOf('run-1'));
+    const ledger = await readSourceRun(db, 'tracks', runOf('run-1'));
+    expect(ledger).to.include({ complete: true, live: 150, raw_collection: source.rawCollection });
+    expect(ledger?.profile.records, 'the profile of the records the run stored').to.equal(150);
     const c = await curated().findOne({ _id: '42' });
     expect(c).to.deep.include({ id: 42, duration: '03:30', duration_seconds: 210, created_at: new Date('2022-01-01T00:00:00Z') });
     expect(await curated().countDocuments()).to.equal(150);
@@ -68,21 +73,25 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(await raw().find().sort({ _id: 1 }).toArray()).to.deep.equal(snapshot);
   });
 
-  it('a later unchanged run moves only the last-seen markers', async () => {
+  it('a later unchanged run writes nothing to raw, curated or history; the ledger says it saw every record', async () => {
     await merge('run-1', [tracks(1, 50)]);
-    const before = await raw().find().sort({ _id: 1 }).toArray();
-    expect(await merge('run-2', [tracks(1, 50)])).to.deep.equal(counts({ unchanged: 50, curatedDocuments: 50 }));
-    const after = await raw().find().sort({ _id: 1 }).toArray();
-    expect(after.every((d) => d.last_seen_run === runOf('run-2'))).to.equal(true);
-    const strip = (docs: typeof before) => docs.map(({ last_seen_run: _r, last_seen_at: _a, ...rest }) => rest);
-    expect(strip(after)).to.deep.equal(strip(before));
+    const snapshot = async () => ({
+      raw: await raw().find().sort({ _id: 1 }).toArray(),
+      curated: await curated().find().sort({ _id: 1 }).toArray(),
+      history: await historyCollection(db, source).countDocuments(),
+    });
+    const before = await snapshot();
+    expect(await merge('run-2', [tracks(1, 50)])).to.deep.equal(counts({ unchanged: 50 }));
+    expect(await snapshot()).to.deep.equal(before);
+    expect(await lastSeenRun(db, source, '7')).to.equal(runOf('run-2'));
+    expect(await readSourceRun(db, 'tracks', runOf('run-2'))).to.include({ complete: true, live: 50 });
   });
 
   it('a changed snapshot: updated records keep their prior version in history, absent ones are tombstoned, new ones inserted', async () => {
     await merge('run-1', [tracks(1, 100)]);
     const changed = tracks(1, 100).filter((t) => t.id > 10).map((t) => (t.id <= 15 ? named(t.id, 'Renamed') : t));
     const stats = await merge('run-2', [[...changed, ...tracks(101, 103)]]);
-    expect(stats).to.deep.equal(counts({ inserted: 3, updated: 5, unchanged: 85, tombstoned: 10, historyVersions: 5, curatedDocuments: 93 }));
+    expect(stats).to.deep.equal(counts({ inserted: 3, updated: 5, unchanged: 85, tombstoned: 10, historyVersions: 5, curatedDocuments: 8 }));
     const gone = await raw().findOne({ _id: '3' });
     expect(gone).to.include({ deleted_in_run: runOf('run-2') }).and.to.have.property('deleted_at').that.is.instanceOf(Date);
     expect(gone?.record, 'tombstoned, never removed').to.deep.equal(track(3));
@@ -94,15 +103,44 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(history?.valid_to.getTime()).to.equal(renamed?.version_at.getTime());
     expect(await curated().countDocuments({ _id: '3' }), 'curated holds live records only').to.equal(0);
     expect((await curated().findOne({ _id: '12' }))?.name).to.equal('Renamed');
+    expect(await curated().countDocuments()).to.equal(93);
+    expect(await lastSeenRun(db, source, '3'), 'last served by the run before its tombstone').to.equal(runOf('run-1'));
   });
 
-  it('an incomplete run tombstones nothing, and its curated collection keeps the records it did not see', async () => {
+  it('an incomplete run tombstones nothing, keeps the records it did not see curated, and marks them missed until served again', async () => {
     await merge('run-1', [tracks(1, 40)]);
     const stats = await merge('run-2', [tracks(1, 30)], { complete: false });
-    expect(stats).to.deep.equal(counts({ unchanged: 30, curatedDocuments: 40 }));
+    expect(stats).to.deep.equal(counts({ unchanged: 30 }));
     expect(await raw().countDocuments({ deleted_at: { $ne: null } })).to.equal(0);
-    expect((await raw().findOne({ _id: '35' }))?.last_seen_run, 'not seen: marker unchanged').to.equal(runOf('run-1'));
-    expect((await raw().findOne({ _id: '5' }))?.last_seen_run).to.equal(runOf('run-2'));
+    expect(await curated().countDocuments()).to.equal(40);
+    expect(await raw().countDocuments({ missed_since_run: runOf('run-2') })).to.equal(10);
+    expect(await lastSeenRun(db, source, '35'), 'not served by run-2').to.equal(runOf('run-1'));
+    expect(await lastSeenRun(db, source, '5')).to.equal(runOf('run-2'));
+    expect((await readSourceRun(db, 'tracks', runOf('run-2')))?.live, 'the unserved records are still live').to.equal(40);
+
+    expect(await merge('run-3', [tracks(1, 40)])).to.deep.equal(counts({ unchanged: 40 }));
+    expect(await raw().countDocuments({ missed_since_run: { $ne: null } })).to.equal(0);
+    expect(await lastSeenRun(db, source, '35')).to.equal(runOf('run-3'));
+  });
+
+  it('replaces the curated documents of a reshaped record in place: a shorter listen history loses its extra positions', async () => {
+    source = { ...SOURCES.listen_history, rawCollection: `raw_listens_m${n}`, curatedCollection: `listens_m${n}` };
+    const history = (userId: number, items: number[]) => ({ user_id: userId, items, created_at: '2024-01-01T00:00:00', updated_at: '2024-01-02T00:00:00' });
+    const mergeHistories = async (runId: string, page: unknown[]) => {
+      await stagePages(db, source, runOf(runId), [page]);
+      const input: MergeInput = { source: 'listen_history', runId: runOf(runId), pages: 1, complete: true, expectedRecords: 0 };
+      return new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, sources: { ...SOURCES, listen_history: source } }, i), input);
+    };
+    expect(await mergeHistories('run-1', [history(1, [10, 11, 12]), history(2, [13]), history(3, [14])])).to.include({ inserted: 3, curatedDocuments: 5 });
+    const stats = await mergeHistories('run-2', [history(1, [15]), history(3, [14])]);
+    expect(stats).to.include({ updated: 1, unchanged: 1, tombstoned: 1, curatedDocuments: 1 });
+    const listens = await db.collection<{ _id: string; track_id: number }>(source.curatedCollection).find().sort({ _id: 1 }).toArray();
+    expect(listens.map((l) => [l._id, l.track_id])).to.deep.equal([
+      ['1:0', 15],
+      ['3:0', 14],
+    ]);
+    const ledger = await readSourceRun(db, 'listen_history', runOf('run-2'));
+    expect(ledger?.history_lengths).to.deep.equal({ '1': 2 });
   });
 
   it('resolves one key on two pages deterministically: the lowest page wins, the copy is quarantined', async () => {
@@ -131,7 +169,8 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
   it('keeps a record live when its key is served with an invalid record', async () => {
     await merge('run-1', [tracks(1, 3)]);
     const stats = await merge('run-2', [[track(1), track(2), { ...track(3), duration: 'broken' }]]);
-    expect(stats).to.include({ unchanged: 2, tombstoned: 0, curatedDocuments: 3 });
+    expect(stats).to.include({ unchanged: 2, tombstoned: 0, curatedDocuments: 0 });
+    expect(await curated().countDocuments(), 'its stored version stays curated').to.equal(3);
     expect((await raw().findOne({ _id: '3' }))?.deleted_at ?? null).to.equal(null);
   });
 
@@ -142,7 +181,8 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const stats = await merge('run-2', next, { partitionRecords: 97 });
     const sevens = Math.floor(1200 / 7);
     const elevens = Math.floor(1200 / 11) - Math.floor(1200 / 77);
-    expect(stats).to.deep.equal(counts({ updated: elevens, unchanged: 1200 - sevens - elevens, tombstoned: sevens, historyVersions: elevens, curatedDocuments: 1200 - sevens }));
+    expect(stats).to.deep.equal(counts({ updated: elevens, unchanged: 1200 - sevens - elevens, tombstoned: sevens, historyVersions: elevens, curatedDocuments: elevens }));
+    expect(await curated().countDocuments()).to.equal(1200 - sevens);
     expect(await raw().countDocuments()).to.equal(1200);
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { freshnessCheck, rateCheck, summaryChecks, volumeCheck } from '../../activities/health/checks.js';
-import { IdSet, RecordProfiler, percentile } from '../../activities/health/profile.js';
+import { IdSet, RecordProfiler, percentile } from '../../activities/ingest/profile.js';
 import { runHealth } from '../../activities/health/summarizeRun.js';
 import { summary } from '../support/fixtures.js';
 import { defaultQualitySettings, resolveQualitySettings } from '../../config/quality.js';

@@ -84,10 +84,9 @@ export class BatchInserter<T extends { _id: string }> extends Batcher<T> {
 }
 
 /**
- * Updates by `_id` in bulk commands of a few statements, one command at a time. Few,
- * and one at a time, because FerretDB v1 holds a pooled SQLite connection per statement
- * that matches a document until the command ends, and hangs once its pool of 100 is
- * spent (stack/ferretdb/README.md). MongoDB serves small bulks just as well.
+ * Updates, replaces and deletes by `_id` in bulk commands of `size` statements, one
+ * command at a time: size comes from writeLimits (a few on FerretDB v1, which hangs on
+ * commands of ~100 matching statements; a thousand on MongoDB).
  */
 export class BatchUpdater<T extends Document> extends Batcher<AnyBulkWriteOperation<T>> {
   constructor(

@@ -5,12 +5,14 @@ import { heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { getSource, type SourceDescription, type SourceName } from '../../../sources/index.js';
-import { mapLimit } from '../mapLimit.js';
 import { quarantineCollection, type QuarantineDocument } from '../quarantine.js';
 import { historyCollection, rawCollection, type HistoryDocument, type RawDocument } from '../raw.js';
 import { decodeRecords, stagingCollection } from '../staging.js';
 import { emptyMergeStats, type MergeStats } from '../stats.js';
 import type { MergeInput } from '../types.js';
+import { LiveProfile } from '../liveProfile.js';
+import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
+import { findByIds, writeLimits } from '../storeKind.js';
 import { BatchInserter, BatchUpdater } from './batchWriters.js';
 import { PartitionFiles } from './partitions.js';
 
@@ -23,13 +25,14 @@ const STAGED_PAGES_AHEAD = 4;
  * Partition lines are tab-separated text: a line per record, so no JSON per line.
  *   staged: key, page, position, hash, record JSON; an invalid record that still names
  *           its key has position -1 and no hash or record;
- *   raw:    key, hash, first seen run, last seen run, version run, deleted in run ('' if live).
+ *   raw:    key, hash, first seen run, version run, deleted in run, missed since run
+ *           ('' when not set).
  */
-type RawState = { hash: string; first: string; last: string; version: string; deletedIn: string | null };
+type RawState = { hash: string; first: string; version: string; deletedIn: string | null; missed: string | null };
 
 function parseRawLine(line: string): [string, RawState] {
-  const [key, hash, first, last, version, deletedIn] = line.split('\t') as [string, string, string, string, string, string];
-  return [key, { hash, first, last, version, deletedIn: deletedIn === '' ? null : deletedIn }];
+  const [key, hash, first, version, deletedIn, missed] = line.split('\t') as [string, string, string, string, string, string];
+  return [key, { hash, first, version, deletedIn: deletedIn === '' ? null : deletedIn, missed: missed === '' ? null : missed }];
 }
 
 function parseStagedLine(line: string): { key: string; page: number; position: number; hash: string | null; recordJson: string | null } {
@@ -51,15 +54,22 @@ export interface MergeDeps {
   sources?: Readonly<Record<SourceName, SourceDescription>>;
 }
 
+type Served = { key: string; hash: string; record: Record<string, unknown> };
+
 /**
- * Applies a run's staged pages to the raw layer of a source and rebuilds its curated
- * collection. For each key, the copy on the lowest page (then position) wins; later
+ * Applies a run's staged pages to the raw and curated layers of a source, writing only
+ * what changed. For each key, the copy on the lowest page (then position) wins; later
  * copies are duplicates, quarantined. A new key is inserted; a changed record is
- * updated and its prior version kept in the history collection; an unchanged one only
- * has its last-seen marker moved. When the run is complete, keys it did not serve are
- * tombstoned, never removed. Idempotent: a retried merge reads back, from each raw
- * document's run markers, what an earlier attempt did, writes nothing twice and
- * reports the same counts.
+ * updated and its prior version kept in the history collection; an unchanged one costs
+ * no write at all. When the run is complete, keys it did not serve are tombstoned, never
+ * removed; an incomplete run marks the live keys it missed instead. The curated documents
+ * of the keys written are replaced in place. The run's merge goes into the source's
+ * ledger (sourceRuns.ts) with the live profile the health checks read.
+ *
+ * Idempotent, and safe to resume after a crash: for each partition, history is written
+ * first, then curated, then raw, so a raw document that already carries this run's
+ * marks has everything before it done; a retry reads back from those marks what an
+ * earlier attempt did, writes nothing twice and reports the same counts.
  *
  * Both sides are hash-partitioned into local files first, so that memory holds one
  * partition at a time whatever the size of the source.
@@ -70,11 +80,11 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   const run = input.runId;
   const now = new Date();
   const raw = rawCollection(db, source);
+  const curatedCollection = db.collection<{ _id: string }>(source.curatedCollection);
   const staging = stagingCollection(db, source.name, run);
-  const nextName = `${source.curatedCollection}__next_${run.replace(/[^A-Za-z0-9]/g, '')}`;
   const stats = emptyMergeStats();
-  /** Live records served by this run whose last-seen marker still names an earlier run. */
-  let unmarked = 0;
+  const live = new LiveProfile(source);
+  const { bulkStatements } = await writeLimits(db);
 
   const rawCount = await raw.estimatedDocumentCount();
   const expected = Math.max(input.expectedRecords, rawCount);
@@ -83,7 +93,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   const timings: Record<string, number> = {};
   let phaseStart = performance.now();
   const phase = (name: string) => {
-    timings[name] = Math.round(performance.now() - phaseStart);
+    timings[name] = (timings[name] ?? 0) + Math.round(performance.now() - phaseStart);
     phaseStart = performance.now();
   };
   try {
@@ -116,39 +126,17 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
     phase('partitionStagedMs');
 
     const existing = new PartitionFiles(dir, 'raw', partitions);
-    const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, last_seen_run: 1, version_run: 1, deleted_in_run: 1 } }).batchSize(2000);
+    const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
     let scanned = 0;
     for await (const d of cursor) {
-      const wait = existing.write(d._id, `${d._id}\t${d.hash}\t${d.first_seen_run}\t${d.last_seen_run}\t${d.version_run}\t${d.deleted_in_run ?? ''}`);
+      const wait = existing.write(d._id, `${d._id}\t${d.hash}\t${d.first_seen_run}\t${d.version_run}\t${d.deleted_in_run ?? ''}\t${d.missed_since_run ?? ''}`);
       if (wait) await wait;
       if (++scanned % 20_000 === 0) heartbeat({ phase: 'partition raw documents', scanned });
     }
     await existing.close();
     phase('partitionRawMs');
 
-    // The curated collection is built aside and swapped in at the end.
-    await db.collection(nextName).drop().catch(() => {});
-    const curated = new BatchInserter(db.collection<{ _id: string }>(nextName));
-    const writes = {
-      inserts: new BatchInserter(raw),
-      updates: new BatchUpdater(raw),
-      history: new BatchInserter(historyCollection(db, source), 500),
-      quarantine: new BatchInserter(quarantineCollection(db), 500),
-    };
-    const curate = async (record: Record<string, unknown>) => {
-      for (const doc of source.curate(record)) {
-        const wait = curated.add(doc);
-        if (wait) await wait;
-      }
-    };
-    // Keys whose last-seen marker must move, spilled to disk: how to write them is
-    // decided once their number is known.
-    const toMark = new PartitionFiles(dir, 'mark', 1);
-    const markLater = async (key: string) => {
-      unmarked++;
-      await toMark.write(key, key);
-    };
-
+    const quarantine = new BatchInserter(quarantineCollection(db), 500);
     for (let bucket = 0; bucket < partitions; bucket++) {
       const state = new Map<string, RawState>();
       for await (const line of existing.read(bucket)) {
@@ -156,8 +144,14 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
         state.set(key, s);
       }
       const kept = new Map<string, number>();
-      const changed: { key: string; hash: string; record: Record<string, unknown> }[] = [];
-      const bodiesFor: string[] = [];
+      const inserts: Served[] = [];
+      const changes: Served[] = [];
+      const tombstones: string[] = [];
+      /** Live keys whose marker of a missed run is cleared (served again) or set (missed now). */
+      const seenAgain: string[] = [];
+      const missedNow: string[] = [];
+      /** Live keys the run did not store: their stored body joins the live profile. */
+      const storedLive: string[] = [];
 
       for await (const line of staged.read(bucket)) {
         const { key, page, position, hash, recordJson } = parseStagedLine(line);
@@ -165,117 +159,132 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
         if (keptPage !== undefined) {
           if (hash !== null && recordJson !== null) {
             stats.duplicates++;
-            await writes.quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, recordJson, now));
+            await quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, recordJson, now));
           }
           continue;
         }
         kept.set(key, page);
         const s = state.get(key);
         if (hash === null || recordJson === null) {
-          // Invalid this run, but the key exists upstream: keep the stored version live.
+          // Invalid this run, but the key exists upstream: the stored version stays live.
           if (s && s.deletedIn === null) {
-            bodiesFor.push(key);
-            if (s.last !== run) await markLater(key);
+            storedLive.push(key);
+            if (s.missed !== null) seenAgain.push(key);
           }
           continue;
         }
         const record = JSON.parse(recordJson) as Record<string, unknown>;
+        live.served(key, record);
         if (!s) {
           stats.inserted++;
-          const wait = writes.inserts.add({
-            _id: key,
-            record,
-            hash,
-            first_seen_run: run,
-            first_seen_at: now,
-            last_seen_run: run,
-            last_seen_at: now,
-            version_run: run,
-            version_at: now,
-          });
-          if (wait) await wait;
-        } else if (s.last === run) {
-          // Merged by an earlier attempt of this run: report what it did.
+          inserts.push({ key, hash, record });
+        } else if (s.hash === hash && s.deletedIn === null) {
+          // Stored already; by an earlier attempt of this run if its marks are this run's.
           if (s.first === run) stats.inserted++;
           else if (s.version === run) stats.updated++;
           else stats.unchanged++;
-        } else if (s.hash === hash && s.deletedIn === null) {
-          stats.unchanged++;
-          await markLater(key);
+          if (s.version === run) stats.curatedDocuments += source.curate(record).length;
+          if (s.missed !== null) seenAgain.push(key);
         } else {
           stats.updated++;
-          changed.push({ key, hash, record });
+          changes.push({ key, hash, record });
         }
-        await curate(record);
       }
-
-      // Prior versions go to history before the raw document changes: a crash in
-      // between writes the same history document again, which is skipped.
-      await mapLimit(changed, 16, async ({ key, hash, record }) => {
-        const before = await raw.findOne({ _id: key });
-        if (before) await writes.history.add(historyDocument(key, before, run, now));
-        await writes.updates.add({
-          updateOne: {
-            filter: { _id: key },
-            update: {
-              $set: { record, hash, version_run: run, version_at: now, last_seen_run: run, last_seen_at: now },
-              $unset: { deleted_at: '', deleted_in_run: '' },
-            },
-          },
-        });
-      });
-
       for (const [key, s] of state) {
         if (kept.has(key)) continue;
         if (s.deletedIn !== null) {
           if (s.deletedIn === run) stats.tombstoned++;
         } else if (input.complete) {
           stats.tombstoned++;
-          await writes.updates.add({ updateOne: { filter: { _id: key }, update: { $set: { deleted_at: now, deleted_in_run: run } } } });
+          tombstones.push(key);
         } else {
           // Not served by an incomplete run: it stays live, and curated.
-          bodiesFor.push(key);
+          storedLive.push(key);
+          if (s.missed === null) missedNow.push(key);
         }
       }
-      await mapLimit(bodiesFor, 16, async (key) => {
-        const doc = await raw.findOne({ _id: key }, { projection: { record: 1 } });
-        if (doc) await curate(doc.record);
-      });
+      phase('compareMs');
+
+      const stored = await findByIds(db, raw, [...changes.map((c) => c.key), ...tombstones, ...storedLive]);
+      for (const key of storedLive) {
+        const doc = stored.get(key);
+        if (doc) live.live(key, doc.record);
+      }
+      phase('readStoredMs');
+
+      // Prior versions first: a crash after them writes the same history documents again, skipped.
+      const history = new BatchInserter(historyCollection(db, source), 500);
+      for (const { key } of changes) {
+        const before = stored.get(key);
+        if (before) await history.add(historyDocument(key, before, run, now));
+      }
+      await history.close();
+      stats.historyVersions += history.written;
+
+      // Then the curated documents of every key written, replaced in place.
+      const curatedInserts = new BatchInserter(curatedCollection);
+      const curatedWrites = new BatchUpdater(curatedCollection, bulkStatements);
+      for (const { record } of inserts) {
+        for (const doc of source.curate(record)) {
+          stats.curatedDocuments++;
+          await curatedInserts.add(doc);
+        }
+      }
+      for (const { key, record } of changes) {
+        const docs = source.curate(record);
+        stats.curatedDocuments += docs.length;
+        for (const doc of docs) await curatedWrites.add({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } });
+        const before = stored.get(key);
+        if (before && !before.deleted_in_run) {
+          const now_ = new Set(docs.map((d) => d._id));
+          for (const old of source.curate(before.record)) if (!now_.has(old._id)) await curatedWrites.add({ deleteOne: { filter: { _id: old._id } } });
+        }
+      }
+      for (const key of tombstones) {
+        const before = stored.get(key);
+        if (before) for (const old of source.curate(before.record)) await curatedWrites.add({ deleteOne: { filter: { _id: old._id } } });
+      }
+      await Promise.all([curatedInserts.close(), curatedWrites.close()]);
+
+      // Last the raw documents, whose marks say the key is done.
+      const rawInserts = new BatchInserter(raw);
+      const rawWrites = new BatchUpdater(raw, bulkStatements);
+      for (const { key, hash, record } of inserts) {
+        await rawInserts.add({ _id: key, record, hash, first_seen_run: run, first_seen_at: now, version_run: run, version_at: now });
+      }
+      for (const { key, hash, record } of changes) {
+        await rawWrites.add({
+          updateOne: {
+            filter: { _id: key },
+            update: { $set: { record, hash, version_run: run, version_at: now }, $unset: { deleted_at: '', deleted_in_run: '', missed_since_run: '' } },
+          },
+        });
+      }
+      for (const key of tombstones) await rawWrites.add({ updateOne: { filter: { _id: key }, update: { $set: { deleted_at: now, deleted_in_run: run } } } });
+      for (const key of seenAgain) await rawWrites.add({ updateOne: { filter: { _id: key }, update: { $unset: { missed_since_run: '' } } } });
+      for (const key of missedNow) await rawWrites.add({ updateOne: { filter: { _id: key }, update: { $set: { missed_since_run: run } } } });
+      await Promise.all([rawInserts.close(), rawWrites.close()]);
+      phase('writeMs');
       heartbeat({ phase: 'merge', bucket, partitions, stats });
     }
+    await quarantine.close();
 
-    phase('mergeMs');
-    await Promise.all(Object.values(writes).map((w) => w.close()));
-    await curated.close();
-    phase('flushMs');
-    stats.historyVersions = writes.history.written;
-    stats.curatedDocuments = curated.written;
-    await toMark.close();
-    if (input.complete && unmarked > rawCount / 10) {
-      // Most records: one statement marks every live record (served by a complete run).
-      // On FerretDB it scans the collection, which pays only when many match.
-      await raw.updateMany({ deleted_at: null, last_seen_run: { $ne: run } }, { $set: { last_seen_run: run, last_seen_at: now } });
-    } else if (unmarked > 0) {
-      const marks = new BatchUpdater(raw);
-      for await (const key of toMark.read(0)) await marks.add(markSeen(key, run, now));
-      await marks.close();
-    }
-    phase('markMs');
-
-    // Swap the rebuilt curated collection in: readers see the old one or the new one.
-    await db.collection(source.curatedCollection).drop().catch(() => {});
-    if (curated.written > 0) await db.collection(nextName).rename(source.curatedCollection);
-    else await db.collection(nextName).drop().catch(() => {});
-    phase('swapMs');
+    await recordSourceRun(db, {
+      _id: sourceRunId(source.name, run),
+      source: source.name,
+      raw_collection: source.rawCollection,
+      run_id: run,
+      complete: input.complete,
+      merged_at: new Date(),
+      stats,
+      ...live.toDocument(),
+    });
+    phase('ledgerMs');
     log.info('source merged', { source: source.name, run, complete: input.complete, partitions, ...stats, ...timings });
     return stats;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function markSeen(key: string, run: string, now: Date) {
-  return { updateOne: { filter: { _id: key }, update: { $set: { last_seen_run: run, last_seen_at: now } } } };
 }
 
 function historyDocument(key: string, before: RawDocument, run: string, now: Date): HistoryDocument {

@@ -46,6 +46,20 @@ export class RecordProfiler {
     for (const field of declaredFields(source.schema)) this.fields[field] = { nulls: tally(), wrongType: tally(), missing: tally(), unexpected: tally() };
   }
 
+  /** Adds a profile kept by someone else (the merge's, of the run's stored records). */
+  absorb(other: { records: number; newest: number | null; fields: Record<string, FieldProfile> }): void {
+    this.records += other.records;
+    if (other.newest !== null && (this.newest === null || other.newest > this.newest)) this.newest = other.newest;
+    for (const [field, profile] of Object.entries(this.fields)) {
+      const more = other.fields[field];
+      if (!more) continue;
+      for (const kind of ['nulls', 'wrongType', 'missing', 'unexpected'] as const) {
+        profile[kind].count += more[kind].count;
+        for (const key of more[kind].samples) if (profile[kind].samples.length < SAMPLES && !profile[kind].samples.includes(key)) profile[kind].samples.push(key);
+      }
+    }
+  }
+
   /** `valid`: the record passed validation, so its types need no second look. */
   add(record: Record<string, unknown>, key: string, valid: boolean): void {
     this.records++;
@@ -78,8 +92,9 @@ export function timeOf(value: unknown): number | null {
 /** Sorted ids with binary search: a set of hundreds of thousands of keys in a few MB. */
 export class IdSet {
   private readonly ids: Float64Array;
-  constructor(values: number[]) {
-    this.ids = Float64Array.from(values).sort();
+  /** `sorted`: the values are a Float64Array already in ascending order, taken as they are. */
+  constructor(values: number[] | Float64Array, sorted = false) {
+    this.ids = sorted && values instanceof Float64Array ? values : Float64Array.from(values).sort();
   }
   get size(): number {
     return this.ids.length;
