@@ -71,11 +71,13 @@ try {
       TEMPORAL_TASK_QUEUE: 'bench-daily',
       // Never the dev stack's ports: the stack may be running beside the benchmark.
       MOOVITAMIX_METRICS_PORT: '0',
-      MOOVITAMIX_LOG_LEVEL: process.env.MOOVITAMIX_LOG_LEVEL ?? 'WARN',
+      // INFO: the merge's "source merged" line gives each of its phases.
+      MOOVITAMIX_LOG_LEVEL: process.env.MOOVITAMIX_LOG_LEVEL ?? 'INFO',
     },
     [`--max-old-space-size=${config.workerHeapMb}`],
     children,
   );
+  const mergePhases = watchMergePhases(worker);
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });
   counter.take();
@@ -110,7 +112,9 @@ try {
       sources: Object.fromEntries(
         SOURCE_NAMES.map((name) => {
           const s = result.sources[name];
-          return [name, { fetchMs: s?.fetchMs, mergeMs: s?.mergeMs, inserted: s?.inserted, updated: s?.updated, unchanged: s?.unchanged, tombstoned: s?.tombstoned, curated: s?.curatedDocuments }];
+          const phases = mergePhases.get(name);
+          mergePhases.delete(name);
+          return [name, { fetchMs: s?.fetchMs, mergeMs: s?.mergeMs, mergePhases: phases, inserted: s?.inserted, updated: s?.updated, unchanged: s?.unchanged, tombstoned: s?.tombstoned, curated: s?.curatedDocuments }];
         }),
       ),
       steps: stepSpans(history.events ?? []),
@@ -132,6 +136,22 @@ try {
   await counter?.close();
   await Promise.all(servers.reverse().map((s) => s.stop()));
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The phases (`...Ms`) of each source's latest merge, from the worker's "source merged" log lines. */
+function watchMergePhases(worker: ChildProcess): Map<string, Record<string, number>> {
+  const phases = new Map<string, Record<string, number>>();
+  let pending = '';
+  worker.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"source merged"')) continue;
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      phases.set(String(entry.source), Object.fromEntries(Object.entries(entry).filter(([k, v]) => k.endsWith('Ms') && typeof v === 'number')) as Record<string, number>);
+    }
+  });
+  return phases;
 }
 
 function total(writes: Record<string, CollectionWrites>): CollectionWrites {

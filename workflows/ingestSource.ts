@@ -36,8 +36,10 @@ function heartbeatingActivities(heartbeatTimeout: Duration, fetchAttempts: numbe
   return { probeSource, fetchPageRange, mergeSource };
 }
 
+// Deletes a few hundred page documents by _id: a minute is ample, and an attempt that
+// does not answer is retried soon rather than holding the run for long.
 const { dropStaging } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
@@ -51,8 +53,8 @@ const MAX_EXTRA_ROUNDS = 2;
  *  2. probe again: if `total` grew, fetch the new pages too;
  *  3. the run is complete when every page is staged, fetched = total at the start =
  *     total at the end, and every invalid record still names its key;
- *  4. merge the staged pages into the raw layer (tombstones only if complete) and
- *     rebuild the curated collection; drop the staging.
+ *  4. merge the staged pages into the raw and curated layers, writing only what changed
+ *     (tombstones only if complete); delete the staged pages.
  * If fetching fails for good, nothing is merged: the workflow fails with type
  * IngestFailed, its details holding the figures of every page staged.
  */
@@ -159,7 +161,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
     complete: incompleteReason === null,
     expectedRecords: Math.max(probe.total, totalAtEnd),
   });
-  await dropStaging({ source: input.source, runId: input.runId });
+  await dropStaging({ source: input.source, runId: input.runId, pages: planned });
   progress.state = 'completed';
   const result = summary(merge, true);
   upsertMemo({ summary: describe(input.source, result) });

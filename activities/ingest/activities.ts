@@ -6,7 +6,8 @@ import { fetchPage, pageUrl } from './fetchPage.js';
 import { fetchPageRange } from './fetchPageRange.js';
 import { mergeSource } from './merge/mergeSource.js';
 import type { RetryPolicy } from './requestPage.js';
-import { stagingCollectionName, type StagedPage } from './staging.js';
+import { stagedPageId, stagingCollection } from './staging.js';
+import { writeLimits } from './storeKind.js';
 import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from './types.js';
 
 export interface IngestDeps {
@@ -37,23 +38,24 @@ export function createIngestActivities(deps: IngestDeps) {
     mergeSource: (input: MergeInput) => mergeSource(deps, input),
 
     /**
-     * Drops the run's staging collection once it is merged, and the staging of failed
-     * runs of the source once older than 7 days (kept until then for inspection).
+     * Deletes the run's staged pages once merged (by `_id`, a bulk command at a time),
+     * and the pages of failed runs of the source once older than 7 days (kept until then
+     * for inspection). Without `pages`, deletes from page 1 on until a batch finds none.
      */
-    async dropStaging({ source, runId }: StagingInput): Promise<{ dropped: string[] }> {
-      const own = stagingCollectionName(source, runId);
-      const prefix = `staging_${source}_`;
-      const dropped: string[] = [];
-      const names = (await deps.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith(prefix));
-      for (const name of names) {
-        if (name !== own) {
-          const newest = await deps.db.collection<StagedPage>(name).findOne({}, { projection: { fetched_at: 1 } });
-          if (newest && Date.now() - newest.fetched_at.getTime() < STAGING_RETENTION_MS) continue;
-        }
-        if (await deps.db.collection(name).drop().catch(() => false)) dropped.push(name);
+    async dropStaging({ source, runId, pages }: StagingInput): Promise<{ deleted: number; expired: number }> {
+      const staging = stagingCollection(deps.db);
+      const { bulkStatements } = await writeLimits(deps.db);
+      let deleted = 0;
+      for (let from = 1; pages === undefined || from <= pages; from += bulkStatements) {
+        const to = pages === undefined ? from + bulkStatements - 1 : Math.min(pages, from + bulkStatements - 1);
+        const ops = Array.from({ length: to - from + 1 }, (_, i) => ({ deleteOne: { filter: { _id: stagedPageId(source, runId, from + i) } } }));
+        const n = (await staging.bulkWrite(ops, { ordered: false })).deletedCount;
+        deleted += n;
+        if (pages === undefined && n === 0) break;
       }
-      if (dropped.length > 0) log.info('staging dropped', { source, collections: dropped });
-      return { dropped };
+      const expired = (await staging.deleteMany({ source, fetched_at: { $lt: new Date(Date.now() - STAGING_RETENTION_MS) } })).deletedCount;
+      log.info('staging deleted', { source, runId, deleted, expired });
+      return { deleted, expired };
     },
   };
 }

@@ -7,7 +7,7 @@ import { pageUrl } from './fetchPage.js';
 import { insertIgnoringDuplicates, quarantineCollection } from './quarantine.js';
 import { emptyRequestStats, requestPage, type RetryPolicy } from './requestPage.js';
 import { stagePage } from './stagePage.js';
-import { stagingCollection, type StagedPage } from './staging.js';
+import { findStagedPage, stagingCollection, type StagedPage } from './staging.js';
 import { addPageStats, addRequestStats, emptyFetchStats, type FetchStats } from './stats.js';
 import type { PageRangeInput } from './types.js';
 
@@ -28,9 +28,8 @@ export interface FetchDeps {
  */
 export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Promise<FetchStats> {
   const source = getSource(input.source);
-  const staging = stagingCollection(deps.db, source.name, input.runId);
   const signal = cancellationSignal();
-  // A first attempt finds nothing staged: staging collections belong to one run.
+  // A first attempt finds nothing staged: staged pages belong to one run.
   const resumed = activityInfo().attempt > 1;
   const stats = emptyFetchStats();
   let inFlight = emptyRequestStats();
@@ -39,7 +38,7 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       // An attempt Temporal has given up on (timed out, cancelled) must stop writing.
       signal.throwIfAborted();
       if (resumed) {
-        const done = await staging.findOne({ _id: String(page) }, { projection: { records: 0 } });
+        const done = await findStagedPage(deps.db, source.name, input.runId, page, { projection: { records: 0 } });
         if (done) {
           addPageStats(stats, done);
           continue;
@@ -59,7 +58,7 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       inFlight = emptyRequestStats();
       // Quarantine first: a crash in between stages the page again, and quarantines nothing twice.
       await insertIgnoringDuplicates(quarantineCollection(deps.db), quarantined);
-      await insertIgnoringDuplicates(staging, [doc]);
+      await insertIgnoringDuplicates(stagingCollection(deps.db), [doc]);
       addPageStats(stats, doc);
       heartbeat({ page, stats });
       log.debug('page staged', { source: source.name, page, fetched: doc.fetched, invalid: doc.invalid, bytes: doc.bytes, requests: doc.requests });

@@ -2,7 +2,7 @@ import type { SourceDescription } from '../../sources/index.js';
 import { contentHash } from './canonicalJson.js';
 import type { PageEnvelope } from './fetchPage.js';
 import type { QuarantineDocument } from './quarantine.js';
-import { encodeRecords, type StagedPage, type StagedRecord } from './staging.js';
+import { encodeRecords, stagedPageId, type StagedPage, type StagedRecord } from './staging.js';
 import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
 
 export interface PageContext {
@@ -53,7 +53,9 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
 
   return {
     staged: {
-      _id: String(ctx.page),
+      _id: stagedPageId(ctx.source.name, ctx.runId, ctx.page),
+      source: ctx.source.name,
+      run_id: ctx.runId,
       page: ctx.page,
       total: envelope.total,
       fetched: envelope.items.length,

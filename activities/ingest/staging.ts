@@ -1,19 +1,26 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Binary, type Db } from 'mongodb';
+import { Binary, type Collection, type Db, type FindOptions } from 'mongodb';
 import type { SourceName } from '../../sources/index.js';
 import type { RequestStats } from './requestPage.js';
 import type { Drift } from './validate.js';
 
 /**
  * The staging layer: each page, once fetched and validated, is written as one document
- * of a collection of its own run and source. The document is the page's checkpoint (a
- * retried range skips the pages it finds) and the merge's input. Valid records travel
+ * of the one staging collection, keyed by source, run and page. The document is the
+ * page's checkpoint (a retried range skips the pages it finds) and the merge's input;
+ * it is deleted once merged. One collection for every run, rather than one per run
+ * dropped whole: creating and dropping a collection takes FerretDB's catalogue lock for
+ * the whole server, and a drop that waited behind a busy merge of another source held
+ * every other operation behind it (a daily run's dropStaging ran into its 5-minute
+ * timeout that way). With no collection created or dropped while runs go on, it cannot. Valid records travel
  * gzip-compressed in one Binary field: on FerretDB that is six times cheaper to write
  * and read than one sub-document per record.
  */
 export interface StagedPage {
-  /** The page number, as a string. */
+  /** `<source>/<run id>/<page>`. */
   _id: string;
+  source: SourceName;
+  run_id: string;
   page: number;
   /** `total` as the API reported it on this page. */
   total: number;
@@ -35,13 +42,17 @@ export interface StagedPage {
 /** [key, content hash, the record as received, as JSON text]. */
 export type StagedRecord = [string, string, string];
 
-/** One collection per run and source: dropped whole once merged (dropping is instant, deleting is not). */
-export function stagingCollectionName(source: SourceName, runId: string): string {
-  return `staging_${source}_${runId.replace(/[^A-Za-z0-9]/g, '')}`;
+export const STAGING_COLLECTION = 'staging_pages';
+
+export const stagedPageId = (source: SourceName, runId: string, page: number) => `${source}/${runId}/${page}`;
+
+export function stagingCollection(db: Db): Collection<StagedPage> {
+  return db.collection<StagedPage>(STAGING_COLLECTION);
 }
 
-export function stagingCollection(db: Db, source: SourceName, runId: string) {
-  return db.collection<StagedPage>(stagingCollectionName(source, runId));
+/** A run's staged page of a source, by its `_id` (the one filter every store serves from an index). */
+export function findStagedPage(db: Db, source: SourceName, runId: string, page: number, options: FindOptions = {}): Promise<StagedPage | null> {
+  return stagingCollection(db).findOne({ _id: stagedPageId(source, runId, page) }, options);
 }
 
 // Keys are ids written in digits and JSON text holds no raw tab or newline, so plain

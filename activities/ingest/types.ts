@@ -34,4 +34,6 @@ export interface MergeInput {
 export interface StagingInput {
   source: SourceName;
   runId: string;
+  /** Pages the run staged (1..pages); absent in runs scheduled before it was passed. */
+  pages?: number;
 }

@@ -232,7 +232,7 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     expect([1, 2, 3, 4, 5, 6].map((p) => requested.get(`/tracks?page=${p}`))).to.deep.equal([1, 1, 1, 1, 1, 1]);
     const invalid = sim.knobs.tracks.invalid.filter((i) => i < 600).length;
     expect(retried).to.include({ pages: 6, fetched: 600, valid: 600 - invalid, invalid, requests: 6 });
-    expect(await stagingCollection(db, 'tracks', 'resume').countDocuments()).to.equal(6);
+    expect(await stagingCollection(db).countDocuments({ source: 'tracks', run_id: 'resume' })).to.equal(6);
     expect(await quarantineCollection(db).countDocuments({ run_id: 'resume' })).to.equal(invalid);
   });
 });

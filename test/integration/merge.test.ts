@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
+import { markKeyIndexWriting } from '../../activities/ingest/merge/keyIndex.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
@@ -141,6 +142,46 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     ]);
     const ledger = await readSourceRun(db, 'listen_history', runOf('run-2'));
     expect(ledger?.history_lengths).to.deep.equal({ '1': 2 });
+  });
+
+  it('a merge that died mid-way, retried, ends as a clean one would: exact counts, one history version per update, curated exact', async () => {
+    await merge('run-1', [tracks(1, 400)], { partitionRecords: 100 });
+    const next = tracks(1, 400).filter((t) => t.id % 10 !== 0).map((t) => (t.id % 7 === 0 ? named(t.id, 'Changed') : t));
+    await stagePages(db, source, runOf('run-2'), [next]);
+    // The curated transform fails for one key on the first attempt: buckets before it are written, those after are not.
+    let failures = 1;
+    const failing: SourceDescription = { ...source, curate: (r) => (r.id === 399 && failures-- > 0 ? (() => { throw new Error('worker died'); })() : source.curate(r)) };
+    const attempt = (desc: SourceDescription) =>
+      new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords: 100, sources: { ...SOURCES, tracks: desc } }, i), { source: 'tracks', runId: runOf('run-2'), pages: 1, complete: true, expectedRecords: 0 } as MergeInput);
+    let died: unknown;
+    await attempt(failing).catch((err: unknown) => (died = err));
+    expect(String(died)).to.contain('worker died');
+    const partial = await historyCollection(db, source).countDocuments({ replaced_in_run: runOf('run-2') });
+    expect(partial, 'the first attempt wrote some buckets').to.be.above(0);
+
+    const stats = await attempt(failing);
+    const sevens = tracks(1, 400).filter((t) => t.id % 7 === 0 && t.id % 10 !== 0).length;
+    expect(stats).to.include({ updated: sevens, tombstoned: 40, unchanged: 360 - sevens, inserted: 0 });
+    expect(await historyCollection(db, source).countDocuments({ replaced_in_run: runOf('run-2') }), 'one prior version per update').to.equal(sevens);
+    expect(await curated().countDocuments()).to.equal(360);
+    expect(await curated().countDocuments({ name: 'Changed' })).to.equal(sevens);
+    expect(await raw().countDocuments({ version_run: runOf('run-2') })).to.equal(sevens);
+  });
+
+  it('after a merge of another run died for good, the next run reads the raw layer and rebuilds curated', async () => {
+    await merge('run-1', [tracks(1, 50)]);
+    const before = await db.collection(`${source.rawCollection}_keys`).findOne({ _id: 'meta' } as never);
+    expect(await merge('run-2', [tracks(1, 50)])).to.deep.equal(counts({ unchanged: 50 }));
+    expect(await db.collection(`${source.rawCollection}_keys`).findOne({ _id: 'meta' } as never), 'an unchanged run leaves the key index alone').to.deep.equal(before);
+
+    // A run that died after writing curated for a key, and was never retried.
+    await markKeyIndexWriting(db, source, runOf('run-dead'));
+    await curated().updateOne({ _id: '5' }, { $set: { name: 'Half-written' } });
+    const stats = await merge('run-3', [tracks(1, 50)]);
+    expect(stats).to.include({ unchanged: 50, curatedDocuments: 50 });
+    expect((await curated().findOne({ _id: '5' }))?.name, 'curated rebuilt from raw').to.equal('Track 5');
+    expect(await curated().countDocuments()).to.equal(50);
+    expect(await merge('run-4', [tracks(1, 50)]), 'the index is trusted again').to.deep.equal(counts({ unchanged: 50 }));
   });
 
   it('resolves one key on two pages deterministically: the lowest page wins, the copy is quarantined', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { stagePage } from '../../activities/ingest/stagePage.js';
-import { decodeRecords, stagingCollectionName } from '../../activities/ingest/staging.js';
+import { decodeRecords, stagedPageId } from '../../activities/ingest/staging.js';
 import { track } from '../support/fixtures.js';
 import { SOURCES } from '../../sources/index.js';
 
@@ -12,7 +12,7 @@ describe('stagePage', () => {
   it('stages the valid records in page order, each with its key and content hash', () => {
     const { staged, quarantined } = stagePage(ctx, { items: [track(7), track(3)], total: 250 });
     expect(quarantined).to.deep.equal([]);
-    expect(staged).to.include({ _id: '4', page: 4, total: 250, fetched: 2, invalid: 0, keylessInvalid: 0 });
+    expect(staged).to.include({ _id: 'tracks/run-1/4', page: 4, total: 250, fetched: 2, invalid: 0, keylessInvalid: 0 });
     expect(decodeRecords(staged.records)).to.deep.equal([
       ['7', contentHash(track(7)), JSON.stringify(track(7))],
       ['3', contentHash(track(3)), JSON.stringify(track(3))],
@@ -49,7 +49,9 @@ describe('stagePage', () => {
     expect(JSON.parse(decodeRecords(staged.records)[0]?.[2] ?? '')).to.deep.equal(odd);
   });
 
-  it('names one staging collection per source and run, safe for any run id', () => {
-    expect(stagingCollectionName('listen_history', '01a2061c-45b3-763e')).to.equal('staging_listen_history_01a2061c45b3763e');
+  it('keys a staged page by source, run and page', () => {
+    const { staged } = stagePage({ ...ctx, page: 7 }, { items: [track(1)], total: 1 });
+    expect(staged).to.include({ _id: `tracks/${ctx.runId}/7`, source: 'tracks', run_id: ctx.runId, page: 7 });
+    expect(stagedPageId('listen_history', '01a2061c-45b3-763e', 12)).to.equal('listen_history/01a2061c-45b3-763e/12');
   });
 });

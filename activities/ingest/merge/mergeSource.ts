@@ -7,13 +7,15 @@ import type { Db } from 'mongodb';
 import { getSource, type SourceDescription, type SourceName } from '../../../sources/index.js';
 import { quarantineCollection, type QuarantineDocument } from '../quarantine.js';
 import { historyCollection, rawCollection, type HistoryDocument, type RawDocument } from '../raw.js';
-import { decodeRecords, stagingCollection } from '../staging.js';
+import { decodeRecords, findStagedPage } from '../staging.js';
 import { emptyMergeStats, type MergeStats } from '../stats.js';
 import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
 import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
 import { BatchInserter, BatchUpdater } from './batchWriters.js';
+import { keyIndexWriter, markKeyIndexWriting, openKeyIndex, saveKeyIndex, type KeyState } from './keyIndex.js';
+import { rebuildCurated } from './rebuildCurated.js';
 import { PartitionFiles } from './partitions.js';
 
 /** Records per partition held in memory at once. */
@@ -28,12 +30,14 @@ const STAGED_PAGES_AHEAD = 4;
  *   raw:    key, hash, first seen run, version run, deleted in run, missed since run
  *           ('' when not set).
  */
-type RawState = { hash: string; first: string; version: string; deletedIn: string | null; missed: string | null };
+type RawState = KeyState;
 
 function parseRawLine(line: string): [string, RawState] {
   const [key, hash, first, version, deletedIn, missed] = line.split('\t') as [string, string, string, string, string, string];
   return [key, { hash, first, version, deletedIn: deletedIn === '' ? null : deletedIn, missed: missed === '' ? null : missed }];
 }
+
+const rawLine = (key: string, s: RawState) => `${key}\t${s.hash}\t${s.first}\t${s.version}\t${s.deletedIn ?? ''}\t${s.missed ?? ''}`;
 
 function parseStagedLine(line: string): { key: string; page: number; position: number; hash: string | null; recordJson: string | null } {
   const cut: number[] = [];
@@ -81,12 +85,15 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   const now = new Date();
   const raw = rawCollection(db, source);
   const curatedCollection = db.collection<{ _id: string }>(source.curatedCollection);
-  const staging = stagingCollection(db, source.name, run);
   const stats = emptyMergeStats();
   const live = new LiveProfile(source);
   const { bulkStatements } = await writeLimits(db);
 
-  const rawCount = await raw.estimatedDocumentCount();
+  // The raw layer's state per key, from its index; read from the raw layer when there is none
+  // yet, or when a merge of another run died while writing (then curated is rebuilt too).
+  const index = await openKeyIndex(db, source, run);
+  const recovering = index === null && (await keyIndexWriter(db, source)) !== null;
+  const rawCount = index ? index.keys : await raw.estimatedDocumentCount();
   const expected = Math.max(input.expectedRecords, rawCount);
   const partitions = Math.max(1, Math.ceil(expected / (deps.partitionRecords ?? PARTITION_RECORDS)));
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), `moovitamix-merge-${source.name}-`));
@@ -101,7 +108,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
     // Pages are read a few ahead but partitioned strictly in page order: the order
     // within a partition is what makes the first served copy of a key win.
     const read = (page: number) => {
-      const doc = staging.findOne({ _id: String(page) });
+      const doc = findStagedPage(db, source.name, run, page);
       // Observed here so that a read left behind by an early exit cannot crash the worker;
       // the awaiting code still sees its error.
       doc.catch(() => {});
@@ -126,17 +133,27 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
     phase('partitionStagedMs');
 
     const existing = new PartitionFiles(dir, 'raw', partitions);
-    const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
     let scanned = 0;
-    for await (const d of cursor) {
-      const wait = existing.write(d._id, `${d._id}\t${d.hash}\t${d.first_seen_run}\t${d.version_run}\t${d.deleted_in_run ?? ''}\t${d.missed_since_run ?? ''}`);
+    const states: AsyncIterable<[string, RawState]> = index
+      ? index.read()
+      : (async function* () {
+          const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
+          for await (const d of cursor) {
+            yield [d._id, { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null }] as [string, RawState];
+          }
+        })();
+    for await (const [key, s] of states) {
+      const wait = existing.write(key, rawLine(key, s));
       if (wait) await wait;
-      if (++scanned % 20_000 === 0) heartbeat({ phase: 'partition raw documents', scanned });
+      if (++scanned % 20_000 === 0) heartbeat({ phase: index ? 'read key index' : 'partition raw documents', scanned });
     }
     await existing.close();
     phase('partitionRawMs');
 
     const quarantine = new BatchInserter(quarantineCollection(db), 500);
+    /** Every key's state after the merge: the next key index. */
+    const after = new PartitionFiles(dir, 'after', 1);
+    let wrote = false;
     for (let bucket = 0; bucket < partitions; bucket++) {
       const state = new Map<string, RawState>();
       for await (const line of existing.read(bucket)) {
@@ -205,6 +222,24 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       }
       phase('compareMs');
 
+      const changed = new Set(changes.map((c) => c.key));
+      const [tombstoned, missed, seen] = [new Set(tombstones), new Set(missedNow), new Set(seenAgain)];
+      for (const [key, s] of state) {
+        const next = tombstoned.has(key) ? { ...s, deletedIn: run } : missed.has(key) ? { ...s, missed: run } : seen.has(key) ? { ...s, missed: null } : s;
+        if (!changed.has(key)) await after.write(key, rawLine(key, next));
+      }
+      for (const { key, hash } of inserts) await after.write(key, rawLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }));
+      for (const { key, hash } of changes) await after.write(key, rawLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }));
+      if (inserts.length + changes.length + tombstones.length + seenAgain.length + missedNow.length === 0) {
+        phase('compareMs');
+        heartbeat({ phase: 'merge', bucket, partitions, stats });
+        continue;
+      }
+      if (!wrote) {
+        await markKeyIndexWriting(db, source, run);
+        wrote = true;
+      }
+
       const stored = await findByIds(db, raw, [...changes.map((c) => c.key), ...tombstones, ...storedLive]);
       for (const key of storedLive) {
         const doc = stored.get(key);
@@ -216,7 +251,8 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       const history = new BatchInserter(historyCollection(db, source), 500);
       for (const { key } of changes) {
         const before = stored.get(key);
-        if (before) await history.add(historyDocument(key, before, run, now));
+        // A version this run stored (an earlier attempt) is not a prior version.
+        if (before && before.version_run !== run) await history.add(historyDocument(key, before, run, now));
       }
       await history.close();
       stats.historyVersions += history.written;
@@ -268,6 +304,15 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       heartbeat({ phase: 'merge', bucket, partitions, stats });
     }
     await quarantine.close();
+    await after.close();
+    if (recovering) {
+      log.warn('rebuilding the curated collection: a merge of another run died while writing', { source: source.name, run });
+      stats.curatedDocuments = await rebuildCurated(db, source, run);
+    }
+    if (wrote || index === null) await saveKeyIndex(db, source, run, (async function* () {
+      for await (const line of after.read(0)) yield parseRawLine(line);
+    })());
+    phase('keyIndexMs');
 
     await recordSourceRun(db, {
       _id: sourceRunId(source.name, run),

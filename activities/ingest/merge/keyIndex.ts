@@ -1,0 +1,164 @@
+import { Binary, type Db } from 'mongodb';
+import type { SourceDescription } from '../../../sources/index.js';
+
+/**
+ * The raw layer's state per key (content hash and run marks), kept beside it in a few
+ * binary documents of `<raw collection>_keys`, so that a merge compares the day's snapshot
+ * with it instead of reading every raw document back: FerretDB decodes each document it
+ * returns, a few thousand a second, which made reading the raw layer most of an unchanged
+ * day. An unchanged day reads it and writes nothing; a day with changes rewrites it whole
+ * (a few MB at 200,000 records), after its raw writes.
+ *
+ * Trust: a merge marks the index `writing: <run>` before its first raw write and clears
+ * the mark when it saves the index after its last. An index marked by another run may
+ * be behind the raw layer (that merge died and was never retried): it is not used, and
+ * the merge reads the raw layer instead. An index marked by the same run (a retry) is the
+ * state before the run, which a retry handles as the first attempt did: it finds what
+ * that attempt wrote from the raw documents' marks, writes nothing twice and reports the
+ * same counts.
+ */
+export interface KeyState {
+  hash: string;
+  first: string;
+  version: string;
+  deletedIn: string | null;
+  missed: string | null;
+}
+
+interface MetaDocument {
+  _id: 'meta';
+  /** The generation whose chunks are current. */
+  generation?: string;
+  /** The run that saved it, its keys and chunks. */
+  run?: string;
+  keys?: number;
+  chunks?: number;
+  /** Set while a merge writes the raw layer; cleared when it saves the index. */
+  writing?: string | null;
+}
+
+interface ChunkDocument {
+  /** `<generation>/<n>`. */
+  _id: string;
+  generation: string;
+  /** The run ids the marks point into. */
+  runs: string[];
+  /** Keys, newline-separated. */
+  keys: string;
+  /** 32 bytes of SHA-256 per key. */
+  hashes: Binary;
+  /** Indexes into `runs` (Uint16; NONE = not set). */
+  first: Binary;
+  version: Binary;
+  deleted: Binary;
+  missed: Binary;
+}
+
+const NONE = 0xffff;
+const KEYS_PER_CHUNK = 50_000;
+
+function collection(db: Db, source: SourceDescription) {
+  return db.collection<MetaDocument | ChunkDocument>(`${source.rawCollection}_keys`);
+}
+
+/** The index when it can be trusted by `run`, with its number of keys; null when the raw layer must be read instead. */
+export async function openKeyIndex(db: Db, source: SourceDescription, run: string): Promise<{ keys: number; read: () => AsyncGenerator<[string, KeyState]> } | null> {
+  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  if (!meta?.generation || (meta.writing && meta.writing !== run)) return null;
+  const { generation, chunks = 0 } = meta;
+  return {
+    keys: meta.keys ?? 0,
+    async *read() {
+      for (let n = 0; n < chunks; n++) {
+        const chunk = (await collection(db, source).findOne({ _id: `${generation}/${n}` })) as ChunkDocument | null;
+        if (!chunk) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
+        const keys = chunk.keys === '' ? [] : chunk.keys.split('\n');
+        const hashes = chunk.hashes.buffer;
+        const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map(
+          (b) => new Uint16Array(Uint8Array.from(b.buffer).buffer),
+        ) as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
+        const run = (i: number) => (i === NONE ? null : (chunk.runs[i] as string));
+        for (let i = 0; i < keys.length; i++) {
+          yield [
+            keys[i] as string,
+            {
+              hash: Buffer.from(hashes.subarray(32 * i, 32 * i + 32)).toString('hex'),
+              first: run(first[i] as number) as string,
+              version: run(version[i] as number) as string,
+              deletedIn: run(deleted[i] as number),
+              missed: run(missed[i] as number),
+            },
+          ];
+        }
+      }
+    },
+  };
+}
+
+/** The run whose merge marked the index as being written, if any. */
+export async function keyIndexWriter(db: Db, source: SourceDescription): Promise<string | null> {
+  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  return meta?.writing ?? null;
+}
+
+/** Marks the index as behind the raw layer until `run` saves it. Idempotent. */
+export async function markKeyIndexWriting(db: Db, source: SourceDescription, run: string): Promise<void> {
+  await collection(db, source).updateOne({ _id: 'meta' }, { $set: { writing: run } }, { upsert: true });
+}
+
+/** Saves the state of every key as a new generation, switches to it, and drops the old one. */
+export async function saveKeyIndex(db: Db, source: SourceDescription, run: string, entries: AsyncIterable<[string, KeyState]>): Promise<number> {
+  const coll = collection(db, source);
+  const generation = `${run}@${Date.now().toString(36)}`;
+  let chunks = 0;
+  let keys = 0;
+  let batch: [string, KeyState][] = [];
+  const flush = async () => {
+    const runs: string[] = [];
+    const index = new Map<string, number>();
+    const at = (r: string | null) => {
+      if (r === null) return NONE;
+      let i = index.get(r);
+      if (i === undefined) {
+        i = runs.push(r) - 1;
+        index.set(r, i);
+      }
+      return i;
+    };
+    const hashes = Buffer.alloc(32 * batch.length);
+    const marks = [0, 1, 2, 3].map(() => new Uint16Array(batch.length)) as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
+    batch.forEach(([key, s], i) => {
+      if (!/^[0-9a-f]{64}$/.test(s.hash)) throw new Error(`key index of ${source.rawCollection}: the hash of ${key} is not SHA-256 hex`);
+      hashes.write(s.hash, 32 * i, 'hex');
+      marks[0][i] = at(s.first);
+      marks[1][i] = at(s.version);
+      marks[2][i] = at(s.deletedIn);
+      marks[3][i] = at(s.missed);
+    });
+    if (runs.length >= NONE) throw new Error(`key index of ${source.rawCollection}: more than ${NONE - 1} distinct runs in one chunk`);
+    const bin = (a: Uint16Array) => new Binary(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    await coll.insertOne({
+      _id: `${generation}/${chunks}`,
+      generation,
+      runs,
+      keys: batch.map(([k]) => k).join('\n'),
+      hashes: new Binary(hashes),
+      first: bin(marks[0]),
+      version: bin(marks[1]),
+      deleted: bin(marks[2]),
+      missed: bin(marks[3]),
+    });
+    chunks++;
+    keys += batch.length;
+    batch = [];
+  };
+  for await (const entry of entries) {
+    batch.push(entry);
+    if (batch.length >= KEYS_PER_CHUNK) await flush();
+  }
+  if (batch.length > 0 || chunks === 0) await flush();
+  await coll.updateOne({ _id: 'meta' }, { $set: { generation, run, keys, chunks, writing: null } }, { upsert: true });
+  // Older generations, and any left by a merge that died while saving.
+  await coll.deleteMany({ _id: { $ne: 'meta' }, generation: { $ne: generation } } as never);
+  return keys;
+}
