@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { dataVersion } from '../ingest/dataVersion.js';
 import { aliasRef, loadModel, MODEL_VERSIONS, type ModelVersionDocument } from '../models/registry.js';
 import { driftReasons, psi, trackBins, type DriftFigures } from './drift.js';
 import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
@@ -24,7 +25,9 @@ const DRIFT_EVAL_USERS = 5000;
 /**
  * Compares today's live listens with the champion's training snapshot: PSI of listens
  * over tracks and over genres, and the champion's NDCG@10 on today's data against the one
- * it was registered with. Nothing to compare without a champion trained here.
+ * it was registered with. Nothing to compare without a champion trained here. When no
+ * merge wrote anything since the last check of the same champion (ingest/dataVersion.ts),
+ * that check's outcome stands, and today's listens are not read again.
  */
 export async function measureDrift(db: Db, settings: TrainingSettings, beat: (stage: string, read: number) => void): Promise<DriftOutcome> {
   const none = { psiTracks: 0, psiGenres: 0, championNdcgThen: null, championNdcgNow: null, drifted: false, reasons: [], snapshotId: null, referenceSnapshotId: null };
@@ -35,6 +38,13 @@ export async function measureDrift(db: Db, settings: TrainingSettings, beat: (st
   if (!version || !referenceId) return { ...none, skipped: `champion ${ref.key} was not trained on a snapshot (registered by hand)`, champion: ref.key };
   const referenceDoc = await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).findOne({ _id: referenceId });
   if (!referenceDoc) return { ...none, skipped: `the champion's snapshot ${referenceId} is gone`, champion: ref.key, referenceSnapshotId: referenceId };
+
+  // Nothing merged since the last check of this champion with these thresholds: the same data gives the same answer.
+  const data = await dataVersion(db);
+  const basis = `${data}|psi ${settings.driftPsi}|drop ${settings.driftMetricDrop}|users ${settings.evalMaxUsers}`;
+  const checks = db.collection<DriftCheckDocument>(DRIFT_CHECKS);
+  const last = data === null ? null : await checks.findOne({ _id: ref.key });
+  if (last && last.basis === basis) return last.outcome;
 
   const todayDoc = await takeSnapshot(db, beat);
   const [today, reference] = [await loadSnapshot(db, todayDoc._id), await loadSnapshot(db, referenceId)];
@@ -52,7 +62,19 @@ export async function measureDrift(db: Db, settings: TrainingSettings, beat: (st
   };
   const reasons = driftReasons(figures, { psi: settings.driftPsi, metricDrop: settings.driftMetricDrop });
   await pruneSnapshots(db, settings.keepSnapshots);
-  return { ...figures, drifted: reasons.length > 0, reasons, skipped: null, champion: ref.key, snapshotId: todayDoc._id, referenceSnapshotId: referenceId };
+  const outcome: DriftOutcome = { ...figures, drifted: reasons.length > 0, reasons, skipped: null, champion: ref.key, snapshotId: todayDoc._id, referenceSnapshotId: referenceId };
+  if (data !== null) await checks.replaceOne({ _id: ref.key }, { basis, outcome, checked_at: new Date() }, { upsert: true });
+  return outcome;
+}
+
+/** The last drift check of a champion (`_id` = its key), and what it was measured on. */
+export const DRIFT_CHECKS = 'drift_checks';
+interface DriftCheckDocument {
+  _id: string;
+  /** The data version, thresholds and sample size it was measured with. */
+  basis: string;
+  outcome: DriftOutcome;
+  checked_at: Date;
 }
 
 function listensPerTrack(s: Snapshot): Map<number, number> {

@@ -169,6 +169,15 @@ describe('retraining, end to end', function () {
       const stable = await daily(client, '2025-02-02');
       expect(stable.drift).to.deep.include({ status: 'stable', reasons: [] });
       expect(stable.drift?.figures).to.deep.include({ psiTracks: 0, psiGenres: 0 });
+      // Nothing merged since: the check's outcome stands, and no snapshot of today's listens is taken.
+      const snapshots = await (await db()).collection('training_snapshots').countDocuments();
+      const champion = (await aliases(await db())).get('champion')?.model_key;
+      const check = await (await db()).collection('drift_checks').findOne({ _id: champion as never });
+      expect(check?.outcome).to.deep.include({ drifted: false, psiTracks: 0 });
+      const again = await daily(client, '2025-02-02');
+      expect(again.drift).to.deep.equal(stable.drift);
+      expect(await (await db()).collection('training_snapshots').countDocuments()).to.equal(snapshots);
+      expect(await (await db()).collection('drift_checks').findOne({ _id: champion as never }), 'not measured again').to.deep.equal(check);
       sim.mutate({ updated: 30, deleted: 10, added: 20 });
       const drifted = await daily(client, '2025-02-03');
       expect(drifted.drift?.status).to.equal('drifted');

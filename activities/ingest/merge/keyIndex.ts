@@ -95,6 +95,15 @@ export async function openKeyIndex(db: Db, source: SourceDescription, run: strin
   };
 }
 
+/**
+ * The generation of a source's raw layer: it changes whenever a merge writes anything,
+ * and only then. Null while a merge writes, or before the first index exists.
+ */
+export async function keyIndexGeneration(db: Db, source: SourceDescription): Promise<string | null> {
+  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  return meta?.generation && !meta.writing ? meta.generation : null;
+}
+
 /** The run whose merge marked the index as being written, if any. */
 export async function keyIndexWriter(db: Db, source: SourceDescription): Promise<string | null> {
   const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;

@@ -21,7 +21,7 @@ import { PartitionFiles } from './partitions.js';
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;
 /** Staged pages read ahead of the one being partitioned. */
-const STAGED_PAGES_AHEAD = 4;
+const STAGED_PAGES_AHEAD = 16;
 
 /*
  * Partition lines are tab-separated text: a line per record, so no JSON per line.
@@ -104,7 +104,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
     phaseStart = performance.now();
   };
   try {
-    const staged = new PartitionFiles(dir, 'staged', partitions);
+    const staged = new PartitionFiles(dir, 'staged', partitions, partitions === 1);
     // Pages are read a few ahead but partitioned strictly in page order: the order
     // within a partition is what makes the first served copy of a key win.
     const read = (page: number) => {
@@ -132,7 +132,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
     await staged.close();
     phase('partitionStagedMs');
 
-    const existing = new PartitionFiles(dir, 'raw', partitions);
+    const existing = new PartitionFiles(dir, 'raw', partitions, partitions === 1);
     let scanned = 0;
     const states: AsyncIterable<[string, RawState]> = index
       ? index.read()
@@ -152,7 +152,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
 
     const quarantine = new BatchInserter(quarantineCollection(db), 500);
     /** Every key's state after the merge: the next key index. */
-    const after = new PartitionFiles(dir, 'after', 1);
+    const after = new PartitionFiles(dir, 'after', 1, partitions === 1);
     let wrote = false;
     for (let bucket = 0; bucket < partitions; bucket++) {
       const state = new Map<string, RawState>();

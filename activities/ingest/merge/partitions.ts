@@ -9,13 +9,18 @@ import { createInterface } from 'node:readline';
  */
 export class PartitionFiles {
   private readonly streams: WriteStream[];
+  /** With `inMemory`, the lines of each partition, kept instead of written. */
+  private readonly held: string[][] | null;
 
+  /** `inMemory`: hold the lines instead (a source small enough for one partition needs no disk round trip). */
   constructor(
     private readonly dir: string,
     private readonly prefix: string,
     readonly count: number,
+    inMemory = false,
   ) {
-    this.streams = Array.from({ length: count }, (_, b) => createWriteStream(this.path(b)));
+    this.held = inMemory ? Array.from({ length: count }, () => []) : null;
+    this.streams = inMemory ? [] : Array.from({ length: count }, (_, b) => createWriteStream(this.path(b)));
   }
 
   path(bucket: number): string {
@@ -27,6 +32,10 @@ export class PartitionFiles {
    * disk is behind: the merge writes a line per record, and promises cost.
    */
   write(key: string, line: string): Promise<void> | undefined {
+    if (this.held) {
+      (this.held[partitionOf(key, this.count)] as string[]).push(line);
+      return undefined;
+    }
     const stream = this.streams[partitionOf(key, this.count)] as WriteStream;
     if (stream.write(`${line}\n`)) return undefined;
     return new Promise<void>((resolve) => stream.once('drain', resolve));
@@ -38,6 +47,10 @@ export class PartitionFiles {
 
   /** The lines of one partition, in the order written. */
   async *read(bucket: number): AsyncGenerator<string> {
+    if (this.held) {
+      yield* this.held[bucket] as string[];
+      return;
+    }
     const lines = createInterface({ input: createReadStream(this.path(bucket)), crlfDelay: Infinity });
     for await (const line of lines) if (line) yield line;
   }
