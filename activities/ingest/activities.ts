@@ -6,7 +6,7 @@ import { fetchPage, pageUrl } from './fetchPage.js';
 import { fetchPageRange } from './fetchPageRange.js';
 import { mergeSource } from './merge/mergeSource.js';
 import type { RetryPolicy } from './requestPage.js';
-import { stagedPageId, stagingCollection } from './staging.js';
+import { deleteExpiredPages, deleteStagedPages } from './staging.js';
 import { writeLimits } from './storeKind.js';
 import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from './types.js';
 
@@ -40,20 +40,11 @@ export function createIngestActivities(deps: IngestDeps) {
     /**
      * Deletes the run's staged pages once merged (by `_id`, a bulk command at a time),
      * and the pages of failed runs of the source once older than 7 days (kept until then
-     * for inspection). Without `pages`, deletes from page 1 on until a batch finds none.
+     * for inspection).
      */
     async dropStaging({ source, runId, pages }: StagingInput): Promise<{ deleted: number; expired: number }> {
-      const staging = stagingCollection(deps.db);
-      const { bulkStatements } = await writeLimits(deps.db);
-      let deleted = 0;
-      for (let from = 1; pages === undefined || from <= pages; from += bulkStatements) {
-        const to = pages === undefined ? from + bulkStatements - 1 : Math.min(pages, from + bulkStatements - 1);
-        const ops = Array.from({ length: to - from + 1 }, (_, i) => ({ deleteOne: { filter: { _id: stagedPageId(source, runId, from + i) } } }));
-        const n = (await staging.bulkWrite(ops, { ordered: false })).deletedCount;
-        deleted += n;
-        if (pages === undefined && n === 0) break;
-      }
-      const expired = (await staging.deleteMany({ source, fetched_at: { $lt: new Date(Date.now() - STAGING_RETENTION_MS) } })).deletedCount;
+      const deleted = await deleteStagedPages(deps.db, source, runId, pages, (await writeLimits(deps.db)).bulkStatements);
+      const expired = await deleteExpiredPages(deps.db, source, new Date(Date.now() - STAGING_RETENTION_MS));
       log.info('staging deleted', { source, runId, deleted, expired });
       return { deleted, expired };
     },

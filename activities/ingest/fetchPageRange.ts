@@ -7,7 +7,7 @@ import { pageUrl } from './fetchPage.js';
 import { insertIgnoringDuplicates, quarantineCollection } from './quarantine.js';
 import { emptyRequestStats, requestPage, type RetryPolicy } from './requestPage.js';
 import { stagePage } from './stagePage.js';
-import { findStagedPage, stagingCollection, type StagedPage } from './staging.js';
+import { findStagedPage, insertStagedPage, type StagedPage } from './staging.js';
 import { addPageStats, addRequestStats, emptyFetchStats, type FetchStats } from './stats.js';
 import type { PageRangeInput } from './types.js';
 
@@ -58,7 +58,7 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       inFlight = emptyRequestStats();
       // Quarantine first: a crash in between stages the page again, and quarantines nothing twice.
       await insertIgnoringDuplicates(quarantineCollection(deps.db), quarantined);
-      await insertIgnoringDuplicates(stagingCollection(deps.db), [doc]);
+      await insertStagedPage(deps.db, doc);
       addPageStats(stats, doc);
       heartbeat({ page, stats });
       log.debug('page staged', { source: source.name, page, fetched: doc.fetched, invalid: doc.invalid, bytes: doc.bytes, requests: doc.requests });

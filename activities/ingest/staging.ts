@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Binary, type Collection, type Db, type FindOptions } from 'mongodb';
 import type { SourceName } from '../../sources/index.js';
+import { insertIgnoringDuplicates } from './quarantine.js';
 import type { RequestStats } from './requestPage.js';
 import type { Drift } from './validate.js';
 
@@ -53,6 +54,32 @@ export function stagingCollection(db: Db): Collection<StagedPage> {
 /** A run's staged page of a source, by its `_id` (the one filter every store serves from an index). */
 export function findStagedPage(db: Db, source: SourceName, runId: string, page: number, options: FindOptions = {}): Promise<StagedPage | null> {
   return stagingCollection(db).findOne({ _id: stagedPageId(source, runId, page) }, options);
+}
+
+/** Stages a page; a page already staged (by an earlier attempt) is kept as it is. */
+export async function insertStagedPage(db: Db, doc: StagedPage): Promise<void> {
+  await insertIgnoringDuplicates(stagingCollection(db), [doc]);
+}
+
+/**
+ * Deletes a run's staged pages of a source by `_id`, `bulkStatements` to a command. Without
+ * `pages`, from page 1 on until a command deletes nothing. Returns how many were deleted.
+ */
+export async function deleteStagedPages(db: Db, source: SourceName, runId: string, pages: number | undefined, bulkStatements: number): Promise<number> {
+  let deleted = 0;
+  for (let from = 1; pages === undefined || from <= pages; from += bulkStatements) {
+    const to = pages === undefined ? from + bulkStatements - 1 : Math.min(pages, from + bulkStatements - 1);
+    const ops = Array.from({ length: to - from + 1 }, (_, i) => ({ deleteOne: { filter: { _id: stagedPageId(source, runId, from + i) } } }));
+    const n = (await stagingCollection(db).bulkWrite(ops, { ordered: false })).deletedCount;
+    deleted += n;
+    if (pages === undefined && n === 0) break;
+  }
+  return deleted;
+}
+
+/** Deletes the pages of a source staged before `before` (left by failed runs). */
+export async function deleteExpiredPages(db: Db, source: SourceName, before: Date): Promise<number> {
+  return (await stagingCollection(db).deleteMany({ source, fetched_at: { $lt: before } })).deletedCount;
 }
 
 // Keys are ids written in digits and JSON text holds no raw tab or newline, so plain

@@ -7,7 +7,7 @@ import { fetchPageRange } from '../../activities/ingest/fetchPageRange.js';
 import { createHttpClient } from '../../activities/ingest/httpClient.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { emptyRequestStats, requestPage } from '../../activities/ingest/requestPage.js';
-import { stagingCollection } from '../../activities/ingest/staging.js';
+import { deleteStagedPages, stagingCollection } from '../../activities/ingest/staging.js';
 import type { PageRangeInput } from '../../activities/ingest/types.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { getTestStack } from '../support/testStack.js';
@@ -233,6 +233,10 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     const invalid = sim.knobs.tracks.invalid.filter((i) => i < 600).length;
     expect(retried).to.include({ pages: 6, fetched: 600, valid: 600 - invalid, invalid, requests: 6 });
     expect(await stagingCollection(db).countDocuments({ source: 'tracks', run_id: 'resume' })).to.equal(6);
+    // Once merged, the pages are deleted by _id, a few to a command, with or without their count.
+    expect(await deleteStagedPages(db, 'tracks', 'resume', undefined, 4)).to.equal(6);
+    expect(await stagingCollection(db).countDocuments({ source: 'tracks', run_id: 'resume' })).to.equal(0);
+    expect(await deleteStagedPages(db, 'tracks', 'resume', 6, 4), 'deleting again deletes nothing').to.equal(0);
     expect(await quarantineCollection(db).countDocuments({ run_id: 'resume' })).to.equal(invalid);
   });
 });

@@ -6,14 +6,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { getSource, type SourceDescription, type SourceName } from '../../../sources/index.js';
 import { quarantineCollection, type QuarantineDocument } from '../quarantine.js';
-import { historyCollection, rawCollection, type HistoryDocument, type RawDocument } from '../raw.js';
+import { rawCollection } from '../raw.js';
 import { decodeRecords, findStagedPage } from '../staging.js';
 import { emptyMergeStats, type MergeStats } from '../stats.js';
 import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
 import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
-import { BatchInserter, BatchUpdater } from './batchWriters.js';
+import { applyChanges, type Served } from './applyChanges.js';
+import { BatchInserter } from './batchWriters.js';
 import { keyIndexWriter, markKeyIndexWriting, openKeyIndex, saveKeyIndex, type KeyState } from './keyIndex.js';
 import { rebuildCurated } from './rebuildCurated.js';
 import { PartitionFiles } from './partitions.js';
@@ -58,7 +59,6 @@ export interface MergeDeps {
   sources?: Readonly<Record<SourceName, SourceDescription>>;
 }
 
-type Served = { key: string; hash: string; record: Record<string, unknown> };
 
 /**
  * Applies a run's staged pages to the raw and curated layers of a source, writing only
@@ -84,7 +84,6 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   const run = input.runId;
   const now = new Date();
   const raw = rawCollection(db, source);
-  const curatedCollection = db.collection<{ _id: string }>(source.curatedCollection);
   const stats = emptyMergeStats();
   const live = new LiveProfile(source);
   const { bulkStatements } = await writeLimits(db);
@@ -247,59 +246,9 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       }
       phase('readStoredMs');
 
-      // Prior versions first: a crash after them writes the same history documents again, skipped.
-      const history = new BatchInserter(historyCollection(db, source), 500);
-      for (const { key } of changes) {
-        const before = stored.get(key);
-        // A version this run stored (an earlier attempt) is not a prior version.
-        if (before && before.version_run !== run) await history.add(historyDocument(key, before, run, now));
-      }
-      await history.close();
-      stats.historyVersions += history.written;
-
-      // Then the curated documents of every key written, replaced in place.
-      const curatedInserts = new BatchInserter(curatedCollection);
-      const curatedWrites = new BatchUpdater(curatedCollection, bulkStatements);
-      for (const { record } of inserts) {
-        for (const doc of source.curate(record)) {
-          stats.curatedDocuments++;
-          await curatedInserts.add(doc);
-        }
-      }
-      for (const { key, record } of changes) {
-        const docs = source.curate(record);
-        stats.curatedDocuments += docs.length;
-        for (const doc of docs) await curatedWrites.add({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } });
-        const before = stored.get(key);
-        if (before && !before.deleted_in_run) {
-          const now_ = new Set(docs.map((d) => d._id));
-          for (const old of source.curate(before.record)) if (!now_.has(old._id)) await curatedWrites.add({ deleteOne: { filter: { _id: old._id } } });
-        }
-      }
-      for (const key of tombstones) {
-        const before = stored.get(key);
-        if (before) for (const old of source.curate(before.record)) await curatedWrites.add({ deleteOne: { filter: { _id: old._id } } });
-      }
-      await Promise.all([curatedInserts.close(), curatedWrites.close()]);
-
-      // Last the raw documents, whose marks say the key is done.
-      const rawInserts = new BatchInserter(raw);
-      const rawWrites = new BatchUpdater(raw, bulkStatements);
-      for (const { key, hash, record } of inserts) {
-        await rawInserts.add({ _id: key, record, hash, first_seen_run: run, first_seen_at: now, version_run: run, version_at: now });
-      }
-      for (const { key, hash, record } of changes) {
-        await rawWrites.add({
-          updateOne: {
-            filter: { _id: key },
-            update: { $set: { record, hash, version_run: run, version_at: now }, $unset: { deleted_at: '', deleted_in_run: '', missed_since_run: '' } },
-          },
-        });
-      }
-      for (const key of tombstones) await rawWrites.add({ updateOne: { filter: { _id: key }, update: { $set: { deleted_at: now, deleted_in_run: run } } } });
-      for (const key of seenAgain) await rawWrites.add({ updateOne: { filter: { _id: key }, update: { $unset: { missed_since_run: '' } } } });
-      for (const key of missedNow) await rawWrites.add({ updateOne: { filter: { _id: key }, update: { $set: { missed_since_run: run } } } });
-      await Promise.all([rawInserts.close(), rawWrites.close()]);
+      const written = await applyChanges({ db, source, run, now, bulkStatements }, { inserts, changes, tombstones, seenAgain, missedNow }, stored);
+      stats.historyVersions += written.historyVersions;
+      stats.curatedDocuments += written.curatedDocuments;
       phase('writeMs');
       heartbeat({ phase: 'merge', bucket, partitions, stats });
     }
@@ -330,19 +279,6 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function historyDocument(key: string, before: RawDocument, run: string, now: Date): HistoryDocument {
-  return {
-    _id: `${key}@${before.version_run}`,
-    key,
-    record: before.record,
-    hash: before.hash,
-    stored_in_run: before.version_run,
-    valid_from: before.version_at,
-    valid_to: before.deleted_at ?? now,
-    replaced_in_run: run,
-  };
 }
 
 function duplicateDocument(
