@@ -22,6 +22,11 @@ export interface SourceDescription {
   curatedCollection: string;
   /** A valid record as the curated documents it becomes (each with a string `_id`). */
   curate(record: Record<string, unknown>): { _id: string }[];
+  /**
+   * What the key index keeps of each live record for readers of the whole live data (the
+   * recommender): a label and a list of numbers.
+   */
+  indexed?: { label?: (record: Record<string, unknown>) => string; values?: (record: Record<string, unknown>) => number[] };
   /** Fields whose values must come from a fixed set (checked, not enforced: see schemas.ts). */
   acceptedValues?: Record<string, readonly string[]>;
   /** Fields holding keys of another source's records (one key, or a list of them). */
@@ -42,6 +47,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     rawCollection: 'raw_tracks',
     curatedCollection: 'tracks',
     curate: (r) => curateTrack(r as Track),
+    indexed: { label: (r) => String(r.genres ?? '') },
     freshnessField: 'updated_at',
   },
   users: {
@@ -52,6 +58,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     rawCollection: 'raw_users',
     curatedCollection: 'users',
     curate: (r) => curateUser(r as User),
+    indexed: { label: (r) => String(r.favorite_genres ?? '') },
     acceptedValues: { gender: GENDERS, favorite_genres: FAVORITE_GENRES },
     freshnessField: 'updated_at',
   },
@@ -63,6 +70,7 @@ export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
     rawCollection: 'raw_listen_history',
     curatedCollection: 'listens',
     curate: (r) => curateListenHistory(r as ListenHistory),
+    indexed: { values: (r) => (Array.isArray(r.items) ? (r.items as unknown[]).filter((i): i is number => typeof i === 'number') : []) },
     references: [
       { field: 'user_id', target: 'users', check: 'orphan_users' },
       { field: 'items', target: 'tracks', check: 'orphan_tracks' },

@@ -6,6 +6,7 @@ import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import type { HistoryDocument, RawDocument } from '../../activities/ingest/raw.js';
 import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
+import { fromCollections, fromKeyIndexes } from '../../activities/recommend/liveData.js';
 import type { PipelineRunDocument, SourceSummary } from '../../activities/runs/types.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
@@ -105,6 +106,17 @@ describe('daily pipeline, end to end', function () {
     expect(run?.sources).to.deep.equal(result.sources);
     expect(await db.collection('quarantine').countDocuments()).to.equal(0);
     expect(await db.collection('staging_pages').countDocuments(), 'staged pages deleted once merged').to.equal(0);
+
+    // The key indexes hold what the recommender reads of the whole live data, as the collections do.
+    const beat = () => {};
+    const [indexed, collections] = [await fromKeyIndexes(db, beat), await fromCollections(db, beat)];
+    expect(indexed, 'every source has a key index').to.not.equal(null);
+    expect([...(indexed?.users ?? [])]).to.deep.equal([...collections.users]).and.to.have.length(1000);
+    expect([...(indexed?.genres ?? [])]).to.deep.equal([...collections.genres]);
+    expect(indexed?.liveTracks).to.deep.equal(collections.liveTracks);
+    expect(indexed?.genreWords).to.deep.equal(collections.genreWords);
+    expect(collections.users.every((_, u) => String(indexed?.tracksOf(u)) === String(collections.tracksOf(u)))).to.equal(true);
+    expect(collections.tracksOf(0).length).to.be.above(0);
 
     const memo = await withWorker(config, async (client) => (await client.workflow.getHandle('daily-2026-01-15').describe()).memo);
     expect(memo?.date).to.equal('2026-01-15');

@@ -25,6 +25,18 @@ export interface KeyState {
   missed: string | null;
 }
 
+/**
+ * What readers of the whole live data need of a key, beside its state (the source's
+ * `indexed` description): a label (a track's genres, a user's favourite genre) and
+ * numbers (a history's track ids). Empty for a tombstoned key.
+ */
+export interface KeyExtras {
+  label: string;
+  values: number[];
+}
+
+export const NO_EXTRAS: KeyExtras = { label: '', values: [] };
+
 interface MetaDocument {
   _id: 'meta';
   /** The generation whose chunks are current. */
@@ -52,6 +64,12 @@ interface ChunkDocument {
   version: Binary;
   deleted: Binary;
   missed: Binary;
+  /** Each key's label as an index into `labels` (Uint32). */
+  labels: string[];
+  label_of: Binary;
+  /** Each key's numbers: values[offsets[i]..offsets[i + 1]] (Int32 offsets, Float64 values). */
+  value_offsets: Binary;
+  values: Binary;
 }
 
 const NONE = 0xffff;
@@ -62,12 +80,13 @@ function collection(db: Db, source: SourceDescription) {
 }
 
 /** The index when it can be trusted by `run`, with its number of keys; null when the raw layer must be read instead. */
-export async function openKeyIndex(db: Db, source: SourceDescription, run: string): Promise<{ keys: number; read: () => AsyncGenerator<[string, KeyState]> } | null> {
+export async function openKeyIndex(db: Db, source: SourceDescription, run: string | null): Promise<{ keys: number; generation: string; read: () => AsyncGenerator<[string, KeyState, KeyExtras]> } | null> {
   const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
   if (!meta?.generation || (meta.writing && meta.writing !== run)) return null;
   const { generation, chunks = 0 } = meta;
   return {
     keys: meta.keys ?? 0,
+    generation,
     async *read() {
       for (let n = 0; n < chunks; n++) {
         const chunk = (await collection(db, source).findOne({ _id: `${generation}/${n}` })) as ChunkDocument | null;
@@ -78,7 +97,11 @@ export async function openKeyIndex(db: Db, source: SourceDescription, run: strin
           (b) => new Uint16Array(Uint8Array.from(b.buffer).buffer),
         ) as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
         const run = (i: number) => (i === NONE ? null : (chunk.runs[i] as string));
+        const labelOf = new Uint32Array(Uint8Array.from(chunk.label_of.buffer).buffer);
+        const offsets = new Int32Array(Uint8Array.from(chunk.value_offsets.buffer).buffer);
+        const values = new Float64Array(Uint8Array.from(chunk.values.buffer).buffer);
         for (let i = 0; i < keys.length; i++) {
+          const extras: KeyExtras = { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) };
           yield [
             keys[i] as string,
             {
@@ -88,6 +111,7 @@ export async function openKeyIndex(db: Db, source: SourceDescription, run: strin
               deletedIn: run(deleted[i] as number),
               missed: run(missed[i] as number),
             },
+            extras,
           ];
         }
       }
@@ -116,12 +140,12 @@ export async function markKeyIndexWriting(db: Db, source: SourceDescription, run
 }
 
 /** Saves the state of every key as a new generation, switches to it, and drops the old one. */
-export async function saveKeyIndex(db: Db, source: SourceDescription, run: string, entries: AsyncIterable<[string, KeyState]>): Promise<number> {
+export async function saveKeyIndex(db: Db, source: SourceDescription, run: string, entries: AsyncIterable<[string, KeyState, KeyExtras]>): Promise<number> {
   const coll = collection(db, source);
   const generation = `${run}@${Date.now().toString(36)}`;
   let chunks = 0;
   let keys = 0;
-  let batch: [string, KeyState][] = [];
+  let batch: [string, KeyState, KeyExtras][] = [];
   const flush = async () => {
     const runs: string[] = [];
     const index = new Map<string, number>();
@@ -144,8 +168,22 @@ export async function saveKeyIndex(db: Db, source: SourceDescription, run: strin
       marks[2][i] = at(s.deletedIn);
       marks[3][i] = at(s.missed);
     });
+    const labels: string[] = [];
+    const labelIndex = new Map<string, number>();
+    const labelOf = Uint32Array.from(batch, ([, , x]) => {
+      let i = labelIndex.get(x.label);
+      if (i === undefined) {
+        i = labels.push(x.label) - 1;
+        labelIndex.set(x.label, i);
+      }
+      return i;
+    });
+    const offsets = new Int32Array(batch.length + 1);
+    batch.forEach(([, , x], i) => (offsets[i + 1] = (offsets[i] as number) + x.values.length));
+    const values = new Float64Array(offsets[batch.length] as number);
+    batch.forEach(([, , x], i) => values.set(x.values, offsets[i] as number));
     if (runs.length >= NONE) throw new Error(`key index of ${source.rawCollection}: more than ${NONE - 1} distinct runs in one chunk`);
-    const bin = (a: Uint16Array) => new Binary(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    const bin = (a: Uint16Array | Uint32Array | Int32Array | Float64Array) => new Binary(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     await coll.insertOne({
       _id: `${generation}/${chunks}`,
       generation,
@@ -156,6 +194,10 @@ export async function saveKeyIndex(db: Db, source: SourceDescription, run: strin
       version: bin(marks[1]),
       deleted: bin(marks[2]),
       missed: bin(marks[3]),
+      labels,
+      label_of: bin(labelOf),
+      value_offsets: bin(offsets),
+      values: bin(values),
     });
     chunks++;
     keys += batch.length;

@@ -15,7 +15,7 @@ import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
 import { applyChanges, type Served } from './applyChanges.js';
 import { BatchInserter } from './batchWriters.js';
-import { keyIndexWriter, markKeyIndexWriting, openKeyIndex, saveKeyIndex, type KeyState } from './keyIndex.js';
+import { keyIndexWriter, markKeyIndexWriting, NO_EXTRAS, openKeyIndex, saveKeyIndex, type KeyExtras, type KeyState } from './keyIndex.js';
 import { rebuildCurated } from './rebuildCurated.js';
 import { PartitionFiles } from './partitions.js';
 
@@ -39,6 +39,17 @@ function parseRawLine(line: string): [string, RawState] {
 }
 
 const rawLine = (key: string, s: RawState) => `${key}\t${s.hash}\t${s.first}\t${s.version}\t${s.deletedIn ?? ''}\t${s.missed ?? ''}`;
+
+/* The key index to be: a raw line, then the label as JSON and the values comma-separated. */
+const afterLine = (key: string, s: RawState, x: KeyExtras) => `${rawLine(key, s)}\t${JSON.stringify(x.label)}\t${x.values.join(',')}`;
+
+function parseAfterLine(line: string): [string, RawState, KeyExtras] {
+  const cut = line.lastIndexOf('\t');
+  const labelCut = line.lastIndexOf('\t', cut - 1);
+  const [key, state] = parseRawLine(line.slice(0, labelCut));
+  const values = line.slice(cut + 1);
+  return [key, state, { label: JSON.parse(line.slice(labelCut + 1, cut)) as string, values: values === '' ? [] : values.split(',').map(Number) }];
+}
 
 function parseStagedLine(line: string): { key: string; page: number; position: number; hash: string | null; recordJson: string | null } {
   const cut: number[] = [];
@@ -133,7 +144,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
 
     const existing = new PartitionFiles(dir, 'raw', partitions, partitions === 1);
     let scanned = 0;
-    const states: AsyncIterable<[string, RawState]> = index
+    const states: AsyncIterable<[string, RawState, ...unknown[]]> = index
       ? index.read()
       : (async function* () {
           const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
@@ -168,6 +179,8 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       const missedNow: string[] = [];
       /** Live keys the run did not store: their stored body joins the live profile. */
       const storedLive: string[] = [];
+      /** What the key index keeps of each live record. */
+      const extras = new Map<string, KeyExtras>();
 
       for await (const line of staged.read(bucket)) {
         const { key, page, position, hash, recordJson } = parseStagedLine(line);
@@ -191,6 +204,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
         }
         const record = JSON.parse(recordJson) as Record<string, unknown>;
         live.served(key, record);
+        extras.set(key, extrasOf(source, record));
         if (!s) {
           stats.inserted++;
           inserts.push({ key, hash, record });
@@ -221,16 +235,27 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       }
       phase('compareMs');
 
+      // Every live key is served (its record is at hand) or read here: the live profile and the key index see them all.
+      const stored = await findByIds(db, raw, [...changes.map((c) => c.key), ...tombstones, ...storedLive]);
+      for (const key of storedLive) {
+        const doc = stored.get(key);
+        if (doc) {
+          live.live(key, doc.record);
+          extras.set(key, extrasOf(source, doc.record));
+        }
+      }
+      phase('readStoredMs');
+
       const changed = new Set(changes.map((c) => c.key));
       const [tombstoned, missed, seen] = [new Set(tombstones), new Set(missedNow), new Set(seenAgain)];
+      const extrasFor = (key: string) => extras.get(key) ?? NO_EXTRAS;
       for (const [key, s] of state) {
         const next = tombstoned.has(key) ? { ...s, deletedIn: run } : missed.has(key) ? { ...s, missed: run } : seen.has(key) ? { ...s, missed: null } : s;
-        if (!changed.has(key)) await after.write(key, rawLine(key, next));
+        if (!changed.has(key)) await after.write(key, afterLine(key, next, next.deletedIn === null ? extrasFor(key) : NO_EXTRAS));
       }
-      for (const { key, hash } of inserts) await after.write(key, rawLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }));
-      for (const { key, hash } of changes) await after.write(key, rawLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }));
+      for (const { key, hash } of inserts) await after.write(key, afterLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }, extrasFor(key)));
+      for (const { key, hash } of changes) await after.write(key, afterLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }, extrasFor(key)));
       if (inserts.length + changes.length + tombstones.length + seenAgain.length + missedNow.length === 0) {
-        phase('compareMs');
         heartbeat({ phase: 'merge', bucket, partitions, stats });
         continue;
       }
@@ -238,13 +263,6 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
         await markKeyIndexWriting(db, source, run);
         wrote = true;
       }
-
-      const stored = await findByIds(db, raw, [...changes.map((c) => c.key), ...tombstones, ...storedLive]);
-      for (const key of storedLive) {
-        const doc = stored.get(key);
-        if (doc) live.live(key, doc.record);
-      }
-      phase('readStoredMs');
 
       const written = await applyChanges({ db, source, run, now, bulkStatements }, { inserts, changes, tombstones, seenAgain, missedNow }, stored);
       stats.historyVersions += written.historyVersions;
@@ -259,7 +277,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       stats.curatedDocuments = await rebuildCurated(db, source, run);
     }
     if (wrote || index === null) await saveKeyIndex(db, source, run, (async function* () {
-      for await (const line of after.read(0)) yield parseRawLine(line);
+      for await (const line of after.read(0)) yield parseAfterLine(line);
     })());
     phase('keyIndexMs');
 
@@ -279,6 +297,10 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function extrasOf(source: SourceDescription, record: Record<string, unknown>): KeyExtras {
+  return { label: source.indexed?.label?.(record) ?? '', values: source.indexed?.values?.(record) ?? [] };
 }
 
 function duplicateDocument(
