@@ -117,7 +117,8 @@ export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: str
   for (const id of [...kept]) for (const layer of layersOf(byId.get(id) ?? { _id: id })) kept.add(layer);
   const doomed = all.filter((b) => !kept.has(b._id) && (b.status !== 'building' || b.created_at.getTime() < dayAgo));
   for (const batch of doomed) {
-    await dropBatchData(db, batch);
+    // An unchanged run's record holds no data: it is only closed, and not reported as dropped.
+    if (batch.status !== 'unchanged') await dropBatchData(db, batch);
     await db.collection<BatchDocument>(BATCHES).updateOne({ _id: batch._id }, { $set: { status: 'pruned' } });
   }
   // Fallback models no remaining batch uses.
@@ -125,8 +126,9 @@ export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: str
   for (const key of new Set(doomed.map((b) => b.model.key))) {
     if (key.startsWith('most-popular@auto-') && !inUse.has(key)) await deleteArtifact(db, key);
   }
-  if (doomed.length > 0) log.info('recommendation batches pruned', { dropped: doomed.map((b) => b._id) });
-  return { dropped: doomed.map((b) => b._id) };
+  const dropped = doomed.filter((b) => b.status !== 'unchanged').map((b) => b._id);
+  if (dropped.length > 0) log.info('recommendation batches pruned', { dropped });
+  return { dropped };
 }
 
 async function dropBatchData(db: Db, batch: BatchDocument): Promise<void> {
