@@ -152,6 +152,10 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     await addUser(42);
     const e = await build('e');
     expect(e).to.deep.include({ layout: 'overlay', baseBatchId: 'd', users: 41, toCompute: 3, toCarry: 38, removed: 1 });
+    // A retried chunk (its first attempt died after writing, before its manifest) writes
+    // nothing twice: chunk 3 holds users 31-38, 40 (carried), 41 (new) and 39's marker.
+    await db.collection(MANIFESTS).deleteOne({ _id: 'e#3' as never });
+    expect(await run(() => scoreChunk(db, pool, { batchId: 'e', chunk: 3 }))).to.deep.include({ chunk: 3, users: 10, computed: 1, carried: 9 });
     expect(await run(() => publishBatch(db, 'e'))).to.deep.include({ users: 41, computed: 3, carried: 38, documents: 4 });
     const ids = (await db.collection<{ _id: string }>(batchCollection('e')).find().toArray()).map((d) => d._id).sort();
     expect(ids, 'only computed users and the removed one').to.deep.equal(['39', '41', '42', '5']);
