@@ -9,7 +9,9 @@
 //   (b) pipeline: the recommend workflow end to end on FerretDB, worker in its own process
 //       (as the dev stack starts it): --pipeline-users users (default 50,000) loaded into
 //       the curated and raw layers beforehand, an item-kNN champion in the registry; a full
-//       run, then an incremental run with nothing changed (every user carried over).
+//       run, then an incremental run with nothing changed (unchanged: nothing written),
+//       then one after 1 % of the histories changed (an overlay of those users' lists):
+//       time and per-user documents written. Serving then reads through that overlay.
 //   (c) serving: `moovitamix serve` in its own process, GET /users/:id/recommendations for
 //       random users at --rate requests/s (default 500) for --seconds (default 30) with
 //       autocannon over loopback, after 5 s of warm-up: p50, p99, max latency, errors and
@@ -93,7 +95,23 @@ try {
   started = performance.now();
   const incremental = await client.workflow.execute<typeof recommend>('recommend', { workflowId: 'bench-incremental', taskQueue: 'bench', args: [{}] });
   const pipelineIncrementalMs = Math.round(performance.now() - started);
-  log(`pipeline incremental: ${pipelineIncrementalMs} ms, ${incremental.carried} carried over`);
+  log(`pipeline incremental: ${pipelineIncrementalMs} ms, ${incremental.carried} carried over, ${incremental.status ?? 'published'}, ${incremental.documents ?? incremental.users} documents written`);
+  // 1 % of the histories change (their tracks shifted by one): those users are computed again.
+  const changedUsers = Math.max(1, Math.floor(pipelineUsers / 100));
+  log(`pipeline: changing ${changedUsers} histories`);
+  // Replaced by one delete ($in) and one insert: a bulk of 200 updateOne by _id on
+  // FerretDB (20,000 histories, a loaded machine) had not finished after 90 s.
+  const changedIds = Array.from({ length: changedUsers }, (_, n) => n * 100);
+  const raw = db.collection<{ _id: string }>('raw_listen_history');
+  await raw.deleteMany({ _id: { $in: changedIds.map((u) => String(u + 1)) } });
+  await raw.insertMany(
+    changedIds.map((u) => ({ _id: String(u + 1), record: { user_id: u + 1, items: Array.from(items.subarray(u * listens, (u + 1) * listens), (i) => 1 + ((i + 1) % pipelineTracks)) }, deleted_at: null })),
+    { ordered: false },
+  );
+  started = performance.now();
+  const changed = await client.workflow.execute<typeof recommend>('recommend', { workflowId: 'bench-changed', taskQueue: 'bench', args: [{}] });
+  const pipelineChangedMs = Math.round(performance.now() - started);
+  log(`pipeline 1 % changed: ${pipelineChangedMs} ms, ${changed.computed} computed, ${changed.layout ?? 'full'}, ${changed.documents ?? changed.users} documents written`);
   const workerPeakRssMb = peakRssMb(worker.pid as number);
   const history = await client.workflow.getHandle('bench-full').fetchHistory();
   await connection.close();
@@ -146,6 +164,12 @@ try {
     pipelineUsersPerSecond: Math.round(full.users / (pipelineFullMs / 1000)),
     pipelineIncrementalMs,
     incrementalCarried: incremental.carried,
+    incrementalStatus: incremental.status ?? 'published',
+    incrementalDocuments: incremental.documents ?? incremental.users,
+    pipelineChangedMs,
+    changedComputed: changed.computed,
+    changedLayout: changed.layout ?? 'full',
+    changedDocuments: changed.documents ?? changed.users,
     pipelineHistoryEvents: history.events?.length ?? 0,
     workerPeakRssMb,
     serveRate: rate,

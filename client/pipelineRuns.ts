@@ -113,9 +113,13 @@ export function healthLine(health: RunHealth): string {
 }
 
 export function recommendationsLine(r: PipelineRecommendations): string {
+  if (r.status === 'unchanged' && r.result) {
+    const x = r.result;
+    return `Recommendations: unchanged (${x.users} users, no list to compute; model ${x.model}): batch ${x.batchId} stays active, nothing written. Details: moovitamix recommend status`;
+  }
   if (r.status === 'published' && r.result) {
     const x = r.result;
-    return `Recommendations: published batch ${x.batchId} (${x.users} users: ${x.computed} computed, ${x.carried} carried over, ${x.coldStart} cold start; model ${x.model}). Details: moovitamix recommend status`;
+    return `Recommendations: published batch ${x.batchId} (${x.users} users: ${x.computed} computed, ${x.carried} carried over, ${x.coldStart} cold start; model ${x.model}${x.layout === 'overlay' ? `; an overlay of ${x.documents} documents on ${x.previousBatchId}` : ''}). Details: moovitamix recommend status`;
   }
   return `Recommendations: ${r.status} (${r.reason}); the active batch stays`;
 }

@@ -165,6 +165,8 @@ const numbers = {
   recommendK: { variable: 'MOOVITAMIX_RECOMMEND_K', fallback: 20, min: 1, max: 100 },
   recommendChunkSize: { variable: 'MOOVITAMIX_RECOMMEND_CHUNK_SIZE', fallback: 5000, min: 100, max: 20_000 },
   recommendKeepBatches: { variable: 'MOOVITAMIX_RECOMMEND_KEEP_BATCHES', fallback: 3, min: 2, max: 100 },
+  recommendFallbackRefreshHours: { variable: 'MOOVITAMIX_RECOMMEND_FALLBACK_REFRESH_HOURS', fallback: 168, min: 0, max: 8760 },
+  recommendMaxOverlays: { variable: 'MOOVITAMIX_RECOMMEND_MAX_OVERLAYS', fallback: 4, min: 0, max: 16 },
   genreBoost: { variable: 'MOOVITAMIX_COLD_START_GENRE_BOOST', fallback: 3, min: 1, max: 1000 },
   scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
   evalMaxUsers: { variable: 'MOOVITAMIX_EVAL_MAX_USERS', fallback: 10_000, min: 10, max: 10_000_000 },
@@ -175,6 +177,7 @@ const numbers = {
 /** Fractions read from the environment, with their default and bounds. */
 const fractions = {
   canaryShare: { variable: 'MOOVITAMIX_CANARY_SHARE', fallback: 0, min: 0, max: 0.5 },
+  recommendMaxOverlayShare: { variable: 'MOOVITAMIX_RECOMMEND_MAX_OVERLAY_SHARE', fallback: 0.25, min: 0, max: 1 },
   minUplift: { variable: 'MOOVITAMIX_PROMOTE_MIN_UPLIFT', fallback: 0.02, min: 0, max: 10 },
   minCoverage: { variable: 'MOOVITAMIX_PROMOTE_MIN_COVERAGE', fallback: 0.05, min: 0, max: 1 },
   driftPsi: { variable: 'MOOVITAMIX_DRIFT_PSI', fallback: 0.2, min: 0, max: 100 },
@@ -246,6 +249,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       k: whole(numbers.recommendK),
       chunkSize: whole(numbers.recommendChunkSize),
       keepBatches: whole(numbers.recommendKeepBatches),
+      fallbackRefreshHours: whole(numbers.recommendFallbackRefreshHours),
+      maxOverlays: whole(numbers.recommendMaxOverlays),
+      maxOverlayShare: fraction(fractions.recommendMaxOverlayShare),
       genreBoost: whole(numbers.genreBoost),
       // 0: one per core.
       threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
@@ -307,6 +313,9 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_RECOMMEND_K: String(config.recommend.k),
     MOOVITAMIX_RECOMMEND_CHUNK_SIZE: String(config.recommend.chunkSize),
     MOOVITAMIX_RECOMMEND_KEEP_BATCHES: String(config.recommend.keepBatches),
+    MOOVITAMIX_RECOMMEND_FALLBACK_REFRESH_HOURS: String(config.recommend.fallbackRefreshHours),
+    MOOVITAMIX_RECOMMEND_MAX_OVERLAYS: String(config.recommend.maxOverlays),
+    MOOVITAMIX_RECOMMEND_MAX_OVERLAY_SHARE: String(config.recommend.maxOverlayShare),
     MOOVITAMIX_COLD_START_GENRE_BOOST: String(config.recommend.genreBoost),
     MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
     MOOVITAMIX_RETRAIN_FAMILIES: config.training.families.join(','),

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { findList } from '../activities/recommend/lookup.js';
 import { BATCHES, activeState, challengerState, itemsOf, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
 import { canaryArm, type Arm } from './canary.js';
 import type { Reply, Route } from './server.js';
@@ -19,9 +20,10 @@ const LIMIT = /^[0-9]{1,3}$/;
  * `GET /users/:id/recommendations?limit=N`: one user's list from the active batch, or,
  * for the canary's share of users (canary.ts) while a challenger batch is published, from
  * the challenger's batch (a user it lacks falls back to the active one). The id and the
- * limit are checked against fixed patterns before anything is read; the only query made
- * is a lookup by `_id` (a string built from a validated integer) in the collection a
- * pointer names. Each answer comes from one batch, named in it with its model and arm;
+ * limit are checked against fixed patterns before anything is read; the only queries made
+ * are lookups by `_id` (a string built from a validated integer) in the collections a
+ * pointer names: its batch's layers, at most MOOVITAMIX_RECOMMEND_MAX_OVERLAYS + 1, read
+ * at once (lookup.ts). Each answer comes from one batch, named in it with its model and arm;
  * after a publish or a rollback the new batch is served within `pointerTtlMs`.
  */
 export function recommendationRoutes(db: Db, options: RecommendationsApiOptions = {}): Route[] {
@@ -52,10 +54,10 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
   const cacheSize = options.cacheSize ?? 50_000;
   // Keyed by batch and user: a new batch brings new keys; the oldest entries go first.
   const lists = new Map<string, RecommendationDocument | null>();
-  const lookup = async (collection: string, batchId: string, userId: number) => {
-    const key = `${batchId}/${userId}`;
+  const lookup = async (state: StateDocument, userId: number) => {
+    const key = `${state.batch_id}/${userId}`;
     if (lists.has(key)) return lists.get(key) ?? null;
-    const doc = await db.collection<RecommendationDocument>(collection).findOne({ _id: String(userId) });
+    const doc = await findList(db, state, userId);
     lists.set(key, doc);
     if (lists.size > cacheSize) lists.delete(lists.keys().next().value as string);
     return doc;
@@ -79,10 +81,10 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
         let from = active;
         let doc: RecommendationDocument | null = null;
         if (challenger && canaryArm(user, share) === 'challenger') {
-          doc = await lookup(challenger.state.collection, challenger.state.batch_id, user);
+          doc = await lookup(challenger.state, user);
           if (doc) [arm, from] = ['challenger', challenger];
         }
-        doc ??= await lookup(active.state.collection, active.state.batch_id, user);
+        doc ??= await lookup(active.state, user);
         if (!doc) return { status: 404, body: { error: `user ${user} is not in the active batch`, batch_id: active.state.batch_id } };
         const head = {
           user_id: doc.user_id,

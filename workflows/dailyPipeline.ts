@@ -242,7 +242,7 @@ async function recommendStep(workflowId: string, health: RunHealth, failed: Sour
   else {
     try {
       const result = await executeChild(recommend, { workflowId: childId, args: [{ mode: 'incremental' }] });
-      outcome = { status: 'published', workflowId: childId, result };
+      outcome = { status: result.status === 'unchanged' ? 'unchanged' : 'published', workflowId: childId, result };
     } catch (err) {
       log.error('recommendations failed', { error: rootMessage(err) });
       outcome = { status: 'failed', workflowId: childId, reason: rootMessage(err) };
@@ -257,7 +257,7 @@ async function recommendStep(workflowId: string, health: RunHealth, failed: Sour
 }
 
 function describeRecommendations(r: PipelineRecommendations): string {
-  if (r.status === 'published' && r.result) return `recommendations: ${describeRecommend(r.result)}`;
+  if ((r.status === 'published' || r.status === 'unchanged') && r.result) return `recommendations: ${describeRecommend(r.result)}`;
   return `recommendations: ${r.status}: ${r.reason}`;
 }
 

@@ -31,7 +31,9 @@ const CHUNKS_PER_EXECUTION = 300;
 /**
  * Computes every live user's recommendations into a new batch and publishes it:
  *  1. plan: the champion model (MostPopular until there is one), the live users in
- *     chunks, who is computed and who is carried over (incremental mode);
+ *     chunks, who is computed and who is carried over (incremental mode), and whether the
+ *     batch is full or an overlay on the active one; when nothing changed, the run ends
+ *     here, `unchanged`, having written only its record;
  *  2. score the chunks, `concurrency` activities at a time; each streams its input from
  *     MongoDB, scores on worker threads and writes one document per user;
  *  3. verify (one document per planned user) and switch the active-batch pointer;
@@ -59,9 +61,35 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
   let plan: BatchPlan | undefined = resumed?.plan;
   try {
     plan ??= await prepareRecommendations({ batchId, workflowId: info.workflowId, mode, ...(users.length > 0 ? { users } : {}), ...(slot !== 'active' ? { slot } : {}) });
+    if (plan.unchanged && plan.baseBatchId !== null) {
+      // Nothing to score or publish: the active batch already serves every live user these lists.
+      progress.chunks = 0;
+      progress.stage = 'done';
+      const result: RecommendResult = {
+        status: 'unchanged',
+        batchId: plan.baseBatchId,
+        recordId: batchId,
+        ...(slot !== 'active' ? { slot } : {}),
+        model: plan.model.key,
+        mode: plan.mode,
+        fullBecause: null,
+        chunks: 0,
+        users: plan.users,
+        computed: 0,
+        carried: plan.toCarry,
+        coldStart: 0,
+        documents: 0,
+        removed: 0,
+        previousBatchId: null,
+        pruned: [],
+        durationMs: Date.now() - startedAt,
+      };
+      upsertMemo({ batchId: plan.baseBatchId, model: plan.model.key, summary: describeRecommend(result) });
+      return result;
+    }
     progress.chunks = plan.chunks;
     progress.stage = 'scoring';
-    upsertMemo({ batchId, model: plan.model.key, summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}` });
+    upsertMemo({ batchId, model: plan.model.key, summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}${plan.layout === 'overlay' ? `, an overlay on ${plan.baseBatchId}` : ''}` });
 
     const first = resumed?.nextChunk ?? 0;
     const last = Math.min(plan.chunks, first + CHUNKS_PER_EXECUTION);
@@ -103,7 +131,12 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
     }
     progress.stage = 'done';
     const result: RecommendResult = {
+      status: 'published',
       batchId,
+      layout: plan.layout ?? 'full',
+      compactBecause: plan.compactBecause ?? null,
+      documents: published.documents,
+      removed: plan.removed ?? 0,
       ...(slot !== 'active' ? { slot } : {}),
       model: plan.model.key,
       mode: plan.mode,
@@ -134,7 +167,9 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
 }
 
 export function describeRecommend(r: RecommendResult): string {
-  return `published ${r.batchId}${r.slot === 'challenger' ? ' (challenger, for the canary)' : ''}: ${r.users} users (${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start), model ${r.model}`;
+  if (r.status === 'unchanged') return `unchanged: ${r.users} users, no list to compute, model ${r.model}; batch ${r.batchId} stays active, nothing written`;
+  const layout = r.layout === 'overlay' ? `, an overlay of ${r.documents} documents (${r.removed ?? 0} removed users) on ${r.previousBatchId}` : '';
+  return `published ${r.batchId}${r.slot === 'challenger' ? ' (challenger, for the canary)' : ''}: ${r.users} users (${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start), model ${r.model}${layout}`;
 }
 
 function zeroTotals(): RecommendTotals {

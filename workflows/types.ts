@@ -118,7 +118,24 @@ export interface RecommendInput {
 }
 
 export interface RecommendResult {
+  /**
+   * published: a new batch is active; unchanged: no user's inputs, the live users, the model
+   * and the settings changed, so nothing was written and the active batch stays (absent in
+   * runs recorded before overlays: published).
+   */
+  status?: 'published' | 'unchanged';
+  /** The batch active after the run: the new one, or for an unchanged run the one that stayed. */
   batchId: string;
+  /** An unchanged run's own record in recommendation_batches (it holds no lists). */
+  recordId?: string;
+  /** full: a list per live user written; overlay: only computed users' lists and removal markers. */
+  layout?: 'full' | 'overlay';
+  /** Why an incremental run wrote a full batch over its base (the overlay chain was compacted). */
+  compactBecause?: string | null;
+  /** Per-user documents written: lists and removal markers (0 for an unchanged run). */
+  documents?: number;
+  /** Users the base served who are no longer live (an overlay marks them). */
+  removed?: number;
   /** The pointer it was published to (absent in runs recorded before the canary: active). */
   slot?: 'active' | 'challenger';
   model: string;
@@ -145,7 +162,8 @@ export interface RecommendProgress {
 
 /** What the daily run did about recommendations. */
 export interface PipelineRecommendations {
-  status: 'published' | 'skipped' | 'failed';
+  /** unchanged: the step ran and found nothing to publish; the active batch stays. */
+  status: 'published' | 'unchanged' | 'skipped' | 'failed';
   workflowId: string;
   reason?: string;
   result?: RecommendResult;

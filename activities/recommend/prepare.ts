@@ -19,8 +19,10 @@ import {
   batchCollection,
   chunkId,
   contextId,
+  layersOf,
   slotState,
   type BatchDocument,
+  type BatchLayout,
   type Slot,
   type ContextDocument,
   type InputDocument,
@@ -52,6 +54,18 @@ export interface BatchPlan {
   users: number;
   toCompute: number;
   toCarry: number;
+  /**
+   * Nothing to publish: no user to compute or remove, the same model and settings. No
+   * chunk is scored; the active batch (`baseBatchId`) stays. Absent in plans recorded
+   * before overlays: false.
+   */
+  unchanged?: boolean;
+  /** full: a document per live user; overlay: only computed users and removal markers. Absent: full. */
+  layout?: BatchLayout;
+  /** Why an incremental run over a base wrote a full batch anyway (the overlay chain was compacted). */
+  compactBecause?: string | null;
+  /** Users the base served who are no longer live (removal markers in an overlay). */
+  removed?: number;
 }
 
 /**
@@ -71,15 +85,21 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
 
   // The model: the champion (the challenger for the canary), or MostPopular fitted on these listens.
   const slot = input.slot ?? ACTIVE_ID;
+  const state = await slotState(db, slot);
+  const base = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }) : null;
   const champion = slot === CHALLENGER_ID ? await aliasRef(db, 'challenger') : await championRef(db);
   if (!champion && slot === CHALLENGER_ID) throw ApplicationFailure.nonRetryable('no model is the challenger: promote one with `moovitamix models promote KEY --alias challenger`', 'NoChallenger');
   let model: RecommenderModel;
   let ref: ModelRef;
+  let fittedAt: Date | undefined;
   if (champion) {
     ref = champion;
     model = await loadModel(db, champion.key);
   } else {
-    ({ model, ref } = await fallbackModel(db, liveTracks, users.length, tracksOf));
+    const reused = input.mode === 'incremental' ? await reusableFallback(db, settings, base) : null;
+    if (reused) ({ model, ref, fittedAt } = reused);
+    else ({ model, ref } = await fallbackModel(db, liveTracks, users.length, tracksOf));
+    fittedAt ??= new Date();
   }
   const itemOf = new Map<number, number>();
   model.itemIds.forEach((id, i) => itemOf.set(id, i));
@@ -100,20 +120,61 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   const unknown = [...forced].filter((id) => !position.has(id));
   if (unknown.length > 0) throw ApplicationFailure.nonRetryable(`not live users: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, 'UnknownUsers');
 
-  const state = await slotState(db, slot);
-  const base = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }) : null;
   let fullBecause: string | null = null;
   if (input.mode === 'full') fullBecause = 'a full run was asked for';
   else if (!base) fullBecause = 'no batch is active yet';
   else if (base.model.key !== ref.key) fullBecause = `the model changed (${base.model.key} -> ${ref.key})`;
   else if (base.k !== settings.k || base.genre_boost !== settings.genreBoost) fullBecause = `the settings changed (k ${base.k} -> ${settings.k}, genre boost ${base.genre_boost} -> ${settings.genreBoost})`;
   const carryFrom = new Int32Array(users.length).fill(-1);
-  if (fullBecause === null && base) await markCarried(db, base, users, hashes, live, forced, carryFrom);
+  let removed: Float64Array = new Float64Array(0);
+  if (fullBecause === null && base) removed = await markCarried(db, base, users, hashes, live, forced, carryFrom);
+  let toCarry = 0;
+  for (const c of carryFrom) if (c >= 0) toCarry++;
+  const toCompute = users.length - toCarry;
+
+  const common = {
+    workflow_id: input.workflowId,
+    model: ref,
+    mode: input.mode,
+    slot,
+    base_batch_id: state?.batch_id ?? null,
+    k: settings.k,
+    genre_boost: settings.genreBoost,
+    chunk_size: settings.chunkSize,
+    users: users.length,
+    to_compute: toCompute,
+    to_carry: toCarry,
+    created_at: new Date(),
+    ...(fittedAt ? { model_fitted_at: fittedAt } : {}),
+  };
+  if (fullBecause === null && base && toCompute === 0 && removed.length === 0) {
+    // Every live user is served by the active batch from the same inputs: nothing to write
+    // but this record, which also answers a retried attempt.
+    if (existing) await dropInputs(db, existing);
+    // Its collection is named but never created: pruning the record drops nothing served.
+    const record: Omit<BatchDocument, '_id'> = { ...common, status: 'unchanged', collection: batchCollection(input.batchId), chunks: 0, removed: 0 };
+    const closed = await closePlan(db, input.batchId, record);
+    if (closed) return closed;
+    log.info('recommendations unchanged: nothing to publish', { batchId: input.batchId, active: base._id, model: ref.key, users: users.length });
+    return planOf({ _id: input.batchId, ...record }, null);
+  }
+
+  // An overlay on the base unless the chain is as deep or as heavy as allowed: then a full batch compacts it.
+  let layout: BatchLayout = 'full';
+  let compactBecause: string | null = null;
+  const overlayDocuments = (base?.overlay_documents ?? 0) + toCompute + removed.length;
+  if (fullBecause === null && base) {
+    const depth = layersOf(base).length;
+    if (depth > settings.maxOverlays) compactBecause = `the base reads through ${depth - 1} overlays (at most ${settings.maxOverlays})`;
+    else if (overlayDocuments > settings.maxOverlayShare * users.length) compactBecause = `the overlays would hold ${overlayDocuments} documents for ${users.length} users (at most ${settings.maxOverlayShare} of them)`;
+    else layout = 'overlay';
+  }
+  const overlay = layout === 'overlay';
 
   const chunkSize = settings.chunkSize;
   const chunks = Math.ceil(users.length / chunkSize);
   await db.collection<ContextDocument>(INPUTS).replaceOne({ _id: contextId(input.batchId) }, { batch_id: input.batchId, live: toBinary(live), item_genres: toBinary(itemGenres) }, { upsert: true });
-  let toCarry = 0;
+  let r = 0;
   for (let c = 0; c < chunks; c++) {
     const from = c * chunkSize;
     const to = Math.min(users.length, from + chunkSize);
@@ -127,7 +188,6 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
       const old = carryFrom[u] as number;
       if (old >= 0) {
         carry[u - from] = 1;
-        toCarry++;
         carryChunks = carryChunks ? [Math.min(carryChunks[0], old), Math.max(carryChunks[1], old)] : [old, old];
         continue;
       }
@@ -139,6 +199,9 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
       offsets.push(items.length);
       chunkGenres.push(genres[u] as number);
     }
+    // Removed users below the next chunk's first id belong to this chunk (the last takes the rest).
+    const firstRemoved = r;
+    while (r < removed.length && (c === chunks - 1 || (removed[r] as number) < (users[to] as number))) r++;
     const doc: Omit<InputDocument, '_id'> = {
       batch_id: input.batchId,
       chunk: c,
@@ -150,41 +213,50 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
       hist_items: toBinary(items.view()),
       genres: toBinary(chunkGenres.view()),
       carry_chunks: carryChunks,
+      ...(overlay ? { overlay: true, removed: toBinary(removed.subarray(firstRemoved, r)) } : {}),
     };
     await db.collection<InputDocument>(INPUTS).replaceOne({ _id: chunkId(input.batchId, c) }, doc, { upsert: true });
     beat('inputs', c + 1);
   }
 
   const batch: Omit<BatchDocument, '_id'> = {
+    ...common,
     status: 'building',
     collection: batchCollection(input.batchId),
-    workflow_id: input.workflowId,
-    model: ref,
-    mode: input.mode,
-    slot,
-    base_batch_id: state?.batch_id ?? null,
-    k: settings.k,
-    genre_boost: settings.genreBoost,
-    chunk_size: chunkSize,
     chunks,
-    users: users.length,
-    to_compute: users.length - toCarry,
-    to_carry: toCarry,
-    created_at: new Date(),
+    layout,
+    layers: overlay && base ? [input.batchId, ...layersOf(base)] : [input.batchId],
+    overlay_documents: overlay ? overlayDocuments : 0,
+    removed: overlay ? removed.length : 0,
   };
-  try {
-    // Only over a batch still being built: an attempt that finishes late never reopens a batch.
-    await db.collection<BatchDocument>(BATCHES).replaceOne({ _id: input.batchId, status: 'building' }, batch, { upsert: true });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
-    const now = (await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId })) as BatchDocument;
-    return planOf(now, null);
-  }
-  log.info('recommendation batch planned', { batchId: input.batchId, model: ref.key, users: users.length, toCompute: batch.to_compute, toCarry, chunks, fullBecause });
-  return planOf({ _id: input.batchId, ...batch }, fullBecause);
+  const closed = await closePlan(db, input.batchId, batch);
+  if (closed) return closed;
+  log.info('recommendation batch planned', { batchId: input.batchId, model: ref.key, users: users.length, toCompute, toCarry, removed: removed.length, chunks, layout, fullBecause, compactBecause });
+  return planOf({ _id: input.batchId, ...batch }, fullBecause, compactBecause);
 }
 
-function planOf(batch: BatchDocument, fullBecause: string | null): BatchPlan {
+/**
+ * Writes the plan's record over a batch still being built (an attempt that finishes late
+ * never reopens a batch); returns the plan already closed, if another attempt closed it.
+ */
+async function closePlan(db: Db, batchId: string, record: Omit<BatchDocument, '_id'>): Promise<BatchPlan | null> {
+  try {
+    await db.collection<BatchDocument>(BATCHES).replaceOne({ _id: batchId, status: 'building' }, record, { upsert: true });
+    return null;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+    const now = (await db.collection<BatchDocument>(BATCHES).findOne({ _id: batchId })) as BatchDocument;
+    return planOf(now, null);
+  }
+}
+
+/** An earlier attempt's inputs, when this one finds nothing to compute. */
+async function dropInputs(db: Db, batch: BatchDocument): Promise<void> {
+  for (let c = 0; c < batch.chunks; c++) await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batch._id, c) });
+  await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: contextId(batch._id) });
+}
+
+function planOf(batch: BatchDocument, fullBecause: string | null, compactBecause: string | null = null): BatchPlan {
   return {
     batchId: batch._id,
     collection: batch.collection,
@@ -197,29 +269,37 @@ function planOf(batch: BatchDocument, fullBecause: string | null): BatchPlan {
     users: batch.users,
     toCompute: batch.to_compute,
     toCarry: batch.to_carry,
+    unchanged: batch.status === 'unchanged',
+    layout: batch.layout ?? 'full',
+    compactBecause,
+    removed: batch.removed ?? 0,
   };
 }
 
 /**
  * A user is carried over when the base batch has a list for them computed from the same
  * inputs, every track of it is still live, and they were not asked to be recomputed.
- * The base batch's manifests are sorted by user id, as `users` is: one merge pass.
+ * The base batch's manifests are sorted by user id, as `users` is: one merge pass, which
+ * also finds the users the base serves who are no longer live (returned, ascending).
  */
-async function markCarried(db: Db, base: BatchDocument, users: Float64Array, hashes: Uint32Array, live: Uint8Array, forced: Set<number>, carryFrom: Int32Array): Promise<void> {
+async function markCarried(db: Db, base: BatchDocument, users: Float64Array, hashes: Uint32Array, live: Uint8Array, forced: Set<number>, carryFrom: Int32Array): Promise<Float64Array> {
   let u = 0;
-  for (let c = 0; c < base.chunks && u < users.length; c++) {
+  const removed = new Growable((n) => new Float64Array(n));
+  for (let c = 0; c < base.chunks; c++) {
     const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(base._id, c) });
     if (!m) throw new Error(`base batch ${base._id} has no manifest for chunk ${c}`);
     const oldUsers = fromBinary(m.user_ids, Float64Array);
     const oldHashes = fromBinary(m.input_hashes, Uint32Array);
     const offsets = fromBinary(m.offsets, Int32Array);
     const items = fromBinary(m.items, Int32Array);
-    for (let o = 0; o < oldUsers.length && u < users.length; ) {
-      const a = users[u] as number;
+    for (let o = 0; o < oldUsers.length; ) {
       const b = oldUsers[o] as number;
+      const a = u < users.length ? (users[u] as number) : Infinity;
       if (a < b) u++;
-      else if (b < a) o++;
-      else {
+      else if (b < a) {
+        removed.push(b);
+        o++;
+      } else {
         const same = hashes[2 * u] === oldHashes[2 * o] && hashes[2 * u + 1] === oldHashes[2 * o + 1];
         let allLive = true;
         for (let r = offsets[o] as number; r < (offsets[o + 1] as number) && allLive; r++) allLive = live[items[r] as number] === 1;
@@ -230,6 +310,22 @@ async function markCarried(db: Db, base: BatchDocument, users: Float64Array, has
     }
     Context.current().heartbeat({ stage: 'carry-over', read: c + 1 });
   }
+  return removed.view().slice();
+}
+
+/**
+ * The active batch's auto MostPopular, while it is younger than the refresh interval. A
+ * refit keyed by its counts would be a new model after any listen changed, and a new model
+ * recomputes everyone; reused, it recomputes only the users whose inputs changed. Its
+ * ranking ages by at most the interval (new tracks wait for the refit; tombstoned ones
+ * are masked out as for any model).
+ */
+async function reusableFallback(db: Db, settings: RecommendSettings, base: BatchDocument | null): Promise<{ model: RecommenderModel; ref: ModelRef; fittedAt: Date } | null> {
+  if (!base || !base.model.key.startsWith('most-popular@auto-') || settings.fallbackRefreshHours <= 0) return null;
+  const fittedAt = base.model_fitted_at ?? base.created_at;
+  if (Date.now() - fittedAt.getTime() >= settings.fallbackRefreshHours * 3600_000) return null;
+  if (!(await artifactExists(db, base.model.key))) return null;
+  return { model: await loadModel(db, base.model.key), ref: base.model, fittedAt };
 }
 
 /** MostPopular on the live users' listens of live tracks, keyed by its content. */

@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { deleteArtifact } from '../models/registry.js';
 import { fromBinary } from './binary.js';
 import { countOnes } from './scoreChunk.js';
-import { ACTIVE_ID, BATCHES, INPUTS, MANIFESTS, activeState, challengerState, chunkId, contextId, slotState, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
+import { ACTIVE_ID, BATCHES, INPUTS, MANIFESTS, activeState, challengerState, chunkId, contextId, layersOf, slotState, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
 
 export interface PublishOutcome {
   batchId: string;
@@ -14,12 +14,15 @@ export interface PublishOutcome {
   coldStart: number;
   /** The batch that was active before: what `recommend rollback` returns to. */
   previousBatchId: string | null;
+  /** Documents its own collection holds: every user's list (full), or the computed lists and removal markers (overlay). */
+  documents: number;
 }
 
 /**
  * Verifies a batch and makes it active. Verified means: every chunk's manifest is there,
- * the manifests hold exactly the planned users, and the collection holds exactly one
- * document per planned user (documents are keyed by user id, so none is doubled). Then
+ * the manifests hold exactly the planned users, and the collection holds exactly the
+ * planned documents (documents are keyed by user id, so none is doubled): one per planned
+ * user in a full batch, one per computed or removed user in an overlay. Then
  * one update of the pointer publishes it, guarded by the batch that was active when the
  * batch was planned: a run never overwrites a batch published after it started.
  */
@@ -50,12 +53,14 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
     // The collection's own count (cheap on both servers) against the plan; the manifests
     // above were counted chunk by chunk as they were written.
     const documents = await db.collection(batch.collection).estimatedDocumentCount();
-    if (users !== batch.users || documents !== batch.users) {
-      throw ApplicationFailure.nonRetryable(`batch ${batchId} failed verification: planned ${batch.users} users, manifests hold ${users}, the collection ${documents} documents`, 'BatchUnverified');
+    const planned = expectedDocuments(batch);
+    if (users !== batch.users || documents !== planned) {
+      const overlay = batch.layout === 'overlay' ? ` and an overlay of ${planned} documents (${batch.to_compute} computed, ${batch.removed ?? 0} removed)` : '';
+      throw ApplicationFailure.nonRetryable(`batch ${batchId} failed verification: planned ${batch.users} users${overlay}, manifests hold ${users}, the collection ${documents} documents`, 'BatchUnverified');
     }
     written = { users, computed, carried, cold_start: coldStart };
     await batches.updateOne({ _id: batchId }, { $set: { written } });
-    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`, slot);
+    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`, slot, layersOf(batch));
     // FerretDB checks the guard apart from the write: read back what won.
     const now = await slotState(db, slot);
     if (!swapped || now?.batch_id !== batchId) {
@@ -70,7 +75,11 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
   for (let c = 0; c < batch.chunks; c++) await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batchId, c) });
   await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: contextId(batchId) });
   log.info('recommendation batch published', { batchId, ...figures(w), previous: batch.base_batch_id });
-  return { batchId, ...figures(w), previousBatchId: batch.base_batch_id };
+  return { batchId, ...figures(w), previousBatchId: batch.base_batch_id, documents: expectedDocuments(batch) };
+}
+
+function expectedDocuments(batch: BatchDocument): number {
+  return batch.layout === 'overlay' ? batch.to_compute + (batch.removed ?? 0) : batch.users;
 }
 
 function figures(w: NonNullable<BatchDocument['written']>) {
@@ -89,8 +98,9 @@ export async function abandonBatch(db: Db, batchId: string, error: string): Prom
 
 /**
  * Keeps the `keep` most recently published batches (at least the active one and the one
- * before it, for rollback) and drops the rest, with failed batches and batches left
- * building by a run that died more than a day ago.
+ * before it, for rollback) and every batch their overlays read through, and drops the
+ * rest, with failed batches and batches left building by a run that died more than a day
+ * ago. A batch still building keeps its base's layers too: it will read through them.
  */
 export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: string[] }> {
   const state = await activeState(db);
@@ -100,11 +110,15 @@ export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: str
   const published = all
     .filter((b) => b.status === 'published' || b.status === 'superseded' || b.status === 'rolled_back')
     .sort((a, b) => (b.published_at?.getTime() ?? 0) - (a.published_at?.getTime() ?? 0));
-  const kept = new Set([...protectedIds, ...published.slice(0, Math.max(2, keep)).map((b) => b._id)]);
   const dayAgo = Date.now() - 24 * 3600_000;
+  const building = all.filter((b) => b.status === 'building' && b.created_at.getTime() >= dayAgo).map((b) => b._id);
+  const kept = new Set([...protectedIds, ...building, ...published.slice(0, Math.max(2, keep)).map((b) => b._id)]);
+  const byId = new Map(all.map((b) => [b._id, b]));
+  for (const id of [...kept]) for (const layer of layersOf(byId.get(id) ?? { _id: id })) kept.add(layer);
   const doomed = all.filter((b) => !kept.has(b._id) && (b.status !== 'building' || b.created_at.getTime() < dayAgo));
   for (const batch of doomed) {
-    await dropBatchData(db, batch);
+    // An unchanged run's record holds no data: it is only closed, and not reported as dropped.
+    if (batch.status !== 'unchanged') await dropBatchData(db, batch);
     await db.collection<BatchDocument>(BATCHES).updateOne({ _id: batch._id }, { $set: { status: 'pruned' } });
   }
   // Fallback models no remaining batch uses.
@@ -112,8 +126,9 @@ export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: str
   for (const key of new Set(doomed.map((b) => b.model.key))) {
     if (key.startsWith('most-popular@auto-') && !inUse.has(key)) await deleteArtifact(db, key);
   }
-  if (doomed.length > 0) log.info('recommendation batches pruned', { dropped: doomed.map((b) => b._id) });
-  return { dropped: doomed.map((b) => b._id) };
+  const dropped = doomed.filter((b) => b.status !== 'unchanged').map((b) => b._id);
+  if (dropped.length > 0) log.info('recommendation batches pruned', { dropped });
+  return { dropped };
 }
 
 async function dropBatchData(db: Db, batch: BatchDocument): Promise<void> {

@@ -17,8 +17,8 @@ import {
   type BatchDocument,
   type ContextDocument,
   type InputDocument,
+  type LayerDocument,
   type ManifestDocument,
-  type RecommendationDocument,
   type RecommendedItem,
 } from './store.js';
 
@@ -40,7 +40,8 @@ const WRITE_BATCH = 1000;
 
 /**
  * Scores one chunk of a batch and writes its users' documents: computed users on the
- * scoring threads, carried users copied from the base batch's manifests. The manifest,
+ * scoring threads, carried users copied from the base batch's manifests (a full batch) or
+ * left to the base's layers (an overlay, which also marks the chunk's removed users). The manifest,
  * written last, marks the chunk done. A retried attempt resumes after the documents its
  * heartbeat says were written; documents are deterministic, so writing one twice is a
  * duplicate-key no-op.
@@ -99,14 +100,26 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
     offsets[u + 1] = items.length;
   }
 
-  // The serving documents, resuming where a previous attempt's heartbeat left off.
+  // The serving documents, resuming where a previous attempt's heartbeat left off. An
+  // overlay writes only the lists it computed (the base's layers serve the carried users)
+  // and a marker for each removed user; a full batch writes every user's list.
   const itemIds = context.model.itemIds;
   const track = (item: number) => itemIds[item] as number;
-  const collection = db.collection<RecommendationDocument>(batch.collection);
-  const resumeAt = Math.min(doc.users, Number((Context.current().info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0));
-  for (let from = resumeAt - (resumeAt % WRITE_BATCH); from < doc.users; from += WRITE_BATCH) {
-    const docs: RecommendationDocument[] = [];
-    for (let u = from; u < Math.min(doc.users, from + WRITE_BATCH); u++) {
+  const collection = db.collection<LayerDocument>(batch.collection);
+  const rows: number[] = [];
+  for (let u = 0; u < doc.users; u++) if (!(doc.overlay && carry[u] === 1)) rows.push(u);
+  const removed = doc.removed ? fromBinary(doc.removed, Float64Array) : new Float64Array(0);
+  const total = rows.length + removed.length;
+  const resumeAt = Math.min(total, Number((Context.current().info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0));
+  for (let from = resumeAt - (resumeAt % WRITE_BATCH); from < total; from += WRITE_BATCH) {
+    const docs: LayerDocument[] = [];
+    for (let n = from; n < Math.min(total, from + WRITE_BATCH); n++) {
+      if (n >= rows.length) {
+        const id = removed[n - rows.length] as number;
+        docs.push({ _id: String(id), user_id: id, batch_id: batch._id, removed: true });
+        continue;
+      }
+      const u = rows[n] as number;
       const list: RecommendedItem[] = [];
       for (let r = offsets[u] as number; r < (offsets[u + 1] as number); r++) {
         const causes: number[] = [];
@@ -128,7 +141,7 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
       });
     }
     await insertIgnoringDuplicates(collection, docs);
-    Context.current().heartbeat({ written: Math.min(doc.users, from + WRITE_BATCH) });
+    Context.current().heartbeat({ written: Math.min(total, from + WRITE_BATCH) });
   }
 
   const carriedCount = countOnes(carry);

@@ -12,8 +12,14 @@ export interface RecommendSettings {
   keepBatches: number;
   /** Scoring threads per worker process. */
   threads: number;
+  /** Hours the auto MostPopular fallback is reused by incremental runs before it is fitted again (0: every run). */
+  fallbackRefreshHours: number;
+  /** Overlays a batch may read through before a full batch is written again (0: always full). */
+  maxOverlays: number;
+  /** Share of live users the overlays of a chain may hold together before a full batch is written again. */
+  maxOverlayShare: number;
 }
 
 export function defaultRecommendSettings(): RecommendSettings {
-  return { k: 20, genreBoost: 3, chunkSize: 5000, keepBatches: 3, threads: Math.max(1, availableParallelism()) };
+  return { k: 20, genreBoost: 3, chunkSize: 5000, keepBatches: 3, threads: Math.max(1, availableParallelism()), fallbackRefreshHours: 168, maxOverlays: 4, maxOverlayShare: 0.25 };
 }

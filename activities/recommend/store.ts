@@ -3,11 +3,15 @@ import type { ModelRef, Reason } from '../../models/types.js';
 
 /*
  * Where recommendations live. Each batch writes its own collection,
- * `recommendations_<batch id>`, one document per live user keyed by the user id; a
- * single pointer document names the active batch. Publishing is one update of that
- * pointer, so a reader (who reads the pointer, then one user's document) sees the old
- * batch or the new one, never a mix. Older batches are dropped whole (a drop is instant
- * where deleting a million documents is not).
+ * `recommendations_<batch id>`, keyed by the user id. A full batch holds one document per
+ * live user; an overlay batch holds only the lists it computed and a marker for each user
+ * no longer live, and reads through to the batch it was planned on (its `layers`, newest
+ * first, end in a full batch). A single pointer document names the active batch and its
+ * layers' collections. Publishing is one update of that pointer, so a reader (who reads
+ * the pointer, then one user's document from the newest layer holding it) sees the old
+ * batch or the new one, never a mix: batches never change once published. Older batches
+ * are dropped whole (a drop is instant where deleting a million documents is not), never
+ * while a kept batch still reads through them.
  */
 
 export const BATCHES = 'recommendation_batches';
@@ -26,7 +30,11 @@ export const ACTIVE_ID = 'active';
 export const CHALLENGER_ID = 'challenger';
 export type Slot = typeof ACTIVE_ID | typeof CHALLENGER_ID;
 
-export type BatchStatus = 'building' | 'published' | 'superseded' | 'rolled_back' | 'failed' | 'pruned';
+/** `unchanged`: a run's record that found nothing to publish (it holds no lists, the active batch stayed). */
+export type BatchStatus = 'building' | 'published' | 'superseded' | 'rolled_back' | 'failed' | 'pruned' | 'unchanged';
+
+/** full: a document per live user; overlay: the computed users' lists and removal markers over its base's layers. */
+export type BatchLayout = 'full' | 'overlay';
 
 export interface BatchDocument {
   _id: string;
@@ -39,11 +47,21 @@ export interface BatchDocument {
   slot?: Slot;
   /** The batch that was active when this one was planned: carry-over source, publish guard. */
   base_batch_id: string | null;
+  /** Absent in batches written before overlays: full. */
+  layout?: BatchLayout;
+  /** Batch ids a lookup reads, newest first: itself, then its base's layers down to a full batch. Absent: [itself]. */
+  layers?: string[];
+  /** Documents the overlays of `layers` hold together (0 for a full batch): what compaction weighs. */
+  overlay_documents?: number;
+  /** Removal markers this batch writes (users its base served who are no longer live). */
+  removed?: number;
+  /** When its auto MostPopular model was fitted (absent for registered models): the fallback's age. */
+  model_fitted_at?: Date;
   k: number;
   genre_boost: number;
   chunk_size: number;
   chunks: number;
-  /** Live users when planned: the batch holds exactly one document for each. */
+  /** Live users when planned: the batch serves exactly one list to each. */
   users: number;
   to_compute: number;
   to_carry: number;
@@ -61,6 +79,8 @@ export interface StateDocument {
   _id: Slot;
   batch_id: string;
   collection: string;
+  /** The collections a lookup reads, newest first (the batch's layers). Absent: [collection]. */
+  layers?: string[];
   /** The batch `recommend rollback` returns to, while it is kept. */
   previous_batch_id: string | null;
   switched_at: Date;
@@ -96,6 +116,30 @@ export interface RecommendationDocument {
   items: string;
 }
 
+/**
+ * In an overlay: the user was served by the base's layers but is no longer live. Found
+ * first, it answers "no list", as the user's absence from a full batch does.
+ */
+export interface RemovedMarker {
+  _id: string;
+  user_id: number;
+  batch_id: string;
+  removed: true;
+}
+
+/** What a batch's collection holds. */
+export type LayerDocument = RecommendationDocument | RemovedMarker;
+
+export function isRemoved(doc: LayerDocument): doc is RemovedMarker {
+  return (doc as RemovedMarker).removed === true;
+}
+
+/** A batch's layers, newest first (a batch written before overlays is its own only layer). */
+export const layersOf = (batch: Pick<BatchDocument, '_id' | 'layers'>): string[] => batch.layers ?? [batch._id];
+
+/** The collections a pointer's lookups read, newest first. */
+export const pointerLayers = (state: Pick<StateDocument, 'collection' | 'layers'>): string[] => state.layers ?? [state.collection];
+
 /** A stored list as the API serves it. */
 export function itemsOf(doc: RecommendationDocument): RecommendedItem[] {
   return JSON.parse(doc.items) as RecommendedItem[];
@@ -124,6 +168,10 @@ export interface InputDocument extends ChunkDocument {
   genres: Binary;
   /** Base-batch chunks holding the carried users (inclusive), or null when none are carried. */
   carry_chunks: [number, number] | null;
+  /** Overlay batches: whether carried users' lists are left to the base (true) or copied (absent: copied). */
+  overlay?: boolean;
+  /** Float64 ids of users the base served who are no longer live, in this chunk's id range: their removal markers. */
+  removed?: Binary;
 }
 
 /** Per-batch scoring context: which model items are live now and their genre codes. */
@@ -174,9 +222,9 @@ export async function slotState(db: Db, slot: Slot): Promise<StateDocument | nul
  * Makes `batchId` active if the pointer still names `expected` (null: no batch yet).
  * Returns false when another batch was published meanwhile.
  */
-export async function switchActive(db: Db, batchId: string, expected: string | null, previous: string | null, reason: string, slot: Slot = ACTIVE_ID): Promise<boolean> {
+export async function switchActive(db: Db, batchId: string, expected: string | null, previous: string | null, reason: string, slot: Slot = ACTIVE_ID, layers: string[] = [batchId]): Promise<boolean> {
   const state = db.collection<StateDocument>(STATE);
-  const fields = { batch_id: batchId, collection: batchCollection(batchId), previous_batch_id: previous, switched_at: new Date(), reason };
+  const fields = { batch_id: batchId, collection: batchCollection(batchId), layers: layers.map(batchCollection), previous_batch_id: previous, switched_at: new Date(), reason };
   if (expected === null) {
     try {
       await state.insertOne({ _id: slot, ...fields });
@@ -206,9 +254,12 @@ export async function rollbackActive(db: Db): Promise<{ from: string; to: string
   if (!to) throw new RollbackRefused(`batch ${state.batch_id} is active and there is no previous batch to roll back to`);
   const previous = await db.collection<BatchDocument>(BATCHES).findOne({ _id: to });
   if (!previous || previous.status !== 'superseded') throw new RollbackRefused(`the previous batch ${to} is no longer available (status ${previous?.status ?? 'gone'})`);
-  const collections = await db.listCollections({ name: previous.collection }, { nameOnly: true }).toArray();
-  if (collections.length === 0) throw new RollbackRefused(`the previous batch's collection ${previous.collection} is gone`);
-  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`))) throw new RollbackRefused('another batch was published meanwhile; look again');
+  // An overlay reads through its base's collections: every one of them must still be there.
+  const needed = layersOf(previous).map(batchCollection);
+  const present = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  const missing = needed.filter((name) => !present.has(name));
+  if (missing.length > 0) throw new RollbackRefused(`the previous batch's collection${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone`);
+  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`, ACTIVE_ID, layersOf(previous)))) throw new RollbackRefused('another batch was published meanwhile; look again');
   const now = new Date();
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: state.batch_id }, { $set: { status: 'rolled_back', rolled_back_at: now } });
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: to }, { $set: { status: 'published' }, $unset: { superseded_at: '' } });

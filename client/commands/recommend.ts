@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { BATCHES, RollbackRefused, activeState, itemsOf, rollbackActive, type BatchDocument, type RecommendationDocument } from '../../activities/recommend/store.js';
+import { findList } from '../../activities/recommend/lookup.js';
+import { BATCHES, RollbackRefused, activeState, itemsOf, layersOf, rollbackActive, type BatchDocument } from '../../activities/recommend/store.js';
 import { loadConfig } from '../../config/config.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
@@ -85,9 +86,20 @@ export function parseUserIds(text: string): number[] {
 }
 
 function renderResult(r: RecommendResult): string {
+  if (r.status === 'unchanged') {
+    return [
+      `Unchanged in ${seconds(r.durationMs)}: no user's inputs, live users, model (${r.model}) or settings changed`,
+      `  ${r.slot === 'challenger' ? 'challenger ' : ''}batch ${r.batchId} stays active for its ${r.users} users; nothing written but the run's record ${r.recordId}`,
+    ].join('\n');
+  }
+  const layout =
+    r.layout === 'overlay'
+      ? `  an overlay on ${r.previousBatchId}: ${r.documents} documents written (${r.computed} lists, ${r.removed ?? 0} removed users)`
+      : `  a full batch: ${r.documents ?? r.users} documents written${r.compactBecause ? ` (compacted: ${r.compactBecause})` : ''}`;
   return [
     `Published ${r.slot === 'challenger' ? 'challenger ' : ''}batch ${r.batchId} in ${seconds(r.durationMs)} (model ${r.model}, ${r.mode}${r.fullBecause ? `, every user computed: ${r.fullBecause}` : ''})`,
     `  users ${r.users}: ${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start; ${r.chunks} chunks`,
+    layout,
     `  previous batch ${r.previousBatchId ?? '(none)'} kept for rollback${r.pruned.length > 0 ? `; dropped ${r.pruned.join(', ')}` : ''}`,
   ].join('\n');
 }
@@ -122,13 +134,19 @@ async function statusOfBatches(argv: string[]): Promise<number> {
     }
     console.log(state ? `Active batch ${state.batch_id} since ${state.switched_at.toISOString()} (${state.reason}); rollback to: ${state.previous_batch_id ?? 'none'}` : 'No batch published yet.');
     if (batches.length > 0) {
-      const rows = batches.map((b) => [b._id, b.status, b.model.key, b.mode, b.users, b.written?.computed ?? b.to_compute, b.written?.carried ?? b.to_carry, b.written?.cold_start ?? '', (b.published_at ?? b.created_at).toISOString()]);
-      console.log(table(['batch', 'status', 'model', 'mode', 'users', 'computed', 'carried', 'cold start', 'published / created'], rows, new Set([4, 5, 6, 7])));
+      const rows = batches.map((b) => [b._id, b.status, b.model.key, b.mode, layoutOf(b), b.users, b.written?.computed ?? b.to_compute, b.written?.carried ?? b.to_carry, b.written?.cold_start ?? '', (b.published_at ?? b.created_at).toISOString()]);
+      console.log(table(['batch', 'status', 'model', 'mode', 'layout', 'users', 'computed', 'carried', 'cold start', 'published / created'], rows, new Set([5, 6, 7, 8])));
     }
     return 0;
   } finally {
     await close();
   }
+}
+
+/** full, `overlay/N` (N layers read through), or `-` for an unchanged run's record. */
+function layoutOf(b: BatchDocument): string {
+  if (b.status === 'unchanged') return '-';
+  return b.layout === 'overlay' ? `overlay/${layersOf(b).length - 1}` : 'full';
 }
 
 async function showCommand(argv: string[]): Promise<number> {
@@ -143,7 +161,7 @@ async function showCommand(argv: string[]): Promise<number> {
       console.error('moovitamix: no recommendations have been published yet');
       return 1;
     }
-    const doc = await db.collection<RecommendationDocument>(state.collection).findOne({ _id: String(userId) });
+    const doc = await findList(db, state, userId as number);
     if (!doc) {
       console.error(`moovitamix: user ${userId} is not in the active batch ${state.batch_id}`);
       return 1;

@@ -4,7 +4,7 @@ import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import { loadConfig } from '../../config/config.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
-import { healthLine, summaryTable } from '../pipelineRuns.js';
+import { healthLine, recommendationsLine, summaryTable } from '../pipelineRuns.js';
 import { UsageError } from '../usage.js';
 
 export const STATUS_USAGE = `Usage: moovitamix status [RUN] [--json] [--limit N]
@@ -78,6 +78,7 @@ export function details(run: PipelineRunDocument): string {
     summaryTable(run.sources),
   ];
   if (run.health) lines.push(healthLine(run.health));
+  if (run.recommendations) lines.push(recommendationsLine(run.recommendations));
   for (const [name, s] of Object.entries(run.sources) as [string, SourceSummary][]) {
     const retries = Object.entries(s.retries).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
     const added = Object.entries(s.drift.added).map(([f, n]) => `+${f} (${n})`);

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { registerModel, setAlias } from '../../activities/models/registry.js';
-import { BATCHES, activeState, itemsOf, type BatchDocument, type RecommendationDocument, type RecommendedItem } from '../../activities/recommend/store.js';
+import { findList } from '../../activities/recommend/lookup.js';
+import { BATCHES, MANIFESTS, activeState, batchCollection, itemsOf, layersOf, type BatchDocument, type RecommendationDocument, type RecommendedItem } from '../../activities/recommend/store.js';
 import type { Config } from '../../config/config.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';
@@ -59,6 +60,24 @@ describe('recommendations, end to end', function () {
     const docs = await db.collection<RecommendationDocument>(`recommendations_${batchId}`).find().toArray();
     return new Map(docs.map((d) => [d.user_id, { ...d, items: itemsOf(d) }]));
   };
+  /** What readers of a batch get for each of these users, through its layers (absent: no list). */
+  const viewOf = async (db: Db, batchId: string, users: Iterable<number>) => {
+    const batch = (await db.collection<BatchDocument>(BATCHES).findOne({ _id: batchId })) as BatchDocument;
+    const pointer = { batch_id: batchId, collection: batch.collection, layers: layersOf(batch).map(batchCollection) };
+    const view = new Map<number, Listed>();
+    for (const user of users) {
+      const doc = await findList(db, pointer, user);
+      if (doc) view.set(user, { ...doc, items: itemsOf(doc) });
+    }
+    return view;
+  };
+  /** Every per-user document and manifest stored, as text: what "nothing written" is checked against. */
+  const perUserState = async (db: Db) => {
+    const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_')).sort();
+    const parts: unknown[] = [];
+    for (const name of [...names, MANIFESTS]) parts.push(name, await db.collection(name).find().sort({ _id: 1 }).toArray());
+    return JSON.stringify(parts);
+  };
   const served = (sim: Simulator, name: 'tracks' | 'users' | 'listen_history') => sim.served(name).map((t) => JSON.parse(t) as Record<string, unknown>);
   const historiesOf = (sim: Simulator) => new Map(served(sim, 'listen_history').map((h) => [h.user_id as number, h.items as number[]]));
   const ids = (records: Record<string, unknown>[]) => new Set(records.map((r) => r.id as number));
@@ -100,32 +119,42 @@ describe('recommendations, end to end', function () {
     expect(someone.items.every((i, n) => n === 0 || (someone.items[n - 1] as { score: number }).score >= i.score)).to.equal(true);
     const run = await db.collection('pipeline_runs').findOne({ _id: `daily-${DATE}` as never });
     expect(run?.recommendations).to.deep.include({ status: 'published', workflowId: `daily-${DATE}/recommend` });
-    // A re-run with nothing changed carries every user over under the same fallback model.
-    const again = await withWorker(config, (client) => recommendRun(client, config, {}, 'recommend-again'));
-    expect(again).to.deep.include({ model: r?.model, users: 300, computed: 0, carried: 300, previousBatchId: r?.batchId, fullBecause: null });
-    const carried = await batchDocs(db, again.batchId);
-    for (const [user, doc] of carried) expect({ ...doc, batch_id: r?.batchId }, `user ${user}`).to.deep.equal(docs.get(user));
+    // The next day, nothing changed upstream: the step publishes nothing, writes no list, and says so.
+    const before = await perUserState(db);
+    const pointerBefore = await activeState(db);
+    const quiet = await withWorker(config, (client) => daily(client, config, '2025-01-04'));
+    expect(quiet.recommendations).to.deep.include({ status: 'unchanged', workflowId: 'daily-2025-01-04/recommend' });
+    expect(quiet.recommendations?.result).to.deep.include({ status: 'unchanged', batchId: r?.batchId, recordId: quiet.recommendations?.result?.recordId, model: r?.model, users: 300, computed: 0, carried: 300, documents: 0, chunks: 0 });
+    expect(await perUserState(db), 'no list, marker or manifest written').to.equal(before);
+    expect(await activeState(db)).to.deep.equal(pointerBefore);
+    const quietRun = await db.collection('pipeline_runs').findOne({ _id: 'daily-2025-01-04' as never });
+    expect(quietRun?.recommendations).to.deep.include({ status: 'unchanged' });
+    const report = await runCli(['status'], stack.env({ MONGODB_DB: config.mongodbDb }));
+    expect(report.stdout).to.include(`Recommendations: unchanged (300 users, no list to compute; model ${r?.model}): batch ${r?.batchId} stays active, nothing written`);
+    const again = quiet.recommendations?.result as RecommendResult;
+    expect((await db.collection<BatchDocument>(BATCHES).findOne({ _id: again.recordId as string }))?.status).to.equal('unchanged');
 
     // A champion whose artifact is gone: the step fails, the run fails and alerts, readers keep the active batch.
     await db.collection('model_versions').insertOne({ _id: 'broken@1', name: 'broken', version: 1, family: 'item-knn' } as never);
     await db.collection('model_aliases').insertOne({ _id: 'champion', model_key: 'broken@1', moved_at: new Date(), reason: 'test' } as never);
-    const failure = await withWorker(config, (client) => daily(client, config, '2025-01-04')).catch((e: Error) => e);
+    const failure = await withWorker(config, (client) => daily(client, config, '2025-01-05')).catch((e: Error) => e);
     expect(String((failure as { cause?: { message?: string } }).cause?.message)).to.include('recommendations failed').and.to.include('model artifact broken@1 not found');
-    expect((await activeState(db))?.batch_id).to.equal(again.batchId);
+    expect((await activeState(db))?.batch_id).to.equal(r?.batchId);
     // It failed while planning: no batch was written, nothing is left behind.
-    expect((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => b._id).sort()).to.deep.equal([r?.batchId, again.batchId].sort());
+    expect((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => b._id).sort()).to.deep.equal([r?.batchId, again.recordId].sort());
     const left = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_'));
-    expect(left.sort()).to.deep.equal([`recommendations_${r?.batchId}`, `recommendations_${again.batchId}`].sort());
+    expect(left).to.deep.equal([`recommendations_${r?.batchId}`]);
     const alert = await db.collection('alerts').findOne({ key: 'recommend_failed', status: 'open' });
     expect(alert?.message).to.include('model artifact broken@1 not found');
-    const stored = await db.collection('pipeline_runs').findOne({ _id: 'daily-2025-01-04' as never });
+    const stored = await db.collection('pipeline_runs').findOne({ _id: 'daily-2025-01-05' as never });
     expect(stored?.recommendations).to.deep.include({ status: 'failed' });
     expect(stored?.status, 'a backfill runs the date again').to.equal('FAILED');
     expect(await db.collection('alerts').countDocuments({ key: 'run_failed' })).to.equal(0);
   });
 
   it('item-kNN champion: incremental carry-over with exact counts, tombstoned tracks dropped, rollback, pruning', async () => {
-    const { sim, config, db } = await setup('knn', { tracks: 150, users: 400, listenHistory: 400 }, { keepBatches: 2 });
+    // Overlays up to every user: this run's change (a tenth of histories, tombstoned tracks) stays an overlay.
+    const { sim, config, db } = await setup('knn', { tracks: 150, users: 400, listenHistory: 400 }, { keepBatches: 2, maxOverlayShare: 1 });
     const before = historiesOf(sim);
     // The champion: item-kNN fitted on today's histories (training lands with the model issue).
     const itemIds = Float64Array.from([...ids(served(sim, 'tracks'))].sort((a, b) => a - b));
@@ -158,9 +187,16 @@ describe('recommendations, end to end', function () {
       expect((await activeState(db))?.batch_id).to.equal(b1?.batchId);
       // ...and a data scientist who accepts them runs the step by hand.
       const b2 = await recommendRun(client, config, {}, 'recommend-after-mutation');
+      const removed = [...docs1.keys()].filter((u) => !users.includes(u));
       expect(b2).to.deep.include({ users: users.length, computed: expectedComputed.length, carried: users.length - expectedComputed.length, previousBatchId: b1?.batchId, fullBecause: null });
+      expect(b2).to.deep.include({ status: 'published', layout: 'overlay', removed: removed.length, documents: expectedComputed.length + removed.length });
       expect(expectedComputed.length).to.be.within(40, users.length - 100);
-      const docs2 = await batchDocs(db, b2?.batchId as string);
+      expect(removed.length).to.be.greaterThan(0);
+      // The overlay holds only the recomputed users' lists and the removed users' markers...
+      const written = (await db.collection<{ _id: string }>(batchCollection(b2.batchId)).find().toArray()).map((d) => Number(d._id)).sort((a, b) => a - b);
+      expect(written).to.deep.equal([...expectedComputed, ...removed].sort((a, b) => a - b));
+      // ...and readers of b2 get exactly one list per live user, none for removed users.
+      const docs2 = await viewOf(db, b2.batchId, new Set([...docs1.keys(), ...users]));
       expectSound(docs2, sim, 10);
       const recomputed = new Set(expectedComputed);
       for (const [user, doc] of docs2) {
@@ -178,28 +214,44 @@ describe('recommendations, end to end', function () {
       const status = await runCli(['recommend', 'status'], stack.env({ MONGODB_DB: config.mongodbDb }));
       expect(status.stdout).to.include(`Active batch ${b1?.batchId}`).and.to.include('rolled_back');
 
-      // Two more runs with keepBatches = 2: the oldest batches are dropped, collections and all.
+      // A full run, then a day with nothing changed: unchanged, nothing pruned (b2, kept, reads through b1).
       const full = await recommendRun(client, config, { mode: 'full' }, 'recommend-full');
-      expect(full).to.deep.include({ computed: users.length, carried: 0, previousBatchId: b1?.batchId, fullBecause: 'a full run was asked for' });
+      expect(full).to.deep.include({ computed: users.length, carried: 0, previousBatchId: b1?.batchId, fullBecause: 'a full run was asked for', layout: 'full', documents: users.length });
+      expect(full.pruned).to.deep.equal([]);
       const next = await recommendRun(client, config, {}, 'recommend-next');
-      expect(next).to.deep.include({ computed: 0, carried: users.length, previousBatchId: full.batchId });
-      expect(next.pruned.sort()).to.deep.equal([b1?.batchId, b2?.batchId].sort());
-      const collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_')).sort();
-      expect(collections).to.deep.equal([`recommendations_${full.batchId}`, `recommendations_${next.batchId}`].sort());
-      const statuses = Object.fromEntries((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => [b._id, b.status]));
-      expect(statuses).to.deep.equal({ [b1?.batchId as string]: 'pruned', [b2?.batchId as string]: 'pruned', [full.batchId]: 'superseded', [next.batchId]: 'published' });
-
-      // Asked-for users are recomputed even if unchanged; unknown users fail the run and change nothing.
+      expect(next).to.deep.include({ status: 'unchanged', batchId: full.batchId, computed: 0, carried: users.length, documents: 0, pruned: [] });
+      // Asked-for users are recomputed even if unchanged: an overlay of their two lists. With
+      // keepBatches = 2 the oldest batches are then dropped, collections and all.
       const forced = await recommendRun(client, config, { users: [users[0] as number, users[1] as number] }, 'recommend-forced');
-      expect(forced).to.deep.include({ computed: 2, carried: users.length - 2 });
+      expect(forced).to.deep.include({ computed: 2, carried: users.length - 2, layout: 'overlay', documents: 2, previousBatchId: full.batchId });
+      expect(forced.pruned.sort()).to.deep.equal([b1?.batchId, b2?.batchId].sort());
+      const collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_')).sort();
+      expect(collections).to.deep.equal([`recommendations_${full.batchId}`, `recommendations_${forced.batchId}`].sort());
+      const statuses = Object.fromEntries((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => [b._id, b.status]));
+      expect(statuses).to.deep.equal({ [b1?.batchId as string]: 'pruned', [b2?.batchId as string]: 'pruned', [next.recordId as string]: 'pruned', [full.batchId]: 'superseded', [forced.batchId]: 'published' });
+      const fullDocs = await batchDocs(db, full.batchId);
+      const forcedView = await viewOf(db, forced.batchId, users);
+      for (const [user, doc] of forcedView) {
+        if (user === users[0] || user === users[1]) expect(doc, `user ${user}`).to.deep.include({ computed_in: forced.batchId, items: fullDocs.get(user)?.items });
+        else expect(doc, `user ${user}`).to.deep.equal({ ...fullDocs.get(user), batch_id: forced.batchId });
+      }
+      // Rollback across the overlay: the full batch is served again.
+      const back = await runCli(['recommend', 'rollback'], stack.env({ MONGODB_DB: config.mongodbDb }));
+      expect(back.stdout).to.include(`batch ${full.batchId} is active again`);
+      expect(await activeState(db)).to.deep.include({ batch_id: full.batchId, layers: [batchCollection(full.batchId)] });
+      const shown = await runCli(['recommend', 'show', String(users[2])], stack.env({ MONGODB_DB: config.mongodbDb }));
+      expect(shown.stdout).to.include(`User ${users[2]}, batch ${full.batchId}`);
+      const again = await recommendRun(client, config, { users: [users[0] as number, users[1] as number] }, 'recommend-forced-again');
+      expect(again).to.deep.include({ layout: 'overlay', documents: 2, previousBatchId: full.batchId });
+
       const error = await recommendRun(client, config, { users: [999_999_999] }, 'recommend-unknown').catch((e: Error) => e);
       expect(String((error as { cause?: { message?: string } }).cause?.message)).to.include('not live users: 999999999');
-      expect((await activeState(db))?.batch_id).to.equal(forced.batchId);
+      expect((await activeState(db))?.batch_id).to.equal(again.batchId);
     });
   });
 
   it('serves the active batch over HTTP; a reader polling while a batch is published never sees a mix', async () => {
-    const { sim, config, db } = await setup('api', { tracks: 200, users: 600, listenHistory: 550 }, { chunkSize: 100 });
+    const { sim, config, db } = await setup('api', { tracks: 200, users: 600, listenHistory: 550 }, { chunkSize: 100, maxOverlayShare: 1 });
     const server = createService({ db, pointerTtlMs: 0 });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -258,6 +310,30 @@ describe('recommendations, end to end', function () {
       expect(seen.slice(switchedAt).every((s) => s.batch === second.batchId)).to.equal(true);
       // Every answer is that batch's whole list for the user.
       for (const s of seen) expect(s.items).to.deep.equal((s.batch === first.batchId ? firstDocs : secondDocs).get(s.user)?.items);
+
+      // A changed day: an overlay on the second batch. Over HTTP every live user gets the
+      // overlay's list or the second batch's, named as the overlay; removed users get 404.
+      sim.mutate({ updated: 2, deleted: 1, added: 1 });
+      const gated = await daily(client, config, '2025-01-04');
+      const third = gated.recommendations?.status === 'published' ? (gated.recommendations.result as RecommendResult) : await recommendRun(client, config, {}, 'recommend-api-3');
+      expect(third).to.deep.include({ status: 'published', layout: 'overlay', previousBatchId: second.batchId });
+      const live = new Set(ids(served(sim, 'users')));
+      const gone = users.filter((u) => !live.has(u));
+      expect(gone.length).to.be.greaterThan(0);
+      const overlay = new Map((await db.collection<RecommendationDocument>(batchCollection(third.batchId)).find().toArray()).map((d) => [d.user_id, d]));
+      expect(overlay.size).to.equal(third.documents).and.to.equal(third.computed + (third.removed as number)).and.to.be.below(live.size);
+      expect(third.removed).to.equal(gone.length);
+      for (const user of new Set([...users, ...live])) {
+        const res = await get(`/users/${user}/recommendations`);
+        if (!live.has(user)) {
+          expect(res.status, `removed user ${user}`).to.equal(404);
+          continue;
+        }
+        expect(res.status, `user ${user}`).to.equal(200);
+        const own = overlay.get(user);
+        expect(res.body, `user ${user}`).to.deep.include({ batch_id: third.batchId, computed_in: own ? third.batchId : secondDocs.get(user)?.computed_in });
+        expect(res.body?.items, `user ${user}`).to.deep.equal(own ? itemsOf(own) : secondDocs.get(user)?.items);
+      }
     });
   });
 });

@@ -6,7 +6,8 @@ import { abandonBatch, publishBatch } from '../../activities/recommend/publish.j
 import { scoreChunk } from '../../activities/recommend/scoreChunk.js';
 import { ScoringPool } from '../../activities/recommend/scoringPool.js';
 import { defaultRecommendSettings } from '../../activities/recommend/settings.js';
-import { BATCHES, activeState, batchCollection, type BatchDocument } from '../../activities/recommend/store.js';
+import { findList } from '../../activities/recommend/lookup.js';
+import { BATCHES, activeState, batchCollection, type BatchDocument, type StateDocument } from '../../activities/recommend/store.js';
 import { registerModel, setAlias } from '../../activities/models/registry.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitMostPopular } from '../../models/mostPopular.js';
@@ -50,7 +51,7 @@ describe('recommendation batches (real MongoDB-protocol server)', function () {
     const again = await run(() => scoreChunk(db, pool, { batchId: 'a', chunk: 2 }));
     expect(again).to.deep.equal({ chunk: 2, users: 5, computed: 5, carried: 0, coldStart: 5 });
     const published = await run(() => publishBatch(db, 'a'));
-    expect(published).to.deep.equal({ batchId: 'a', users: 25, computed: 25, carried: 0, coldStart: 5, previousBatchId: null });
+    expect(published).to.deep.equal({ batchId: 'a', users: 25, computed: 25, carried: 0, coldStart: 5, previousBatchId: null, documents: 25 });
     expect(await db.collection(batchCollection('a')).countDocuments()).to.equal(25);
     // Publishing again (a retried activity) changes nothing.
     expect(await run(() => publishBatch(db, 'a'))).to.deep.equal(published);
@@ -95,12 +96,16 @@ describe('recommendation batches (real MongoDB-protocol server)', function () {
     await run(() => publishBatch(db, 'f'));
 
     await db.collection('raw_listen_history').updateOne({ _id: '3' as never }, { $set: { 'record.items': [30, 29, 28] } });
-    expect(await build('g', 'incremental')).to.deep.include({ baseBatchId: 'f', toCompute: 1, toCarry: 24, fullBecause: null });
-    expect(await run(() => publishBatch(db, 'g'))).to.deep.include({ users: 25, computed: 1, carried: 24 });
-    const three = await db.collection(batchCollection('g')).findOne({ _id: '3' as never });
-    expect(three?.computed_in).to.equal('g');
+    expect(await build('g', 'incremental')).to.deep.include({ baseBatchId: 'f', toCompute: 1, toCarry: 24, fullBecause: null, layout: 'overlay', removed: 0 });
+    expect(await run(() => publishBatch(db, 'g'))).to.deep.include({ users: 25, computed: 1, carried: 24, documents: 1 });
+    // The overlay holds the one list it computed; the others are read through to f.
+    expect(await db.collection(batchCollection('g')).countDocuments()).to.equal(1);
+    const state = (await activeState(db)) as StateDocument;
+    expect(state.layers).to.deep.equal([batchCollection('g'), batchCollection('f')]);
+    const three = await findList(db, state, 3);
+    expect(three).to.deep.include({ computed_in: 'g', batch_id: 'g' });
     expect((JSON.parse(String(three?.items)) as { track_id: number }[]).map((i) => i.track_id)).to.not.include.members([28, 29, 30]);
-    const four = await db.collection(batchCollection('g')).findOne({ _id: '4' as never });
+    const four = await findList(db, state, 4);
     expect(four).to.deep.include({ computed_in: 'f', batch_id: 'g', items: (await db.collection(batchCollection('f')).findOne({ _id: '4' as never }))?.items });
   });
 
