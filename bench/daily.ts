@@ -5,7 +5,7 @@
 //   day 1: everything is new;  day 2: nothing changed;
 //   day 3: 1 % updated, 0.5 % deleted, 0.5 % added per endpoint;  day 4: nothing changed.
 // Prints one JSON line per day: the run's time and its ratio to day 1 and to the fetch-only
-// ceiling, the time of each step (the sources' fetch and merge, then each activity and child
+// and write-only ceilings (what a first run writes, bulk-inserted, measured first), the time of each step (the sources' fetch and merge, then each activity and child
 // workflow of the run, first start to last end), what each source found, and the documents
 // written per collection, counted on the wire between the worker and the database
 // (bench/wireWriteCounter.ts): the store's own replies, so an update that changes nothing is
@@ -18,10 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
 import { SOURCE_NAMES } from '../sources/index.js';
 import type { ServerHandle } from '../stack/servers.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
-import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker } from './benchProcesses.js';
+import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker, writeCeiling } from './benchProcesses.js';
 import { WireWriteCounter, type CollectionWrites } from './wireWriteCounter.js';
 
 const { values } = parseArgs({
@@ -60,6 +61,12 @@ try {
   const pages = allPages(apiUrl, { tracks, users, listen_history: users });
   const ceilingMs = await fetchOnlyMs(pages, concurrency * SOURCE_NAMES.length);
   log(`${users} users and histories, ${tracks} tracks: ${pages.length} pages; fetch-only ceiling ${ceilingMs} ms`);
+  // What a first run writes (raw and curated), bulk-inserted into a database of its own: day 1's floor on this store.
+  const ceilingClient = await MongoClient.connect(mongoServer.address);
+  const writeOnlyMs = await writeCeiling(ceilingClient.db('write_ceiling'), { seed: SEED, tracks, users, listenHistory: users });
+  await ceilingClient.db('write_ceiling').dropDatabase();
+  await ceilingClient.close();
+  log(`write-only ceiling ${writeOnlyMs} ms`);
 
   const worker = await startBenchWorker(
     {
@@ -108,7 +115,9 @@ try {
       runMs,
       ratioToDay1: Number((runMs / day1Ms).toFixed(2)),
       ratioToFetchOnly: Number((runMs / ceilingMs).toFixed(2)),
+      ratioToWriteOnly: Number((runMs / writeOnlyMs).toFixed(2)),
       fetchOnlyMs: ceilingMs,
+      writeOnlyMs,
       sources: Object.fromEntries(
         SOURCE_NAMES.map((name) => {
           const s = result.sources[name];

@@ -16,13 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { MongoClient, type Collection, type Db } from 'mongodb';
-import { contentHash } from '../activities/ingest/canonicalJson.js';
+import { MongoClient } from 'mongodb';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
-import { generateDataset } from '../simulator/dataset.js';
 import type { ServerHandle } from '../stack/servers.js';
-import { allPages, cpuSeconds, fetchOnlyMs as fetchOnly, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker } from './benchProcesses.js';
-import { SOURCES, SOURCE_NAMES } from '../sources/index.js';
+import { allPages, cpuSeconds, fetchOnlyMs as fetchOnly, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker, writeCeiling } from './benchProcesses.js';
+import { SOURCE_NAMES } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 
 const { values } = parseArgs({
@@ -64,7 +62,7 @@ try {
 
   // (b) the raw and curated documents of a first run, bulk-inserted.
   let storeCpu = cpuSeconds(mongoServer.pid);
-  const writeOnlyMs = await writeCeiling(mongo.db('write_ceiling'));
+  const writeOnlyMs = await writeCeiling(mongo.db('write_ceiling'), { seed: SEED, tracks, users, listenHistory: users });
   log(`write-only ceiling: ${writeOnlyMs} ms (store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s)`);
 
   // (c) the pipeline, worker in a process of its own.
@@ -140,47 +138,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Builds, outside the timer, what a first run writes, and times its bulk insertion. */
-async function writeCeiling(db: Db): Promise<number> {
-  const dataset = generateDataset({ seed: SEED, tracks, users, listenHistory: users });
-  const now = new Date();
-  // The same documents the pipeline writes: its run ids are Temporal run ids.
-  const run = '01a2061c-45b3-763e-9dcb-0a473f60b569';
-  let elapsed = 0;
-  for (const name of SOURCE_NAMES) {
-    const source = SOURCES[name];
-    const records = dataset.records[name];
-    // Chunks bound the memory; within a chunk, inserts run four at a time, as fast as the store takes them.
-    for (let from = 0; from < records.length; from += 50_000) {
-      const raw = [];
-      const curated = [];
-      for (const text of records.slice(from, from + 50_000)) {
-        const record = JSON.parse(text) as Record<string, unknown>;
-        const key = String(record[source.keyField]);
-        raw.push({ _id: key, record, hash: contentHash(record), first_seen_run: run, first_seen_at: now, last_seen_run: run, last_seen_at: now, version_run: run, version_at: now });
-        curated.push(...source.curate(record));
-      }
-      const started = performance.now();
-      await insertAll(db.collection<{ _id: string }>(source.rawCollection), raw);
-      await insertAll(db.collection<{ _id: string }>(source.curatedCollection), curated);
-      elapsed += performance.now() - started;
-    }
-  }
-  return Math.round(elapsed);
-}
-
-async function insertAll(collection: Collection<{ _id: string }>, docs: { _id: string }[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < docs.length) {
-        const batch = docs.slice(next, next + 1000);
-        next += 1000;
-        await collection.insertMany(batch, { ordered: false });
-      }
-    }),
-  );
-}
 
 /** CPU time (user + system) a process has used so far, in seconds. */
 

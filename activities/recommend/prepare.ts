@@ -7,6 +7,7 @@ import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveAr
 import { fromBinary, toBinary } from './binary.js';
 import { Growable } from '../../models/growable.js';
 import { readLiveData } from './liveData.js';
+import { dataVersion } from '../ingest/dataVersion.js';
 import { inputHash } from './inputs.js';
 import type { RecommendSettings } from './settings.js';
 import {
@@ -80,15 +81,49 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   const existing = await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId });
   if (existing && existing.status !== 'building') return planOf(existing, null);
   const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
-  const { liveTracks, users, genres, position, tracksOf } = await readLiveData(db, beat);
-  if (users.length === 0) throw ApplicationFailure.nonRetryable('there are no live users: ingest users before recommending', 'NothingToRecommend');
-
-  // The model: the champion (the challenger for the canary), or MostPopular fitted on these listens.
   const slot = input.slot ?? ACTIVE_ID;
   const state = await slotState(db, slot);
   const base = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }) : null;
   const champion = slot === CHALLENGER_ID ? await aliasRef(db, 'challenger') : await championRef(db);
   if (!champion && slot === CHALLENGER_ID) throw ApplicationFailure.nonRetryable('no model is the challenger: promote one with `moovitamix models promote KEY --alias challenger`', 'NoChallenger');
+
+  // No merge wrote anything since a plan over the active batch found nothing to do: the
+  // same data gives the same answer, without reading it.
+  const data = await dataVersion(db);
+  const settled = await settledOn(db, settings, input, base, champion, data);
+  if (settled && base) {
+    const record: Omit<BatchDocument, '_id'> = {
+      workflow_id: input.workflowId,
+      model: base.model,
+      mode: input.mode,
+      slot,
+      base_batch_id: base._id,
+      k: settings.k,
+      genre_boost: settings.genreBoost,
+      chunk_size: settings.chunkSize,
+      users: base.users,
+      to_compute: 0,
+      to_carry: base.users,
+      created_at: new Date(),
+      ...(base.model_fitted_at ? { model_fitted_at: base.model_fitted_at } : {}),
+      data_version: data,
+      settled_by: settled,
+      status: 'unchanged',
+      collection: batchCollection(input.batchId),
+      chunks: 0,
+      removed: 0,
+    };
+    if (existing) await dropInputs(db, existing);
+    const closed = await closePlan(db, input.batchId, record);
+    if (closed) return closed;
+    log.info('recommendations unchanged: no merge wrote anything since', { batchId: input.batchId, active: base._id, settledBy: settled, dataVersion: data });
+    return planOf({ _id: input.batchId, ...record }, null);
+  }
+
+  const { liveTracks, users, genres, position, tracksOf } = await readLiveData(db, beat);
+  if (users.length === 0) throw ApplicationFailure.nonRetryable('there are no live users: ingest users before recommending', 'NothingToRecommend');
+
+  // The model: the champion (the challenger for the canary), or MostPopular fitted on these listens.
   let model: RecommenderModel;
   let ref: ModelRef;
   let fittedAt: Date | undefined;
@@ -146,6 +181,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     to_carry: toCarry,
     created_at: new Date(),
     ...(fittedAt ? { model_fitted_at: fittedAt } : {}),
+    data_version: data,
   };
   if (fullBecause === null && base && toCompute === 0 && removed.length === 0) {
     // Every live user is served by the active batch from the same inputs: nothing to write
@@ -250,6 +286,20 @@ async function closePlan(db: Db, batchId: string, record: Omit<BatchDocument, '_
   }
 }
 
+/**
+ * The plan over the active batch that already settled today's answer: the active batch
+ * itself, or a run that found it unchanged, planned on the same data version with the
+ * model and settings this run would use. Null when this run must read the data.
+ */
+async function settledOn(db: Db, settings: RecommendSettings, input: PrepareInput, base: BatchDocument | null, champion: ModelRef | null, data: string | null): Promise<string | null> {
+  if (data === null || !base || input.mode !== 'incremental' || (input.users ?? []).length > 0) return null;
+  if (base.k !== settings.k || base.genre_boost !== settings.genreBoost) return null;
+  if (champion ? champion.key !== base.model.key : !(await fallbackFresh(db, settings, base))) return null;
+  if (base.data_version === data) return base._id;
+  const unchanged = await db.collection<BatchDocument>(BATCHES).find({ base_batch_id: base._id, status: 'unchanged' }).toArray();
+  return unchanged.find((b) => b.data_version === data && b.model.key === base.model.key)?._id ?? null;
+}
+
 /** An earlier attempt's inputs, when this one finds nothing to compute. */
 async function dropInputs(db: Db, batch: BatchDocument): Promise<void> {
   for (let c = 0; c < batch.chunks; c++) await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batch._id, c) });
@@ -321,11 +371,16 @@ async function markCarried(db: Db, base: BatchDocument, users: Float64Array, has
  * are masked out as for any model).
  */
 async function reusableFallback(db: Db, settings: RecommendSettings, base: BatchDocument | null): Promise<{ model: RecommenderModel; ref: ModelRef; fittedAt: Date } | null> {
-  if (!base || !base.model.key.startsWith('most-popular@auto-') || settings.fallbackRefreshHours <= 0) return null;
+  if (!base || !(await fallbackFresh(db, settings, base))) return null;
+  return { model: await loadModel(db, base.model.key), ref: base.model, fittedAt: base.model_fitted_at ?? base.created_at };
+}
+
+/** The base's model is an auto MostPopular younger than the refresh interval, its artifact kept. */
+async function fallbackFresh(db: Db, settings: RecommendSettings, base: BatchDocument): Promise<boolean> {
+  if (!base.model.key.startsWith('most-popular@auto-') || settings.fallbackRefreshHours <= 0) return false;
   const fittedAt = base.model_fitted_at ?? base.created_at;
-  if (Date.now() - fittedAt.getTime() >= settings.fallbackRefreshHours * 3600_000) return null;
-  if (!(await artifactExists(db, base.model.key))) return null;
-  return { model: await loadModel(db, base.model.key), ref: base.model, fittedAt };
+  if (Date.now() - fittedAt.getTime() >= settings.fallbackRefreshHours * 3600_000) return false;
+  return artifactExists(db, base.model.key);
 }
 
 /** MostPopular on the live users' listens of live tracks, keyed by its content. */

@@ -57,6 +57,10 @@ export interface BatchDocument {
   removed?: number;
   /** When its auto MostPopular model was fitted (absent for registered models): the fallback's age. */
   model_fitted_at?: Date;
+  /** The data version it was planned on (ingest/dataVersion.ts); null when unknown. Absent before it was kept. */
+  data_version?: string | null;
+  /** An unchanged run that read no data: the plan (the active batch, or an earlier unchanged run) on the same data version. */
+  settled_by?: string;
   k: number;
   genre_boost: number;
   chunk_size: number;

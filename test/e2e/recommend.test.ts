@@ -132,7 +132,11 @@ describe('recommendations, end to end', function () {
     const report = await runCli(['status'], stack.env({ MONGODB_DB: config.mongodbDb }));
     expect(report.stdout).to.include(`Recommendations: unchanged (300 users, no list to compute; model ${r?.model}): batch ${r?.batchId} stays active, nothing written`);
     const again = quiet.recommendations?.result as RecommendResult;
-    expect((await db.collection<BatchDocument>(BATCHES).findOne({ _id: again.recordId as string }))?.status).to.equal('unchanged');
+    const record = await db.collection<BatchDocument>(BATCHES).findOne({ _id: again.recordId as string });
+    expect(record?.status).to.equal('unchanged');
+    // No merge wrote anything since the active batch was planned: settled by it, the data was not read again.
+    expect(record?.settled_by).to.equal(r?.batchId);
+    expect(record?.data_version).to.be.a('string').and.to.equal((await db.collection<BatchDocument>(BATCHES).findOne({ _id: r?.batchId as string }))?.data_version);
 
     // A champion whose artifact is gone: the step fails, the run fails and alerts, readers keep the active batch.
     await db.collection('model_versions').insertOne({ _id: 'broken@1', name: 'broken', version: 1, family: 'item-knn' } as never);
