@@ -1,6 +1,6 @@
 import type { Binary } from 'mongodb';
 import type { SourceDescription, SourceName } from '../../sources/index.js';
-import { fromBinary, toBinary } from '../recommend/binary.js';
+import { fromBinary, toBinary } from '../binary.js';
 import { RecordProfiler, timeOf, type FieldProfile, type Tally } from './profile.js';
 
 /**

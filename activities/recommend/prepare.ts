@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { decodeModel, encodeModel, modelDigest } from '../../models/artifact.js';
 import type { ModelRef, RecommenderModel } from '../../models/types.js';
 import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
-import { fromBinary, toBinary } from './binary.js';
+import { fromBinary, toBinary } from '../binary.js';
 import { Growable } from '../../models/growable.js';
 import { readLiveData } from './liveData.js';
 import { dataVersion } from '../ingest/dataVersion.js';

@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { deleteArtifact } from '../models/registry.js';
-import { fromBinary } from './binary.js';
+import { fromBinary } from '../binary.js';
 import { countOnes } from './scoreChunk.js';
 import { ACTIVE_ID, BATCHES, INPUTS, MANIFESTS, activeState, challengerState, chunkId, contextId, layersOf, slotState, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
 

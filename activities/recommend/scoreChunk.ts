@@ -5,7 +5,7 @@ import { insertIgnoringDuplicates } from '../ingest/quarantine.js';
 import type { ScoredChunk, ScoringContext } from '../../models/score.js';
 import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../models/registry.js';
-import { fromBinary, sharedFromBinary, toBinary } from './binary.js';
+import { fromBinary, sharedFromBinary, toBinary } from '../binary.js';
 import { Growable } from '../../models/growable.js';
 import type { ScoringPool } from './scoringPool.js';
 import {
