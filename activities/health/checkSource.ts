@@ -7,7 +7,7 @@ import { rawCollection } from '../ingest/raw.js';
 import { RUNS_COLLECTION } from '../runs/recordRun.js';
 import type { PipelineRunDocument, SourceSummary } from '../runs/types.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
-import { liveIds, liveLabels, referenced, usersWithListens } from '../ingest/liveProfile.js';
+import { openKeyIndex } from '../ingest/merge/keyIndex.js';
 import { IdSet, RecordProfiler, percentile, top, type Tally } from '../ingest/profile.js';
 import { readSourceRun, type SourceRunDocument } from '../ingest/sourceRuns.js';
 import type { QualitySettings } from '../../config/quality.js';
@@ -74,7 +74,7 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
       throw ApplicationFailure.nonRetryable(`no merge of ${input.source} is recorded for run ${input.runId}: its merge ran before the ledger existed; run the day again`, 'ProfileMissing');
     }
     profiler.absorb(merged.profile);
-    const references = await References.load(db, source, input.runId, merged, tick);
+    const references = await References.load(db, source, merged, tick);
     kpis = liveKpis(input, merged);
     references?.kpis(kpis);
     results.push(...fieldChecks(profiler, quality.checks, Object.keys(source.acceptedValues ?? {})));
@@ -123,28 +123,65 @@ function liveKpis(input: CheckSourceInput, merged: SourceRunDocument): SourceKpi
 }
 
 type Target = { ids: IdSet; labels: string[] };
+/** The ids one reference field of the live records points at, and how often. */
+type Referenced = { ids: Float64Array; counts: Uint32Array };
 
 /**
- * A source's live ids (and labels: track genres), as its merge in this run recorded
- * them; read from its curated collection, ids and labels only, when this run did not
- * merge it.
+ * A source's live ids, ascending, with their labels (track genres): from its key index,
+ * or from its curated collection (ids and labels only) while a merge is writing the index.
  */
-async function liveTargets(db: Db, name: SourceName, runId: string, tick: () => void): Promise<Target> {
-  const merged = await readSourceRun(db, name, runId);
-  if (merged?.live_ids) return { ids: new IdSet(liveIds(merged), true), labels: liveLabels(merged) ?? [] };
+async function liveTargets(db: Db, name: SourceName, tick: () => void): Promise<Target> {
   const rows: [number, string][] = [];
-  for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: BATCH })) {
-    tick();
-    rows.push([doc.id, doc.genres ?? '']);
+  const index = await openKeyIndex(db, SOURCES[name], null);
+  if (index) {
+    for await (const [key, s, x] of index.read()) if (s.deletedIn === null) rows.push([Number(key), x.label]);
+  } else {
+    for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: BATCH })) {
+      tick();
+      rows.push([doc.id, doc.genres ?? '']);
+    }
   }
   rows.sort((a, b) => a[0] - b[0]);
-  return { ids: new IdSet(rows.map((r) => r[0])), labels: rows.map((r) => r[1]) };
+  return { ids: new IdSet(Float64Array.from(rows, (r) => r[0]), true), labels: rows.map((r) => r[1]) };
+}
+
+/**
+ * The ids the live records of a source point at, per reference field (the key itself, or
+ * the source's indexed values: a history's tracks), and the keys whose values are not
+ * empty: from its key index, or from the raw layer while a merge is writing the index.
+ */
+async function referencedIds(db: Db, source: SourceDescription, tick: () => void): Promise<{ fields: Map<string, Referenced>; nonEmpty: number[] }> {
+  const counts = new Map<string, Map<number, number>>((source.references ?? []).map((r) => [r.field, new Map()]));
+  const nonEmpty: number[] = [];
+  const add = (key: string, values: ArrayLike<number>) => {
+    for (const [field, c] of counts) {
+      const ids = field === source.keyField ? [Number(key)] : Array.from(values);
+      for (const id of ids) c.set(id, (c.get(id) ?? 0) + 1);
+    }
+    if (values.length > 0) nonEmpty.push(Number(key));
+  };
+  const index = await openKeyIndex(db, source, null);
+  if (index) {
+    for await (const [key, s, x] of index.read()) if (s.deletedIn === null) add(key, x.values);
+  } else {
+    for await (const doc of rawCollection(db, source).find({ deleted_in_run: null }, { projection: { record: 1 }, batchSize: BATCH })) {
+      tick();
+      const values = source.indexed?.values?.(doc.record) ?? [];
+      add(doc._id, values);
+    }
+  }
+  const fields = new Map<string, Referenced>();
+  for (const [field, c] of counts) {
+    const ids = Float64Array.from(c.keys()).sort();
+    fields.set(field, { ids, counts: Uint32Array.from(ids, (id) => c.get(id) as number) });
+  }
+  return { fields, nonEmpty };
 }
 
 /**
  * Referential integrity of live records (keys pointing at no live record of the target
- * source: orphans) and the listen-history KPIs, from the ids the merge saw the records
- * point at and the targets' live ids.
+ * source: orphans) and the listen-history KPIs, from the ids the records point at and
+ * the targets' live ids: key indexes, a few documents each, not a record read again.
  */
 class References {
   private constructor(
@@ -152,13 +189,14 @@ class References {
     private readonly source: SourceDescription,
     private readonly merged: SourceRunDocument,
     private readonly targets: Map<SourceName, Target>,
+    private readonly referenced: { fields: Map<string, Referenced>; nonEmpty: number[] },
   ) {}
 
-  static async load(db: Db, source: SourceDescription, runId: string, merged: SourceRunDocument, tick: () => void): Promise<References | null> {
+  static async load(db: Db, source: SourceDescription, merged: SourceRunDocument, tick: () => void): Promise<References | null> {
     if (!source.references) return null;
     const targets = new Map<SourceName, Target>();
-    for (const ref of source.references) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, runId, tick));
-    return new References(db, source, merged, targets);
+    for (const ref of source.references) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, tick));
+    return new References(db, source, merged, targets, await referencedIds(db, source, tick));
   }
 
   kpis(kpis: SourceKpis): void {
@@ -179,10 +217,10 @@ class References {
       histogram,
     };
     const users = this.targets.get('users');
-    kpis.usersWithListens = users ? usersWithListens(this.merged).filter((id) => users.ids.has(id)).length : 0;
+    kpis.usersWithListens = users ? this.referenced.nonEmpty.filter((id) => users.ids.has(id)).length : 0;
     const genres = new Map<string, number>();
     const tracks = this.targets.get('tracks');
-    const listened = referenced(this.merged, 'items');
+    const listened = this.referenced.fields.get('items');
     if (tracks && listened) {
       listened.ids.forEach((id, i) => {
         const at = tracks.ids.indexOf(id);
@@ -199,9 +237,10 @@ class References {
     const results: CheckResult[] = [];
     for (const ref of this.source.references ?? []) {
       const target = this.targets.get(ref.target) as Target;
-      const refs = referenced(this.merged, ref.field) ?? { ids: new Float64Array(0), counts: new Uint32Array(0), notIds: { count: 0, samples: [] } };
-      let total = refs.notIds.count;
-      let orphans = refs.notIds.count;
+      const refs = this.referenced.fields.get(ref.field) ?? { ids: new Float64Array(0), counts: new Uint32Array(0) };
+      const notIds = this.merged.not_ids?.[ref.field] ?? { count: 0, samples: [] };
+      let total = notIds.count;
+      let orphans = notIds.count;
       const orphanIds: number[] = [];
       refs.ids.forEach((id, i) => {
         const n = refs.counts[i] as number;
@@ -211,7 +250,7 @@ class References {
           orphanIds.push(id);
         }
       });
-      const samples = [...refs.notIds.samples, ...(await this.samplesPointingAt(ref.field, orphanIds))].slice(0, 5);
+      const samples = [...notIds.samples, ...(await this.samplesPointingAt(ref.field, orphanIds))].slice(0, 5);
       const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, orphans, total, samples, `${ref.field} values point at no live ${ref.target} record`);
       if (r) results.push(r);
     }

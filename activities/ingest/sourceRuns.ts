@@ -36,11 +36,6 @@ export function sourceRunsCollection(db: Db) {
 export async function recordSourceRun(db: Db, doc: Omit<SourceRunDocument, 'first_merged_at'>): Promise<void> {
   const runs = sourceRunsCollection(db);
   await runs.updateOne({ _id: doc._id }, { $set: doc, $setOnInsert: { first_merged_at: doc.merged_at } }, { upsert: true });
-  // The bulky parts (ids and references) serve the checks of the run that wrote them only.
-  await runs.updateMany(
-    { source: doc.source, _id: { $ne: doc._id }, live_ids: { $exists: true } },
-    { $unset: { live_ids: '', live_labels: '', refs: '', users_with_listens: '' } },
-  );
 }
 
 export function readSourceRun(db: Db, source: SourceName, runId: string): Promise<SourceRunDocument | null> {
