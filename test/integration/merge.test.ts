@@ -3,7 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
-import { markKeyIndexWriting } from '../../activities/ingest/merge/keyIndex.js';
+import { LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, releaseMergeLease, takeMergeLease } from '../../activities/ingest/merge/keyIndex.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
@@ -182,6 +182,24 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect((await curated().findOne({ _id: '5' }))?.name, 'curated rebuilt from raw').to.equal('Track 5');
     expect(await curated().countDocuments()).to.equal(50);
     expect(await merge('run-4', [tracks(1, 50)]), 'the index is trusted again').to.deep.equal(counts({ unchanged: 50 }));
+  });
+
+  it('runs one merge of a source at a time: a second run waits for the first, then finds its records unchanged', async () => {
+    await stagePages(db, source, runOf('run-a'), [tracks(1, 50)]);
+    await stagePages(db, source, runOf('run-b'), [tracks(1, 50)]);
+    const [a, b] = await Promise.all([runMerge('run-a', 1), runMerge('run-b', 1)]);
+    expect([a, b].map((s) => [s.inserted, s.unchanged]).sort()).to.deep.equal([
+      [0, 50],
+      [50, 0],
+    ]);
+    expect(await raw().countDocuments()).to.equal(50);
+    expect(await curated().countDocuments()).to.equal(50);
+    expect(await mergeLeaseHolder(db, source), 'the lease is given back').to.equal(null);
+    // A lease left by a merge that died is taken once stale.
+    expect(await takeMergeLease(db, source, 'dead-run')).to.equal(true);
+    expect(await takeMergeLease(db, source, 'other-run'), 'held by a live merge').to.equal(false);
+    expect(await takeMergeLease(db, source, 'other-run', new Date(Date.now() + LEASE_STALE_MS + 1000)), 'stale').to.equal(true);
+    await releaseMergeLease(db, source, 'other-run');
   });
 
   it('resolves one key on two pages deterministically: the lowest page wins, the copy is quarantined', async () => {

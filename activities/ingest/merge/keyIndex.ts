@@ -47,6 +47,8 @@ interface MetaDocument {
   chunks?: number;
   /** Set while a merge writes the raw layer; cleared when it saves the index. */
   writing?: string | null;
+  /** The merge that holds the source (one at a time), and when it last said so. */
+  lease?: { run: string; at: Date } | null;
 }
 
 interface ChunkDocument {
@@ -132,6 +134,38 @@ export async function keyIndexGeneration(db: Db, source: SourceDescription): Pro
 export async function keyIndexWriter(db: Db, source: SourceDescription): Promise<string | null> {
   const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
   return meta?.writing ?? null;
+}
+
+/** A lease not renewed for this long belongs to a merge that died: another may take it. */
+export const LEASE_STALE_MS = 30 * 60_000;
+
+/**
+ * Takes the source for `run`'s merge, one merge at a time (backfills run dates in
+ * parallel): true when taken (or already held by the same run, a retry), false while
+ * another run's merge holds a lease renewed within LEASE_STALE_MS. Renewing is taking again.
+ */
+export async function takeMergeLease(db: Db, source: SourceDescription, run: string, now = new Date()): Promise<boolean> {
+  const coll = collection(db, source);
+  const free = { $or: [{ lease: null }, { 'lease.run': run }, { 'lease.at': { $lt: new Date(now.getTime() - LEASE_STALE_MS) } }] };
+  try {
+    const r = await coll.updateOne({ _id: 'meta', ...free } as never, { $set: { lease: { run, at: now } } }, { upsert: true });
+    return r.matchedCount + r.upsertedCount > 0;
+  } catch (err) {
+    // The upsert of a meta document that exists but is held: someone else's lease.
+    if ((err as { code?: number }).code === 11000) return false;
+    throw err;
+  }
+}
+
+/** Gives the source back, if `run` holds it. */
+export async function releaseMergeLease(db: Db, source: SourceDescription, run: string): Promise<void> {
+  await collection(db, source).updateOne({ _id: 'meta', 'lease.run': run } as never, { $set: { lease: null } });
+}
+
+/** The run whose merge holds the source, if any. */
+export async function mergeLeaseHolder(db: Db, source: SourceDescription): Promise<string | null> {
+  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  return meta?.lease?.run ?? null;
 }
 
 /** Marks the index as behind the raw layer until `run` saves it. Idempotent. */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { heartbeat, log } from '@temporalio/activity';
+import { heartbeat, log, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { getSource, type SourceDescription, type SourceName } from '../../../sources/index.js';
@@ -15,12 +15,14 @@ import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
 import { applyChanges, type Served } from './applyChanges.js';
 import { BatchInserter } from './batchWriters.js';
-import { keyIndexWriter, markKeyIndexWriting, NO_EXTRAS, openKeyIndex, saveKeyIndex, type KeyExtras, type KeyState } from './keyIndex.js';
+import { keyIndexWriter, LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, NO_EXTRAS, openKeyIndex, releaseMergeLease, saveKeyIndex, takeMergeLease, type KeyExtras, type KeyState } from './keyIndex.js';
 import { rebuildCurated } from './rebuildCurated.js';
 import { PartitionFiles } from './partitions.js';
 
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;
+/** How often a merge waiting for another run's merge of the source looks again. */
+const LEASE_POLL_MS = 2_000;
 /** Staged pages read ahead of the one being partitioned. */
 const STAGED_PAGES_AHEAD = 16;
 
@@ -87,10 +89,34 @@ export interface MergeDeps {
  * earlier attempt did, writes nothing twice and reports the same counts.
  *
  * Both sides are hash-partitioned into local files first, so that memory holds one
- * partition at a time whatever the size of the source.
+ * partition at a time whatever the size of the source. One merge of a source runs at a
+ * time (a lease on its key index; backfills run dates in parallel): another run's merge
+ * waits for it, heartbeating.
  */
 export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<MergeStats> {
   const source = deps.sources ? deps.sources[input.source] : getSource(input.source);
+  const { db } = deps;
+  const run = input.runId;
+
+  // One merge of a source at a time: another run's waits here, heartbeating.
+  while (!(await takeMergeLease(db, source, run))) {
+    heartbeat({ phase: 'waiting for another merge of the source', holder: await mergeLeaseHolder(db, source) });
+    await sleep(LEASE_POLL_MS);
+  }
+  let leaseAt = Date.now();
+  const renewLease = async () => {
+    if (Date.now() - leaseAt < LEASE_STALE_MS / 6) return;
+    await takeMergeLease(db, source, run);
+    leaseAt = Date.now();
+  };
+  try {
+    return await mergeHeld(deps, input, source, renewLease);
+  } finally {
+    await releaseMergeLease(db, source, run);
+  }
+}
+
+async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescription, renewLease: () => Promise<void>): Promise<MergeStats> {
   const { db } = deps;
   const run = input.runId;
   const now = new Date();
@@ -269,6 +295,7 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
       stats.curatedDocuments += written.curatedDocuments;
       phase('writeMs');
       heartbeat({ phase: 'merge', bucket, partitions, stats });
+      await renewLease();
     }
     await quarantine.close();
     await after.close();
