@@ -1,4 +1,5 @@
 import { Binary, type Db } from 'mongodb';
+import { fromBinary, toBinary } from '../../binary.js';
 import type { SourceDescription } from '../../../sources/index.js';
 
 /**
@@ -81,9 +82,13 @@ function collection(db: Db, source: SourceDescription) {
   return db.collection<MetaDocument | ChunkDocument>(`${source.rawCollection}_keys`);
 }
 
+function readMeta(db: Db, source: SourceDescription): Promise<MetaDocument | null> {
+  return collection(db, source).findOne({ _id: 'meta' }) as Promise<MetaDocument | null>;
+}
+
 /** The index when it can be trusted by `run`, with its number of keys; null when the raw layer must be read instead. */
 export async function openKeyIndex(db: Db, source: SourceDescription, run: string | null): Promise<{ keys: number; generation: string; read: () => AsyncGenerator<[string, KeyState, KeyExtras]> } | null> {
-  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  const meta = await readMeta(db, source);
   if (!meta?.generation || (meta.writing && meta.writing !== run)) return null;
   const { generation, chunks = 0 } = meta;
   return {
@@ -95,13 +100,16 @@ export async function openKeyIndex(db: Db, source: SourceDescription, run: strin
         if (!chunk) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
         const keys = chunk.keys === '' ? [] : chunk.keys.split('\n');
         const hashes = chunk.hashes.buffer;
-        const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map(
-          (b) => new Uint16Array(Uint8Array.from(b.buffer).buffer),
-        ) as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
+        const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map((b) => fromBinary(b, Uint16Array)) as [
+          Uint16Array,
+          Uint16Array,
+          Uint16Array,
+          Uint16Array,
+        ];
         const run = (i: number) => (i === NONE ? null : (chunk.runs[i] as string));
-        const labelOf = new Uint32Array(Uint8Array.from(chunk.label_of.buffer).buffer);
-        const offsets = new Int32Array(Uint8Array.from(chunk.value_offsets.buffer).buffer);
-        const values = new Float64Array(Uint8Array.from(chunk.values.buffer).buffer);
+        const labelOf = fromBinary(chunk.label_of, Uint32Array);
+        const offsets = fromBinary(chunk.value_offsets, Int32Array);
+        const values = fromBinary(chunk.values, Float64Array);
         for (let i = 0; i < keys.length; i++) {
           const extras: KeyExtras = { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) };
           yield [
@@ -126,13 +134,13 @@ export async function openKeyIndex(db: Db, source: SourceDescription, run: strin
  * and only then. Null while a merge writes, or before the first index exists.
  */
 export async function keyIndexGeneration(db: Db, source: SourceDescription): Promise<string | null> {
-  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  const meta = await readMeta(db, source);
   return meta?.generation && !meta.writing ? meta.generation : null;
 }
 
 /** The run whose merge marked the index as being written, if any. */
 export async function keyIndexWriter(db: Db, source: SourceDescription): Promise<string | null> {
-  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  const meta = await readMeta(db, source);
   return meta?.writing ?? null;
 }
 
@@ -164,7 +172,7 @@ export async function releaseMergeLease(db: Db, source: SourceDescription, run: 
 
 /** The run whose merge holds the source, if any. */
 export async function mergeLeaseHolder(db: Db, source: SourceDescription): Promise<string | null> {
-  const meta = (await collection(db, source).findOne({ _id: 'meta' })) as MetaDocument | null;
+  const meta = await readMeta(db, source);
   return meta?.lease?.run ?? null;
 }
 
@@ -217,21 +225,20 @@ export async function saveKeyIndex(db: Db, source: SourceDescription, run: strin
     const values = new Float64Array(offsets[batch.length] as number);
     batch.forEach(([, , x], i) => values.set(x.values, offsets[i] as number));
     if (runs.length >= NONE) throw new Error(`key index of ${source.rawCollection}: more than ${NONE - 1} distinct runs in one chunk`);
-    const bin = (a: Uint16Array | Uint32Array | Int32Array | Float64Array) => new Binary(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     await coll.insertOne({
       _id: `${generation}/${chunks}`,
       generation,
       runs,
       keys: batch.map(([k]) => k).join('\n'),
       hashes: new Binary(hashes),
-      first: bin(marks[0]),
-      version: bin(marks[1]),
-      deleted: bin(marks[2]),
-      missed: bin(marks[3]),
+      first: toBinary(marks[0]),
+      version: toBinary(marks[1]),
+      deleted: toBinary(marks[2]),
+      missed: toBinary(marks[3]),
       labels,
-      label_of: bin(labelOf),
-      value_offsets: bin(offsets),
-      values: bin(values),
+      label_of: toBinary(labelOf),
+      value_offsets: toBinary(offsets),
+      values: toBinary(values),
     });
     chunks++;
     keys += batch.length;

@@ -72,7 +72,6 @@ export interface MergeDeps {
   sources?: Readonly<Record<SourceName, SourceDescription>>;
 }
 
-
 /**
  * Applies a run's staged pages to the raw and curated layers of a source, writing only
  * what changed. For each key, the copy on the lowest page (then position) wins; later
@@ -112,7 +111,8 @@ export async function mergeSource(deps: MergeDeps, input: MergeInput): Promise<M
   try {
     return await mergeHeld(deps, input, source, renewLease);
   } finally {
-    await releaseMergeLease(db, source, run);
+    // Not given back (the store is down): this run's retry takes it again, others once stale.
+    await releaseMergeLease(db, source, run).catch((err: unknown) => log.warn('merge lease not released', { source: source.name, run, error: String(err) }));
   }
 }
 
@@ -281,19 +281,16 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       }
       for (const { key, hash } of inserts) await after.write(key, afterLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }, extrasFor(key)));
       for (const { key, hash } of changes) await after.write(key, afterLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }, extrasFor(key)));
-      if (inserts.length + changes.length + tombstones.length + seenAgain.length + missedNow.length === 0) {
-        heartbeat({ phase: 'merge', bucket, partitions, stats });
-        continue;
+      if (inserts.length + changes.length + tombstones.length + seenAgain.length + missedNow.length > 0) {
+        if (!wrote) {
+          await markKeyIndexWriting(db, source, run);
+          wrote = true;
+        }
+        const written = await applyChanges({ db, source, run, now, bulkStatements }, { inserts, changes, tombstones, seenAgain, missedNow }, stored);
+        stats.historyVersions += written.historyVersions;
+        stats.curatedDocuments += written.curatedDocuments;
+        phase('writeMs');
       }
-      if (!wrote) {
-        await markKeyIndexWriting(db, source, run);
-        wrote = true;
-      }
-
-      const written = await applyChanges({ db, source, run, now, bulkStatements }, { inserts, changes, tombstones, seenAgain, missedNow }, stored);
-      stats.historyVersions += written.historyVersions;
-      stats.curatedDocuments += written.curatedDocuments;
-      phase('writeMs');
       heartbeat({ phase: 'merge', bucket, partitions, stats });
       await renewLease();
     }
