@@ -4,6 +4,7 @@ import { createHealthActivities } from './health/activities.js';
 import { defaultQualitySettings, type QualitySettings } from '../config/quality.js';
 import { createIngestActivities } from './ingest/activities.js';
 import type { RetryPolicy } from './ingest/requestPage.js';
+import type { StagingPool } from './ingest/stagingPool.js';
 import { createRecommendActivities } from './recommend/activities.js';
 import type { ScoringPool } from './recommend/scoringPool.js';
 import type { RecommendSettings } from './recommend/settings.js';
@@ -29,6 +30,8 @@ export interface ActivityDeps {
   metrics?: PipelineMetrics;
   /** How recommendations are computed and kept; the defaults when not given. */
   recommend?: RecommendSettings;
+  /** Staging threads (read, validate, hash and compress pages), owned by the caller; inline when not given. */
+  stagingPool?: StagingPool;
   /** Scoring threads, owned by the caller (the worker closes them). */
   scoringPool?: ScoringPool;
   /** How models are trained and promoted; the defaults when not given. */

@@ -167,6 +167,7 @@ const numbers = {
   recommendKeepBatches: { variable: 'MOOVITAMIX_RECOMMEND_KEEP_BATCHES', fallback: 3, min: 2, max: 100 },
   recommendFallbackRefreshHours: { variable: 'MOOVITAMIX_RECOMMEND_FALLBACK_REFRESH_HOURS', fallback: 168, min: 0, max: 8760 },
   recommendMaxOverlays: { variable: 'MOOVITAMIX_RECOMMEND_MAX_OVERLAYS', fallback: 4, min: 0, max: 16 },
+  recommendSpares: { variable: 'MOOVITAMIX_RECOMMEND_SPARES', fallback: 5, min: 0, max: 100 },
   genreBoost: { variable: 'MOOVITAMIX_COLD_START_GENRE_BOOST', fallback: 3, min: 1, max: 1000 },
   scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
   evalMaxUsers: { variable: 'MOOVITAMIX_EVAL_MAX_USERS', fallback: 10_000, min: 10, max: 10_000_000 },
@@ -252,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fallbackRefreshHours: whole(numbers.recommendFallbackRefreshHours),
       maxOverlays: whole(numbers.recommendMaxOverlays),
       maxOverlayShare: fraction(fractions.recommendMaxOverlayShare),
+      spares: whole(numbers.recommendSpares),
       genreBoost: whole(numbers.genreBoost),
       // 0: one per core.
       threads: whole(numbers.scoringThreads) || Math.max(1, availableParallelism()),
@@ -316,6 +318,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_RECOMMEND_FALLBACK_REFRESH_HOURS: String(config.recommend.fallbackRefreshHours),
     MOOVITAMIX_RECOMMEND_MAX_OVERLAYS: String(config.recommend.maxOverlays),
     MOOVITAMIX_RECOMMEND_MAX_OVERLAY_SHARE: String(config.recommend.maxOverlayShare),
+    MOOVITAMIX_RECOMMEND_SPARES: String(config.recommend.spares),
     MOOVITAMIX_COLD_START_GENRE_BOOST: String(config.recommend.genreBoost),
     MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
     MOOVITAMIX_RETRAIN_FAMILIES: config.training.families.join(','),

@@ -4,6 +4,7 @@ import { createActivities } from '../activities/index.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { DEFAULT_RETRY_POLICY } from '../activities/ingest/requestPage.js';
 import { ScoringPool } from '../activities/recommend/scoringPool.js';
+import { StagingPool } from '../activities/ingest/stagingPool.js';
 import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
 import { redactUri } from '../config/redact.js';
@@ -38,6 +39,7 @@ export async function createPipelineWorker(config: Config, options: { identity?:
   }
 
   const scoringPool = new ScoringPool(config.recommend.threads);
+  const stagingPool = new StagingPool();
   const activities = createActivities({
     db: mongo.db(config.mongodbDb),
     http: createHttpClient({ timeoutMs: config.http.timeoutMs, maxSockets: 64 }),
@@ -50,6 +52,7 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     training: config.training,
     canaryShare: config.canaryShare,
     scoringPool,
+    stagingPool,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const bundle = freshPrebuiltBundle();
@@ -67,12 +70,14 @@ export async function createPipelineWorker(config: Config, options: { identity?:
       worker,
       close: async () => {
         await scoringPool.close();
+        await stagingPool.close();
         await connection.close();
         await mongo.close();
       },
     };
   } catch (err) {
     await scoringPool.close();
+    await stagingPool.close();
     await connection.close();
     await mongo.close();
     throw err;

@@ -49,11 +49,12 @@ export async function summarizeRun(
   const health = runHealth(input.checks, input.failedSources, deps.quality.gate);
   const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: input.workflowId }).toArray()).filter((r) => r.run_id === input.runId);
   const kpi = (s: SourceName) => reports.find((r) => r.source === s)?.kpis ?? null;
-  const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find({}).toArray();
-  const self = runs.find((r) => r._id === input.workflowId);
-
   const runsPerDay: RunKpis['runsPerDay'] = {};
   for (let back = 13; back >= 0; back--) runsPerDay[new Date(Date.parse(`${input.date}T00:00:00Z`) - back * DAY_MS).toISOString().slice(0, 10)] = { succeeded: 0, failed: 0 };
+  // The fortnight's runs only: every run ever would make this step grow a little each day.
+  const days = Object.keys(runsPerDay);
+  const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find({ date: { $gte: days[0] as string, $lte: days[days.length - 1] as string } }).toArray();
+  const self = runs.find((r) => r._id === input.workflowId);
   for (const r of runs) {
     const day = runsPerDay[r.date];
     if (!day || r._id === input.workflowId) continue;

@@ -6,6 +6,7 @@ import { fetchPage, pageUrl } from './fetchPage.js';
 import { fetchPageRange } from './fetchPageRange.js';
 import { mergeSource } from './merge/mergeSource.js';
 import type { RetryPolicy } from './requestPage.js';
+import type { StagingPool } from './stagingPool.js';
 import { deleteExpiredPages, deleteStagedPages } from './staging.js';
 import { writeLimits } from './storeKind.js';
 import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from './types.js';
@@ -16,6 +17,8 @@ export interface IngestDeps {
   apiUrl: string;
   retryPolicy: RetryPolicy;
   maxResponseBytes: number;
+  /** Staging threads, owned by the caller (the worker closes them); pages are staged inline without. */
+  stagingPool?: StagingPool;
 }
 
 /** Staging left behind by failed runs is dropped once this old. */
@@ -33,7 +36,7 @@ export function createIngestActivities(deps: IngestDeps) {
       return { total: envelope.total, pages: Math.ceil(envelope.total / pageSize) };
     },
 
-    fetchPageRange: (input: PageRangeInput) => fetchPageRange(deps, input),
+    fetchPageRange: (input: PageRangeInput) => fetchPageRange({ ...deps, ...(deps.stagingPool ? { staging: deps.stagingPool } : {}) }, input),
 
     mergeSource: (input: MergeInput) => mergeSource(deps, input),
 

@@ -34,6 +34,12 @@ export async function fetchPage(
   signal?: AbortSignal,
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<FetchedPage> {
+  const text = await fetchPageText(http, url, signal, maxResponseBytes);
+  return { ...readEnvelope(text, url), bytes: Buffer.byteLength(text) };
+}
+
+/** fetchPage's request and status handling, without reading the body: the body's text. */
+export async function fetchPageText(http: Got, url: string, signal?: AbortSignal, maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES): Promise<string> {
   let response;
   let tooLarge = false;
   try {
@@ -70,7 +76,11 @@ export async function fetchPage(
     }
     throw ApplicationFailure.nonRetryable(message, 'HttpFatalStatus', { status });
   }
-  const text = response.body as string;
+  return response.body as string;
+}
+
+/** A page body as the envelope, or a retryable HttpBadBody failure naming the URL. */
+export function readEnvelope(text: string, url: string): PageEnvelope {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -85,7 +95,7 @@ export async function fetchPage(
       'HttpBadBody',
     );
   }
-  return { ...parsed.output, bytes: Buffer.byteLength(text) };
+  return parsed.output;
 }
 
 /** Retry-After in seconds or as an HTTP date, capped at 5 minutes; undefined when absent or unreadable. */

@@ -5,8 +5,8 @@ import type { Db } from 'mongodb';
 import { getSource } from '../../sources/index.js';
 import { pageUrl } from './fetchPage.js';
 import { insertIgnoringDuplicates, quarantineCollection } from './quarantine.js';
-import { emptyRequestStats, requestPage, type RetryPolicy } from './requestPage.js';
-import { stagePage } from './stagePage.js';
+import { emptyRequestStats, requestPageAs, type RetryPolicy, type RetryReason } from './requestPage.js';
+import { stageBody, type StagingPool } from './stagingPool.js';
 import { findStagedPage, insertStagedPage, type StagedPage } from './staging.js';
 import { addPageStats, addRequestStats, emptyFetchStats, type FetchStats } from './stats.js';
 import type { PageRangeInput } from './types.js';
@@ -17,6 +17,8 @@ export interface FetchDeps {
   apiUrl: string;
   retryPolicy: RetryPolicy;
   maxResponseBytes: number;
+  /** Threads that read, validate and stage page bodies; inline when not given. */
+  staging?: StagingPool;
 }
 
 /**
@@ -46,15 +48,18 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       }
       inFlight = emptyRequestStats();
       const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
-      const fetched = await requestPage(deps.http, url, deps.retryPolicy, inFlight, {
+      const hooks = {
         signal,
-        onRetry: (reason, attempt, delayMs, message) => {
+        onRetry: (reason: RetryReason, attempt: number, delayMs: number, message: string) => {
           heartbeat({ page, stats });
           log.warn('request retry', { source: source.name, page, reason, attempt, delayMs, error: message });
         },
-      }, deps.maxResponseBytes);
-      const { staged, quarantined } = stagePage({ source, runId: input.runId, page, now: new Date() }, fetched);
-      const doc: StagedPage = { ...staged, bytes: fetched.bytes, requests: inFlight.requests, retries: inFlight.retries };
+      };
+      // Read and staged in one step (on the staging threads): a body that is not a page is requested again.
+      const { staged, quarantined, bytes } = await requestPageAs(deps.http, url, deps.retryPolicy, inFlight, hooks, deps.maxResponseBytes, (text) =>
+        stageBody(deps.staging, { source: source.name, runId: input.runId, page, now: new Date(), url, text }),
+      );
+      const doc: StagedPage = { ...staged, bytes, requests: inFlight.requests, retries: inFlight.retries };
       inFlight = emptyRequestStats();
       // Quarantine first: a crash in between stages the page again, and quarantines nothing twice.
       await insertIgnoringDuplicates(quarantineCollection(deps.db), quarantined);

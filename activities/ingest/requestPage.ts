@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Got } from 'got';
-import { fetchPage, type FetchedPage } from './fetchPage.js';
+import { fetchPageText, readEnvelope, type FetchedPage } from './fetchPage.js';
 
 export const RETRY_REASONS = ['429', '5xx', 'timeout', 'network', 'parse'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
@@ -69,12 +69,28 @@ export async function requestPage(
   hooks: RequestHooks = {},
   maxResponseBytes?: number,
 ): Promise<FetchedPage> {
+  return requestPageAs(http, url, policy, stats, hooks, maxResponseBytes, (text) => ({ ...readEnvelope(text, url), bytes: Buffer.byteLength(text) }));
+}
+
+/**
+ * requestPage with the body read by `read` (which throws HttpBadBody for a body to fetch
+ * again): the ingest reads, validates and stages it on a thread in one step.
+ */
+export async function requestPageAs<T>(
+  http: Got,
+  url: string,
+  policy: RetryPolicy,
+  stats: RequestStats,
+  hooks: RequestHooks,
+  maxResponseBytes: number | undefined,
+  read: (text: string) => T | Promise<T>,
+): Promise<T> {
   const sleep = hooks.sleep ?? abortableSleep;
   const random = hooks.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     stats.requests++;
     try {
-      return await fetchPage(http, url, hooks.signal, maxResponseBytes);
+      return await read(await fetchPageText(http, url, hooks.signal, maxResponseBytes));
     } catch (err) {
       const reason = retryReason(err);
       if (reason === undefined || attempt >= policy.maxAttempts) throw err;

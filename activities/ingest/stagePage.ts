@@ -1,6 +1,6 @@
-import type { SourceDescription } from '../../sources/index.js';
+import { getSource, type SourceDescription, type SourceName } from '../../sources/index.js';
 import { contentHash } from './canonicalJson.js';
-import type { PageEnvelope } from './fetchPage.js';
+import { readEnvelope, type PageEnvelope } from './fetchPage.js';
 import type { QuarantineDocument } from './quarantine.js';
 import { encodeRecords, stagedPageId, type StagedPage, type StagedRecord } from './staging.js';
 import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
@@ -68,4 +68,31 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
     },
     quarantined,
   };
+}
+
+/** A page body to stage, as it crosses to a staging thread (no functions, no classes). */
+export interface StageRequest {
+  source: SourceName;
+  runId: string;
+  page: number;
+  now: Date;
+  url: string;
+  text: string;
+}
+
+/** stagePage's result as it crosses back: the gzip of the records as bare bytes, not a Binary. */
+export interface StagedText {
+  staged: Omit<StagedPageContent, 'records'>;
+  records: Uint8Array;
+  quarantined: QuarantineDocument[];
+  bytes: number;
+}
+
+/** Reads a page body (a retryable HttpBadBody failure when it is not a page) and stages it. */
+export function stageText(req: StageRequest): StagedText {
+  const envelope = readEnvelope(req.text, req.url);
+  const { staged, quarantined } = stagePage({ source: getSource(req.source), runId: req.runId, page: req.page, now: req.now }, envelope);
+  const { records, ...rest } = staged;
+  // A copy of its own: zlib's small outputs share a pooled buffer, which must not be moved.
+  return { staged: rest, records: new Uint8Array(records.buffer), quarantined, bytes: Buffer.byteLength(req.text) };
 }

@@ -162,7 +162,13 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   else if (base.k !== settings.k || base.genre_boost !== settings.genreBoost) fullBecause = `the settings changed (k ${base.k} -> ${settings.k}, genre boost ${base.genre_boost} -> ${settings.genreBoost})`;
   const carryFrom = new Int32Array(users.length).fill(-1);
   let removed: Float64Array = new Float64Array(0);
-  if (fullBecause === null && base) removed = await markCarried(db, base, users, hashes, live, forced, carryFrom);
+  let masked: number[] = [];
+  if (fullBecause === null && base) {
+    const carried = await markCarried(db, base, users, hashes, live, forced, carryFrom);
+    removed = carried.removed;
+    masked = carried.masked.map((item) => model.itemIds[item] as number).sort((a, b) => a - b);
+  }
+  const sameMask = sameNumbers(masked, base?.masked_tracks ?? []);
   let toCarry = 0;
   for (const c of carryFrom) if (c >= 0) toCarry++;
   const toCompute = users.length - toCarry;
@@ -176,6 +182,8 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     k: settings.k,
     genre_boost: settings.genreBoost,
     chunk_size: settings.chunkSize,
+    spares: settings.spares,
+    masked_tracks: masked,
     users: users.length,
     to_compute: toCompute,
     to_carry: toCarry,
@@ -183,7 +191,7 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     ...(fittedAt ? { model_fitted_at: fittedAt } : {}),
     data_version: data,
   };
-  if (fullBecause === null && base && toCompute === 0 && removed.length === 0) {
+  if (fullBecause === null && base && toCompute === 0 && removed.length === 0 && sameMask) {
     // Every live user is served by the active batch from the same inputs: nothing to write
     // but this record, which also answers a retried attempt.
     if (existing) await dropInputs(db, existing);
@@ -261,7 +269,8 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
     collection: batchCollection(input.batchId),
     chunks,
     layout,
-    layers: overlay && base ? [input.batchId, ...layersOf(base)] : [input.batchId],
+    // An overlay that only masks tracks holds no document: lookups need not read it (its collection is never made).
+    layers: overlay && base ? [...(toCompute + removed.length > 0 ? [input.batchId] : []), ...layersOf(base)] : [input.batchId],
     overlay_documents: overlay ? overlayDocuments : 0,
     removed: overlay ? removed.length : 0,
   };
@@ -328,13 +337,25 @@ function planOf(batch: BatchDocument, fullBecause: string | null, compactBecause
 
 /**
  * A user is carried over when the base batch has a list for them computed from the same
- * inputs, every track of it is still live, and they were not asked to be recomputed.
- * The base batch's manifests are sorted by user id, as `users` is: one merge pass, which
- * also finds the users the base serves who are no longer live (returned, ascending).
+ * inputs, they were not asked to be recomputed, and the list is still exact once its
+ * tracks deleted since are masked: it keeps k live tracks (its spares move up), or it
+ * holds fewer than k, every candidate there was. The base batch's manifests are sorted
+ * by user id, as `users` is: one merge pass, which also finds the users the base serves
+ * who are no longer live (`removed`, ascending). `masked`: the model items, no longer
+ * live, that carried lists hold.
  */
-async function markCarried(db: Db, base: BatchDocument, users: Float64Array, hashes: Uint32Array, live: Uint8Array, forced: Set<number>, carryFrom: Int32Array): Promise<Float64Array> {
+async function markCarried(
+  db: Db,
+  base: BatchDocument,
+  users: Float64Array,
+  hashes: Uint32Array,
+  live: Uint8Array,
+  forced: Set<number>,
+  carryFrom: Int32Array,
+): Promise<{ removed: Float64Array; masked: number[] }> {
   let u = 0;
   const removed = new Growable((n) => new Float64Array(n));
+  const masked = new Set<number>();
   for (let c = 0; c < base.chunks; c++) {
     const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(base._id, c) });
     if (!m) throw new Error(`base batch ${base._id} has no manifest for chunk ${c}`);
@@ -351,16 +372,26 @@ async function markCarried(db: Db, base: BatchDocument, users: Float64Array, has
         o++;
       } else {
         const same = hashes[2 * u] === oldHashes[2 * o] && hashes[2 * u + 1] === oldHashes[2 * o + 1];
-        let allLive = true;
-        for (let r = offsets[o] as number; r < (offsets[o + 1] as number) && allLive; r++) allLive = live[items[r] as number] === 1;
-        if (same && allLive && !forced.has(a)) carryFrom[u] = c;
+        if (same && !forced.has(a)) {
+          const [from, to] = [offsets[o] as number, offsets[o + 1] as number];
+          let dead = 0;
+          for (let r = from; r < to; r++) if (live[items[r] as number] !== 1) dead++;
+          if (dead === 0 || to - from - dead >= base.k || to - from < base.k) {
+            carryFrom[u] = c;
+            if (dead > 0) for (let r = from; r < to; r++) if (live[items[r] as number] !== 1) masked.add(items[r] as number);
+          }
+        }
         u++;
         o++;
       }
     }
     Context.current().heartbeat({ stage: 'carry-over', read: c + 1 });
   }
-  return removed.view().slice();
+  return { removed: removed.view().slice(), masked: [...masked] };
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**

@@ -60,7 +60,7 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
     }
     written = { users, computed, carried, cold_start: coldStart };
     await batches.updateOne({ _id: batchId }, { $set: { written } });
-    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`, slot, layersOf(batch));
+    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`, slot, layersOf(batch), batch.masked_tracks ?? []);
     // FerretDB checks the guard apart from the write: read back what won.
     const now = await slotState(db, slot);
     if (!swapped || now?.batch_id !== batchId) {

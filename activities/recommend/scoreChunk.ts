@@ -129,6 +129,9 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
         }
         list.push({ track_id: track(items.get(r)), score: Math.round((scores[r] as number) * 1e6) / 1e6, reason: REASONS[reasons.get(r)] as Reason, because: causes });
       }
+      // The first k are served; the spares after them only in place of masked tracks.
+      const served = list.slice(0, batch.k);
+      const spares = list.slice(batch.k);
       docs.push({
         _id: String(userIds[u]),
         user_id: userIds[u] as number,
@@ -136,8 +139,9 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
         model: batch.model.key,
         computed_in: computedInBatches[computedIn[u] as number] as string,
         cold_start: coldStart[u] === 1,
-        count: list.length,
-        items: JSON.stringify(list),
+        count: served.length,
+        items: JSON.stringify(served),
+        ...(spares.length > 0 ? { spares: JSON.stringify(spares) } : {}),
       });
     }
     await insertIgnoringDuplicates(collection, docs);
@@ -174,7 +178,8 @@ async function scoringContext(db: Db, batch: BatchDocument): Promise<ScoringCont
   if (!context) {
     const doc = await db.collection<ContextDocument>(INPUTS).findOne({ _id: contextId(batch._id) });
     if (!doc) throw ApplicationFailure.nonRetryable(`batch ${batch._id} has no scoring context`, 'NoInput');
-    context = { model: await loadModel(db, batch.model.key), live: sharedFromBinary(doc.live), itemGenre: sharedFromBinary(doc.item_genres), k: batch.k, genreBoost: batch.genre_boost };
+    // Scored to k plus the spares: what a list serves once some of its tracks are masked.
+    context = { model: await loadModel(db, batch.model.key), live: sharedFromBinary(doc.live), itemGenre: sharedFromBinary(doc.item_genres), k: batch.k + (batch.spares ?? 0), genreBoost: batch.genre_boost };
     if (context.live.length !== context.model.itemIds.length) throw new Error(`batch ${batch._id}: context of ${context.live.length} items for a model of ${context.model.itemIds.length}`);
     contexts.set(batch._id, context);
     while (contexts.size > 2) contexts.delete(contexts.keys().next().value as string);

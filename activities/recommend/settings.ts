@@ -18,8 +18,14 @@ export interface RecommendSettings {
   maxOverlays: number;
   /** Share of live users the overlays of a chain may hold together before a full batch is written again. */
   maxOverlayShare: number;
+  /**
+   * Tracks stored per list beyond k, served only in place of tracks deleted since: a
+   * deleted track then changes no list that still has k live tracks, instead of every
+   * list it was in (a popular track is in most of them).
+   */
+  spares: number;
 }
 
 export function defaultRecommendSettings(): RecommendSettings {
-  return { k: 20, genreBoost: 3, chunkSize: 5000, keepBatches: 3, threads: Math.max(1, availableParallelism()), fallbackRefreshHours: 168, maxOverlays: 4, maxOverlayShare: 0.25 };
+  return { k: 20, genreBoost: 3, chunkSize: 5000, keepBatches: 3, threads: Math.max(1, availableParallelism()), fallbackRefreshHours: 168, maxOverlays: 4, maxOverlayShare: 0.25, spares: 5 };
 }

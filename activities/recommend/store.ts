@@ -62,6 +62,13 @@ export interface BatchDocument {
   /** An unchanged run that read no data: the plan (the active batch, or an earlier unchanged run) on the same data version. */
   settled_by?: string;
   k: number;
+  /** Tracks its computed lists store beyond k (`spares`). Absent: 0. */
+  spares?: number;
+  /**
+   * Deleted tracks that lists it serves still hold (carried lists, kept because k of their
+   * tracks are still live): lookups leave them out and serve the spares after them. Absent: none.
+   */
+  masked_tracks?: number[];
   genre_boost: number;
   chunk_size: number;
   chunks: number;
@@ -85,6 +92,8 @@ export interface StateDocument {
   collection: string;
   /** The collections a lookup reads, newest first (the batch's layers). Absent: [collection]. */
   layers?: string[];
+  /** The batch's `masked_tracks`: read with the pointer, so a lookup never mixes two batches' masks. */
+  masked_tracks?: number[];
   /** The batch `recommend rollback` returns to, while it is kept. */
   previous_batch_id: string | null;
   switched_at: Date;
@@ -118,6 +127,8 @@ export interface RecommendationDocument {
   count: number;
   /** JSON text of RecommendedItem[]. */
   items: string;
+  /** JSON text of the tracks ranked after `items` (the batch's spares), served only in place of masked ones. Absent: none. */
+  spares?: string;
 }
 
 /**
@@ -147,6 +158,24 @@ export const pointerLayers = (state: Pick<StateDocument, 'collection' | 'layers'
 /** A stored list as the API serves it. */
 export function itemsOf(doc: RecommendationDocument): RecommendedItem[] {
   return JSON.parse(doc.items) as RecommendedItem[];
+}
+
+/**
+ * A stored list as a batch with masked tracks serves it: the masked tracks left out and
+ * as many spares moved up, so the list keeps its length while it has live tracks to. The
+ * same list as scoring without the masked tracks would give (ranks do not depend on
+ * which other tracks are live). Unchanged, without parsing, when it holds none of them.
+ */
+export function servedList(doc: RecommendationDocument, masked: ReadonlySet<number>): RecommendationDocument {
+  if (masked.size === 0) return doc;
+  const items = itemsOf(doc);
+  if (!items.some((item) => masked.has(item.track_id))) return doc;
+  const all = doc.spares ? items.concat(JSON.parse(doc.spares) as RecommendedItem[]) : items;
+  const served = all.filter((item) => !masked.has(item.track_id));
+  const kept = served.slice(0, doc.count);
+  const rest = served.slice(doc.count);
+  const { spares: _old, ...head } = doc;
+  return { ...head, count: kept.length, items: JSON.stringify(kept), ...(rest.length > 0 ? { spares: JSON.stringify(rest) } : {}) };
 }
 
 /** What every per-chunk document names: its chunk and the chunk's users. */
@@ -226,9 +255,18 @@ export async function slotState(db: Db, slot: Slot): Promise<StateDocument | nul
  * Makes `batchId` active if the pointer still names `expected` (null: no batch yet).
  * Returns false when another batch was published meanwhile.
  */
-export async function switchActive(db: Db, batchId: string, expected: string | null, previous: string | null, reason: string, slot: Slot = ACTIVE_ID, layers: string[] = [batchId]): Promise<boolean> {
+export async function switchActive(
+  db: Db,
+  batchId: string,
+  expected: string | null,
+  previous: string | null,
+  reason: string,
+  slot: Slot = ACTIVE_ID,
+  layers: string[] = [batchId],
+  masked: number[] = [],
+): Promise<boolean> {
   const state = db.collection<StateDocument>(STATE);
-  const fields = { batch_id: batchId, collection: batchCollection(batchId), layers: layers.map(batchCollection), previous_batch_id: previous, switched_at: new Date(), reason };
+  const fields = { batch_id: batchId, collection: batchCollection(batchId), layers: layers.map(batchCollection), masked_tracks: masked, previous_batch_id: previous, switched_at: new Date(), reason };
   if (expected === null) {
     try {
       await state.insertOne({ _id: slot, ...fields });
@@ -263,7 +301,7 @@ export async function rollbackActive(db: Db): Promise<{ from: string; to: string
   const present = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   const missing = needed.filter((name) => !present.has(name));
   if (missing.length > 0) throw new RollbackRefused(`the previous batch's collection${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone`);
-  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`, ACTIVE_ID, layersOf(previous)))) throw new RollbackRefused('another batch was published meanwhile; look again');
+  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`, ACTIVE_ID, layersOf(previous), previous.masked_tracks ?? []))) throw new RollbackRefused('another batch was published meanwhile; look again');
   const now = new Date();
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: state.batch_id }, { $set: { status: 'rolled_back', rolled_back_at: now } });
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: to }, { $set: { status: 'published' }, $unset: { superseded_at: '' } });

@@ -7,7 +7,9 @@ import { fetchPageRange } from '../../activities/ingest/fetchPageRange.js';
 import { createHttpClient } from '../../activities/ingest/httpClient.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { emptyRequestStats, requestPage } from '../../activities/ingest/requestPage.js';
-import { deleteStagedPages, stagingCollection } from '../../activities/ingest/staging.js';
+import { decodeRecords, deleteStagedPages, stagingCollection } from '../../activities/ingest/staging.js';
+import { StagingPool } from '../../activities/ingest/stagingPool.js';
+import type { FetchStats } from '../../activities/ingest/stats.js';
 import type { PageRangeInput } from '../../activities/ingest/types.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { getTestStack } from '../support/testStack.js';
@@ -203,6 +205,7 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
   this.timeout(60_000);
   let sim: Simulator;
   let db: Db;
+  let apiUrl: string;
 
   before(async () => {
     const stack = await getTestStack();
@@ -212,10 +215,11 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
   after(() => sim.close());
 
   it('stages each page once; a retried attempt fetches only the pages not staged yet', async () => {
+    apiUrl = await sim.listen(0);
     const deps = {
       db,
       http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
-      apiUrl: await sim.listen(0),
+      apiUrl,
       retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
       maxResponseBytes: 1 << 20,
     };
@@ -238,5 +242,36 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     expect(await stagingCollection(db).countDocuments({ source: 'tracks', run_id: 'resume' })).to.equal(0);
     expect(await deleteStagedPages(db, 'tracks', 'resume', 6, 4), 'deleting again deletes nothing').to.equal(0);
     expect(await quarantineCollection(db).countDocuments({ run_id: 'resume' })).to.equal(invalid);
+  });
+
+  it('on the staging threads: the same staged pages and quarantine as inline; a body that is not a page is requested again', async () => {
+    const base = {
+      db,
+      http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
+      apiUrl,
+      retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
+      maxResponseBytes: 1 << 20,
+    };
+    const pool = new StagingPool(2);
+    try {
+      const input = (runId: string) => ({ source: 'tracks' as const, runId, firstPage: 1, lastPage: 4, pageSize: 100 });
+      const inline: FetchStats = await new MockActivityEnvironment().run((i: PageRangeInput) => fetchPageRange(base, i), input('inline'));
+      sim.faults.add({ kind: 'truncated', times: 1 });
+      const threaded: FetchStats = await new MockActivityEnvironment().run((i: PageRangeInput) => fetchPageRange({ ...base, staging: pool }, i), input('threads'));
+      expect(threaded.retries.parse, 'the truncated body').to.equal(1);
+      expect({ ...threaded, requests: 0, retries: null, bytes: 0 }).to.deep.equal({ ...inline, requests: 0, retries: null, bytes: 0 });
+      const pages = async (runId: string) =>
+        (await stagingCollection(db).find({ run_id: runId }).sort({ page: 1 }).toArray()).map(({ _id, run_id, fetched_at, bytes, requests, retries, records, ...rest }) => ({
+          ...rest,
+          records: decodeRecords(records),
+        }));
+      const [a, b] = [await pages('inline'), await pages('threads')];
+      expect(a).to.have.length(4);
+      expect(b).to.deep.equal(a);
+      const quarantined = async (runId: string) => (await quarantineCollection(db).find({ run_id: runId }).sort({ _id: 1 }).toArray()).map((q) => [q.key, q.record_json, q.issues]);
+      expect(await quarantined('threads')).to.deep.equal(await quarantined('inline')).and.to.have.length.greaterThan(0);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -61,7 +61,7 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
 
   type Served = Pick<RecommendationDocument, 'items' | 'cold_start' | 'model' | 'computed_in' | 'batch_id'>;
   /** What a reader of this pointer gets for every id that was ever a user (absent: no list). */
-  async function served(state: Pick<StateDocument, 'batch_id' | 'collection' | 'layers'>): Promise<Map<number, Served>> {
+  async function served(state: Pick<StateDocument, 'batch_id' | 'collection' | 'layers' | 'masked_tracks'>): Promise<Map<number, Served>> {
     const out = new Map<number, Served>();
     for (const id of ALL_IDS) {
       const doc = await findList(db, state, id);
@@ -224,5 +224,55 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     expect(heavy).to.deep.include({ layout: 'full', toCompute: 2 });
     expect(heavy.compactBecause).to.equal('the overlays would hold 3 documents for 41 users (at most 0.05 of them)');
     await run(() => abandonBatch(db, 'heavy', 'test'));
+  });
+
+  it('a deleted track most lists hold: they are carried with it masked and a spare moved up, exactly the lists a full batch computes; rollback restores the mask', async () => {
+    const spared = { spares: 2 };
+    await build('m1', 'full', spared);
+    await run(() => publishBatch(db, 'm1'));
+    expect(await batchDoc('m1')).to.deep.include({ spares: 2, masked_tracks: [] });
+    const stored = await db.collection<RecommendationDocument>(batchCollection('m1')).find().toArray();
+    expect(stored.every((d) => d.count === 5 && (JSON.parse(d.spares as string) as unknown[]).length === 2), 'k tracks served, 2 spares after them').to.equal(true);
+
+    // The track most lists hold goes: every list keeps 5 live tracks of its 7, so none is recomputed.
+    const holders = new Map<number, number>();
+    for (const d of stored) for (const item of JSON.parse(d.items) as { track_id: number }[]) holders.set(item.track_id, (holders.get(item.track_id) ?? 0) + 1);
+    const [top, held] = [...holders].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0] as [number, number];
+    expect(held).to.be.greaterThan(10);
+    await db.collection('tracks').deleteOne({ _id: String(top) as never });
+    const m2 = await build('m2', 'incremental', spared);
+    expect(m2).to.deep.include({ layout: 'overlay', toCompute: 0, toCarry: 41, unchanged: false });
+    expect(await run(() => publishBatch(db, 'm2'))).to.deep.include({ computed: 0, documents: 0 });
+    expect((await batchDoc('m2')).masked_tracks).to.deep.equal([top]);
+    expect((await pointer()).masked_tracks).to.deep.equal([top]);
+    const viewM2 = await served(await pointer());
+    for (const list of viewM2.values()) expect((JSON.parse(list.items) as { track_id: number }[]).map((i) => i.track_id)).to.have.lengthOf(5).and.not.include(top);
+    const full2 = await build('m2-full', 'full', spared);
+    expect(full2.toCompute).to.equal(41);
+    expect(listsOnly(viewM2)).to.deep.equal(listsOnly(await wholeBatch('m2-full')));
+    await run(() => abandonBatch(db, 'm2-full', 'test'));
+    // The same data again: nothing to publish, the mask is the same.
+    expect(await run(() => prepareBatch(db, { ...settings, ...spared }, { batchId: 'm2-again', workflowId: 'wf-m2-again', mode: 'incremental' }))).to.deep.include({ unchanged: true });
+
+    // Two more of the most held go: a list that held all three has only 4 of its 7 left and is computed again.
+    const next = [...holders].filter(([t]) => t !== top).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 2).map(([t]) => t);
+    for (const t of next) await db.collection('tracks').deleteOne({ _id: String(t) as never });
+    const gone = new Set([top, ...next]);
+    const outOfSpares = stored.filter((d) => (JSON.parse(d.items) as { track_id: number }[]).concat(JSON.parse(d.spares as string) as { track_id: number }[]).filter((i) => gone.has(i.track_id)).length > 2).length;
+    expect(outOfSpares, 'some lists run out of spares').to.be.greaterThan(0);
+    const m3 = await build('m3', 'incremental', spared);
+    expect(m3).to.deep.include({ layout: 'overlay', toCompute: outOfSpares });
+    await run(() => publishBatch(db, 'm3'));
+    const viewM3 = await served(await pointer());
+    const full3 = await build('m3-full', 'full', spared);
+    expect(listsOnly(viewM3)).to.deep.equal(listsOnly(await wholeBatch('m3-full')));
+    await run(() => abandonBatch(db, 'm3-full', 'test'));
+    expect((await batchDoc('m3')).masked_tracks?.every((t) => gone.has(t))).to.equal(true);
+
+    // Rolled back, m2 is served with m2's mask.
+    expect(await run(() => rollbackActive(db))).to.deep.equal({ from: 'm3', to: 'm2' });
+    expect((await pointer()).masked_tracks).to.deep.equal([top]);
+    expect(await served(await pointer())).to.deep.equal(viewM2);
+    expect(full3.toCompute).to.equal(41);
   });
 });
