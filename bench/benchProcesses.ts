@@ -50,7 +50,9 @@ export function waitFor(child: ChildProcess, text: string): Promise<string> {
 
 /** `moovitamix worker` in a process of its own, with `env` and Node options; resolves once it polls its task queue. */
 export async function startBenchWorker(env: NodeJS.ProcessEnv, nodeArgs: string[], children: ChildProcess[]): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, [...nodeArgs, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // MOOVITAMIX_BENCH_CPU_PROF=DIR: the worker writes a V8 CPU profile there when it exits (for Chrome DevTools).
+  const profile = process.env.MOOVITAMIX_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MOOVITAMIX_BENCH_CPU_PROF}`] : [];
+  const worker = spawn(process.execPath, [...nodeArgs, ...profile, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(worker);
   await waitFor(worker, 'Worker polling');
   return worker;

@@ -1,9 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { CancelError, type Got } from 'got';
-import * as v from 'valibot';
-import { pageEnvelope } from '../../sources/schemas.js';
+import { BadBody, readEnvelope, type PageEnvelope } from './pageEnvelope.js';
 
-export type PageEnvelope = v.InferOutput<typeof pageEnvelope>;
+export type { PageEnvelope };
 
 export interface FetchedPage extends PageEnvelope {
   /** Size of the response body. */
@@ -35,7 +34,22 @@ export async function fetchPage(
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<FetchedPage> {
   const text = await fetchPageText(http, url, signal, maxResponseBytes);
-  return { ...readEnvelope(text, url), bytes: Buffer.byteLength(text) };
+  return { ...asFailure(() => readEnvelope(text, url)), bytes: Buffer.byteLength(text) };
+}
+
+/** `read()`, with a BadBody turned into the retryable ApplicationFailure requests retry on. */
+export function asFailure<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+/** A BadBody (thrown here or on a staging thread, where it arrives as a plain error of its type) as a retryable HttpBadBody failure; any other error as it is. */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof BadBody || (err as { type?: string } | null)?.type === 'HttpBadBody') return ApplicationFailure.retryable((err as Error).message, 'HttpBadBody');
+  return err;
 }
 
 /** fetchPage's request and status handling, without reading the body: the body's text. */
@@ -78,26 +92,6 @@ export async function fetchPageText(http: Got, url: string, signal?: AbortSignal
   }
   return response.body as string;
 }
-
-/** A page body as the envelope, or a retryable HttpBadBody failure naming the URL. */
-export function readEnvelope(text: string, url: string): PageEnvelope {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw ApplicationFailure.retryable(`GET ${url} answered 200 with a body that is not JSON`, 'HttpBadBody');
-  }
-  const parsed = v.safeParse(pageEnvelope, body);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    throw ApplicationFailure.retryable(
-      `GET ${url} answered 200 with an unexpected page envelope: ${v.getDotPath(issue) ?? '(root)'} ${issue.message}`,
-      'HttpBadBody',
-    );
-  }
-  return parsed.output;
-}
-
 /** Retry-After in seconds or as an HTTP date, capped at 5 minutes; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;

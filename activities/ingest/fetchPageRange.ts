@@ -1,7 +1,7 @@
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Got } from 'got';
-import type { Db } from 'mongodb';
+import { Binary, type Db } from 'mongodb';
 import { getSource } from '../../sources/index.js';
 import { pageUrl } from './fetchPage.js';
 import { insertIgnoringDuplicates, quarantineCollection } from './quarantine.js';
@@ -59,7 +59,7 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       const { staged, quarantined, bytes } = await requestPageAs(deps.http, url, deps.retryPolicy, inFlight, hooks, deps.maxResponseBytes, (text) =>
         stageBody(deps.staging, { source: source.name, runId: input.runId, page, now: new Date(), url, text }),
       );
-      const doc: StagedPage = { ...staged, bytes, requests: inFlight.requests, retries: inFlight.retries };
+      const doc: StagedPage = { ...staged, records: new Binary(staged.records), bytes, requests: inFlight.requests, retries: inFlight.retries };
       inFlight = emptyRequestStats();
       // Quarantine first: a crash in between stages the page again, and quarantines nothing twice.
       await insertIgnoringDuplicates(quarantineCollection(deps.db), quarantined);

@@ -1,8 +1,9 @@
 import { getSource, type SourceDescription, type SourceName } from '../../sources/index.js';
 import { contentHash } from './canonicalJson.js';
-import { readEnvelope, type PageEnvelope } from './fetchPage.js';
+import { readEnvelope, type PageEnvelope } from './pageEnvelope.js';
 import type { QuarantineDocument } from './quarantine.js';
-import { encodeRecords, stagedPageId, type StagedPage, type StagedRecord } from './staging.js';
+import type { StagedPage } from './staging.js';
+import { gzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
 import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
 
 export interface PageContext {
@@ -12,8 +13,12 @@ export interface PageContext {
   now: Date;
 }
 
-/** The staging document of a page without its HTTP figures (bytes, requests, retries). */
-export type StagedPageContent = Omit<StagedPage, 'bytes' | 'requests' | 'retries'>;
+/**
+ * The staging document of a page without its HTTP figures (bytes, requests, retries), its
+ * records as bare gzip bytes (the stored document wraps them in a Binary): nothing here
+ * needs a database driver, so staging threads load none.
+ */
+export type StagedPageContent = Omit<StagedPage, 'bytes' | 'requests' | 'retries' | 'records'> & { records: Uint8Array };
 
 /**
  * Validates every record of a page: the valid ones become the page's staging document,
@@ -64,7 +69,7 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
       invalidKeys,
       drift,
       fetched_at: ctx.now,
-      records: encodeRecords(records),
+      records: gzipRecords(records),
     },
     quarantined,
   };
@@ -80,19 +85,18 @@ export interface StageRequest {
   text: string;
 }
 
-/** stagePage's result as it crosses back: the gzip of the records as bare bytes, not a Binary. */
+/** stagePage's result with the body's size, as it crosses back. */
 export interface StagedText {
-  staged: Omit<StagedPageContent, 'records'>;
-  records: Uint8Array;
+  staged: StagedPageContent;
   quarantined: QuarantineDocument[];
   bytes: number;
 }
 
-/** Reads a page body (a retryable HttpBadBody failure when it is not a page) and stages it. */
+/** Reads a page body (BadBody when it is not a page) and stages it. */
 export function stageText(req: StageRequest): StagedText {
   const envelope = readEnvelope(req.text, req.url);
   const { staged, quarantined } = stagePage({ source: getSource(req.source), runId: req.runId, page: req.page, now: req.now }, envelope);
-  const { records, ...rest } = staged;
-  // A copy of its own: zlib's small outputs share a pooled buffer, which must not be moved.
-  return { staged: rest, records: new Uint8Array(records.buffer), quarantined, bytes: Buffer.byteLength(req.text) };
+  // A copy of its own when zlib's small output shares a pooled buffer, which must not be moved.
+  const records = staged.records.byteLength === staged.records.buffer.byteLength ? staged.records : new Uint8Array(staged.records);
+  return { staged: { ...staged, records }, quarantined, bytes: Buffer.byteLength(req.text) };
 }

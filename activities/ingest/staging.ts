@@ -1,9 +1,11 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { Binary, type Collection, type Db, type FindOptions } from 'mongodb';
+import type { Binary, Collection, Db, FindOptions } from 'mongodb';
 import type { SourceName } from '../../sources/index.js';
 import { insertIgnoringDuplicates } from './quarantine.js';
 import type { RequestStats } from './requestPage.js';
 import type { Drift } from './validate.js';
+import { gunzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
+
+export { stagedPageId, type StagedRecord };
 
 /**
  * The staging layer: each page, once fetched and validated, is written as one document
@@ -40,12 +42,7 @@ export interface StagedPage {
   records: Binary;
 }
 
-/** [key, content hash, the record as received, as JSON text]. */
-export type StagedRecord = [string, string, string];
-
 export const STAGING_COLLECTION = 'staging_pages';
-
-export const stagedPageId = (source: SourceName, runId: string, page: number) => `${source}/${runId}/${page}`;
 
 export function stagingCollection(db: Db): Collection<StagedPage> {
   return db.collection<StagedPage>(STAGING_COLLECTION);
@@ -82,19 +79,7 @@ export async function deleteExpiredPages(db: Db, source: SourceName, before: Dat
   return (await stagingCollection(db).deleteMany({ source, fetched_at: { $lt: before } })).deletedCount;
 }
 
-// Keys are ids written in digits and JSON text holds no raw tab or newline, so plain
-// lines need no escaping: cheaper than JSON-in-JSON, and the merge passes the record
-// text along without parsing it again.
-export function encodeRecords(records: StagedRecord[]): Binary {
-  return new Binary(gzipSync(records.map((r) => r.join('\t')).join('\n'), { level: 1 }));
-}
-
-export function decodeRecords(binary: Binary): StagedRecord[] {
-  const text = gunzipSync(binary.buffer).toString('utf8');
-  if (text === '') return [];
-  return text.split('\n').map((line) => {
-    const a = line.indexOf('\t');
-    const b = line.indexOf('\t', a + 1);
-    return [line.slice(0, a), line.slice(a + 1, b), line.slice(b + 1)];
-  });
+/** A staged page's records, from its stored Binary or the bytes a staging thread produced. */
+export function decodeRecords(records: Binary | Uint8Array): StagedRecord[] {
+  return gunzipRecords(records instanceof Uint8Array ? records : records.buffer);
 }

@@ -1,9 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { ApplicationFailure } from '@temporalio/common';
-import { Binary } from 'mongodb';
 import { ThreadPool } from '../threadPool.js';
-import type { QuarantineDocument } from './quarantine.js';
-import { stageText, type StagedPageContent, type StageRequest, type StagedText } from './stagePage.js';
+import { toFailure } from './fetchPage.js';
+import { stageText, type StageRequest, type StagedText } from './stagePage.js';
 
 /**
  * Reading, validating, hashing and compressing a page's records is most of what the ingest
@@ -28,16 +26,12 @@ export class StagingPool {
 
 /**
  * A page body staged on the pool's threads, or inline without a pool. A body that is not a
- * page fails as it does inline (retryable HttpBadBody), so the request is made again.
+ * page fails as a retryable HttpBadBody either way, so the request is made again.
  */
-export async function stageBody(pool: StagingPool | undefined, req: StageRequest): Promise<{ staged: StagedPageContent; quarantined: QuarantineDocument[]; bytes: number }> {
-  let out: StagedText;
+export async function stageBody(pool: StagingPool | undefined, req: StageRequest): Promise<StagedText> {
   try {
-    out = pool ? await pool.stage(req) : stageText(req);
+    return pool ? await pool.stage(req) : stageText(req);
   } catch (err) {
-    const e = err as Error & { type?: string };
-    if (pool && e.type === 'HttpBadBody') throw ApplicationFailure.retryable(e.message, 'HttpBadBody');
-    throw err;
+    throw toFailure(err);
   }
-  return { staged: { ...out.staged, records: new Binary(out.records) }, quarantined: out.quarantined, bytes: out.bytes };
 }

@@ -1,0 +1,28 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+
+/*
+ * A staged page's records as bytes: what staging threads produce and the merge reads,
+ * with no database type in sight (staging.ts wraps them in the stored document).
+ */
+
+/** [key, content hash, the record as received, as JSON text]. */
+export type StagedRecord = [string, string, string];
+
+export const stagedPageId = (source: string, runId: string, page: number) => `${source}/${runId}/${page}`;
+
+// Keys are ids written in digits and JSON text holds no raw tab or newline, so plain
+// lines need no escaping: cheaper than JSON-in-JSON, and the merge passes the record
+// text along without parsing it again.
+export function gzipRecords(records: StagedRecord[]): Uint8Array {
+  return gzipSync(records.map((r) => r.join('\t')).join('\n'), { level: 1 });
+}
+
+export function gunzipRecords(bytes: Uint8Array): StagedRecord[] {
+  const text = gunzipSync(bytes).toString('utf8');
+  if (text === '') return [];
+  return text.split('\n').map((line) => {
+    const a = line.indexOf('\t');
+    const b = line.indexOf('\t', a + 1);
+    return [line.slice(0, a), line.slice(a + 1, b), line.slice(b + 1)];
+  });
+}
