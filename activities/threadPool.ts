@@ -1,15 +1,17 @@
-import { Worker, parentPort } from 'node:worker_threads';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
 
 /**
- * A pool of worker threads that run one pure function, task by task, so that a worker
- * process uses its other cores while its event loop keeps talking to Temporal, the API
- * and the store. Threads start on first use, are unref'd (they never keep a process
- * alive) and are replaced when one dies (its task fails). The thread module calls
- * `serveTasks` with the function.
+ * A pool of worker threads that run one function, task by task, so that a worker process
+ * uses its other cores while its event loop keeps talking to Temporal, the API and the
+ * store. Threads start on first use, are unref'd (they never keep a process alive) and are
+ * replaced when one dies (its task fails). The thread module calls `serveTasks`.
+ *
+ * A task may name a state its thread needs first (a scoring context: model and catalogue):
+ * it is sent to a thread once, and a thread keeps the `keep` most recent.
  */
-export class ThreadPool<I, O> {
-  private readonly threads: Thread<I, O>[] = [];
-  private readonly queue: Task<I, O>[] = [];
+export class ThreadPool<I, O, S = never> {
+  private readonly threads: Thread<I, O, S>[] = [];
+  private readonly queue: Task<I, O, S>[] = [];
   private nextId = 0;
   private closed = false;
 
@@ -17,12 +19,13 @@ export class ThreadPool<I, O> {
     private readonly module: URL,
     readonly size: number,
     private readonly name: string,
+    private readonly keep = 2,
   ) {}
 
-  run(input: I): Promise<O> {
+  run(input: I, state?: { key: string; value: S }): Promise<O> {
     if (this.closed) return Promise.reject(new Error(`the ${this.name} pool is closed`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, input, resolve, reject });
+      this.queue.push({ id: this.nextId++, input, state, resolve, reject });
       this.dispatch();
     });
   }
@@ -38,15 +41,19 @@ export class ThreadPool<I, O> {
       let thread = this.threads.find((t) => !t.busy);
       if (!thread && this.threads.length < this.size) thread = this.spawn();
       if (!thread) return;
-      const task = this.queue.shift() as Task<I, O>;
+      const task = this.queue.shift() as Task<I, O, S>;
       thread.busy = task;
+      if (task.state && !thread.states.includes(task.state.key)) {
+        thread.worker.postMessage({ state: task.state });
+        thread.states = [task.state.key, ...thread.states].slice(0, this.keep);
+      }
       thread.worker.postMessage({ id: task.id, input: task.input });
     }
   }
 
-  private spawn(): Thread<I, O> {
-    const worker = new Worker(this.module);
-    const thread: Thread<I, O> = { worker, busy: undefined };
+  private spawn(): Thread<I, O, S> {
+    const worker = new Worker(this.module, { workerData: { keep: this.keep } });
+    const thread: Thread<I, O, S> = { worker, busy: undefined, states: [] };
     worker.unref();
     worker.on('message', (message: Reply<O>) => {
       const task = thread.busy;
@@ -77,12 +84,28 @@ export interface ThreadError {
 
 /**
  * The thread side: runs `fn` on each task sent and answers with its output (the buffers
- * `transfer` names are moved, not copied) or its error.
+ * `transfer` names are moved, not copied) or its error. `fn` gets the state the task named,
+ * as `makeState` built it from what the pool sent (the last `keep` are kept).
  */
-export function serveTasks<I, O>(fn: (input: I) => O, transfer: (output: O) => ArrayBuffer[] = () => []): void {
-  parentPort?.on('message', ({ id, input }: { id: number; input: I }) => {
+export function serveTasks<I, O, S = never, T = never>(
+  fn: (input: I, state: T | undefined) => O,
+  transfer: (output: O) => ArrayBuffer[] = () => [],
+  makeState?: (value: S) => T,
+): void {
+  const keep = (workerData as { keep?: number } | null)?.keep ?? 2;
+  const states = new Map<string, T>();
+  parentPort?.on('message', (message: { state: { key: string; value: S } } | { id: number; input: I & { key?: string } }) => {
+    if ('state' in message) {
+      states.set(message.state.key, (makeState as (value: S) => T)(message.state.value));
+      while (states.size > keep) states.delete(states.keys().next().value as string);
+      return;
+    }
+    const { id, input } = message;
     try {
-      const output = fn(input);
+      const key = input.key;
+      const state = key === undefined ? undefined : states.get(key);
+      if (key !== undefined && makeState && state === undefined) throw new Error(`no state ${key} on this thread`);
+      const output = fn(input, state);
       parentPort?.postMessage({ id, output }, transfer(output));
     } catch (err) {
       const e = err as Error & { type?: string | null };
@@ -91,16 +114,19 @@ export function serveTasks<I, O>(fn: (input: I) => O, transfer: (output: O) => A
   });
 }
 
-interface Task<I, O> {
+interface Task<I, O, S> {
   id: number;
   input: I;
+  state: { key: string; value: S } | undefined;
   resolve(output: O): void;
   reject(err: Error): void;
 }
 
-interface Thread<I, O> {
+interface Thread<I, O, S> {
   worker: Worker;
-  busy: Task<I, O> | undefined;
+  busy: Task<I, O, S> | undefined;
+  /** State keys the thread holds, most recent first. */
+  states: string[];
 }
 
 interface Reply<O> {

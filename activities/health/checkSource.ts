@@ -134,7 +134,7 @@ async function liveTargets(db: Db, name: SourceName, tick: () => void): Promise<
   const rows: [number, string][] = [];
   const index = await openKeyIndex(db, SOURCES[name], null);
   if (index) {
-    for await (const [key, s, x] of index.read()) if (s.deletedIn === null) rows.push([Number(key), x.label]);
+    for await (const chunk of index.chunks()) for (const [key, s, x] of chunk) if (s.deletedIn === null) rows.push([Number(key), x.label]);
   } else {
     for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: BATCH })) {
       tick();
@@ -162,7 +162,7 @@ async function referencedIds(db: Db, source: SourceDescription, tick: () => void
   };
   const index = await openKeyIndex(db, source, null);
   if (index) {
-    for await (const [key, s, x] of index.read()) if (s.deletedIn === null) add(key, x.values);
+    for await (const chunk of index.chunks()) for (const [key, s, x] of chunk) if (s.deletedIn === null) add(key, x.values);
   } else {
     for await (const doc of rawCollection(db, source).find({ deleted_in_run: null }, { projection: { record: 1 }, batchSize: BATCH })) {
       tick();

@@ -1,5 +1,6 @@
 import type { SourceDescription } from '../../sources/index.js';
-import { RecordProfiler, timeOf, type FieldProfile, type Tally } from './profile.js';
+import { RecordProfiler, type FieldProfile, type Tally } from './profile.js';
+import { factsOf, type RecordFacts } from './recordFacts.js';
 
 /**
  * What the health checks need of a source's live records, gathered by the merge while it
@@ -36,29 +37,31 @@ export class LiveProfile {
 
   /** A record the run served and stored: profiled, and live. */
   served(key: string, record: Record<string, unknown>): void {
-    this.profiler.add(record, key, true);
-    this.live(key, record);
+    this.servedFacts(key, factsOf(this.source, record));
+  }
+
+  /** The same from the record's facts (recordFacts.ts), without the record. */
+  servedFacts(key: string, facts: RecordFacts): void {
+    this.profiler.addFacts(key, facts);
+    this.liveFacts(key, facts);
   }
 
   /** A live record the run did not store (served invalid, or not served by an incomplete run). */
   live(key: string, record: Record<string, unknown>): void {
+    this.liveFacts(key, factsOf(this.source, record));
+  }
+
+  liveFacts(key: string, facts: RecordFacts): void {
     this.liveRecords++;
-    if (this.source.name === 'users') {
-      const created = timeOf(record.created_at);
-      if (created !== null) bump(this.createdDays, new Date(created).toISOString().slice(0, 10));
-      if (typeof record.favorite_genres === 'string') bump(this.favoriteGenres, record.favorite_genres);
-    }
-    if (this.source.name === 'listen_history') {
-      const items = Array.isArray(record.items) ? record.items.length : 0;
-      bump(this.lengths, items);
-    }
-    for (const [field, tally] of this.notIds) {
-      const value = record[field];
-      for (const id of Array.isArray(value) ? value : [value]) {
-        if (typeof id === 'number') continue;
-        tally.count++;
-        if (tally.samples.length < 5 && !tally.samples.includes(key)) tally.samples.push(key);
-      }
+    if (facts.created !== null) bump(this.createdDays, facts.created);
+    if (facts.genre !== null) bump(this.favoriteGenres, facts.genre);
+    if (facts.length !== null) bump(this.lengths, facts.length);
+    let r = 0;
+    for (const tally of this.notIds.values()) {
+      const n = facts.notIds[r++] as number;
+      if (n === 0) continue;
+      tally.count += n;
+      if (tally.samples.length < 5 && !tally.samples.includes(key)) tally.samples.push(key);
     }
   }
 

@@ -1,7 +1,9 @@
 import * as v from 'valibot';
 import { declaredFields } from '../../sources/schemas.js';
-import { parseNaiveTimestamp } from '../../sources/contract.js';
 import type { SourceDescription } from '../../sources/index.js';
+import { factsOf, MISSING, NULL, timeOf, UNEXPECTED, type RecordFacts } from './recordFacts.js';
+
+export { timeOf };
 
 const SAMPLES = 5;
 
@@ -60,8 +62,24 @@ export class RecordProfiler {
     }
   }
 
+  /** A valid record, from its facts (recordFacts.ts): its types need no second look. */
+  addFacts(key: string, facts: Pick<RecordFacts, 'fields' | 'newest'>): void {
+    this.records++;
+    Object.values(this.fields).forEach((profile, i) => {
+      const f = facts.fields[i] as number;
+      if (f & NULL) note(profile.nulls, key);
+      if (f & MISSING) note(profile.missing, key);
+      if (f & UNEXPECTED) note(profile.unexpected, key);
+    });
+    if (facts.newest !== null && (this.newest === null || facts.newest > this.newest)) this.newest = facts.newest;
+  }
+
   /** `valid`: the record passed validation, so its types need no second look. */
   add(record: Record<string, unknown>, key: string, valid: boolean): void {
+    if (valid) {
+      this.addFacts(key, factsOf(this.source, record));
+      return;
+    }
     this.records++;
     for (const [field, profile] of Object.entries(this.fields)) {
       const value = Object.hasOwn(record, field) ? record[field] : undefined;
@@ -83,11 +101,6 @@ export class RecordProfiler {
   }
 }
 
-/** A timestamp as the API writes it (raw layer) or as a Date (curated layer), in epoch ms. */
-export function timeOf(value: unknown): number | null {
-  if (value instanceof Date) return value.getTime();
-  return typeof value === 'string' ? (parseNaiveTimestamp(value)?.getTime() ?? null) : null;
-}
 
 /** Sorted ids with binary search: a set of hundreds of thousands of keys in a few MB. */
 export class IdSet {

@@ -3,7 +3,8 @@ import { contentHash } from './canonicalJson.js';
 import { readEnvelope, type PageEnvelope } from './pageEnvelope.js';
 import type { QuarantineDocument } from './quarantine.js';
 import type { StagedPage } from './staging.js';
-import { gzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
+import { gzipRecords, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from './stagedRecords.js';
+import { encodeFacts, factsOf } from './recordFacts.js';
 import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
 
 export interface PageContext {
@@ -36,7 +37,7 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
     const issues = validate(ctx.source, item);
     if (issues.length === 0) {
       const record = item as Record<string, unknown>;
-      records.push([String(record[ctx.source.keyField]), contentHash(record), JSON.stringify(record)]);
+      records.push([String(record[ctx.source.keyField]), contentHash(record), encodeFacts(factsOf(ctx.source, record)), JSON.stringify(record)]);
       return;
     }
     const key = readableKey(ctx.source, item) ?? null;
@@ -70,6 +71,7 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
       drift,
       fetched_at: ctx.now,
       records: gzipRecords(records),
+      format: RECORDS_WITH_FACTS,
     },
     quarantined,
   };

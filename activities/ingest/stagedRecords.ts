@@ -5,8 +5,14 @@ import { gunzipSync, gzipSync } from 'node:zlib';
  * with no database type in sight (staging.ts wraps them in the stored document).
  */
 
-/** [key, content hash, the record as received, as JSON text]. */
-export type StagedRecord = [string, string, string];
+/**
+ * [key, content hash, the record's facts (recordFacts.ts; '' on pages staged before they
+ * were), the record as received, as JSON text].
+ */
+export type StagedRecord = [string, string, string, string];
+
+/** Pages whose lines carry the records' facts; older pages (absent format) have three fields a line. */
+export const RECORDS_WITH_FACTS = 2;
 
 export const stagedPageId = (source: string, runId: string, page: number) => `${source}/${runId}/${page}`;
 
@@ -17,12 +23,15 @@ export function gzipRecords(records: StagedRecord[]): Uint8Array {
   return gzipSync(records.map((r) => r.join('\t')).join('\n'), { level: 1 });
 }
 
-export function gunzipRecords(bytes: Uint8Array): StagedRecord[] {
+export function gunzipRecords(bytes: Uint8Array, format?: number): StagedRecord[] {
   const text = gunzipSync(bytes).toString('utf8');
   if (text === '') return [];
+  const withFacts = format === RECORDS_WITH_FACTS;
   return text.split('\n').map((line) => {
     const a = line.indexOf('\t');
     const b = line.indexOf('\t', a + 1);
-    return [line.slice(0, a), line.slice(a + 1, b), line.slice(b + 1)];
+    if (!withFacts) return [line.slice(0, a), line.slice(a + 1, b), '', line.slice(b + 1)];
+    const c = line.indexOf('\t', b + 1);
+    return [line.slice(0, a), line.slice(a + 1, b), line.slice(b + 1, c), line.slice(c + 1)];
   });
 }

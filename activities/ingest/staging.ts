@@ -38,8 +38,10 @@ export interface StagedPage {
   retries: RequestStats['retries'];
   drift: Drift;
   fetched_at: Date;
-  /** gzip of one line per valid record, in page order: key TAB hash TAB record JSON. */
+  /** gzip of one line per valid record, in page order: key TAB hash TAB facts TAB record JSON. */
   records: Binary;
+  /** RECORDS_WITH_FACTS; absent on pages staged before, whose lines have no facts. */
+  format?: number;
 }
 
 export const STAGING_COLLECTION = 'staging_pages';
@@ -80,6 +82,6 @@ export async function deleteExpiredPages(db: Db, source: SourceName, before: Dat
 }
 
 /** A staged page's records, from its stored Binary or the bytes a staging thread produced. */
-export function decodeRecords(records: Binary | Uint8Array): StagedRecord[] {
-  return gunzipRecords(records instanceof Uint8Array ? records : records.buffer);
+export function decodeRecords(page: Pick<StagedPage, 'format'> & { records: Binary | Uint8Array }): StagedRecord[] {
+  return gunzipRecords(page.records instanceof Uint8Array ? page.records : page.records.buffer, page.format);
 }

@@ -43,22 +43,26 @@ export async function fromKeyIndexes(db: Db, beat: (stage: string, read: number)
   if (!tracks || !users || !histories) return null;
   const liveTracks = new Map<number, number>();
   const genreWords = new Map<number, string>();
-  for await (const [key, s, x] of tracks.read()) {
-    if (s.deletedIn !== null) continue;
-    liveTracks.set(Number(key), genreCode(x.label));
-    genreWords.set(Number(key), normalizeGenre(x.label));
+  for await (const chunk of tracks.chunks()) {
+    for (const [key, s, x] of chunk) {
+      if (s.deletedIn !== null) continue;
+      liveTracks.set(Number(key), genreCode(x.label));
+      genreWords.set(Number(key), normalizeGenre(x.label));
+    }
   }
   beat('tracks', liveTracks.size);
   const userIds = new Growable((n) => new Float64Array(n));
   const userGenres = new Growable((n) => new Uint8Array(n));
-  for await (const [key, s, x] of users.read()) {
-    if (s.deletedIn !== null) continue;
-    userIds.push(Number(key));
-    userGenres.push(genreCode(x.label));
+  for await (const chunk of users.chunks()) {
+    for (const [key, s, x] of chunk) {
+      if (s.deletedIn !== null) continue;
+      userIds.push(Number(key));
+      userGenres.push(genreCode(x.label));
+    }
   }
   beat('users', userIds.length);
   const data = await assemble(userIds, userGenres, async (add) => {
-    for await (const [key, s, x] of histories.read()) if (s.deletedIn === null) add(Number(key), x.values);
+    for await (const chunk of histories.chunks()) for (const [key, s, x] of chunk) if (s.deletedIn === null) add(Number(key), x.values);
     beat('listen_history', histories.keys);
   });
   return { liveTracks, genreWords, ...data };

@@ -357,7 +357,8 @@ async function markCarried(
   const removed = new Growable((n) => new Float64Array(n));
   const masked = new Set<number>();
   for (let c = 0; c < base.chunks; c++) {
-    const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(base._id, c) });
+    // What carry-over compares: ids, input hashes and the lists' tracks (not their scores and reasons).
+    const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(base._id, c) }, { projection: { user_ids: 1, input_hashes: 1, offsets: 1, items: 1 } });
     if (!m) throw new Error(`base batch ${base._id} has no manifest for chunk ${c}`);
     const oldUsers = fromBinary(m.user_ids, Float64Array);
     const oldHashes = fromBinary(m.input_hashes, Uint32Array);

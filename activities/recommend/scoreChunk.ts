@@ -5,7 +5,7 @@ import { insertIgnoringDuplicates } from '../ingest/quarantine.js';
 import type { ScoredChunk, ScoringContext } from '../../models/score.js';
 import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../models/registry.js';
-import { fromBinary, sharedFromBinary, toBinary } from '../binary.js';
+import { fromBinary, packedBinary, sharedFromBinary, toBinary } from '../binary.js';
 import { Growable } from '../../models/growable.js';
 import type { ScoringPool } from './scoringPool.js';
 import {
@@ -155,11 +155,12 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
     users: doc.users,
     user_ids: doc.user_ids,
     input_hashes: doc.input_hashes,
-    offsets: toBinary(offsets),
-    items: toBinary(items.view()),
-    scores: toBinary(Float32Array.from(scores)),
-    reasons: toBinary(reasons.view()),
-    because: toBinary(because.view()),
+    // Packed: a chunk's lists are megabytes, written by every batch and read by the next.
+    offsets: packedBinary(offsets),
+    items: packedBinary(items.view()),
+    scores: packedBinary(Float32Array.from(scores)),
+    reasons: packedBinary(reasons.view()),
+    because: packedBinary(because.view()),
     cold_start: toBinary(coldStart),
     computed_in: toBinary(computedIn),
     computed_in_batches: computedInBatches,

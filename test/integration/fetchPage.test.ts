@@ -206,23 +206,24 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
   let sim: Simulator;
   let db: Db;
   let apiUrl: string;
+  const rangeDeps = () => ({
+    db,
+    http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
+    apiUrl,
+    retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
+    maxResponseBytes: 1 << 20,
+  });
 
   before(async () => {
     const stack = await getTestStack();
     db = (await stack.mongo()).db(`${stack.mongodbDb}_range`);
     sim = createSimulator({ seed: 'range', tracks: 1000, users: 1, listenHistory: 0, invalidRate: 0.02 });
+    apiUrl = await sim.listen(0);
   });
   after(() => sim.close());
 
   it('stages each page once; a retried attempt fetches only the pages not staged yet', async () => {
-    apiUrl = await sim.listen(0);
-    const deps = {
-      db,
-      http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
-      apiUrl,
-      retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
-      maxResponseBytes: 1 << 20,
-    };
+    const deps = rangeDeps();
     const range = (input: PageRangeInput) => fetchPageRange(deps, input);
     const first = new MockActivityEnvironment({ attempt: 1 });
     let heartbeats = 0;
@@ -245,13 +246,7 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
   });
 
   it('on the staging threads: the same staged pages and quarantine as inline; a body that is not a page is requested again', async () => {
-    const base = {
-      db,
-      http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
-      apiUrl,
-      retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
-      maxResponseBytes: 1 << 20,
-    };
+    const base = rangeDeps();
     const pool = new StagingPool(2);
     try {
       const input = (runId: string) => ({ source: 'tracks' as const, runId, firstPage: 1, lastPage: 4, pageSize: 100 });
@@ -263,7 +258,7 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
       const pages = async (runId: string) =>
         (await stagingCollection(db).find({ run_id: runId }).sort({ page: 1 }).toArray()).map(({ _id, run_id, fetched_at, bytes, requests, retries, records, ...rest }) => ({
           ...rest,
-          records: decodeRecords(records),
+          records: decodeRecords({ records, format: rest.format }),
         }));
       const [a, b] = [await pages('inline'), await pages('threads')];
       expect(a).to.have.length(4);

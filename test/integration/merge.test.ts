@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { Db } from 'mongodb';
+import { Binary, type Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
 import { LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, releaseMergeLease, takeMergeLease } from '../../activities/ingest/merge/keyIndex.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
+import { decodeRecords, stagingCollection } from '../../activities/ingest/staging.js';
+import { gzipRecords, RECORDS_WITH_FACTS, type StagedRecord } from '../../activities/ingest/stagedRecords.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
 import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
 import type { MergeStats } from '../../activities/ingest/stats.js';
@@ -64,6 +66,26 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const c = await curated().findOne({ _id: '42' });
     expect(c).to.deep.include({ id: 42, duration: '03:30', duration_seconds: 210, created_at: new Date('2022-01-01T00:00:00Z') });
     expect(await curated().countDocuments()).to.equal(150);
+  });
+
+  it('merges pages staged before records carried their facts (a run in flight across the upgrade) as it merges new ones', async () => {
+    const records = [...tracks(1, 30), track(31, { name: '' }), track(32, { updated_at: '2030-01-01T00:00:00' })];
+    expect(await merge('run-1', [records.slice(0, 20), records.slice(20)])).to.deep.equal(counts({ inserted: 32, curatedDocuments: 32 }));
+    const fresh = await readSourceRun(db, 'tracks', runOf('run-1'));
+    // The same pages as an older worker staged them: three fields a line, no format.
+    const pages = await stagingCollection(db).find({ run_id: runOf('run-1') }).sort({ page: 1 }).toArray();
+    expect(pages.every((p) => p.format === RECORDS_WITH_FACTS)).to.equal(true);
+    const old = (p: (typeof pages)[number]) => {
+      const { format: _f, ...rest } = p;
+      return { ...rest, _id: p._id.replace(runOf('run-1'), runOf('run-old')), run_id: runOf('run-old'), records: new Binary(gzipRecords(decodeRecords(p).map(([k, h, , j]) => [k, h, j] as unknown as StagedRecord)).subarray()) };
+    };
+    source = { ...SOURCES.tracks, rawCollection: `raw_tracks_m${n}_old`, curatedCollection: `tracks_m${n}_old` };
+    await stagingCollection(db).insertMany(pages.map(old));
+    expect(await runMerge('run-old', 2)).to.deep.equal(counts({ inserted: 32, curatedDocuments: 32 }));
+    const upgraded = await readSourceRun(db, 'tracks', runOf('run-old'));
+    expect(upgraded?.profile).to.deep.equal(fresh?.profile);
+    expect(upgraded?.profile.fields.name?.missing.samples).to.deep.equal(['31']);
+    expect(upgraded?.live).to.equal(32);
   });
 
   it('is idempotent: merging the same run again reports the same counts and changes nothing', async () => {

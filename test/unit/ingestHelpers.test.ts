@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { fromBinary, packedBinary, toBinary } from '../../activities/binary.js';
 import { canonicalJson, contentHash } from '../../activities/ingest/canonicalJson.js';
 import { retryAfterMs } from '../../activities/ingest/fetchPage.js';
 import { mapLimit } from '../../activities/ingest/mapLimit.js';
@@ -74,5 +75,20 @@ describe('mapLimit', () => {
     });
     expect(out).to.deep.equal([50, 10, 40, 20, 30, 0]);
     expect(peak).to.equal(2);
+  });
+});
+
+describe('typed arrays as BSON binaries', () => {
+  it('packed or plain, read back the same values; packed lists take a fraction of the bytes', () => {
+    const because = new Int32Array(25_000 * 3).fill(-1);
+    because[7] = 42;
+    const scores = Float32Array.from({ length: 25_000 }, (_, i) => 1000 - (i % 25) * 0.5);
+    for (const array of [because, scores]) {
+      const Type = array.constructor as typeof Int32Array | typeof Float32Array;
+      expect(Array.from(fromBinary(packedBinary(array), Type as never) as Int32Array)).to.deep.equal(Array.from(array));
+      expect(Array.from(fromBinary(toBinary(array), Type as never) as Int32Array)).to.deep.equal(Array.from(array));
+      expect(packedBinary(array).buffer.byteLength).to.be.below(array.byteLength / 20);
+    }
+    expect(Array.from(fromBinary(packedBinary(new Uint8Array(0)), Uint8Array))).to.deep.equal([]);
   });
 });

@@ -26,7 +26,7 @@ describe('merge partitions', () => {
       const read: [string, number][] = [];
       for (let b = 0; b < 3; b++) {
         const lines: [string, number][] = [];
-        for await (const line of files.read(b)) {
+        for (const line of await files.lines(b)) {
           const [key, i] = line.split('\t');
           lines.push([key as string, Number(i)]);
         }
@@ -35,6 +35,11 @@ describe('merge partitions', () => {
         read.push(...lines);
       }
       expect(read.sort((a, b) => a[1] - b[1])).to.deep.equal(written);
+      // Held in memory instead, the same lines per partition.
+      const held = new PartitionFiles(dir, 'held', 3, true);
+      for (const [key, i] of written) await held.write(key, `${key}\t${i}`);
+      await held.close();
+      for (let b = 0; b < 3; b++) expect(await held.lines(b)).to.deep.equal(await files.lines(b));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

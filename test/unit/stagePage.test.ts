@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { stagePage } from '../../activities/ingest/stagePage.js';
+import { encodeFacts, factsOf } from '../../activities/ingest/recordFacts.js';
 import { decodeRecords, stagedPageId } from '../../activities/ingest/staging.js';
 import { track } from '../support/fixtures.js';
 import { SOURCES } from '../../sources/index.js';
@@ -13,9 +14,9 @@ describe('stagePage', () => {
     const { staged, quarantined } = stagePage(ctx, { items: [track(7), track(3)], total: 250 });
     expect(quarantined).to.deep.equal([]);
     expect(staged).to.include({ _id: 'tracks/run-1/4', page: 4, total: 250, fetched: 2, invalid: 0, keylessInvalid: 0 });
-    expect(decodeRecords(staged.records)).to.deep.equal([
-      ['7', contentHash(track(7)), JSON.stringify(track(7))],
-      ['3', contentHash(track(3)), JSON.stringify(track(3))],
+    expect(decodeRecords(staged)).to.deep.equal([
+      ['7', contentHash(track(7)), encodeFacts(factsOf(SOURCES.tracks, track(7))), JSON.stringify(track(7))],
+      ['3', contentHash(track(3)), encodeFacts(factsOf(SOURCES.tracks, track(3))), JSON.stringify(track(3))],
     ]);
   });
 
@@ -24,7 +25,7 @@ describe('stagePage', () => {
     const { staged, quarantined } = stagePage(ctx, { items, total: 4 });
     expect(staged).to.include({ fetched: 4, invalid: 3, keylessInvalid: 2 });
     expect(staged.invalidKeys, 'an invalid record with a readable id still names its key').to.deep.equal(['2']);
-    expect(decodeRecords(staged.records).map(([key]) => key)).to.deep.equal(['1']);
+    expect(decodeRecords(staged).map(([key]) => key)).to.deep.equal(['1']);
     expect(quarantined.map((q) => [q._id, q.reason, q.key, q.index])).to.deep.equal([
       ['run-1:tracks:4:1', 'invalid', '2', 1],
       ['run-1:tracks:4:2', 'invalid', null, 2],
@@ -38,15 +39,15 @@ describe('stagePage', () => {
     const { name: _n, ...noName } = track(3);
     const { staged } = stagePage(ctx, { items: [track(1, { bpm: 120 }), track(2, { bpm: 90, explicit: true }), noName], total: 3 });
     expect(staged.drift).to.deep.equal({ added: { bpm: 2, explicit: 1 }, missing: { name: 1 } });
-    expect(JSON.parse(decodeRecords(staged.records)[1]?.[2] ?? ''), 'unknown fields are kept').to.deep.equal(track(2, { bpm: 90, explicit: true }));
+    expect(JSON.parse(decodeRecords(staged)[1]?.[3] ?? ''), 'unknown fields are kept').to.deep.equal(track(2, { bpm: 90, explicit: true }));
   });
 
   it('stores a page with no valid record as an empty list, and record text with tabs and newlines escaped by JSON', () => {
     const empty = stagePage(ctx, { items: ['junk'], total: 1 }).staged;
-    expect(decodeRecords(empty.records)).to.deep.equal([]);
+    expect(decodeRecords(empty)).to.deep.equal([]);
     const odd = track(9, { name: 'a\tb\nc' });
     const { staged } = stagePage(ctx, { items: [odd], total: 1 });
-    expect(JSON.parse(decodeRecords(staged.records)[0]?.[2] ?? '')).to.deep.equal(odd);
+    expect(JSON.parse(decodeRecords(staged)[0]?.[3] ?? '')).to.deep.equal(odd);
   });
 
   it('keys a staged page by source, run and page', () => {

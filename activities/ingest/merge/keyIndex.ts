@@ -86,47 +86,62 @@ function readMeta(db: Db, source: SourceDescription): Promise<MetaDocument | nul
   return collection(db, source).findOne({ _id: 'meta' }) as Promise<MetaDocument | null>;
 }
 
-/** The index when it can be trusted by `run`, with its number of keys; null when the raw layer must be read instead. */
-export async function openKeyIndex(db: Db, source: SourceDescription, run: string | null): Promise<{ keys: number; generation: string; read: () => AsyncGenerator<[string, KeyState, KeyExtras]> } | null> {
+/** One key of the index: its key, state and extras (NO_EXTRAS when they were not asked for). */
+export type KeyEntry = [string, KeyState, KeyExtras];
+
+/**
+ * The index when it can be trusted by `run`, with its number of keys; null when the raw
+ * layer must be read instead. `chunks()` yields the keys a stored chunk at a time (50,000):
+ * a promise per chunk, not per key, as readers go through every key.
+ */
+export async function openKeyIndex(
+  db: Db,
+  source: SourceDescription,
+  run: string | null,
+): Promise<{ keys: number; generation: string; chunks: (options?: { extras?: boolean }) => AsyncGenerator<KeyEntry[]> } | null> {
   const meta = await readMeta(db, source);
   if (!meta?.generation || (meta.writing && meta.writing !== run)) return null;
   const { generation, chunks = 0 } = meta;
   return {
     keys: meta.keys ?? 0,
     generation,
-    async *read() {
+    async *chunks({ extras = true } = {}) {
       for (let n = 0; n < chunks; n++) {
         const chunk = (await collection(db, source).findOne({ _id: `${generation}/${n}` })) as ChunkDocument | null;
         if (!chunk) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
-        const keys = chunk.keys === '' ? [] : chunk.keys.split('\n');
-        const hashes = chunk.hashes.buffer;
-        const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map((b) => fromBinary(b, Uint16Array)) as [
-          Uint16Array,
-          Uint16Array,
-          Uint16Array,
-          Uint16Array,
-        ];
-        const run = (i: number) => (i === NONE ? null : (chunk.runs[i] as string));
-        const labelOf = fromBinary(chunk.label_of, Uint32Array);
-        const offsets = fromBinary(chunk.value_offsets, Int32Array);
-        const values = fromBinary(chunk.values, Float64Array);
-        for (let i = 0; i < keys.length; i++) {
-          const extras: KeyExtras = { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) };
-          yield [
-            keys[i] as string,
-            {
-              hash: Buffer.from(hashes.subarray(32 * i, 32 * i + 32)).toString('hex'),
-              first: run(first[i] as number) as string,
-              version: run(version[i] as number) as string,
-              deletedIn: run(deleted[i] as number),
-              missed: run(missed[i] as number),
-            },
-            extras,
-          ];
-        }
+        yield entriesOf(chunk, extras);
       }
     },
   };
+}
+
+function entriesOf(chunk: ChunkDocument, withExtras: boolean): KeyEntry[] {
+  const keys = chunk.keys === '' ? [] : chunk.keys.split('\n');
+  const bytes = chunk.hashes.buffer;
+  // One view for the chunk: hex per key without a Buffer per key.
+  const hashes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map((b) => fromBinary(b, Uint16Array)) as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
+  const run = (i: number) => (i === NONE ? null : (chunk.runs[i] as string));
+  const labelOf = withExtras ? fromBinary(chunk.label_of, Uint32Array) : null;
+  const offsets = withExtras ? fromBinary(chunk.value_offsets, Int32Array) : null;
+  const values = withExtras ? fromBinary(chunk.values, Float64Array) : null;
+  const out: KeyEntry[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const extras: KeyExtras =
+      labelOf && offsets && values ? { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) } : NO_EXTRAS;
+    out[i] = [
+      keys[i] as string,
+      {
+        hash: hashes.toString('hex', 32 * i, 32 * i + 32),
+        first: run(first[i] as number) as string,
+        version: run(version[i] as number) as string,
+        deletedIn: run(deleted[i] as number),
+        missed: run(missed[i] as number),
+      },
+      extras,
+    ];
+  }
+  return out;
 }
 
 /**

@@ -11,6 +11,8 @@ import { decodeRecords, findStagedPage } from '../staging.js';
 import { emptyMergeStats, type MergeStats } from '../stats.js';
 import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
+import { decodeFacts, encodeFacts, factsOf, type RecordFacts } from '../recordFacts.js';
+import type { StagedRecord } from '../stagedRecords.js';
 import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
 import { applyChanges, type Served } from './applyChanges.js';
@@ -21,6 +23,11 @@ import { PartitionFiles } from './partitions.js';
 
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;
+/**
+ * Up to this many, every partition stays in memory instead of going through local files
+ * (a few tens of MB): a source a little past one partition need not pay the disk round trip.
+ */
+const IN_MEMORY_RECORDS = 50_000;
 /** How often a merge waiting for another run's merge of the source looks again. */
 const LEASE_POLL_MS = 2_000;
 /** Staged pages read ahead of the one being partitioned. */
@@ -53,13 +60,13 @@ function parseAfterLine(line: string): [string, RawState, KeyExtras] {
   return [key, state, { label: JSON.parse(line.slice(labelCut + 1, cut)) as string, values: values === '' ? [] : values.split(',').map(Number) }];
 }
 
-function parseStagedLine(line: string): { key: string; page: number; position: number; hash: string | null; recordJson: string | null } {
+function parseStagedLine(line: string): { key: string; page: number; position: number; hash: string | null; facts: string | null; recordJson: string | null } {
   const cut: number[] = [];
-  for (let i = line.indexOf('\t'); i !== -1 && cut.length < 4; i = line.indexOf('\t', i + 1)) cut.push(i);
-  const [a, b, c, d] = cut as [number, number, number, number | undefined];
+  for (let i = line.indexOf('\t'); i !== -1 && cut.length < 5; i = line.indexOf('\t', i + 1)) cut.push(i);
+  const [a, b, c, d, e] = cut as [number, number, number, number | undefined, number | undefined];
   const position = Number(line.slice(b + 1, c));
-  if (position < 0) return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: null, recordJson: null };
-  return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: line.slice(c + 1, d), recordJson: line.slice((d as number) + 1) };
+  if (position < 0) return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: null, facts: null, recordJson: null };
+  return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: line.slice(c + 1, d), facts: line.slice((d as number) + 1, e), recordJson: line.slice((e as number) + 1) };
 }
 
 export interface MergeDeps {
@@ -132,6 +139,8 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
   const rawCount = index ? index.keys : await raw.estimatedDocumentCount();
   const expected = Math.max(input.expectedRecords, rawCount);
   const partitions = Math.max(1, Math.ceil(expected / (deps.partitionRecords ?? PARTITION_RECORDS)));
+  // Partitions sized by the caller (tests) go through files, so that path stays covered.
+  const inMemory = partitions === 1 || (deps.partitionRecords === undefined && expected <= IN_MEMORY_RECORDS);
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), `moovitamix-merge-${source.name}-`));
   const timings: Record<string, number> = {};
   let phaseStart = performance.now();
@@ -140,7 +149,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
     phaseStart = performance.now();
   };
   try {
-    const staged = new PartitionFiles(dir, 'staged', partitions, partitions === 1);
+    const staged = new PartitionFiles(dir, 'staged', partitions, inMemory);
     // Pages are read a few ahead but partitioned strictly in page order: the order
     // within a partition is what makes the first served copy of a key win.
     const read = (page: number) => {
@@ -156,10 +165,12 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       const doc = await ahead.get(page);
       ahead.delete(page);
       if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
-      const records = decodeRecords(doc.records);
+      const records = decodeRecords(doc);
       for (let position = 0; position < records.length; position++) {
-        const [key, hash, recordJson] = records[position] as [string, string, string];
-        const wait = staged.write(key, `${key}\t${page}\t${position}\t${hash}\t${recordJson}`);
+        const [key, hash, staged_facts, recordJson] = records[position] as StagedRecord;
+        // A page staged before facts were (a run in flight across an upgrade): worked out here.
+        const facts = staged_facts === '' ? encodeFacts(factsOf(source, JSON.parse(recordJson) as Record<string, unknown>)) : staged_facts;
+        const wait = staged.write(key, `${key}\t${page}\t${position}\t${hash}\t${facts}\t${recordJson}`);
         if (wait) await wait;
       }
       for (const key of doc.invalidKeys) await staged.write(key, `${key}\t${page}\t-1`);
@@ -168,31 +179,37 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
     await staged.close();
     phase('partitionStagedMs');
 
-    const existing = new PartitionFiles(dir, 'raw', partitions, partitions === 1);
+    const existing = new PartitionFiles(dir, 'raw', partitions, inMemory);
     let scanned = 0;
-    const states: AsyncIterable<[string, RawState, ...unknown[]]> = index
-      ? index.read()
+    // A batch per await (a key-index chunk, or a cursor batch of raw documents), not a promise per key.
+    const states: AsyncIterable<[string, RawState, ...unknown[]][]> = index
+      ? index.chunks({ extras: false })
       : (async function* () {
           const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
+          let batch: [string, RawState][] = [];
           for await (const d of cursor) {
-            yield [d._id, { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null }] as [string, RawState];
+            batch.push([d._id, { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null }]);
+            if (batch.length === 2000) yield batch.splice(0);
           }
+          yield batch;
         })();
-    for await (const [key, s] of states) {
-      const wait = existing.write(key, rawLine(key, s));
-      if (wait) await wait;
-      if (++scanned % 20_000 === 0) heartbeat({ phase: index ? 'read key index' : 'partition raw documents', scanned });
+    for await (const batch of states) {
+      for (const [key, s] of batch) {
+        const wait = existing.write(key, rawLine(key, s));
+        if (wait) await wait;
+        if (++scanned % 20_000 === 0) heartbeat({ phase: index ? 'read key index' : 'partition raw documents', scanned });
+      }
     }
     await existing.close();
     phase('partitionRawMs');
 
     const quarantine = new BatchInserter(quarantineCollection(db), 500);
     /** Every key's state after the merge: the next key index. */
-    const after = new PartitionFiles(dir, 'after', 1, partitions === 1);
+    const after = new PartitionFiles(dir, 'after', 1, inMemory);
     let wrote = false;
     for (let bucket = 0; bucket < partitions; bucket++) {
       const state = new Map<string, RawState>();
-      for await (const line of existing.read(bucket)) {
+      for (const line of await existing.lines(bucket)) {
         const [key, s] = parseRawLine(line);
         state.set(key, s);
       }
@@ -206,10 +223,10 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       /** Live keys the run did not store: their stored body joins the live profile. */
       const storedLive: string[] = [];
       /** What the key index keeps of each live record. */
-      const extras = new Map<string, KeyExtras>();
+      const extras = new Map<string, Pick<RecordFacts, 'label' | 'values'>>();
 
-      for await (const line of staged.read(bucket)) {
-        const { key, page, position, hash, recordJson } = parseStagedLine(line);
+      for (const line of await staged.lines(bucket)) {
+        const { key, page, position, hash, facts: factsText, recordJson } = parseStagedLine(line);
         const keptPage = kept.get(key);
         if (keptPage !== undefined) {
           if (hash !== null && recordJson !== null) {
@@ -228,22 +245,24 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
           }
           continue;
         }
-        const record = JSON.parse(recordJson) as Record<string, unknown>;
-        live.served(key, record);
-        extras.set(key, extrasOf(source, record));
+        // The profile and the key index from the record's facts: an unchanged record is never parsed.
+        const facts = decodeFacts(factsText as string);
+        live.servedFacts(key, facts);
+        extras.set(key, facts);
+        const record = () => JSON.parse(recordJson) as Record<string, unknown>;
         if (!s) {
           stats.inserted++;
-          inserts.push({ key, hash, record });
+          inserts.push({ key, hash, record: record() });
         } else if (s.hash === hash && s.deletedIn === null) {
           // Stored already; by an earlier attempt of this run if its marks are this run's.
           if (s.first === run) stats.inserted++;
           else if (s.version === run) stats.updated++;
           else stats.unchanged++;
-          if (s.version === run) stats.curatedDocuments += source.curate(record).length;
+          if (s.version === run) stats.curatedDocuments += source.curate(record()).length;
           if (s.missed !== null) seenAgain.push(key);
         } else {
           stats.updated++;
-          changes.push({ key, hash, record });
+          changes.push({ key, hash, record: record() });
         }
       }
       for (const [key, s] of state) {
@@ -266,8 +285,9 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       for (const key of storedLive) {
         const doc = stored.get(key);
         if (doc) {
-          live.live(key, doc.record);
-          extras.set(key, extrasOf(source, doc.record));
+          const facts = factsOf(source, doc.record);
+          live.liveFacts(key, facts);
+          extras.set(key, facts);
         }
       }
       phase('readStoredMs');
@@ -277,7 +297,9 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       const extrasFor = (key: string) => extras.get(key) ?? NO_EXTRAS;
       for (const [key, s] of state) {
         const next = tombstoned.has(key) ? { ...s, deletedIn: run } : missed.has(key) ? { ...s, missed: run } : seen.has(key) ? { ...s, missed: null } : s;
-        if (!changed.has(key)) await after.write(key, afterLine(key, next, next.deletedIn === null ? extrasFor(key) : NO_EXTRAS));
+        if (changed.has(key)) continue;
+        const wait = after.write(key, afterLine(key, next, next.deletedIn === null ? extrasFor(key) : NO_EXTRAS));
+        if (wait) await wait;
       }
       for (const { key, hash } of inserts) await after.write(key, afterLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }, extrasFor(key)));
       for (const { key, hash } of changes) await after.write(key, afterLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }, extrasFor(key)));
@@ -301,7 +323,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       stats.curatedDocuments = await rebuildCurated(db, source, run);
     }
     if (wrote || index === null) await saveKeyIndex(db, source, run, (async function* () {
-      for await (const line of after.read(0)) yield parseAfterLine(line);
+      for (const line of await after.lines(0)) yield parseAfterLine(line);
     })());
     phase('keyIndexMs');
 
@@ -321,10 +343,6 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function extrasOf(source: SourceDescription, record: Record<string, unknown>): KeyExtras {
-  return { label: source.indexed?.label?.(record) ?? '', values: source.indexed?.values?.(record) ?? [] };
 }
 
 function duplicateDocument(
