@@ -106,8 +106,18 @@ export async function openKeyIndex(
     keys: meta.keys ?? 0,
     generation,
     async *chunks({ extras = true } = {}) {
+      // Without extras, their arrays stay in the store: a history index holds every listened track id.
+      const options = extras ? {} : { projection: { labels: 0, label_of: 0, value_offsets: 0, values: 0 } };
+      // The next chunk is read while this one is handed out.
+      const read = (n: number) => {
+        const doc = collection(db, source).findOne({ _id: `${generation}/${n}` }, options) as Promise<ChunkDocument | null>;
+        doc.catch(() => {});
+        return doc;
+      };
+      let next = chunks > 0 ? read(0) : null;
       for (let n = 0; n < chunks; n++) {
-        const chunk = (await collection(db, source).findOne({ _id: `${generation}/${n}` })) as ChunkDocument | null;
+        const chunk = await next;
+        next = n + 1 < chunks ? read(n + 1) : null;
         if (!chunk) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
         yield entriesOf(chunk, extras);
       }

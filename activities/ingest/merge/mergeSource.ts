@@ -149,59 +149,71 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
     phaseStart = performance.now();
   };
   try {
+    // Both sides are partitioned at once: the key index is read while the staged pages are.
+    const since = (t: number) => Math.round(performance.now() - t);
     const staged = new PartitionFiles(dir, 'staged', partitions, inMemory);
-    // Pages are read a few ahead but partitioned strictly in page order: the order
-    // within a partition is what makes the first served copy of a key win.
-    const read = (page: number) => {
-      const doc = findStagedPage(db, source.name, run, page);
-      // Observed here so that a read left behind by an early exit cannot crash the worker;
-      // the awaiting code still sees its error.
-      doc.catch(() => {});
-      return doc;
-    };
-    const ahead = new Map<number, ReturnType<typeof read>>();
-    for (let page = 1; page <= input.pages; page++) {
-      for (let next = page; next < page + STAGED_PAGES_AHEAD && next <= input.pages; next++) if (!ahead.has(next)) ahead.set(next, read(next));
-      const doc = await ahead.get(page);
-      ahead.delete(page);
-      if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
-      const records = decodeRecords(doc);
-      for (let position = 0; position < records.length; position++) {
-        const [key, hash, staged_facts, recordJson] = records[position] as StagedRecord;
-        // A page staged before facts were (a run in flight across an upgrade): worked out here.
-        const facts = staged_facts === '' ? encodeFacts(factsOf(source, JSON.parse(recordJson) as Record<string, unknown>)) : staged_facts;
-        const wait = staged.write(key, `${key}\t${page}\t${position}\t${hash}\t${facts}\t${recordJson}`);
-        if (wait) await wait;
+    const partitionStaged = async () => {
+      const t = performance.now();
+      // Pages are read a few ahead but partitioned strictly in page order: the order
+      // within a partition is what makes the first served copy of a key win.
+      const read = (page: number) => {
+        const doc = findStagedPage(db, source.name, run, page);
+        // Observed here so that a read left behind by an early exit cannot crash the worker;
+        // the awaiting code still sees its error.
+        doc.catch(() => {});
+        return doc;
+      };
+      const ahead = new Map<number, ReturnType<typeof read>>();
+      for (let page = 1; page <= input.pages; page++) {
+        for (let next = page; next < page + STAGED_PAGES_AHEAD && next <= input.pages; next++) if (!ahead.has(next)) ahead.set(next, read(next));
+        const doc = await ahead.get(page);
+        ahead.delete(page);
+        if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
+        const records = decodeRecords(doc);
+        for (let position = 0; position < records.length; position++) {
+          const [key, hash, stagedFacts, recordJson] = records[position] as StagedRecord;
+          // A page staged before facts were (a run in flight across an upgrade): worked out here.
+          const facts = stagedFacts === '' ? encodeFacts(factsOf(source, JSON.parse(recordJson) as Record<string, unknown>)) : stagedFacts;
+          const wait = staged.write(key, `${key}\t${page}\t${position}\t${hash}\t${facts}\t${recordJson}`);
+          if (wait) await wait;
+        }
+        for (const key of doc.invalidKeys) await staged.write(key, `${key}\t${page}\t-1`);
+        if (page % 100 === 0) heartbeat({ phase: 'partition staged pages', page });
       }
-      for (const key of doc.invalidKeys) await staged.write(key, `${key}\t${page}\t-1`);
-      if (page % 100 === 0) heartbeat({ phase: 'partition staged pages', page });
-    }
-    await staged.close();
-    phase('partitionStagedMs');
+      await staged.close();
+      timings.partitionStagedMs = since(t);
+    };
 
     const existing = new PartitionFiles(dir, 'raw', partitions, inMemory);
-    let scanned = 0;
-    // A batch per await (a key-index chunk, or a cursor batch of raw documents), not a promise per key.
-    const states: AsyncIterable<[string, RawState, ...unknown[]][]> = index
-      ? index.chunks({ extras: false })
-      : (async function* () {
-          const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
-          let batch: [string, RawState][] = [];
-          for await (const d of cursor) {
-            batch.push([d._id, { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null }]);
-            if (batch.length === 2000) yield batch.splice(0);
-          }
-          yield batch;
-        })();
-    for await (const batch of states) {
-      for (const [key, s] of batch) {
-        const wait = existing.write(key, rawLine(key, s));
-        if (wait) await wait;
-        if (++scanned % 20_000 === 0) heartbeat({ phase: index ? 'read key index' : 'partition raw documents', scanned });
+    const partitionRaw = async () => {
+      const t = performance.now();
+      let scanned = 0;
+      // A batch per await (a key-index chunk, or a cursor batch of raw documents), not a promise per key.
+      const states: AsyncIterable<[string, RawState, ...unknown[]][]> = index
+        ? index.chunks({ extras: false })
+        : (async function* () {
+            const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
+            let batch: [string, RawState][] = [];
+            for await (const d of cursor) {
+              batch.push([d._id, { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null }]);
+              if (batch.length === 2000) yield batch.splice(0);
+            }
+            yield batch;
+          })();
+      for await (const batch of states) {
+        for (const [key, s] of batch) {
+          const wait = existing.write(key, rawLine(key, s));
+          if (wait) await wait;
+          if (++scanned % 20_000 === 0) heartbeat({ phase: index ? 'read key index' : 'partition raw documents', scanned });
+        }
       }
-    }
-    await existing.close();
-    phase('partitionRawMs');
+      await existing.close();
+      timings.partitionRawMs = since(t);
+    };
+    // Both finish before anything is compared: a failure of one still waits for the other's files.
+    const sides = await Promise.allSettled([partitionStaged(), partitionRaw()]);
+    for (const side of sides) if (side.status === 'rejected') throw side.reason;
+    phaseStart = performance.now();
 
     const quarantine = new BatchInserter(quarantineCollection(db), 500);
     /** Every key's state after the merge: the next key index. */
