@@ -49,6 +49,8 @@ export interface Config {
     backoffMs: number;
     maxResponseBytes: number;
   };
+  /** Threads per worker that read, validate and stage page bodies. */
+  stagingThreads: number;
 }
 
 /** The server the dev stack starts, when MONGODB_URI is not set. */
@@ -170,6 +172,7 @@ const numbers = {
   recommendSpares: { variable: 'MOOVITAMIX_RECOMMEND_SPARES', fallback: 5, min: 0, max: 100 },
   genreBoost: { variable: 'MOOVITAMIX_COLD_START_GENRE_BOOST', fallback: 3, min: 1, max: 1000 },
   scoringThreads: { variable: 'MOOVITAMIX_SCORING_THREADS', fallback: 0, min: 0, max: 256 },
+  stagingThreads: { variable: 'MOOVITAMIX_STAGING_THREADS', fallback: 0, min: 0, max: 256 },
   evalMaxUsers: { variable: 'MOOVITAMIX_EVAL_MAX_USERS', fallback: 10_000, min: 10, max: 10_000_000 },
   trainingThreads: { variable: 'MOOVITAMIX_TRAINING_THREADS', fallback: 0, min: 0, max: 256 },
   keepSnapshots: { variable: 'MOOVITAMIX_KEEP_SNAPSHOTS', fallback: 3, min: 1, max: 1000 },
@@ -276,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backoffMs: whole(numbers.httpBackoffMs),
       maxResponseBytes: whole(numbers.maxResponseBytes),
     },
+    // 0: one per core.
+    stagingThreads: whole(numbers.stagingThreads) || Math.max(1, availableParallelism()),
   };
   try {
     config.quality = loadQualitySettings(config.qualityConfigPath);
@@ -321,6 +326,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_RECOMMEND_SPARES: String(config.recommend.spares),
     MOOVITAMIX_COLD_START_GENRE_BOOST: String(config.recommend.genreBoost),
     MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
+    MOOVITAMIX_STAGING_THREADS: String(config.stagingThreads),
     MOOVITAMIX_RETRAIN_FAMILIES: config.training.families.join(','),
     MOOVITAMIX_RETRAIN_PARAMS: Object.entries(config.training.params).flatMap(([f, p]) => Object.entries(p).map(([k, v]) => `${f}.${k}=${v}`)).join(',') || '(defaults)',
     MOOVITAMIX_PROMOTE_MIN_UPLIFT: String(config.training.minUplift),

@@ -39,7 +39,7 @@ export async function createPipelineWorker(config: Config, options: { identity?:
   }
 
   const scoringPool = new ScoringPool(config.recommend.threads);
-  const stagingPool = new StagingPool();
+  const stagingPool = new StagingPool(config.stagingThreads);
   const activities = createActivities({
     db: mongo.db(config.mongodbDb),
     http: createHttpClient({ timeoutMs: config.http.timeoutMs, maxSockets: 64 }),
