@@ -1,4 +1,4 @@
-import { Worker, parentPort, workerData } from 'node:worker_threads';
+import { Worker, parentPort, workerData, type ResourceLimits } from 'node:worker_threads';
 
 /**
  * A pool of worker threads that run one function, task by task, so that a worker process
@@ -20,6 +20,8 @@ export class ThreadPool<I, O, S = never> {
     readonly size: number,
     private readonly name: string,
     private readonly keep = 2,
+    /** V8 heap limits of each thread (default: V8's, sized from the machine's memory). */
+    private readonly resourceLimits?: ResourceLimits,
   ) {}
 
   run(input: I, state?: { key: string; value: S }): Promise<O> {
@@ -52,7 +54,7 @@ export class ThreadPool<I, O, S = never> {
   }
 
   private spawn(): Thread<I, O, S> {
-    const worker = new Worker(this.module, { workerData: { keep: this.keep } });
+    const worker = new Worker(this.module, { workerData: { keep: this.keep }, ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}) });
     const thread: Thread<I, O, S> = { worker, busy: undefined, states: [] };
     worker.unref();
     worker.on('message', (message: Reply<O>) => {

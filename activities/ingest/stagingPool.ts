@@ -8,11 +8,16 @@ import { stageText, type StageRequest, type StagedText } from './stagePage.js';
  * does on its one JavaScript thread when little changed upstream. On these threads it runs
  * beside the event loop, which keeps fetching, staging and merging.
  */
+const STAGING_HEAP = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 4 };
+
 export class StagingPool {
   private readonly pool: ThreadPool<StageRequest, StagedText>;
 
   constructor(readonly size = Math.max(1, availableParallelism())) {
-    this.pool = new ThreadPool<StageRequest, StagedText>(new URL('./stagingThread.js', import.meta.url), size, 'staging');
+    // Small heaps: a thread holds one page at a time (at most MOOVITAMIX_MAX_RESPONSE_BYTES,
+    // 8 MB by default, as text and parsed), and V8's default limits, sized from the machine's
+    // memory, let each thread's heap grow long before collecting it.
+    this.pool = new ThreadPool<StageRequest, StagedText>(new URL('./stagingThread.js', import.meta.url), size, 'staging', 2, STAGING_HEAP);
   }
 
   stage(req: StageRequest): Promise<StagedText> {

@@ -91,8 +91,9 @@ export type KeyEntry = [string, KeyState, KeyExtras];
 
 /**
  * The index when it can be trusted by `run`, with its number of keys; null when the raw
- * layer must be read instead. `chunks()` yields the keys a stored chunk at a time (50,000):
- * a promise per chunk, not per key, as readers go through every key.
+ * layer must be read instead. `chunks()` yields the keys 5,000 at a time, reading each
+ * stored chunk (50,000) while the one before is handed out: a promise per batch, not per
+ * key, as readers go through every key.
  */
 export async function openKeyIndex(
   db: Db,
@@ -116,16 +117,21 @@ export async function openKeyIndex(
       };
       let next = chunks > 0 ? read(0) : null;
       for (let n = 0; n < chunks; n++) {
-        const chunk = await next;
+        const doc = await next;
         next = n + 1 < chunks ? read(n + 1) : null;
-        if (!chunk) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
-        yield entriesOf(chunk, extras);
+        if (!doc) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
+        const chunk = decodeChunk(doc, extras);
+        // A few thousand keys at a time: a chunk's 50,000 as objects at once would be tens of MB per source.
+        for (let from = 0; from < chunk.count; from += ENTRIES_PER_BATCH) yield chunk.entries(from, Math.min(chunk.count, from + ENTRIES_PER_BATCH));
       }
     },
   };
 }
 
-function entriesOf(chunk: ChunkDocument, withExtras: boolean): KeyEntry[] {
+const ENTRIES_PER_BATCH = 5_000;
+
+/** A stored chunk's arrays decoded once, handing out its keys a slice at a time. */
+function decodeChunk(chunk: ChunkDocument, withExtras: boolean): { count: number; entries: (from: number, to: number) => KeyEntry[] } {
   const keys = chunk.keys === '' ? [] : chunk.keys.split('\n');
   const bytes = chunk.hashes.buffer;
   // One view for the chunk: hex per key without a Buffer per key.
@@ -135,23 +141,28 @@ function entriesOf(chunk: ChunkDocument, withExtras: boolean): KeyEntry[] {
   const labelOf = withExtras ? fromBinary(chunk.label_of, Uint32Array) : null;
   const offsets = withExtras ? fromBinary(chunk.value_offsets, Int32Array) : null;
   const values = withExtras ? fromBinary(chunk.values, Float64Array) : null;
-  const out: KeyEntry[] = new Array(keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    const extras: KeyExtras =
-      labelOf && offsets && values ? { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) } : NO_EXTRAS;
-    out[i] = [
-      keys[i] as string,
-      {
-        hash: hashes.toString('hex', 32 * i, 32 * i + 32),
-        first: run(first[i] as number) as string,
-        version: run(version[i] as number) as string,
-        deletedIn: run(deleted[i] as number),
-        missed: run(missed[i] as number),
-      },
-      extras,
-    ];
-  }
-  return out;
+  return {
+    count: keys.length,
+    entries(from, to) {
+      const out: KeyEntry[] = new Array(to - from);
+      for (let i = from; i < to; i++) {
+        const extras: KeyExtras =
+          labelOf && offsets && values ? { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) } : NO_EXTRAS;
+        out[i - from] = [
+          keys[i] as string,
+          {
+            hash: hashes.toString('hex', 32 * i, 32 * i + 32),
+            first: run(first[i] as number) as string,
+            version: run(version[i] as number) as string,
+            deletedIn: run(deleted[i] as number),
+            missed: run(missed[i] as number),
+          },
+          extras,
+        ];
+      }
+      return out;
+    },
+  };
 }
 
 /**
