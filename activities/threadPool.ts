@@ -49,7 +49,7 @@ export class ThreadPool<I, O, S = never> {
         thread.worker.postMessage({ state: task.state });
         thread.states = [task.state.key, ...thread.states].slice(0, this.keep);
       }
-      thread.worker.postMessage({ id: task.id, input: task.input });
+      thread.worker.postMessage({ id: task.id, input: task.input, key: task.state?.key });
     }
   }
 
@@ -96,15 +96,14 @@ export function serveTasks<I, O, S = never, T = never>(
 ): void {
   const keep = (workerData as { keep?: number } | null)?.keep ?? 2;
   const states = new Map<string, T>();
-  parentPort?.on('message', (message: { state: { key: string; value: S } } | { id: number; input: I & { key?: string } }) => {
+  parentPort?.on('message', (message: { state: { key: string; value: S } } | { id: number; input: I; key?: string }) => {
     if ('state' in message) {
       states.set(message.state.key, (makeState as (value: S) => T)(message.state.value));
       while (states.size > keep) states.delete(states.keys().next().value as string);
       return;
     }
-    const { id, input } = message;
+    const { id, input, key } = message;
     try {
-      const key = input.key;
       const state = key === undefined ? undefined : states.get(key);
       if (key !== undefined && makeState && state === undefined) throw new Error(`no state ${key} on this thread`);
       const output = fn(input, state);

@@ -33,14 +33,13 @@ export async function fetchPage(
   signal?: AbortSignal,
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<FetchedPage> {
-  const text = await fetchPageText(http, url, signal, maxResponseBytes);
-  return { ...asFailure(() => readEnvelope(text, url)), bytes: Buffer.byteLength(text) };
+  return readPage(await fetchPageText(http, url, signal, maxResponseBytes), url);
 }
 
-/** `read()`, with a BadBody turned into the retryable ApplicationFailure requests retry on. */
-export function asFailure<T>(read: () => T): T {
+/** A page body as the envelope with its size; a body that is not a page fails as a retryable HttpBadBody. */
+export function readPage(text: string, url: string): FetchedPage {
   try {
-    return read();
+    return { ...readEnvelope(text, url), bytes: Buffer.byteLength(text) };
   } catch (err) {
     throw toFailure(err);
   }

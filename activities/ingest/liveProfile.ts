@@ -1,6 +1,6 @@
 import type { SourceDescription } from '../../sources/index.js';
-import { RecordProfiler, type FieldProfile, type Tally } from './profile.js';
-import { factsOf, type RecordFacts } from './recordFacts.js';
+import { note, RecordProfiler, type FieldProfile, type Tally } from './profile.js';
+import type { RecordFacts } from './recordFacts.js';
 
 /**
  * What the health checks need of a source's live records, gathered by the merge while it
@@ -35,22 +35,13 @@ export class LiveProfile {
     for (const ref of source.references ?? []) this.notIds.set(ref.field, { count: 0, samples: [] });
   }
 
-  /** A record the run served and stored: profiled, and live. */
-  served(key: string, record: Record<string, unknown>): void {
-    this.servedFacts(key, factsOf(this.source, record));
-  }
-
-  /** The same from the record's facts (recordFacts.ts), without the record. */
+  /** A record the run served and stored, by its facts (recordFacts.ts): profiled, and live. */
   servedFacts(key: string, facts: RecordFacts): void {
     this.profiler.addFacts(key, facts);
     this.liveFacts(key, facts);
   }
 
   /** A live record the run did not store (served invalid, or not served by an incomplete run). */
-  live(key: string, record: Record<string, unknown>): void {
-    this.liveFacts(key, factsOf(this.source, record));
-  }
-
   liveFacts(key: string, facts: RecordFacts): void {
     this.liveRecords++;
     if (facts.created !== null) bump(this.createdDays, facts.created);
@@ -59,9 +50,7 @@ export class LiveProfile {
     let r = 0;
     for (const tally of this.notIds.values()) {
       const n = facts.notIds[r++] as number;
-      if (n === 0) continue;
-      tally.count += n;
-      if (tally.samples.length < 5 && !tally.samples.includes(key)) tally.samples.push(key);
+      if (n > 0) note(tally, key, n);
     }
   }
 

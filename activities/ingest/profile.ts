@@ -24,8 +24,9 @@ export interface FieldProfile {
   unexpected: Tally;
 }
 
-function note(tally: Tally, key: string): void {
-  tally.count++;
+/** Counts `n` offences of a record against a tally, keeping its key among the first few. */
+export function note(tally: Tally, key: string, n = 1): void {
+  tally.count += n;
   if (tally.samples.length < SAMPLES && !tally.samples.includes(key)) tally.samples.push(key);
 }
 

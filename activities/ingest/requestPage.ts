@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Got } from 'got';
-import { asFailure, fetchPageText, type FetchedPage } from './fetchPage.js';
-import { readEnvelope } from './pageEnvelope.js';
+import { fetchPageText, readPage, type FetchedPage } from './fetchPage.js';
 
 export const RETRY_REASONS = ['429', '5xx', 'timeout', 'network', 'parse'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
@@ -70,7 +69,7 @@ export async function requestPage(
   hooks: RequestHooks = {},
   maxResponseBytes?: number,
 ): Promise<FetchedPage> {
-  return requestPageAs(http, url, policy, stats, hooks, maxResponseBytes, (text) => ({ ...asFailure(() => readEnvelope(text, url)), bytes: Buffer.byteLength(text) }));
+  return requestPageAs(http, url, policy, stats, hooks, maxResponseBytes, (text) => readPage(text, url));
 }
 
 /**

@@ -12,7 +12,7 @@ const CONTEXTS_PER_THREAD = 2;
  * reads the same copy. Threads start on first use.
  */
 export class ScoringPool {
-  private readonly pool: ThreadPool<{ key: string; input: ScoringInput }, ScoredChunk, ScoringContext>;
+  private readonly pool: ThreadPool<ScoringInput, ScoredChunk, ScoringContext>;
 
   constructor(readonly size = Math.max(1, availableParallelism())) {
     this.pool = new ThreadPool(new URL('./scoringThread.js', import.meta.url), size, 'scoring', CONTEXTS_PER_THREAD);
@@ -21,7 +21,7 @@ export class ScoringPool {
   /** Scores one chunk on the first free thread. `key` names the context (one per batch). */
   async score(key: string, context: ScoringContext, input: ScoringInput): Promise<ScoredChunk> {
     try {
-      return await this.pool.run({ key, input }, { key, value: context });
+      return await this.pool.run(input, { key, value: context });
     } catch (err) {
       if ((err as Error).message.includes('pool is closed')) throw err;
       throw new Error(`scoring failed: ${(err as Error).message}`);

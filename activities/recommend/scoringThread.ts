@@ -2,8 +2,8 @@ import { Scorer, type ScoredChunk, type ScoringContext, type ScoringInput } from
 import { serveTasks } from '../threadPool.js';
 
 // One scoring thread of the pool: holds a Scorer per context, scores the chunks it is sent.
-serveTasks<{ key: string; input: ScoringInput }, ScoredChunk, ScoringContext, Scorer>(
-  ({ input }, scorer) => (scorer as Scorer).scoreChunk(input),
+serveTasks<ScoringInput, ScoredChunk, ScoringContext, Scorer>(
+  (input, scorer) => (scorer as Scorer).scoreChunk(input),
   (result) => [result.offsets, result.items, result.scores, result.reasons, result.because, result.coldStart].map((a) => a.buffer as ArrayBuffer),
   (context) => new Scorer(context),
 );

@@ -38,10 +38,10 @@ describe('record facts', () => {
       const source = SOURCES[name];
       const [fromRecords, fromFacts] = [new LiveProfile(source), new LiveProfile(source)];
       records.forEach((r, i) => {
-        fromRecords.served(String(i), r as Record<string, unknown>);
+        fromRecords.servedFacts(String(i), factsOf(source, r as Record<string, unknown>));
         fromFacts.servedFacts(String(i), decodeFacts(encodeFacts(factsOf(source, r as Record<string, unknown>))));
       });
-      fromRecords.live('9', records[0] as Record<string, unknown>);
+      fromRecords.liveFacts('9', factsOf(source, records[0] as Record<string, unknown>));
       fromFacts.liveFacts('9', factsOf(source, records[0] as Record<string, unknown>));
       expect(fromFacts.toDocument(), name).to.deep.equal(fromRecords.toDocument());
     }

@@ -35,8 +35,8 @@ const STAGED_PAGES_AHEAD = 16;
 
 /*
  * Partition lines are tab-separated text: a line per record, so no JSON per line.
- *   staged: key, page, position, hash, record JSON; an invalid record that still names
- *           its key has position -1 and no hash or record;
+ *   staged: key, page, position, hash, facts (recordFacts.ts), record JSON; an invalid
+ *           record that still names its key has position -1 and nothing after it;
  *   raw:    key, hash, first seen run, version run, deleted in run, missed since run
  *           ('' when not set).
  */
@@ -308,8 +308,8 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       const [tombstoned, missed, seen] = [new Set(tombstones), new Set(missedNow), new Set(seenAgain)];
       const extrasFor = (key: string) => extras.get(key) ?? NO_EXTRAS;
       for (const [key, s] of state) {
-        const next = tombstoned.has(key) ? { ...s, deletedIn: run } : missed.has(key) ? { ...s, missed: run } : seen.has(key) ? { ...s, missed: null } : s;
         if (changed.has(key)) continue;
+        const next = tombstoned.has(key) ? { ...s, deletedIn: run } : missed.has(key) ? { ...s, missed: run } : seen.has(key) ? { ...s, missed: null } : s;
         const wait = after.write(key, afterLine(key, next, next.deletedIn === null ? extrasFor(key) : NO_EXTRAS));
         if (wait) await wait;
       }
