@@ -1,5 +1,17 @@
 import { Worker, parentPort, workerData, type ResourceLimits } from 'node:worker_threads';
 
+export interface ThreadPoolOptions {
+  /** States a thread keeps (default 2). */
+  keep?: number;
+  /** V8 heap limits of each thread (default: V8's, sized from the machine's memory). */
+  resourceLimits?: ResourceLimits;
+  /** A thread with no task for this long exits; the next task starts a new one (default 10 s). */
+  idleMs?: number;
+}
+
+/** How long an idle thread is kept by default: well past the gap between a step's tasks. */
+export const THREAD_IDLE_MS = 10_000;
+
 /**
  * A pool of worker threads that run one function, task by task, so that a worker process
  * uses its other cores while its event loop keeps talking to Temporal, the API and the
@@ -8,6 +20,10 @@ import { Worker, parentPort, workerData, type ResourceLimits } from 'node:worker
  *
  * A task may name a state its thread needs first (a scoring context: model and catalogue):
  * it is sent to a thread once, and a thread keeps the `keep` most recent.
+ *
+ * A thread idle for `idleMs` exits, and the states it held go with it: between the steps
+ * that use a pool (a fetch, the day's scoring) a worker holds only its main thread, so the
+ * merge that follows the fetch, the day's peak of memory, does not carry idle threads.
  */
 export class ThreadPool<I, O, S = never> {
   private readonly threads: Thread<I, O, S>[] = [];
@@ -15,14 +31,23 @@ export class ThreadPool<I, O, S = never> {
   private nextId = 0;
   private closed = false;
 
+  private readonly keep: number;
+  private readonly idleMs: number;
+
   constructor(
     private readonly module: URL,
     readonly size: number,
     private readonly name: string,
-    private readonly keep = 2,
-    /** V8 heap limits of each thread (default: V8's, sized from the machine's memory). */
-    private readonly resourceLimits?: ResourceLimits,
-  ) {}
+    private readonly options: ThreadPoolOptions = {},
+  ) {
+    this.keep = options.keep ?? 2;
+    this.idleMs = options.idleMs ?? THREAD_IDLE_MS;
+  }
+
+  /** Threads running now (busy or waiting for a task). */
+  get threadCount(): number {
+    return this.threads.length;
+  }
 
   run(input: I, state?: { key: string; value: S }): Promise<O> {
     if (this.closed) return Promise.reject(new Error(`the ${this.name} pool is closed`));
@@ -35,7 +60,7 @@ export class ThreadPool<I, O, S = never> {
   async close(): Promise<void> {
     this.closed = true;
     for (const task of this.queue.splice(0)) task.reject(new Error(`the ${this.name} pool is closed`));
-    await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
+    await Promise.all(this.threads.splice(0).map((t) => (clearTimeout(t.idle), t.worker.terminate())));
   }
 
   private dispatch(): void {
@@ -44,6 +69,7 @@ export class ThreadPool<I, O, S = never> {
       if (!thread && this.threads.length < this.size) thread = this.spawn();
       if (!thread) return;
       const task = this.queue.shift() as Task<I, O, S>;
+      clearTimeout(thread.idle);
       thread.busy = task;
       if (task.state && !thread.states.includes(task.state.key)) {
         thread.worker.postMessage({ state: task.state });
@@ -54,8 +80,9 @@ export class ThreadPool<I, O, S = never> {
   }
 
   private spawn(): Thread<I, O, S> {
-    const worker = new Worker(this.module, { workerData: { keep: this.keep }, ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}) });
-    const thread: Thread<I, O, S> = { worker, busy: undefined, states: [] };
+    const { resourceLimits } = this.options;
+    const worker = new Worker(this.module, { workerData: { keep: this.keep }, ...(resourceLimits ? { resourceLimits } : {}) });
+    const thread: Thread<I, O, S> = { worker, busy: undefined, states: [], idle: undefined };
     worker.unref();
     worker.on('message', (message: Reply<O>) => {
       const task = thread.busy;
@@ -65,15 +92,29 @@ export class ThreadPool<I, O, S = never> {
         else task.resolve(message.output as O);
       }
       this.dispatch();
+      if (!thread.busy) thread.idle = setTimeout(() => this.retire(thread), this.idleMs).unref();
     });
     worker.on('error', (err) => {
-      this.threads.splice(this.threads.indexOf(thread), 1);
+      this.forget(thread);
       thread.busy?.reject(err);
       thread.busy = undefined;
       this.dispatch();
     });
     this.threads.push(thread);
     return thread;
+  }
+
+  /** An idle thread exits; a task queued meanwhile starts a new one. */
+  private retire(thread: Thread<I, O, S>): void {
+    if (thread.busy || !this.threads.includes(thread)) return;
+    this.forget(thread);
+    void thread.worker.terminate();
+  }
+
+  private forget(thread: Thread<I, O, S>): void {
+    clearTimeout(thread.idle);
+    const at = this.threads.indexOf(thread);
+    if (at !== -1) this.threads.splice(at, 1);
   }
 }
 
@@ -128,6 +169,8 @@ interface Thread<I, O, S> {
   busy: Task<I, O, S> | undefined;
   /** State keys the thread holds, most recent first. */
   states: string[];
+  /** The timer that retires the thread while it has no task. */
+  idle: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface Reply<O> {

@@ -36,6 +36,29 @@ export function peakRssMb(pid: number | 'self'): number {
   return Math.round(Number(kb) / 1024);
 }
 
+/**
+ * Samples a process's resident memory (VmRSS) every `everyMs`: `take()` gives the highest
+ * sample since the last take and when it was seen, so each day of a run gets its own peak
+ * (VmHWM only ever grows).
+ */
+export function sampleRss(pid: number, everyMs = 250): { take(): { peakMb: number; atMs: number }; stop(): void } {
+  let since = performance.now();
+  let peak = { kb: 0, at: since };
+  const timer = setInterval(() => {
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    if (kb > peak.kb) peak = { kb, at: performance.now() };
+  }, everyMs).unref();
+  return {
+    take() {
+      const out = { peakMb: Math.round(peak.kb / 1024), atMs: Math.round(peak.at - since) };
+      since = performance.now();
+      peak = { kb: 0, at: since };
+      return out;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 /** Resolves with the child's stdout once it has printed `text`; rejects if it exits first. */
 export function waitFor(child: ChildProcess, text: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -22,7 +22,7 @@ import { MongoClient } from 'mongodb';
 import { SOURCE_NAMES } from '../sources/index.js';
 import type { ServerHandle } from '../stack/servers.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
-import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker, writeCeiling } from './benchProcesses.js';
+import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, sampleRss, startBenchServers, startBenchSimulator, startBenchWorker, writeCeiling } from './benchProcesses.js';
 import { WireWriteCounter, type CollectionWrites } from './wireWriteCounter.js';
 
 const { values } = parseArgs({
@@ -85,6 +85,7 @@ try {
     children,
   );
   const mergePhases = watchMergePhases(worker);
+  const rss = sampleRss(worker.pid as number);
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });
   counter.take();
@@ -98,6 +99,7 @@ try {
     const workflowId = `daily-2026-01-0${day}`;
     const workerCpu = cpuSeconds(worker.pid as number);
     const storeCpu = cpuSeconds(mongoServer.pid);
+    rss.take();
     const started = performance.now();
     const result = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', {
       workflowId,
@@ -107,6 +109,7 @@ try {
     const runMs = Math.round(performance.now() - started);
     if (day === 1) day1Ms = runMs;
     const writes = counter.take();
+    const dayRss = rss.take();
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     const figures = {
       day,
@@ -133,11 +136,16 @@ try {
       writes,
       workerCpuS: Number((cpuSeconds(worker.pid as number) - workerCpu).toFixed(1)),
       storeCpuS: Number((cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)),
+      // The day's highest resident memory (sampled every 250 ms), when in the run it was
+      // seen, and the worker's highest since it started.
+      workerDayPeakRssMb: dayRss.peakMb,
+      workerDayPeakAtMs: dayRss.atMs,
       workerPeakRssMb: peakRssMb(worker.pid as number),
     };
     console.log(JSON.stringify(figures));
     log(`day ${day} (${change}): ${runMs} ms, ${figures.ratioToDay1}x day 1; ${figures.writesTotal.inserted + figures.writesTotal.modified + figures.writesTotal.deleted} documents written`);
   }
+  rss.stop();
   await connection.close();
 } finally {
   for (const child of children) child.kill('SIGTERM');

@@ -17,7 +17,7 @@ export class StagingPool {
     // Small heaps: a thread holds one page at a time (at most MOOVITAMIX_MAX_RESPONSE_BYTES,
     // 8 MB by default, as text and parsed), and V8's default limits, sized from the machine's
     // memory, let each thread's heap grow long before collecting it.
-    this.pool = new ThreadPool<StageRequest, StagedText>(new URL('./stagingThread.js', import.meta.url), size, 'staging', 2, STAGING_HEAP);
+    this.pool = new ThreadPool<StageRequest, StagedText>(new URL('./stagingThread.js', import.meta.url), size, 'staging', { resourceLimits: STAGING_HEAP });
   }
 
   stage(req: StageRequest): Promise<StagedText> {
