@@ -58,6 +58,7 @@ try {
   counter = await WireWriteCounter.start({ host: hostname, port: Number(port) });
 
   const apiUrl = await startBenchSimulator(['--seed', SEED, '--tracks', String(tracks), '--users', String(users)], children);
+  const simulatorPid = children.at(-1)?.pid as number;
   const pages = allPages(apiUrl, { tracks, users, listen_history: users });
   const ceilingMs = await fetchOnlyMs(pages, concurrency * SOURCE_NAMES.length);
   log(`${users} users and histories, ${tracks} tracks: ${pages.length} pages; fetch-only ceiling ${ceilingMs} ms`);
@@ -99,6 +100,8 @@ try {
     const workflowId = `daily-2026-01-0${day}`;
     const workerCpu = cpuSeconds(worker.pid as number);
     const storeCpu = cpuSeconds(mongoServer.pid);
+    const temporalCpu = cpuSeconds(temporalServer.pid);
+    const simulatorCpu = cpuSeconds(simulatorPid);
     rss.take();
     const started = performance.now();
     const result = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', {
@@ -136,6 +139,9 @@ try {
       writes,
       workerCpuS: Number((cpuSeconds(worker.pid as number) - workerCpu).toFixed(1)),
       storeCpuS: Number((cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)),
+      // The rest of the machine's work during the run: on 2 cores, all four share the CPU.
+      temporalCpuS: Number((cpuSeconds(temporalServer.pid) - temporalCpu).toFixed(1)),
+      simulatorCpuS: Number((cpuSeconds(simulatorPid) - simulatorCpu).toFixed(1)),
       // The day's highest resident memory (sampled every 250 ms), when in the run it was
       // seen, and the worker's highest since it started.
       workerDayPeakRssMb: dayRss.peakMb,

@@ -66,7 +66,7 @@ function checkShape(model: Partial<RecommenderModel> & Pick<RecommenderModel, 'f
   if (!model.itemIds || !model.popularity) throw new Error('model artifact: itemIds or popularity missing');
   const items = model.itemIds.length;
   if (model.popularity.length !== items) throw new Error(`model artifact: ${model.popularity.length} popularity values for ${items} items`);
-  if (model.family === 'item-knn' && !(model.neighborOffsets && model.neighbors && model.similarities)) throw new Error('model artifact: item-knn without neighbours');
+  if ((model.family === 'item-knn' || model.family === 'rp3beta') && !(model.neighborOffsets && model.neighbors && model.similarities)) throw new Error(`model artifact: ${model.family} without neighbours`);
   if (model.family === 'als') {
     const factors = model.params.factors;
     if (typeof factors !== 'number' || !Number.isInteger(factors) || factors < 1) throw new Error(`model artifact: als without a valid factors parameter (${String(factors)})`);

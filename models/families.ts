@@ -4,6 +4,7 @@ import { resolveFamilyParams, type FamilyParams } from './familyParams.js';
 import type { Interactions } from './interactions.js';
 import { fitItemKnnOn, type ItemSimilarity } from './itemKnn.js';
 import { fitMostPopular } from './mostPopular.js';
+import { fitRp3betaOn } from './rp3beta.js';
 import { openRunner } from './training/runner.js';
 import type { ModelFamily, RecommenderModel } from './types.js';
 
@@ -50,6 +51,8 @@ export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Fl
     switch (family) {
       case 'item-knn':
         return await fitItemKnnOn(runner, m, itemIds, { neighbors: p.neighbors as number, similarity: p.similarity as ItemSimilarity, k1: p.k1 as number | undefined, b: p.b as number | undefined });
+      case 'rp3beta':
+        return await fitRp3betaOn(runner, m, itemIds, { neighbors: p.neighbors as number, alpha: p.alpha as number, beta: p.beta as number });
       case 'als':
         return await fitAlsOn(runner, m, itemIds, { factors: p.factors as number, iterations: p.iterations as number, regularization: p.regularization as number, alpha: p.alpha as number, cgSteps: p.cgSteps as number }, options.seed);
       case 'ease':

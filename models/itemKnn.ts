@@ -6,7 +6,7 @@ import { sharedFloat32, sharedInt32 } from './training/shared.js';
 import { splitRange } from './training/split.js';
 import type { RecommenderModel } from './types.js';
 
-export const ITEM_SIMILARITIES = ['cosine', 'bm25'] as const;
+export const ITEM_SIMILARITIES = ['cosine', 'bm25', 'bm25-user'] as const;
 export type ItemSimilarity = (typeof ITEM_SIMILARITIES)[number];
 
 export interface ItemKnnParams {
@@ -25,21 +25,29 @@ export const DEFAULT_ITEM_KNN = { neighbors: 50, similarity: 'cosine', k1: 1.2, 
  * Item-based k-nearest neighbours. Each item keeps its `neighbors` most similar items with
  * a similarity above zero (ties: the lower index first, so a fit is deterministic):
  * - cosine on binary co-occurrence: sim(i, j) = users who heard both / sqrt(users of i * users of j);
- * - bm25: the user x item listen counts weighted as in `implicit` (see bm25.ts), then
- *   sim(i, j) = Σ_u w_ui · w_uj, the dot product of the weighted item columns (an item is
- *   not its own neighbour, unlike in `implicit`).
+ * - bm25: the user x item listen counts weighted as in `implicit`'s BM25Recommender (see
+ *   bm25.ts), then sim(i, j) = Σ_u w_ui · w_uj, the dot product of the weighted item columns;
+ * - bm25-user: the same with users as BM25's documents (idf per item, length per user).
+ * An item is not its own neighbour: `implicit`'s top K holds the item itself (a slot that
+ * only ever scores an item the user already heard), so its K is `neighbors` + 1 here
+ * (exactly for cosine, where an item is its own best match; almost always for BM25).
  * Cost: for each item, the histories of its listeners; memory: two dense rows of scratch.
  * This runs on the calling thread; `fitItemKnnOn` splits the items across training threads.
  */
 export function fitItemKnn(m: Interactions, itemIds: Float64Array, params: ItemKnnParams = DEFAULT_ITEM_KNN): RecommenderModel {
-  const job = prepare(m, params);
+  const job = jobOf(m, itemKnnSpec(m, params));
   for (const task of tasksOf(job, 1)) knnRows(task);
   return assemble(job, m, itemIds);
 }
 
 /** fitItemKnn on a runner's threads; the same model whatever their number. */
-export async function fitItemKnnOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: ItemKnnParams = DEFAULT_ITEM_KNN): Promise<RecommenderModel> {
-  const job = prepare(m, params);
+export function fitItemKnnOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: ItemKnnParams = DEFAULT_ITEM_KNN): Promise<RecommenderModel> {
+  return fitNeighboursOn(runner, m, itemIds, itemKnnSpec(m, params));
+}
+
+/** Fits a neighbour model on a runner's threads; the same model whatever their number. */
+export async function fitNeighboursOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, spec: NeighbourSpec): Promise<RecommenderModel> {
+  const job = jobOf(m, spec);
   await runner.runAll(tasksOf(job, runner.parallelism === 1 ? 1 : runner.parallelism * 8));
   return assemble(job, m, itemIds);
 }
@@ -52,6 +60,8 @@ export interface KnnRowsTask {
   k: number;
   /** Cosine: every weight is 1 (the weight arrays are empty) and dot products are divided by sqrt(listeners_i * listeners_j). */
   cosine: boolean;
+  /** When not empty, item j's dot products are multiplied by columnScale[j] (RP3beta's popularity^-beta). */
+  columnScale: Float64Array;
   itemOffsets: Int32Array;
   itemUsers: Int32Array;
   itemWeights: Float32Array;
@@ -64,18 +74,29 @@ export interface KnnRowsTask {
   sims: Float32Array;
 }
 
-interface Job {
+/**
+ * A neighbour model to fit: sim(i, j) = Σ_u itemWeight(i, u) · userWeight(u, j), then
+ * cosine-normalised or scaled per column, the k best of each row kept. Item-kNN and RP3beta
+ * are both this, with their own weights.
+ */
+export interface NeighbourSpec {
+  family: 'item-knn' | 'rp3beta';
   params: Record<string, number | string>;
   k: number;
   listens: CountedListens;
+  /** Aligned with `listens.byUser.cols` and `listens.byItem.cols`; empty for cosine. */
   weights: { byUser: Float32Array; byItem: Float32Array };
   cosine: boolean;
+  columnScale?: Float64Array;
+}
+
+interface Job extends NeighbourSpec {
   counts: Int32Array;
   neighbors: Int32Array;
   sims: Float32Array;
 }
 
-function prepare(m: Interactions, params: ItemKnnParams): Job {
+function itemKnnSpec(m: Interactions, params: ItemKnnParams): NeighbourSpec {
   const k = Math.max(1, Math.floor(params.neighbors));
   const similarity = params.similarity ?? 'cosine';
   const listens = countListens(m);
@@ -83,17 +104,12 @@ function prepare(m: Interactions, params: ItemKnnParams): Job {
   const k1 = params.k1 ?? DEFAULT_ITEM_KNN.k1;
   const b = params.b ?? DEFAULT_ITEM_KNN.b;
   // Cosine counts each user once: every weight is 1, none is stored.
-  const weights = cosine ? { byUser: sharedFloat32(0), byItem: sharedFloat32(0) } : bm25Weights(listens, k1, b);
-  return {
-    params: cosine ? { neighbors: k, similarity } : { neighbors: k, similarity, k1, b },
-    k,
-    listens,
-    weights,
-    cosine,
-    counts: sharedInt32(m.nItems),
-    neighbors: sharedInt32(m.nItems * k),
-    sims: sharedFloat32(m.nItems * k),
-  };
+  const weights = cosine ? { byUser: sharedFloat32(0), byItem: sharedFloat32(0) } : bm25Weights(listens, k1, b, similarity === 'bm25-user' ? 'users' : 'items');
+  return { family: 'item-knn', params: cosine ? { neighbors: k, similarity } : { neighbors: k, similarity, k1, b }, k, listens, weights, cosine };
+}
+
+function jobOf(m: Interactions, spec: NeighbourSpec): Job {
+  return { ...spec, counts: sharedInt32(m.nItems), neighbors: sharedInt32(m.nItems * spec.k), sims: sharedFloat32(m.nItems * spec.k) };
 }
 
 /** Splits the items into `parts` ranges of about equal cost (the history lengths of their listeners). */
@@ -120,6 +136,7 @@ function taskOf(job: Job, from: number, to: number): KnnRowsTask {
     to,
     k: job.k,
     cosine: job.cosine,
+    columnScale: job.columnScale ?? new Float64Array(0),
     itemOffsets: byItem.offsets,
     itemUsers: byItem.cols,
     itemWeights: job.weights.byItem,
@@ -144,7 +161,7 @@ function assemble(job: Job, m: Interactions, itemIds: Float64Array): Recommender
     neighbors.set(job.neighbors.subarray(from, to), offsets[i] as number);
     similarities.set(job.sims.subarray(from, to), offsets[i] as number);
   }
-  return { family: 'item-knn', params: job.params, itemIds, popularity: itemPopularity(m), neighborOffsets: offsets, neighbors, similarities };
+  return { family: job.family, params: job.params, itemIds, popularity: itemPopularity(m), neighborOffsets: offsets, neighbors, similarities };
 }
 
 /** The kernel: accumulates item i's dot products with every co-listened item, keeps the k best. */
@@ -157,6 +174,7 @@ export function knnRows(t: KnnRowsTask): void {
   const touched = new Int32Array(nItems);
   const heapItems = new Int32Array(k);
   const heapSims = new Float32Array(k);
+  const scaled = t.columnScale.length > 0;
   for (let i = t.from; i < t.to; i++) {
     const mark = i + 1;
     let nTouched = 0;
@@ -181,7 +199,9 @@ export function knnRows(t: KnnRowsTask): void {
       const j = touched[n] as number;
       const dot = acc[j] as number;
       // Rounded as stored, so ties compare equal.
-      const sim = Math.fround(t.cosine ? dot / Math.sqrt(listenersI * ((t.itemOffsets[j + 1] as number) - (t.itemOffsets[j] as number))) : dot);
+      const sim = Math.fround(
+        t.cosine ? dot / Math.sqrt(listenersI * ((t.itemOffsets[j + 1] as number) - (t.itemOffsets[j] as number))) : scaled ? dot * (t.columnScale[j] as number) : dot,
+      );
       if (!(sim > 0)) continue;
       if (size < k) {
         heapItems[size] = j;

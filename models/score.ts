@@ -99,7 +99,7 @@ export class Scorer {
       if (to === from) {
         coldStart[u] = 1;
         at = this.coldStart(out, input.genre[u] as number);
-      } else if (this.ctx.model.family === 'item-knn') {
+      } else if (this.ctx.model.family === 'item-knn' || this.ctx.model.family === 'rp3beta') {
         at = this.similar(out, input.histItems, from, to);
       } else if (this.ctx.model.family === 'als') {
         at = this.taste(out, input.histItems, from, to);

@@ -3,7 +3,7 @@
  * item i). Every family carries the popularity of its training data: it ranks the
  * cold-start lists and pads a personal list that comes up short.
  */
-export const MODEL_FAMILIES = ['most-popular', 'item-knn', 'als', 'ease'] as const;
+export const MODEL_FAMILIES = ['most-popular', 'item-knn', 'rp3beta', 'als', 'ease'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
 export interface RecommenderModel {
@@ -14,7 +14,7 @@ export interface RecommenderModel {
   itemIds: Float64Array;
   /** Listens of each item in the training data. */
   popularity: Float32Array;
-  /** item-knn: item i's neighbours are neighbors[neighborOffsets[i] .. neighborOffsets[i+1]), best first. */
+  /** item-knn and rp3beta: item i's neighbours are neighbors[neighborOffsets[i] .. neighborOffsets[i+1]), best first. */
   neighborOffsets?: Int32Array;
   neighbors?: Int32Array;
   similarities?: Float32Array;

@@ -29,7 +29,7 @@ const { decideRetraining } = proxyActivities<Activities>({
 });
 
 // Workflows may not import the models (they are not deterministic-sandbox code): the names only.
-const FAMILIES = ['most-popular', 'item-knn', 'als', 'ease'] as const satisfies readonly ModelFamily[];
+const FAMILIES = ['most-popular', 'item-knn', 'rp3beta', 'als', 'ease'] as const satisfies readonly ModelFamily[];
 type _EveryFamilyListed = Exclude<ModelFamily, (typeof FAMILIES)[number]> extends never ? true : never;
 const _everyFamilyListed: _EveryFamilyListed = true;
 

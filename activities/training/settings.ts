@@ -25,7 +25,7 @@ export interface TrainingSettings {
 
 export function defaultTrainingSettings(): TrainingSettings {
   return {
-    families: ['item-knn', 'als', 'ease'],
+    families: ['item-knn', 'rp3beta', 'als', 'ease'],
     params: {},
     minUplift: 0.02,
     minCoverage: 0.05,

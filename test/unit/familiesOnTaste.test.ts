@@ -27,6 +27,7 @@ describe('model families on taste-mode data', function () {
   const families: [string, ModelFamily, FamilyParams][] = [
     ['item-kNN (cosine)', 'item-knn', {}],
     ['item-kNN (BM25)', 'item-knn', { similarity: 'bm25' }],
+    ['RP3beta', 'rp3beta', {}],
     ['ALS (32 factors, 10 iterations)', 'als', { factors: 32, iterations: 10 }],
     ['EASE', 'ease', {}],
   ];

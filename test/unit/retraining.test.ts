@@ -84,7 +84,7 @@ describe('retraining: drift', () => {
 describe('retraining: settings', () => {
   it('has the documented defaults and reads every variable', () => {
     const d = loadConfig({ HOME: '/h' }).training;
-    expect(d).to.deep.include({ families: ['item-knn', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3 });
+    expect(d).to.deep.include({ families: ['item-knn', 'rp3beta', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3 });
     const settings = loadConfig({
       HOME: '/h',
       MOOVITAMIX_RETRAIN_FAMILIES: 'als, item-knn',

@@ -55,27 +55,43 @@ describe('training model families', () => {
     //   u0: 0 0 1   u1: 0 2   u2: 1   u3: 2 3
     const m = interactionsFromLists([[0, 0, 1], [0, 2], [1], [2, 3]], 4);
 
-    it('weights listens as implicit bm25_weight does', () => {
-      // N = 4, listens 8, average length 2; df = 2, 2, 2, 1 so idf = ln 4 − ln 3 (items 0-2), ln 4 − ln 2 (item 3).
-      // norm = 0.25 + 0.75 · length / 2: u0 1.375, u1 1, u2 0.625, u3 1.
-      // w00 = 2 · 2.2 / (1.2 · 1.375 + 2) · idf0 = 0.346795; w01 = 2.2 / 2.65 · idf1 = 0.238830; w21 = 2.2 / 1.75 · idf1 = 0.361657.
+    it('weights listens as implicit 0.7.3 BM25Recommender does (items the documents, users the terms)', () => {
+      // N = 4 items; users heard 2, 2, 1, 2 items, so idf = ln 4 − ln 3 (u0, u1, u3), ln 4 − ln 2 (u2).
+      // Listens per item 3, 2, 2, 1 (average 2): norm = 0.25 + 0.75 · pop / 2 = 1.375, 1, 1, 0.625.
+      // w00 = 2 · 2.2 / (1.2 · 1.375 + 2) · idf0 = 0.346795; w10 = 2.2 / (1.65 + 1) · idf1 = 0.238830; w33 = 2.2 / 1.75 · idf3 = 0.361657.
+      // The same values as implicit's bm25_weight(counts.T, 1.2, 0.75).T on this matrix.
       const listens = countListens(m);
       const w = bm25Weights(listens, 1.2, 0.75);
       expect(Array.from(listens.byUser.cols)).to.deep.equal([0, 1, 0, 2, 1, 2, 3]);
       expect(Array.from(listens.byUser.counts)).to.deep.equal([2, 1, 1, 1, 1, 1, 1]);
-      expect(Array.from(w.byUser, (x) => round(x))).to.deep.equal([0.346795, 0.23883, 0.287682, 0.287682, 0.361657, 0.287682, 0.693147]);
+      expect(Array.from(w.byUser, (x) => round(x))).to.deep.equal([0.346795, 0.287682, 0.23883, 0.287682, 0.693147, 0.287682, 0.361657]);
       // The same weights seen from the items: item 0 (u0, u1), item 1 (u0, u2), item 2 (u1, u3), item 3 (u3).
-      expect(Array.from(w.byItem, (x) => round(x))).to.deep.equal([0.346795, 0.287682, 0.23883, 0.361657, 0.287682, 0.287682, 0.693147]);
+      expect(Array.from(w.byItem, (x) => round(x))).to.deep.equal([0.346795, 0.23883, 0.287682, 0.693147, 0.287682, 0.287682, 0.361657]);
     });
 
-    it('keeps the dot products of the weighted item columns, best first', async () => {
-      const model = await fitModel('item-knn', m, idsFor(4), { similarity: 'bm25', neighbors: 2 }, inline);
-      // sim(0,1) = w00 · w01 = 0.082825 (u0); sim(0,2) = w10 · w12 = 0.082761 (u1); sim(2,3) = w32 · w33 = 0.199406 (u3);
-      // items 1 and 2 (or 3) share no listener: no neighbour.
+    it('bm25-user swaps the roles: users the documents, items the terms', async () => {
+      // N = 4 users; listeners per item 2, 2, 2, 1, so idf = ln 4 − ln 3 (items 0-2), ln 4 − ln 2 (item 3).
+      // Listens per user 3, 2, 1, 2 (average 2): norm = 1.375, 1, 0.625, 1. w00 = 2 · 2.2 / (1.2 · 1.375 + 2) · idf0 = 0.346795.
+      const listens = countListens(m);
+      const w = bm25Weights(listens, 1.2, 0.75, 'users');
+      expect(Array.from(w.byUser, (x) => round(x))).to.deep.equal([0.346795, 0.23883, 0.287682, 0.287682, 0.361657, 0.287682, 0.693147]);
+      expect(Array.from(w.byItem, (x) => round(x))).to.deep.equal([0.346795, 0.287682, 0.23883, 0.361657, 0.287682, 0.287682, 0.693147]);
+      const model = await fitModel('item-knn', m, idsFor(4), { similarity: 'bm25-user', neighbors: 2 }, inline);
+      // sim(0,1) = w00 · w01 = 0.082825 (u0); sim(0,2) = w10 · w12 = 0.082761 (u1); sim(2,3) = w32 · w33 = 0.199406 (u3).
       expect(neighbourRow(model, 0)).to.deep.equal([[1, 0.082825], [2, 0.082761]]);
-      expect(neighbourRow(model, 1)).to.deep.equal([[0, 0.082825]]);
       expect(neighbourRow(model, 2)).to.deep.equal([[3, 0.199406], [0, 0.082761]]);
-      expect(neighbourRow(model, 3)).to.deep.equal([[2, 0.199406]]);
+      expect(model.params).to.deep.equal({ neighbors: 2, similarity: 'bm25-user', k1: 1.2, b: 0.75 });
+    });
+
+    it('keeps the dot products of the weighted item columns, best first (implicit\'s similarity matrix off its diagonal)', async () => {
+      const model = await fitModel('item-knn', m, idsFor(4), { similarity: 'bm25', neighbors: 2 }, inline);
+      // implicit's BM25Recommender(K=3).similarity on this matrix, rounded to 6 places:
+      //   [[0.177307 0.099767 0.068707 0], [0.099767 0.563214 0 0], [0.068707 0 0.165522 0.104042], [0 0 0.104042 0.130796]]
+      // sim(0,1) = w00 · w01 (u0); sim(0,2) = w10 · w12 (u1); sim(2,3) = w32 · w33 (u3); items 1 and 2 (or 3) share no listener.
+      expect(neighbourRow(model, 0)).to.deep.equal([[1, 0.099767], [2, 0.068707]]);
+      expect(neighbourRow(model, 1)).to.deep.equal([[0, 0.099767]]);
+      expect(neighbourRow(model, 2)).to.deep.equal([[3, 0.104042], [0, 0.068707]]);
+      expect(neighbourRow(model, 3)).to.deep.equal([[2, 0.104042]]);
       expect(model.params).to.deep.equal({ neighbors: 2, similarity: 'bm25', k1: 1.2, b: 0.75 });
     });
 
@@ -85,7 +101,34 @@ describe('training model families', () => {
       const model = await fitModel('item-knn', tie, idsFor(7), { similarity: 'bm25', neighbors: 2 }, inline);
       expect(neighbourRow(model, 0).map(([j]) => j)).to.deep.equal([1, 2]);
       const other = await fitModel('item-knn', m, idsFor(4), { similarity: 'bm25', neighbors: 2, k1: 3, b: 0 }, inline);
-      expect(neighbourRow(other, 0)[0]![1]).to.not.equal(0.082825);
+      expect(neighbourRow(other, 0)[0]![1]).to.not.equal(0.099767);
+    });
+  });
+
+  describe('RP3beta', () => {
+    // The same 4 users over 4 items: u0: 0 0 1, u1: 0 2, u2: 1, u3: 2 3.
+    const m = interactionsFromLists([[0, 0, 1], [0, 2], [1], [2, 3]], 4);
+
+    it('matches the reference algorithm (Dacrema et al.\'s RP3betaRecommender, dense numpy) on a hand-checked case', async () => {
+      // sim(0,1) = P(0→u0) · P(u0→1) / listeners_1^0.3 = 1/2 · 1/3 / 2^0.3 = 0.135375 (u0 heard item 0 twice, item 1 once).
+      const model = await fitModel('rp3beta', m, idsFor(4), { neighbors: 2, alpha: 1, beta: 0.3 }, inline);
+      expect(neighbourRow(model, 0)).to.deep.equal([[2, 0.203063], [1, 0.135375]]);
+      expect(neighbourRow(model, 1)).to.deep.equal([[0, 0.270751]]);
+      expect(neighbourRow(model, 2)).to.deep.equal([[3, 0.25], [0, 0.203063]]);
+      expect(neighbourRow(model, 3)).to.deep.equal([[2, 0.406126]]);
+      expect(model.params).to.deep.equal({ neighbors: 2, alpha: 1, beta: 0.3 });
+      // alpha raises each step's probability to its power.
+      const other = await fitModel('rp3beta', m, idsFor(4), { neighbors: 2, alpha: 0.5, beta: 0.5 }, inline);
+      expect(neighbourRow(other, 0)).to.deep.equal([[2, 0.353553], [1, 0.288675]]);
+      expect(neighbourRow(other, 2)).to.deep.equal([[3, 0.5], [0, 0.353553]]);
+    });
+
+    it('survives its artifact', async () => {
+      const model = await fitModel('rp3beta', m, idsFor(4), { neighbors: 2 }, inline);
+      const back = decodeModel(encodeModel(model));
+      expect(back.family).to.equal('rp3beta');
+      expect(Array.from(back.similarities!)).to.deep.equal(Array.from(model.similarities!));
+      expect(back.params).to.deep.equal({ neighbors: 2, alpha: 1, beta: 0.3 });
     });
   });
 
@@ -189,11 +232,11 @@ describe('training model families', () => {
     });
   });
 
-  it('ALS and EASE never recommend a heard or dead track, and pad from popularity when short', async () => {
+  it('ALS, EASE and RP3beta never recommend a heard or dead track, and pad from popularity when short', async () => {
     const m = synthetic(300, 60, 12);
     const live = new Uint8Array(60).fill(1);
     for (let i = 0; i < 60; i += 7) live[i] = 0;
-    for (const family of ['als', 'ease'] as const) {
+    for (const family of ['als', 'ease', 'rp3beta'] as const) {
       const model = await fitModel(family, m, idsFor(60), family === 'als' ? { factors: 8, iterations: 4 } : {}, inline);
       const out = scoreAll(model, m, live, 20);
       let personal = 0;
@@ -226,6 +269,7 @@ describe('training model families', () => {
     const cases: [ModelFamily, Record<string, number | string>][] = [
       ['item-knn', {}],
       ['item-knn', { similarity: 'bm25' }],
+      ['rp3beta', {}],
       ['als', { factors: 8, iterations: 3 }],
       ['ease', {}],
     ];
@@ -278,11 +322,11 @@ describe('training model families', () => {
       expect(() => parseFamilyParams('item-knn', { neighbours: '5' })).to.throw('unknown item-knn parameter "neighbours" (known: neighbors, similarity, k1, b)');
       expect(() => parseFamilyParams('most-popular', { k: '1' })).to.throw('most-popular takes no parameters, got "k"');
       expect(() => parseFamilyParams('als', { seed: '1' })).to.throw(/seed is not a als parameter/);
-      expect(() => parseFamilyParams('item-knn', { neighbors: '0' })).to.throw('item-knn parameter neighbors must be from 1 to 1000, got 0');
+      expect(() => parseFamilyParams('item-knn', { neighbors: '0' })).to.throw('item-knn parameter neighbors must be from 1 to 5000, got 0');
       expect(() => parseFamilyParams('item-knn', { neighbors: '2.5' })).to.throw(/neighbors must be a whole number/);
-      expect(() => parseFamilyParams('item-knn', { similarity: 'jaccard' })).to.throw('item-knn parameter similarity must be one of cosine, bm25, got "jaccard"');
+      expect(() => parseFamilyParams('item-knn', { similarity: 'jaccard' })).to.throw('item-knn parameter similarity must be one of cosine, bm25, bm25-user, got "jaccard"');
       expect(() => parseFamilyParams('item-knn', { similarity: 'bm25', b: '1.5' })).to.throw(/b must be from 0 to 1, got 1.5/);
-      expect(() => parseFamilyParams('item-knn', { k1: '2' })).to.throw('item-knn parameter k1 applies to similarity=bm25 only (similarity is cosine)');
+      expect(() => parseFamilyParams('item-knn', { k1: '2' })).to.throw('item-knn parameter k1 applies to similarity=bm25 or bm25-user only (similarity is cosine)');
       expect(() => parseFamilyParams('als', { regularization: '0' })).to.throw(/regularization must be above 0 to 1000000, got 0/);
       expect(() => parseFamilyParams('als', { factors: 'many' })).to.throw(/factors must be a number from 1 to 1024, got "many"/);
       expect(() => parseFamilyParams('als', { alpha: '' })).to.throw(/alpha must be a number/);
