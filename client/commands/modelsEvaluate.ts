@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
+import { DEFAULT_TUNE_BUDGET_S } from '../../models/evaluation/tune.js';
 import { parseFamilyParams, type FamilyParams } from '../../models/families.js';
 import { parseParamList } from '../../activities/training/settings.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
@@ -30,6 +31,12 @@ always evaluated: every family's ndcg@10 is compared to it.
   --param FAMILY.KEY=VALUE
                        a family's parameter, e.g. item-knn.neighbors=100 (repeatable)
   --threads N          threads each family may use to fit and to score (default: one per core)
+  --tune               tune each family first: its grid (docs/models.md; --param values are held)
+                       fitted on the training part less a validation item per user and scored on
+                       those items; the best setting is then fitted on the whole training part and
+                       scored once on the test items. The family marked * has the best validation
+                       ndcg@10: the one a retraining would pick
+  --tune-budget S      seconds of search per family (default ${DEFAULT_TUNE_BUDGET_S}; its defaults are always tried)
   --json               print one JSON document: dataset, split, one row per family
 Progress goes to stderr. Each family runs in a process of its own, so its peak memory is its own.
 Exit status: 0 done (skipped families included), 1 failed (unreadable data, or a family failed), 2 bad usage.`;
@@ -50,6 +57,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
       'max-users': { type: 'string', default: String(DEFAULT_MAX_USERS) },
       param: { type: 'string', multiple: true, default: [] },
       threads: { type: 'string' },
+      tune: { type: 'boolean', default: false },
+      'tune-budget': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -69,6 +78,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const seed = wholeNumber('--seed', values.seed, 0, 2 ** 32 - 1);
   const maxUsers = wholeNumber('--max-users', values['max-users'], 1, 100_000_000);
   const threads = values.threads === undefined ? 0 : wholeNumber('--threads', values.threads, 1, 256);
+  if (values['tune-budget'] !== undefined && !values.tune) throw new UsageError('--tune-budget applies with --tune only');
+  const tuneBudgetS = values['tune-budget'] === undefined ? DEFAULT_TUNE_BUDGET_S : wholeNumber('--tune-budget', values['tune-budget'], 0, 7 * 24 * 3600);
   let fraction: number | undefined;
   if (values['test-fraction'] !== undefined) {
     if (method !== 'temporal') throw new UsageError('--test-fraction applies to --split temporal only');
@@ -118,7 +129,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (split.testUsers.length === 0) throw new Error(`no user qualifies for evaluation with the ${method} split (${method === 'temporal' ? 'users need listens both before and after the cut' : 'users need 2 listens or more, of 2 distinct tracks or more'})`);
   progress(splitLine(description));
 
-  const rows = await evaluateFamilies({ itemIds: data.itemIds, split, families, params, seed, threads, onProgress: progress });
+  const rows = await evaluateFamilies({ itemIds: data.itemIds, split, families, params, seed, threads, onProgress: progress, ...(values.tune ? { tuneBudgetMs: tuneBudgetS * 1000 } : {}) });
   if (values.json) console.log(JSON.stringify({ dataset, split: description, rows }, null, 2));
   else console.log(render(dataset, description, rows));
   return rows.some((r) => r.error !== undefined) ? 1 : 0;
@@ -174,16 +185,26 @@ function render(dataset: { file: string; rows: number; users: number; items: num
     const m = r.metrics;
     const uplift = r.skipped !== undefined ? 'skipped' : r.family === 'most-popular' ? 'baseline' : r.ndcgUplift === null ? '-' : `${r.ndcgUplift >= 0 ? '+' : ''}${(r.ndcgUplift * 100).toFixed(1)}%`;
     const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
-    return [r.family, f4(m?.['ndcg@10']), f4(m?.['recall@10']), f4(m?.['hit_rate@10']), f4(m?.['map@10']), f4(m?.['ndcg@20']), f4(m?.['coverage@20']), m ? m['mean_popularity@20'].toFixed(1) : '-', uplift, ...(r.skipped !== undefined ? ['-', '-', '-'] : [seconds(r.trainMs), seconds(r.evalMs), r.peakRssMb.toFixed(0)]), params];
+    const tuned = r.tuning ? [f4(r.tuning.validationNdcg), `${r.tuning.tried.length}/${r.tuning.tried.length + r.tuning.untried}`] : [];
+    return [`${r.family}${r.picked ? ' *' : ''}`, ...tuned, f4(m?.['ndcg@10']), f4(m?.['recall@10']), f4(m?.['hit_rate@10']), f4(m?.['map@10']), f4(m?.['ndcg@20']), f4(m?.['coverage@20']), m ? m['mean_popularity@20'].toFixed(1) : '-', uplift, ...(r.skipped !== undefined ? ['-', '-', '-'] : [seconds(r.trainMs), seconds(r.evalMs), r.peakRssMb.toFixed(0)]), params];
   });
+  const tuned = rows.some((r) => r.tuning);
+  const headers = ['family', ...(tuned ? ['val ndcg@10', 'tried'] : []), 'ndcg@10', 'recall@10', 'hit@10', 'map@10', 'ndcg@20', 'cov@20', 'pop@20', 'ndcg@10 vs MP', 'train', 'eval', 'peak MB', 'params'];
   const lines = [
     `Dataset ${dataset.file}: ${dataset.rows} listens, ${dataset.users} users, ${dataset.items} items`,
     splitLine(d),
     '',
-    table(['family', 'ndcg@10', 'recall@10', 'hit@10', 'map@10', 'ndcg@20', 'cov@20', 'pop@20', 'ndcg@10 vs MP', 'train', 'eval', 'peak MB', 'params'], body, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])),
+    table(headers, tuned ? body.map((row) => (row.length === headers.length ? row : [row[0] as string, '-', '-', ...row.slice(1)])) : body, new Set(headers.map((_, i) => i).filter((i) => i > 0 && i < headers.length - 1))),
   ];
   for (const r of rows) if (r.skipped !== undefined) lines.push(`${r.family} skipped: ${r.skipped}`);
   for (const r of rows) if (r.error !== undefined) lines.push(`${r.family} failed: ${r.error}`);
   lines.push('', 'pop@20: mean training listens of the recommended tracks; peak MB: the resident peak of the process that fitted and evaluated the family.');
+  if (tuned) {
+    const v = rows.find((r) => r.tuning)?.tuning;
+    lines.push(
+      `Tuned on a validation split (each user's last training listen; ${v?.validationUsers} users, ${v?.validationTrainListens} listens): val ndcg@10 of the chosen setting, settings tried/in the grid;`,
+      'params: the chosen setting, refitted on the whole training part and scored once on the test items (the ndcg@10 ... peak MB columns). * the best on validation: what a retraining would pick.',
+    );
+  }
   return lines.join('\n');
 }

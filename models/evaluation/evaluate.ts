@@ -11,6 +11,7 @@ import type { FamilyJob, FamilyMessage } from './familyProcess.js';
 import { DEEPEST_CUTOFF, computeMetrics, type Metrics } from './metrics.js';
 import type { Split } from './split.js';
 import { writeSplitFile } from './splitFile.js';
+import type { Tuning } from './tune.js';
 
 /** Recommendations ranked per test user: the deepest cutoff. */
 export const EVALUATION_K = DEEPEST_CUTOFF;
@@ -118,6 +119,10 @@ export interface FamilyRow {
   /** That process's peak once Node and the split were loaded, before fitting: its floor. */
   baseRssMb: number;
   error?: string;
+  /** When tuned: the settings tried on the validation split and the one chosen (`params`). */
+  tuning?: Tuning;
+  /** Tuned runs: the candidate family (not MostPopular) with the best validation ndcg@10, the one a retraining would pick. */
+  picked?: boolean;
   /** Why the family did not run: this data is past its documented limit (e.g. EASE's maxItems). Not a failure. */
   skipped?: string;
 }
@@ -132,6 +137,12 @@ export interface EvaluateFamiliesInput {
   seed: number;
   /** Threads each family may use to fit and to score (0 or absent: one per core). */
   threads?: number;
+  /**
+   * Tune each family first, for at most this long each (the defaults are always tried): its
+   * grid searched on a validation split carved from the training part, the best setting then
+   * fitted on the whole training part and scored once on the test part.
+   */
+  tuneBudgetMs?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -151,7 +162,7 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
     writeSplitFile(splitPath, input.split, input.itemIds);
     const rows: FamilyRow[] = [];
     for (const family of unique) {
-      const job: FamilyJob = { splitPath, family, params: input.params?.[family] ?? {}, seed: input.seed, threads: input.threads ?? 0 };
+      const job: FamilyJob = { splitPath, family, params: input.params?.[family] ?? {}, seed: input.seed, threads: input.threads ?? 0, ...(input.tuneBudgetMs !== undefined ? { tuneBudgetMs: input.tuneBudgetMs } : {}) };
       const refusal = familyRefusal(family, job.params, input.split.train.nItems);
       if (refusal) {
         input.onProgress?.(`${family}: skipped: ${refusal}`);
@@ -163,6 +174,11 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
     }
     const baseline = rows[0]?.metrics?.['ndcg@10'];
     for (const row of rows) row.ndcgUplift = row.metrics && baseline ? row.metrics['ndcg@10'] / baseline - 1 : null;
+    // Picked on validation, never on the test figures it is then reported with; MostPopular is
+    // the fallback, not a candidate.
+    const tuned = rows.filter((row) => row.metrics && row.tuning && row.family !== 'most-popular');
+    const pick = tuned.reduce<FamilyRow | undefined>((a, b) => (!a || (b.tuning as Tuning).validationNdcg > (a.tuning as Tuning).validationNdcg ? b : a), undefined);
+    if (pick) pick.picked = true;
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });

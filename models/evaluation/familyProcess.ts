@@ -3,6 +3,7 @@ import type { ModelFamily } from '../types.js';
 import { evaluateModel } from './evaluate.js';
 import type { Metrics } from './metrics.js';
 import { readSplitFile } from './splitFile.js';
+import { tuneFamily, type Tuning } from './tune.js';
 
 /*
  * The child process of evaluateFamilies: fits one family on the split's training matrix
@@ -16,6 +17,8 @@ export interface FamilyJob {
   params: FamilyParams;
   seed: number;
   threads: number;
+  /** Tune first (tune.ts): search the family's grid on a validation split for this long, then fit the chosen setting. */
+  tuneBudgetMs?: number;
 }
 
 export interface FamilyResult {
@@ -25,6 +28,8 @@ export interface FamilyResult {
   evalMs: number;
   peakRssMb: number;
   baseRssMb: number;
+  /** When tuned: the search, its validation scores and the setting chosen (fitted and tested above). */
+  tuning?: Tuning;
 }
 
 export type FamilyMessage = { type: 'progress'; message: string } | { type: 'done'; result: FamilyResult } | { type: 'error'; message: string; peakRssMb: number; baseRssMb: number };
@@ -36,14 +41,19 @@ async function run(job: FamilyJob): Promise<FamilyMessage> {
   try {
     const { split, itemIds } = readSplitFile(job.splitPath);
     baseRssMb = peakRssMb();
+    const tuning =
+      job.tuneBudgetMs === undefined
+        ? undefined
+        : await tuneFamily(job.family, split, itemIds, job.params, { seed: job.seed, threads: job.threads, budgetMs: job.tuneBudgetMs, onProgress: (message) => void send({ type: 'progress', message }) });
+    if (tuning) void send({ type: 'progress', message: `tuned: ${tuning.tried.length} settings tried; fitting the best on the whole training part` });
     const started = performance.now();
-    const model = await fitModel(job.family, split.train, itemIds, job.params, { seed: job.seed, threads: job.threads });
+    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, { seed: job.seed, threads: job.threads });
     const trainMs = Math.round(performance.now() - started);
     send({ type: 'progress', message: `fitted in ${(trainMs / 1000).toFixed(1)} s; ranking ${split.testUsers.length} test users` });
     const evaluating = performance.now();
     const metrics = await evaluateModel(model, split, job.threads > 0 ? { threads: job.threads } : {});
     const evalMs = Math.round(performance.now() - evaluating);
-    return { type: 'done', result: { params: model.params, metrics, trainMs, evalMs, peakRssMb: peakRssMb(), baseRssMb } };
+    return { type: 'done', result: { params: model.params, metrics, trainMs, evalMs, peakRssMb: peakRssMb(), baseRssMb, ...(tuning ? { tuning } : {}) } };
   } catch (err) {
     return { type: 'error', message: (err as Error).message, peakRssMb: peakRssMb(), baseRssMb };
   }
