@@ -142,7 +142,7 @@ function parseFamilies(text: string): ModelFamily[] {
   return [...new Set(names as ModelFamily[])];
 }
 
-/** `--param family.key=value` flags as each family's complete, validated parameters. */
+/** `--param family.key=value` flags as each family's validated parameters (those given). */
 export function parseParamFlags(flags: readonly string[], families: readonly ModelFamily[]): Partial<Record<ModelFamily, FamilyParams>> {
   let raw: ReturnType<typeof parseParamList>;
   try {
@@ -154,7 +154,9 @@ export function parseParamFlags(flags: readonly string[], families: readonly Mod
   for (const [family, values] of Object.entries(raw) as [ModelFamily, Record<string, string>][]) {
     if (!families.includes(family)) throw new UsageError(`--param ${family}.*: ${family} is not among the evaluated families (--families)`);
     try {
-      params[family] = parseFamilyParams(family, values);
+      // Validated, but only what was given: the defaults fill in at the fit, and tuning searches the rest.
+      const resolved = parseFamilyParams(family, values);
+      params[family] = Object.fromEntries(Object.keys(values).map((name) => [name, resolved[name] as number | string]));
     } catch (err) {
       throw new UsageError(`--param: ${family}: ${(err as Error).message}`);
     }

@@ -68,9 +68,17 @@ if (!process.send) {
   process.exit(2);
 }
 
+let reported = false;
+// The evaluation that started this process is gone (interrupted, killed): nobody will read
+// what this one finds, so it stops rather than fit on for minutes.
+process.once('disconnect', () => {
+  if (!reported) process.exit(1);
+});
+
 process.once('message', (job: FamilyJob) => {
   void run(job).then(async (message) => {
     await send(message);
+    reported = true;
     process.disconnect();
   });
 });

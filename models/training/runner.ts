@@ -17,6 +17,9 @@ export class InlineRunner implements TaskRunner {
 
   async runAll(tasks: readonly TrainTask[]): Promise<void> {
     for (const task of tasks) runTask(task);
+    // Let the event loop in between (a heartbeat, a cancellation, a parent gone): a fit is
+    // many calls, each a fraction of a second.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   async close(): Promise<void> {}

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../config/paths.js';
 import type { FamilyRow } from '../../models/evaluation/evaluate.js';
 import type { SplitDescription } from '../../models/evaluation/split.js';
+import { until } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
 
 // `moovitamix models evaluate` as a user runs it, on test/fixtures/interactions-small.csv:
@@ -165,6 +167,64 @@ describe('moovitamix models evaluate', function () {
     expect(table.stdout).to.include('ease skipped: EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10');
   });
 
+  it('--tune searches each grid on a validation split, refits the best and marks the candidate best on validation', async () => {
+    const run = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'item-knn,rp3beta', '--param', 'item-knn.neighbors=5', '--tune', '--threads', '1', '--json'], process.env);
+    expect(run.code, run.stderr).to.equal(0);
+    const report = JSON.parse(run.stdout) as Report;
+    const [mp, knn, rp3] = report.rows as [FamilyRow, FamilyRow, FamilyRow];
+    // MostPopular has nothing to tune; item-kNN's neighbours are held at 5, its 3 similarities searched; RP3beta's 16 settings.
+    expect(mp.tuning!.tried).to.have.length(1);
+    expect(knn.tuning!.tried.map((t) => t.params.similarity)).to.have.members(['cosine', 'bm25', 'bm25-user']);
+    for (const t of knn.tuning!.tried) expect(t.params.neighbors).to.equal(5);
+    expect(rp3.tuning!.tried).to.have.length(16);
+    for (const row of [knn, rp3]) {
+      const tuning = row.tuning!;
+      expect(tuning.untried).to.equal(0);
+      expect(tuning.validationNdcg).to.equal(Math.max(...tuning.tried.map((t) => t.validationNdcg)));
+      // The row's parameters are the chosen setting's, refitted on the whole training part and tested once.
+      expect(row.params).to.deep.include(tuning.chosen);
+      expect(tuning.validationUsers).to.be.greaterThan(0);
+      expect(tuning.validationTrainListens).to.be.below(report.split.trainListens);
+    }
+    const picked = report.rows.filter((r) => r.picked);
+    expect(picked.map((r) => r.family)).to.have.length(1);
+    expect(picked[0]!.tuning!.validationNdcg).to.equal(Math.max(knn.tuning!.validationNdcg, rp3.tuning!.validationNdcg));
+
+    const table = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'rp3beta', '--tune', '--tune-budget', '0', '--threads', '1'], process.env);
+    expect(table.code, table.stderr).to.equal(0);
+    const lines = table.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('family'))).to.match(/^family +val ndcg@10 +tried +ndcg@10 /);
+    // A spent budget: the defaults only, 1 of the grid's 16 settings (the defaults are one of them).
+    expect(lines.find((l) => l.startsWith('rp3beta *'))).to.match(/^rp3beta \* +\d\.\d{4} +1\/16 /);
+    expect(table.stdout).to.include('Tuned on a validation split');
+  });
+
+  it('an evaluation killed mid-fit takes its family process with it', async () => {
+    // 4,000 users x 40 tracks: ALS with 512 factors and 1,000 iterations fits for minutes, unless stopped.
+    const lines = ['user_id,item_id'];
+    for (let u = 1; u <= 4000; u++) for (let n = 0; n < 8; n++) lines.push(`${u},${((u * 7 + n * 13) % 40) + 1}`);
+    const csv = write('long-fit.csv', `${lines.join('\n')}\n`);
+    // Its output to a file, not a pipe: a pipe closed with the evaluation would end its family
+    // process on the next write, whatever this test checks.
+    const log = join(dir, 'long-fit.log');
+    const out = openSync(log, 'w');
+    const cli = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'models', 'evaluate', '--interactions', csv, '--families', 'als', '--param', 'als.iterations=1000', '--param', 'als.factors=512', '--threads', '1'], { stdio: ['ignore', out, out] });
+    closeSync(out);
+    const stderr = () => readFileSync(log, 'utf8');
+    const exited = new Promise((resolve) => cli.once('exit', resolve));
+    try {
+      await until(() => stderr().includes('als: fitting on'), 60_000, 'the evaluation starts on ALS');
+      // The ALS process, not MostPopular's on its way out: the child that has fitted for a second of CPU.
+      let family: number[] = [];
+      await until(() => (family = childrenOf(cli.pid as number).filter((pid) => alive(pid) && cpuSeconds(pid) >= 1)).length === 1, 60_000, 'the ALS family process fits');
+      cli.kill('SIGKILL');
+      await exited;
+      await until(() => !alive(family[0] as number), 30_000, `the family process ${family[0]} exits after its parent`);
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  });
+
   it('refuses bad usage with exit status 2 and says why', async () => {
     const noTime = write('no-time.csv', 'user_id,item_id\n1,1\n1,2\n');
     const cases: [string[], RegExp][] = [
@@ -181,6 +241,8 @@ describe('moovitamix models evaluate', function () {
       [['--interactions', noTime, '--split', 'temporal'], /--split temporal needs a timestamp column/],
       [['--interactions', FIXTURE, '--item-col', ''], /--item-col takes a column name of the CSV header/],
       [['--interactions', FIXTURE, '--user-col', 'item_id'], /the user, item and time columns must be three different columns/],
+      [['--interactions', FIXTURE, '--tune-budget', '10'], /--tune-budget applies with --tune only/],
+      [['--interactions', FIXTURE, '--tune', '--tune-budget', 'soon'], /--tune-budget must be a whole number from 0/],
     ];
     for (const [args, message] of cases) {
       const run = await runCli(['models', 'evaluate', ...args], process.env);
@@ -204,3 +266,27 @@ describe('moovitamix models evaluate', function () {
     expect(none.stderr).to.match(/no user qualifies for evaluation with the leave-last-out split/);
   });
 });
+
+/** Pids of a process's children (Linux: /proc/PID/task/PID/children). */
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** User and system CPU seconds of a process (Linux: /proc/PID/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Running: listed, and not a zombie waiting for a reaper. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
