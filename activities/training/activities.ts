@@ -6,10 +6,12 @@ import type { ModelFamily } from '../../models/types.js';
 import { codeVersion } from './codeVersion.js';
 import { heartbeating } from './heartbeating.js';
 import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../models/registry.js';
+import type { PairedInterval } from '../../models/evaluation/bootstrap.js';
 import { decidePromotion, type Decision, type ScoredModel } from './decide.js';
 import { DECISIONS, type DecisionDocument } from './decisions.js';
 import { measureDrift, type DriftOutcome } from './measureDrift.js';
-import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
+import { cannotRemap, evaluateOnSplit, scoreOnSplit, splitSnapshot } from './evaluation.js';
+import { dropUserScores, pairedUplift, saveUserScores, type SplitIdentity } from './userScores.js';
 import type { TrainingSettings } from './settings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
 
@@ -67,8 +69,13 @@ export interface DecideOutcome extends Decision {
   canary: boolean;
 }
 
+/** Where a retraining's per-user scores are kept: its split, a candidate by its run, the champion by its key. */
+const candidateScores = (runId: string, family: string) => `run:${runId}/${family}`;
+const championScores = (key: string) => `champion:${key}`;
+
 /** The retraining activities: snapshot, train, evaluate, decide; and the drift check. */
 export function createTrainingActivities({ db, settings, canaryEnabled }: TrainingDeps) {
+  const splitOf = (input: { snapshotId: string; seed: number }): SplitIdentity => ({ snapshotId: input.snapshotId, seed: input.seed, maxUsers: settings.evalMaxUsers });
   const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
   return {
     /** The configured candidate families (the workflow's default). */
@@ -100,7 +107,9 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       const started = Date.now();
       const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads }));
       const trainMs = Date.now() - started;
-      const metrics = await heartbeating('evaluate', () => evaluateOnSplit(model, split, settings.threads));
+      const { metrics, perUser } = await heartbeating('evaluate', () => scoreOnSplit(model, split, settings.threads));
+      // Before the version: a retry that finds the version finds its scores too.
+      await saveUserScores(db, splitOf(input), candidateScores(input.runId, input.family), perUser);
       const version = await registerModel(db, {
         name: input.family,
         model,
@@ -123,7 +132,8 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       const model = await loadModel(db, ref.key);
       const unfit = cannotRemap(model, snapshot.itemIds.length);
       if (unfit) return { baseline, champion: null, championNote: `champion ${ref.key} was not scored: ${unfit}; it is judged as if there were no champion` };
-      const metrics = await heartbeating('champion', () => evaluateOnSplit(model, split, settings.threads, snapshot.itemIds));
+      const { metrics, perUser } = await heartbeating('champion', () => scoreOnSplit(model, split, settings.threads, snapshot.itemIds));
+      await saveUserScores(db, splitOf(input), championScores(ref.key), perUser);
       return { baseline, champion: { key: ref.key, family: ref.family, metrics }, championNote: null };
     },
 
@@ -143,7 +153,18 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
           throw ApplicationFailure.nonRetryable(`the champion moved during this retraining (${judged ?? 'none'} -> ${now?.key ?? 'none'}): nothing decided; retrain again`, 'ChampionMoved');
         }
       }
-      const decision: Decision = stored?.decision ?? decidePromotion({ candidates: input.candidates, champion: input.champion, baseline: input.baseline }, { minUplift: settings.minUplift, minCoverage: settings.minCoverage });
+      let decision: Decision | undefined = stored?.decision;
+      if (!decision) {
+        const champion = input.champion;
+        const intervals: Record<string, PairedInterval> = {};
+        if (champion) {
+          for (const c of input.candidates) {
+            const interval = await pairedUplift(db, splitOf(input), candidateScores(input.runId, c.family), championScores(champion.key));
+            if (interval) intervals[c.key] = interval;
+          }
+        }
+        decision = decidePromotion({ candidates: input.candidates, champion, baseline: input.baseline, intervals }, { minUplift: settings.minUplift, minCoverage: settings.minCoverage });
+      }
       if (!stored) {
         if (input.championNote) decision.summary = `${decision.summary} (${input.championNote})`;
         await decisions.insertOne({
@@ -168,7 +189,7 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       for (const v of decision.verdicts) {
         if (v.key !== decision.promoted && v.key !== decision.challenger) await versions.updateOne({ _id: v.key, status: 'candidate' }, { $set: { status: 'rejected' } });
       }
-      await pruneSnapshots(db, settings.keepSnapshots);
+      await dropUserScores(db, await pruneSnapshots(db, settings.keepSnapshots));
       return { ...decision, canary: decision.challenger !== null && canaryEnabled() };
     },
 

@@ -31,8 +31,14 @@ export function splitSnapshot(snapshot: Snapshot, seed: number, maxUsers: number
  * catalogue (the champion, on an older snapshot) and is first mapped onto this one.
  */
 export async function evaluateOnSplit(model: RecommenderModel, split: Split, threads: number, splitItemIds?: Float64Array): Promise<Record<string, number>> {
+  return (await scoreOnSplit(model, split, threads, splitItemIds)).metrics;
+}
+
+/** evaluateOnSplit, with each test user's ndcg@10 beside the metrics (for the paired bootstrap). */
+export async function scoreOnSplit(model: RecommenderModel, split: Split, threads: number, splitItemIds?: Float64Array): Promise<{ metrics: Record<string, number>; perUser: Float64Array }> {
   const scored = splitItemIds ? remapModel(model, splitItemIds) : model;
-  return { ...(await evaluateModel(scored, split, { threads })) };
+  const perUser = new Float64Array(split.testUsers.length);
+  return { metrics: { ...(await evaluateModel(scored, split, { threads, perUserNdcg: perUser })) }, perUser };
 }
 
 /** A champion this big is not mapped: EASE's weights are dense, n x n over today's catalogue. */

@@ -23,6 +23,8 @@ const PARALLEL_FROM = 2 * CHUNK_USERS;
 export interface EvaluateOptions {
   /** Scoring threads (default: one per core); 1 scores in this thread. */
   threads?: number;
+  /** Receives each test user's ndcg@10, in the order of `split.testUsers`. */
+  perUserNdcg?: Float64Array;
 }
 
 /**
@@ -33,7 +35,8 @@ export interface EvaluateOptions {
 export async function evaluateModel(model: RecommenderModel, split: Split, options: EvaluateOptions = {}): Promise<Metrics> {
   if (model.itemIds.length !== split.train.nItems) throw new RangeError(`model has ${model.itemIds.length} items, the split ${split.train.nItems}`);
   const lists = await rankTestUsers(model, split, options.threads ?? availableParallelism());
-  return computeMetrics(lists, { offsets: split.holdoutOffsets, items: split.holdoutItems }, itemPopularity(split.train), split.train.nItems);
+  if (options.perUserNdcg && options.perUserNdcg.length !== split.testUsers.length) throw new RangeError(`perUserNdcg holds ${options.perUserNdcg.length} values for ${split.testUsers.length} test users`);
+  return computeMetrics(lists, { offsets: split.holdoutOffsets, items: split.holdoutItems }, itemPopularity(split.train), split.train.nItems, options.perUserNdcg);
 }
 
 let contexts = 0;

@@ -86,9 +86,10 @@ export function averagePrecisionAt(hit: ArrayLike<number>, relevant: number, k: 
 
 /**
  * Every metric over aligned lists and holdouts. `popularity[i]` is item i's training
- * listens, `nItems` the catalogue size coverage is measured against.
+ * listens, `nItems` the catalogue size coverage is measured against. `perUserNdcg`, when
+ * given, receives each user's ndcg@10 (what a paired comparison of two models needs).
  */
-export function computeMetrics(lists: RankedLists, holdout: Holdout, popularity: ArrayLike<number>, nItems: number): Metrics {
+export function computeMetrics(lists: RankedLists, holdout: Holdout, popularity: ArrayLike<number>, nItems: number, perUserNdcg?: Float64Array): Metrics {
   const users = holdout.offsets.length - 1;
   if (lists.offsets.length !== holdout.offsets.length) throw new RangeError(`metrics: ${lists.offsets.length - 1} lists for ${users} holdouts`);
   // Per cutoff (index c of CUTOFFS): sums over users, and over recommended slots.
@@ -111,6 +112,7 @@ export function computeMetrics(lists: RankedLists, holdout: Holdout, popularity:
       if (r < (bestRank[item] as number)) bestRank[item] = r;
     }
     const relevant = hTo - hFrom;
+    if (perUserNdcg) perUserNdcg[t] = ndcgAt(hit, relevant, 10);
     CUTOFFS.forEach((k, c) => {
       const sum = sums[c]!;
       sum.hitRate += hitRateAt(hit, k);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { loadConfig } from '../../config/config.js';
 import { decidePromotion, type ScoredModel } from '../../activities/training/decide.js';
+import { pairedBootstrap } from '../../models/evaluation/bootstrap.js';
 import { driftReasons, psi, trackBins } from '../../activities/training/drift.js';
 import { parseParamList } from '../../activities/training/settings.js';
 
@@ -22,7 +23,7 @@ describe('retraining: the promotion rule', () => {
     expect(decidePromotion({ candidates: [model('als@2', 0.204)], champion, baseline }, rules).promoted).to.equal('als@2');
     const short = decidePromotion({ candidates: [model('als@2', 0.2038)], champion, baseline }, rules);
     expect(short.promoted).to.equal(null);
-    expect(short.verdicts[0]?.failed).to.deep.equal(['ndcg@10 vs champion item-knn@1: 0.2038 vs 0.2000 (+1.9 %, needs +2.0 %)']);
+    expect(short.verdicts[0]?.failed).to.deep.equal(['ndcg@10 vs champion item-knn@1: 0.2038 vs 0.2000 (+1.9 %, needs +2.0 %); no per-user scores to bootstrap: judged on the means']);
     // Short of the uplift, but better than MostPopular and covering enough: the canary's challenger.
     expect(short.challenger).to.equal('als@2');
     const equal = decidePromotion({ candidates: [model('als@2', 0.2)], champion, baseline }, rules);
@@ -51,6 +52,57 @@ describe('retraining: the promotion rule', () => {
     expect(d.promoted).to.equal('als@2');
     expect(d.verdicts.map((v) => [v.key, v.passed])).to.deep.equal([['item-knn@1', false], ['als@2', true], ['ease@1', false]]);
     expect(d.verdicts[0]?.failed).to.deep.equal(['is the champion already']);
+  });
+});
+
+describe('retraining: noise in the promotion rule', () => {
+  const champion = model('item-knn@1', 0.2);
+  // 2,000 test users: the champion finds a user's item at rank 1 or not at all.
+  const users = 2000;
+  const championScores = Float64Array.from({ length: users }, (_, t) => (t % 5 === 0 ? 1 : 0));
+
+  it('a paired bootstrap of identical or shifted scores gives the exact interval', () => {
+    expect(pairedBootstrap(championScores, championScores)).to.deep.include({ mean: 0, low: 0, high: 0, users, resamples: 1000, level: 0.95 });
+    const shifted = pairedBootstrap(championScores.map((x) => x + 0.01), championScores);
+    expect([shifted.low, shifted.high].map((x) => Number(x.toFixed(12)))).to.deep.equal([0.01, 0.01]);
+  });
+
+  it('on noisy differences, the interval is about mean ± 1.96 standard errors, and the same for the same seed', () => {
+    // Per 50 users the champion finds 10, the candidate 15: 8 the champion misses, 7 of the
+    // champion's, not 3 others. The difference per user is -1, 0 or 1 (mean 0.1).
+    const candidate = Float64Array.from({ length: users }, (_, t) => (t % 50 < 11 && t % 5 !== 0 ? 1 : t % 5 === 0 && t % 50 >= 35 ? 0 : t % 5 === 0 ? 1 : 0));
+    const i = pairedBootstrap(candidate, championScores, { seed: 3 });
+    let sum = 0;
+    let squares = 0;
+    for (let t = 0; t < users; t++) {
+      const d = (candidate[t] as number) - (championScores[t] as number);
+      sum += d;
+      squares += d * d;
+    }
+    const mean = sum / users;
+    const se = Math.sqrt((squares / users - mean * mean) / users);
+    expect(i.mean).to.be.closeTo(mean, 1e-12);
+    expect(i.low).to.be.closeTo(mean - 1.96 * se, 0.3 * se);
+    expect(i.high).to.be.closeTo(mean + 1.96 * se, 0.3 * se);
+    expect(pairedBootstrap(candidate, championScores, { seed: 3 })).to.deep.equal(i);
+  });
+
+  it('refuses a candidate whose uplift the interval does not clear, and records the interval', () => {
+    const noisy = { mean: 0.01, low: -0.002, high: 0.022, level: 0.95, resamples: 1000, users };
+    const clear = { mean: 0.01, low: 0.004, high: 0.016, level: 0.95, resamples: 1000, users };
+    const refused = decidePromotion({ candidates: [model('als@2', 0.21)], champion, baseline, intervals: { 'als@2': noisy } }, rules);
+    expect(refused.promoted).to.equal(null);
+    expect(refused.verdicts[0]?.failed).to.deep.equal([
+      'ndcg@10 vs champion item-knn@1: 0.2100 vs 0.2000 (+5.0 %, needs +2.0 %); paired 95 % interval of the difference over 2000 users [-0.0020, +0.0220]: it reaches 0, the difference may be noise',
+    ]);
+    expect(refused.verdicts[0]?.interval).to.deep.equal(noisy);
+    // Better on the means: the canary may still try it.
+    expect(refused.challenger).to.equal('als@2');
+    const promoted = decidePromotion({ candidates: [model('als@2', 0.21)], champion, baseline, intervals: { 'als@2': clear } }, rules);
+    expect(promoted.promoted).to.equal('als@2');
+    expect(promoted.verdicts[0]?.reasons[2]).to.equal('ndcg@10 vs champion item-knn@1: 0.2100 vs 0.2000 (+5.0 %, needs +2.0 %); paired 95 % interval of the difference over 2000 users [+0.0040, +0.0160]');
+    // A clear interval does not excuse a missed margin.
+    expect(decidePromotion({ candidates: [model('als@2', 0.203)], champion, baseline, intervals: { 'als@2': clear } }, rules).promoted).to.equal(null);
   });
 });
 

@@ -1,0 +1,54 @@
+import type { Binary, Db } from 'mongodb';
+import { pairedBootstrap, type PairedInterval } from '../../models/evaluation/bootstrap.js';
+import { fromBinary, toBinary } from '../binary.js';
+
+/**
+ * Each test user's ndcg@10 for a model on a retraining's split: what the promotion rule's
+ * paired bootstrap compares, candidate against champion, user by user. One document per
+ * split and model, so a retried evaluation writes the same document again.
+ */
+export const USER_SCORES = 'evaluation_user_scores';
+
+export interface UserScoresDocument {
+  /** `<split>/<model key>`. */
+  _id: string;
+  split: string;
+  snapshot_id: string;
+  model: string;
+  /** Float32 ndcg@10 per test user, in the split's test-user order. */
+  ndcg10: Binary;
+  users: number;
+  at: Date;
+}
+
+/** A split's identity: its snapshot, seed and sample size give the same test users. */
+export interface SplitIdentity {
+  snapshotId: string;
+  seed: number;
+  maxUsers: number;
+}
+
+const splitKey = (s: SplitIdentity) => `${s.snapshotId}/${s.seed}/${s.maxUsers}`;
+
+export async function saveUserScores(db: Db, split: SplitIdentity, model: string, ndcg10: Float64Array): Promise<void> {
+  const key = splitKey(split);
+  const doc: UserScoresDocument = { _id: `${key}/${model}`, split: key, snapshot_id: split.snapshotId, model, ndcg10: toBinary(Float32Array.from(ndcg10)), users: ndcg10.length, at: new Date() };
+  await db.collection<UserScoresDocument>(USER_SCORES).replaceOne({ _id: doc._id }, doc, { upsert: true });
+}
+
+export async function loadUserScores(db: Db, split: SplitIdentity, model: string): Promise<Float32Array | null> {
+  const doc = await db.collection<UserScoresDocument>(USER_SCORES).findOne({ _id: `${splitKey(split)}/${model}` });
+  return doc ? fromBinary(doc.ndcg10, Float32Array) : null;
+}
+
+/** The paired interval of candidate minus champion, or null when either has no scores on this split. */
+export async function pairedUplift(db: Db, split: SplitIdentity, candidate: string, champion: string): Promise<PairedInterval | null> {
+  const [a, b] = await Promise.all([loadUserScores(db, split, candidate), loadUserScores(db, split, champion)]);
+  if (!a || !b || a.length !== b.length) return null;
+  return pairedBootstrap(a, b, { seed: split.seed });
+}
+
+/** The scores of snapshots pruned: their splits are never judged again. */
+export async function dropUserScores(db: Db, snapshotIds: readonly string[]): Promise<void> {
+  if (snapshotIds.length > 0) await db.collection<UserScoresDocument>(USER_SCORES).deleteMany({ snapshot_id: { $in: [...snapshotIds] } });
+}
