@@ -176,6 +176,7 @@ const numbers = {
   evalMaxUsers: { variable: 'MOOVITAMIX_EVAL_MAX_USERS', fallback: 10_000, min: 10, max: 10_000_000 },
   trainingThreads: { variable: 'MOOVITAMIX_TRAINING_THREADS', fallback: 0, min: 0, max: 256 },
   keepSnapshots: { variable: 'MOOVITAMIX_KEEP_SNAPSHOTS', fallback: 3, min: 1, max: 1000 },
+  tuneBudgetS: { variable: 'MOOVITAMIX_RETRAIN_TUNE_BUDGET_S', fallback: 600, min: 0, max: 86_400 },
 } as const;
 
 /** Fractions read from the environment, with their default and bounds. */
@@ -271,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // 0: one per core.
       threads: whole(numbers.trainingThreads) || Math.max(1, availableParallelism()),
       keepSnapshots: whole(numbers.keepSnapshots),
+      tuneBudgetS: whole(numbers.tuneBudgetS),
     },
     canaryShare: fraction(fractions.canaryShare),
     http: {
@@ -336,6 +338,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_EVAL_MAX_USERS: String(config.training.evalMaxUsers),
     MOOVITAMIX_TRAINING_THREADS: String(config.training.threads),
     MOOVITAMIX_KEEP_SNAPSHOTS: String(config.training.keepSnapshots),
+    MOOVITAMIX_RETRAIN_TUNE_BUDGET_S: String(config.training.tuneBudgetS),
     MOOVITAMIX_CANARY_SHARE: String(config.canaryShare),
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };

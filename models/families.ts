@@ -8,7 +8,7 @@ import { fitRp3betaOn } from './rp3beta.js';
 import { openRunner } from './training/runner.js';
 import type { ModelFamily, RecommenderModel } from './types.js';
 
-export { DEFAULT_PARAMS, parseFamilyParams, resolveFamilyParams, type FamilyParams } from './familyParams.js';
+export { DEFAULT_PARAMS, parseFamilyParams, parseGivenParams, resolveFamilyParams, type FamilyParams } from './familyParams.js';
 
 /** How a fit runs: the seed of every random choice, and the threads it may use. */
 export interface FitOptions {

@@ -59,6 +59,12 @@ export function parseFamilyParams(family: ModelFamily, raw: Record<string, strin
   return resolveFamilyParams(family, raw);
 }
 
+/** parseFamilyParams, keeping only the parameters given: what tuning holds while it searches the others. */
+export function parseGivenParams(family: ModelFamily, raw: Record<string, string>): FamilyParams {
+  const resolved = resolveFamilyParams(family, raw);
+  return Object.fromEntries(Object.keys(raw).map((name) => [name, resolved[name] as number | string]));
+}
+
 /**
  * The complete parameter set a fit uses and the model stores: given values validated
  * (numbers may also be given as text), the others the family's defaults. item-knn with

@@ -93,7 +93,7 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
     const references = await evaluateReferences({ snapshotId: snapshot.snapshotId, seed });
 
     progress.stage = 'deciding';
-    const trained = candidates.flatMap((c): ScoredModel[] => (c.status === 'trained' ? [{ key: c.key, family: c.family, metrics: c.metrics }] : []));
+    const trained = candidates.flatMap((c): ScoredModel[] => (c.status === 'trained' ? [{ key: c.key, family: c.family, metrics: c.metrics, ...(c.tuning ? { tuning: c.tuning } : {}) }] : []));
     const skipped = candidates.flatMap((c) => (c.status === 'skipped' ? [{ family: c.family, reason: c.reason }] : []));
     const decision = await decideRetraining({
       runId: runKey,

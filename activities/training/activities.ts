@@ -1,7 +1,9 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { familyRefusal, fitModel, parseFamilyParams } from '../../models/families.js';
+import { tuneFamily } from '../../models/evaluation/tune.js';
+import { tuningRecord, type TuningRecord } from './tuningRecord.js';
+import { familyRefusal, fitModel, parseGivenParams } from '../../models/families.js';
 import type { ModelFamily } from '../../models/types.js';
 import { codeVersion } from './codeVersion.js';
 import { heartbeating } from './heartbeating.js';
@@ -40,7 +42,7 @@ export interface TrainCandidateInput {
 }
 
 export type TrainCandidateOutcome =
-  | { status: 'trained'; key: string; family: ModelFamily; metrics: Record<string, number>; trainMs: number }
+  | { status: 'trained'; key: string; family: ModelFamily; metrics: Record<string, number>; trainMs: number; tuning?: TuningRecord }
   | { status: 'skipped'; family: ModelFamily; reason: string };
 
 export interface ReferenceOutcome {
@@ -92,11 +94,15 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
     async trainCandidate(input: TrainCandidateInput): Promise<TrainCandidateOutcome> {
       const run = `${input.runId}/${input.family}`;
       const done = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ name: input.family, 'lineage.run': run });
-      if (done) return { status: 'trained', key: done._id, family: input.family, metrics: done.metrics, trainMs: done.lineage.train_ms ?? 0 };
+      if (done) {
+        const tuning = (done.lineage as { tuning?: TuningRecord }).tuning;
+        return { status: 'trained', key: done._id, family: input.family, metrics: done.metrics, trainMs: done.lineage.train_ms ?? 0, ...(tuning ? { tuning } : {}) };
+      }
       const snapshot = await loadSnapshot(db, input.snapshotId);
       let params;
       try {
-        params = parseFamilyParams(input.family, input.params ?? settings.params[input.family] ?? {});
+        // Only what was given: tuning searches the rest, the defaults fill in without it.
+        params = parseGivenParams(input.family, input.params ?? settings.params[input.family] ?? {});
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`${input.family}: ${(err as Error).message}`, 'InvalidParameters');
       }
@@ -104,8 +110,13 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       if (refusal) return { status: 'skipped', family: input.family, reason: refusal };
       beat('split', 0);
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
+      const tuning =
+        settings.tuneBudgetS > 0
+          ? await heartbeating('tune', () => tuneFamily(input.family, split, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads, budgetMs: settings.tuneBudgetS * 1000 }))
+          : undefined;
+      const chosen = tuning?.chosen ?? params;
       const started = Date.now();
-      const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads }));
+      const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, chosen, { seed: input.seed, threads: settings.threads }));
       const trainMs = Date.now() - started;
       const { metrics, perUser } = await heartbeating('evaluate', () => scoreOnSplit(model, split, settings.threads));
       // Before the version: a retry that finds the version finds its scores too.
@@ -115,10 +126,10 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
         model,
         metrics,
         status: 'candidate',
-        lineage: { snapshot_id: snapshot.id, split: split.description, seed: input.seed, code_version: codeVersion(), run, train_ms: trainMs },
+        lineage: { snapshot_id: snapshot.id, split: split.description, seed: input.seed, code_version: codeVersion(), run, train_ms: trainMs, ...(tuning ? { tuning: tuningRecord(tuning) } : {}) },
       });
-      log.info('candidate trained', { key: version._id, trainMs, ndcg10: metrics['ndcg@10'] });
-      return { status: 'trained', key: version._id, family: input.family, metrics, trainMs };
+      log.info('candidate trained', { key: version._id, trainMs, ndcg10: metrics['ndcg@10'], ...(tuning ? { validationNdcg10: tuning.validationNdcg, tried: tuning.tried.length } : {}) });
+      return { status: 'trained', key: version._id, family: input.family, metrics, trainMs, ...(tuning ? { tuning: tuningRecord(tuning) } : {}) };
     },
 
     /** MostPopular fitted on the same split, and the champion (as served) scored on it. */

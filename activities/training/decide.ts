@@ -13,11 +13,14 @@
  */
 
 import type { PairedInterval } from '../../models/evaluation/bootstrap.js';
+import type { TuningRecord } from './tuningRecord.js';
 
 export interface ScoredModel {
   key: string;
   family: string;
   metrics: Record<string, number>;
+  /** How its setting was chosen, when it was tuned: kept with the decision. */
+  tuning?: TuningRecord;
 }
 
 export interface PromotionRules {

@@ -21,6 +21,11 @@ export interface TrainingSettings {
   threads: number;
   /** Snapshots kept besides those a registered model was trained on. */
   keepSnapshots: number;
+  /**
+   * Seconds each candidate family may spend tuning (models/evaluation/tune.ts) before its
+   * chosen setting is fitted; 0: no tuning, the configured parameters as they are.
+   */
+  tuneBudgetS: number;
 }
 
 export function defaultTrainingSettings(): TrainingSettings {
@@ -34,6 +39,7 @@ export function defaultTrainingSettings(): TrainingSettings {
     evalMaxUsers: 10_000,
     threads: Math.max(1, availableParallelism()),
     keepSnapshots: 3,
+    tuneBudgetS: 600,
   };
 }
 

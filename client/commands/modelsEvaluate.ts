@@ -4,7 +4,7 @@ import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInterac
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../../models/evaluation/tune.js';
-import { parseFamilyParams, type FamilyParams } from '../../models/families.js';
+import { parseGivenParams, type FamilyParams } from '../../models/families.js';
 import { parseParamList } from '../../activities/training/settings.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { seconds, table } from '../format.js';
@@ -154,9 +154,8 @@ export function parseParamFlags(flags: readonly string[], families: readonly Mod
   for (const [family, values] of Object.entries(raw) as [ModelFamily, Record<string, string>][]) {
     if (!families.includes(family)) throw new UsageError(`--param ${family}.*: ${family} is not among the evaluated families (--families)`);
     try {
-      // Validated, but only what was given: the defaults fill in at the fit, and tuning searches the rest.
-      const resolved = parseFamilyParams(family, values);
-      params[family] = Object.fromEntries(Object.keys(values).map((name) => [name, resolved[name] as number | string]));
+      // Only what was given: the defaults fill in at the fit, and tuning searches the rest.
+      params[family] = parseGivenParams(family, values);
     } catch (err) {
       throw new UsageError(`--param: ${family}: ${(err as Error).message}`);
     }

@@ -35,7 +35,8 @@ describe('retraining, end to end', function () {
       taskQueue: `retrain-${process.pid}`,
       http: { ...base.http, timeoutMs: 2_000, backoffMs: 20, maxAttempts: 3 },
       recommend: { ...base.recommend, k: 10, chunkSize: 200 },
-      training: { ...base.training, families: ['item-knn', 'als'], params: { als: { factors: '16', iterations: '8' } } },
+      // Tuned within a budget no run here reaches: the whole grid, the same choice every time.
+      training: { ...base.training, families: ['item-knn', 'als'], params: { als: { factors: '16', iterations: '8' } }, tuneBudgetS: 600 },
     };
     env = stack.env({ MONGODB_DB: config.mongodbDb, TEMPORAL_TASK_QUEUE: config.taskQueue });
   });
@@ -68,6 +69,16 @@ describe('retraining, end to end', function () {
       if (c.status !== 'trained') throw new Error(`${c.family} skipped: ${c.reason}`);
       expect(c.metrics['ndcg@10'], c.key).to.be.greaterThan(base * 1.2);
     }
+    // Each family tuned on a validation split: its grid searched (ALS's factors and iterations held, as configured), the best refitted.
+    const [knn, als] = first.candidates;
+    if (knn?.status !== 'trained' || als?.status !== 'trained') throw new Error('not trained');
+    expect(knn.tuning?.tried).to.have.length(9);
+    expect(als.tuning?.tried).to.have.length(1 + 3 * 3);
+    for (const t of als.tuning?.tried ?? []) expect(t.params).to.deep.include({ factors: 16, iterations: 8 });
+    for (const c of [knn, als]) {
+      expect(c.tuning?.untried).to.equal(0);
+      expect(c.tuning?.validation_ndcg10).to.equal(Math.max(...(c.tuning?.tried ?? []).map((t) => t.validation_ndcg10)));
+    }
     const best = [...first.candidates].sort((a, b) => (b.status === 'trained' && a.status === 'trained' ? (b.metrics['ndcg@10'] as number) - (a.metrics['ndcg@10'] as number) : 0))[0];
     const bestKey = best?.status === 'trained' ? best.key : '';
     expect(first.decision.promoted).to.equal(bestKey);
@@ -87,6 +98,11 @@ describe('retraining, end to end', function () {
     expect(decision?._id).to.equal(promoted?.lineage.run?.slice(0, promoted.lineage.run.lastIndexOf('/')));
     expect(decision?.decision.promoted).to.equal(bestKey);
     expect(decision?.baseline.metrics['ndcg@10']).to.equal(base);
+    // The chosen setting and its validation score, in the version's lineage and in the decision.
+    const chosen = best?.status === 'trained' ? best.tuning : undefined;
+    expect((promoted?.lineage as { tuning?: unknown }).tuning).to.deep.equal(chosen);
+    expect(decision?.candidates.find((c) => c.key === bestKey)?.tuning).to.deep.equal(chosen);
+    expect(promoted?.params).to.deep.include(chosen?.chosen ?? { missing: true });
 
     // Every user's list was recomputed with the new champion.
     expect(first.recommendations).to.have.length(1);

@@ -136,7 +136,7 @@ describe('retraining: drift', () => {
 describe('retraining: settings', () => {
   it('has the documented defaults and reads every variable', () => {
     const d = loadConfig({ HOME: '/h' }).training;
-    expect(d).to.deep.include({ families: ['item-knn', 'rp3beta', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3 });
+    expect(d).to.deep.include({ families: ['item-knn', 'rp3beta', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3, tuneBudgetS: 600 });
     const settings = loadConfig({
       HOME: '/h',
       MOOVITAMIX_RETRAIN_FAMILIES: 'als, item-knn',
@@ -148,8 +148,9 @@ describe('retraining: settings', () => {
       MOOVITAMIX_EVAL_MAX_USERS: '500',
       MOOVITAMIX_TRAINING_THREADS: '1',
       MOOVITAMIX_KEEP_SNAPSHOTS: '5',
+      MOOVITAMIX_RETRAIN_TUNE_BUDGET_S: '0',
     }).training;
-    expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5 });
+    expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5, tuneBudgetS: 0 });
   });
 
   it('reports every bad variable by name', () => {
