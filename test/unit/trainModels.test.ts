@@ -28,8 +28,8 @@ function synthetic(users: number, tracks: number, perUser: number, seed = 1): In
 }
 
 /** Scores every user of m on a fresh Scorer, as the offline evaluation does. */
-function scoreAll(model: RecommenderModel, m: Interactions, live: Uint8Array, k: number): ScoredChunk {
-  const scorer = new Scorer({ model, live, itemGenre: new Uint8Array(m.nItems), k, genreBoost: 1 });
+function scoreAll(model: RecommenderModel, m: Interactions, live: Uint8Array, k: number, explain = true): ScoredChunk {
+  const scorer = new Scorer({ model, live, itemGenre: new Uint8Array(m.nItems), k, genreBoost: 1, explain });
   return scorer.scoreChunk({ n: m.nUsers, histOffsets: m.offsets, histItems: m.items, genre: new Uint8Array(m.nUsers) });
 }
 
@@ -258,6 +258,22 @@ describe('training model families', () => {
       }
       expect(personal, family).to.be.greaterThan(0);
       expect(REASONS[out.reasons[0] as number]).to.equal(family === 'als' ? 'taste' : 'similar');
+    }
+  });
+
+  it('scoring without explanations ranks the same tracks with the same scores, naming no heard track', async () => {
+    const m = synthetic(300, 60, 12);
+    const live = new Uint8Array(60).fill(1);
+    for (let i = 0; i < 60; i += 7) live[i] = 0;
+    for (const [family, params] of [['item-knn', {}], ['rp3beta', {}], ['als', { factors: 8, iterations: 4 }], ['ease', {}]] as const) {
+      const model = await fitModel(family, m, idsFor(60), params, inline);
+      const explained = scoreAll(model, m, live, 20);
+      const bare = scoreAll(model, m, live, 20, false);
+      expect(Array.from(bare.items), family).to.deep.equal(Array.from(explained.items));
+      expect(Array.from(bare.scores), family).to.deep.equal(Array.from(explained.scores));
+      expect(Array.from(bare.reasons), family).to.deep.equal(Array.from(explained.reasons));
+      expect(explained.because.some((b) => b !== -1), family).to.equal(true);
+      expect(bare.because.every((b) => b === -1), family).to.equal(true);
     }
   });
 
