@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { availableParallelism } from 'node:os';
 import type { RecommendSettings } from '../activities/recommend/settings.js';
-import { trainingCandidatesFromEnv, type TrainingSettings } from '../activities/training/settings.js';
+import { defaultTrainingSettings, trainingCandidatesFromEnv, type TrainingSettings } from '../activities/training/settings.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';
@@ -177,6 +177,7 @@ const numbers = {
   trainingThreads: { variable: 'MOOVITAMIX_TRAINING_THREADS', fallback: 0, min: 0, max: 256 },
   keepSnapshots: { variable: 'MOOVITAMIX_KEEP_SNAPSHOTS', fallback: 3, min: 1, max: 1000 },
   tuneBudgetS: { variable: 'MOOVITAMIX_RETRAIN_TUNE_BUDGET_S', fallback: 600, min: 0, max: 86_400 },
+  trainingMemoryMb: { variable: 'MOOVITAMIX_TRAINING_MEMORY_MB', fallback: 0, min: 0, max: 16_777_216 },
 } as const;
 
 /** Fractions read from the environment, with their default and bounds. */
@@ -273,6 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       threads: whole(numbers.trainingThreads) || Math.max(1, availableParallelism()),
       keepSnapshots: whole(numbers.keepSnapshots),
       tuneBudgetS: whole(numbers.tuneBudgetS),
+      // 0: half the machine's memory.
+      memoryMb: whole(numbers.trainingMemoryMb) || defaultTrainingSettings().memoryMb,
     },
     canaryShare: fraction(fractions.canaryShare),
     http: {
@@ -339,6 +342,7 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_TRAINING_THREADS: String(config.training.threads),
     MOOVITAMIX_KEEP_SNAPSHOTS: String(config.training.keepSnapshots),
     MOOVITAMIX_RETRAIN_TUNE_BUDGET_S: String(config.training.tuneBudgetS),
+    MOOVITAMIX_TRAINING_MEMORY_MB: String(config.training.memoryMb),
     MOOVITAMIX_CANARY_SHARE: String(config.canaryShare),
     ALERT_WEBHOOK_URL: config.alertWebhookUrl ? 'set (not shown: it is a credential)' : 'not set',
   };

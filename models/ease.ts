@@ -7,11 +7,22 @@ import type { RecommenderModel } from './types.js';
 export interface EaseParams {
   /** λ, added to the Gram matrix's diagonal. */
   lambda: number;
-  /** The largest catalogue EASE accepts: it keeps items² weights (and items² doubles while fitting). */
+  /** A cap on the catalogue EASE accepts besides what memory allows; 0: memory alone decides. */
   maxItems: number;
 }
 
-export const DEFAULT_EASE: EaseParams = { lambda: 500, maxItems: 5000 };
+export const DEFAULT_EASE: EaseParams = { lambda: 500, maxItems: 0 };
+
+/**
+ * Bytes per item pair at EASE's peak: the Float64 matrix it inverts (8), the Float32
+ * weights (4), and one more copy of the weights while the model is stored or scored (4).
+ */
+export const EASE_BYTES_PER_PAIR = 16;
+
+/** The largest catalogue whose EASE fits in `budgetMb` megabytes. */
+export function easeItemsWithin(budgetMb: number): number {
+  return Math.floor(Math.sqrt((budgetMb * 2 ** 20) / EASE_BYTES_PER_PAIR));
+}
 
 /** Pivots swept together: each pass over the matrix applies this many at once. */
 const BLOCK = 64;
@@ -29,9 +40,9 @@ const BLOCK = 64;
  * entry is computed by the same arithmetic whoever owns it: the model does not depend on
  * the thread count. Cost: items³/2 multiply-adds; memory: items² doubles + items² floats.
  */
-export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: EaseParams): Promise<RecommenderModel> {
+export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: EaseParams, memoryMb: number): Promise<RecommenderModel> {
   const n = m.nItems;
-  assertEaseFits(n, params.maxItems);
+  assertEaseFits(n, params.maxItems, memoryMb);
   const { byUser, byItem } = countListens(m);
   const matrix = sharedFloat64(n * n);
   const block = sharedFloat64(n * BLOCK);
@@ -49,14 +60,26 @@ export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Fl
   return { family: 'ease', params: { lambda: params.lambda, maxItems: params.maxItems }, itemIds, popularity: itemPopularity(m), weights };
 }
 
-/** Why EASE refuses this catalogue, or undefined if it fits: its memory grows as items², its time as items³. */
-export function easeRefusal(nItems: number, maxItems: number): string | undefined {
-  if (nItems <= maxItems) return undefined;
-  return `EASE keeps a dense item x item matrix: the catalogue has ${nItems} items, more than maxItems ${maxItems} (raise maxItems at the cost of items² x 12 bytes of memory and items³ time, or use item-knn or als)`;
+/**
+ * Why EASE refuses this catalogue, or undefined if it fits: its memory grows as items², its
+ * time as items³. The limit is what `memoryMb` (the training memory budget) holds, or
+ * `maxItems` when that is set and lower.
+ */
+export function easeRefusal(nItems: number, maxItems: number, memoryMb: number): string | undefined {
+  if (maxItems > 0 && nItems > maxItems) {
+    return `EASE keeps a dense item x item matrix: the catalogue has ${nItems} items, more than maxItems ${maxItems} (raise maxItems, or use item-knn, rp3beta or als)`;
+  }
+  const within = easeItemsWithin(memoryMb);
+  if (nItems <= within) return undefined;
+  const gb = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GB` : `${Math.round(bytes / 2 ** 20)} MB`);
+  return (
+    `EASE keeps dense item x item matrices, ${EASE_BYTES_PER_PAIR} bytes per pair at its peak: the catalogue's ${nItems} items need ${gb(nItems * nItems * EASE_BYTES_PER_PAIR)}, ` +
+    `more than the training memory budget of ${gb(memoryMb * 2 ** 20)} (MOOVITAMIX_TRAINING_MEMORY_MB) holds, which is ${within} items; use item-knn, rp3beta or als`
+  );
 }
 
-export function assertEaseFits(nItems: number, maxItems: number): void {
-  const refusal = easeRefusal(nItems, maxItems);
+export function assertEaseFits(nItems: number, maxItems: number, memoryMb: number): void {
+  const refusal = easeRefusal(nItems, maxItems, memoryMb);
   if (refusal) throw new Error(refusal);
 }
 

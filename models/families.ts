@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { fitAlsOn } from './als.js';
 import { assertEaseFits, easeRefusal, fitEaseOn } from './ease.js';
 import { resolveFamilyParams, type FamilyParams } from './familyParams.js';
@@ -16,6 +17,13 @@ export interface FitOptions {
   seed: number;
   /** Worker threads for training (0: one per core). The model does not depend on it. */
   threads: number;
+  /** Memory a fit may take, in MB (EASE's catalogue limit follows from it); default: half the machine's. */
+  memoryMb?: number;
+}
+
+/** The training memory budget when none is configured: half the machine's memory. */
+export function defaultTrainingMemoryMb(): number {
+  return Math.floor(totalmem() / 2 / 2 ** 20);
 }
 
 /** Below this many listens a fit runs on the calling thread: starting threads would cost more than it saves. */
@@ -25,12 +33,12 @@ const EASE_THREADS_FROM_ITEMS = 256;
 
 /**
  * Why a family cannot run on a catalogue of nItems by its own documented limit (EASE's
- * maxItems), or undefined if it can. Callers report such a family as skipped, with this
+ * memory, or its maxItems), or undefined if it can. Callers report such a family as skipped, with this
  * reason, rather than failed: the data is fine, the family is not made for it.
  */
-export function familyRefusal(family: ModelFamily, params: FamilyParams, nItems: number): string | undefined {
+export function familyRefusal(family: ModelFamily, params: FamilyParams, nItems: number, memoryMb = defaultTrainingMemoryMb()): string | undefined {
   if (family !== 'ease') return undefined;
-  return easeRefusal(nItems, resolveFamilyParams(family, params).maxItems as number);
+  return easeRefusal(nItems, resolveFamilyParams(family, params).maxItems as number, memoryMb);
 }
 
 /**
@@ -44,7 +52,8 @@ export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Fl
   if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new Error(`fitModel: the seed must be a whole number from 0 to 2^32-1, got ${options.seed}`);
   if (family === 'most-popular') return fitMostPopular(m, itemIds);
   // Refused before any thread starts.
-  if (family === 'ease') assertEaseFits(m.nItems, p.maxItems as number);
+  const memoryMb = options.memoryMb ?? defaultTrainingMemoryMb();
+  if (family === 'ease') assertEaseFits(m.nItems, p.maxItems as number, memoryMb);
   const worthThreads = m.items.length >= THREADS_FROM_LISTENS || (family === 'ease' && m.nItems >= EASE_THREADS_FROM_ITEMS);
   const runner = openRunner(options.threads, worthThreads);
   try {
@@ -56,7 +65,7 @@ export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Fl
       case 'als':
         return await fitAlsOn(runner, m, itemIds, { factors: p.factors as number, iterations: p.iterations as number, regularization: p.regularization as number, alpha: p.alpha as number, cgSteps: p.cgSteps as number }, options.seed);
       case 'ease':
-        return await fitEaseOn(runner, m, itemIds, { lambda: p.lambda as number, maxItems: p.maxItems as number });
+        return await fitEaseOn(runner, m, itemIds, { lambda: p.lambda as number, maxItems: p.maxItems as number }, memoryMb);
     }
   } finally {
     await runner.close();

@@ -42,8 +42,8 @@ const SPECS: Record<ModelFamily, Record<string, Spec>> = {
   },
   ease: {
     lambda: { type: 'number', min: 0, max: 1e9, aboveMin: true },
-    // 20,000 items: 3.2 GB of doubles while fitting, 1.6 GB of weights.
-    maxItems: { type: 'integer', min: 1, max: 20_000 },
+    // 0: the training memory budget alone decides (ease.ts).
+    maxItems: { type: 'integer', min: 0, max: 1_000_000 },
   },
 };
 

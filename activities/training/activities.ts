@@ -106,17 +106,17 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`${input.family}: ${(err as Error).message}`, 'InvalidParameters');
       }
-      const refusal = familyRefusal(input.family, params, snapshot.itemIds.length);
+      const refusal = familyRefusal(input.family, params, snapshot.itemIds.length, settings.memoryMb);
       if (refusal) return { status: 'skipped', family: input.family, reason: refusal };
       beat('split', 0);
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
       const tuning =
         settings.tuneBudgetS > 0
-          ? await heartbeating('tune', () => tuneFamily(input.family, split, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads, budgetMs: settings.tuneBudgetS * 1000 }))
+          ? await heartbeating('tune', () => tuneFamily(input.family, split, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb, budgetMs: settings.tuneBudgetS * 1000 }))
           : undefined;
       const chosen = tuning?.chosen ?? params;
       const started = Date.now();
-      const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, chosen, { seed: input.seed, threads: settings.threads }));
+      const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, chosen, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb }));
       const trainMs = Date.now() - started;
       const { metrics, perUser } = await heartbeating('evaluate', () => scoreOnSplit(model, split, settings.threads));
       // Before the version: a retry that finds the version finds its scores too.

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { defaultTrainingMemoryMb } from '../../models/families.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 
 /** How models are trained, compared and promoted; from the environment (see docs/configuration.md). */
@@ -26,6 +27,8 @@ export interface TrainingSettings {
    * chosen setting is fitted; 0: no tuning, the configured parameters as they are.
    */
   tuneBudgetS: number;
+  /** Memory a fit may take, in MB: EASE refuses a catalogue past what it holds. */
+  memoryMb: number;
 }
 
 export function defaultTrainingSettings(): TrainingSettings {
@@ -40,6 +43,7 @@ export function defaultTrainingSettings(): TrainingSettings {
     threads: Math.max(1, availableParallelism()),
     keepSnapshots: 3,
     tuneBudgetS: 600,
+    memoryMb: defaultTrainingMemoryMb(),
   };
 }
 

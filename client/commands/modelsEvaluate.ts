@@ -4,7 +4,7 @@ import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInterac
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../../models/evaluation/tune.js';
-import { parseGivenParams, type FamilyParams } from '../../models/families.js';
+import { defaultTrainingMemoryMb, parseGivenParams, type FamilyParams } from '../../models/families.js';
 import { parseParamList } from '../../activities/training/settings.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { seconds, table } from '../format.js';
@@ -22,7 +22,7 @@ always evaluated: every family's ndcg@10 is compared to it.
   --item-col NAME      the item column (default item_id), e.g. --item-col book_id
   --time-col NAME      the time column (default timestamp, used when present; named, it must be)
   --families LIST      comma-separated, of: ${MODEL_FAMILIES.join(', ')} (default: all); a family
-                       past its documented limit on this data (ease: maxItems items) is skipped, with the reason
+                       past its documented limit on this data (ease: the items --memory-mb holds) is skipped, with the reason
   --split METHOD       leave-last-out (default): each user's last track is held out
                        temporal: the latest listens by time are held out
   --test-fraction F    temporal: the share of all listens held out (default ${DEFAULT_TEST_FRACTION})
@@ -31,6 +31,8 @@ always evaluated: every family's ndcg@10 is compared to it.
   --param FAMILY.KEY=VALUE
                        a family's parameter, e.g. item-knn.neighbors=100 (repeatable)
   --threads N          threads each family may use to fit and to score (default: one per core)
+  --memory-mb N        memory a fit may take (default MOOVITAMIX_TRAINING_MEMORY_MB, else half the machine's):
+                       EASE refuses a catalogue whose dense matrices it would not hold
   --tune               tune each family first: its grid (docs/models.md; --param values are held)
                        fitted on the training part less a validation item per user and scored on
                        those items; the best setting is then fitted on the whole training part and
@@ -57,6 +59,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
       'max-users': { type: 'string', default: String(DEFAULT_MAX_USERS) },
       param: { type: 'string', multiple: true, default: [] },
       threads: { type: 'string' },
+      'memory-mb': { type: 'string' },
       tune: { type: 'boolean', default: false },
       'tune-budget': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -78,6 +81,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const seed = wholeNumber('--seed', values.seed, 0, 2 ** 32 - 1);
   const maxUsers = wholeNumber('--max-users', values['max-users'], 1, 100_000_000);
   const threads = values.threads === undefined ? 0 : wholeNumber('--threads', values.threads, 1, 256);
+  const memoryText = values['memory-mb'] ?? process.env.MOOVITAMIX_TRAINING_MEMORY_MB;
+  const memoryMb = memoryText === undefined || memoryText === '' ? defaultTrainingMemoryMb() : wholeNumber(values['memory-mb'] !== undefined ? '--memory-mb' : 'MOOVITAMIX_TRAINING_MEMORY_MB', memoryText, 1, 16_777_216);
   if (values['tune-budget'] !== undefined && !values.tune) throw new UsageError('--tune-budget applies with --tune only');
   const tuneBudgetS = values['tune-budget'] === undefined ? DEFAULT_TUNE_BUDGET_S : wholeNumber('--tune-budget', values['tune-budget'], 0, 7 * 24 * 3600);
   let fraction: number | undefined;
@@ -129,7 +134,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (split.testUsers.length === 0) throw new Error(`no user qualifies for evaluation with the ${method} split (${method === 'temporal' ? 'users need listens both before and after the cut' : 'users need 2 listens or more, of 2 distinct tracks or more'})`);
   progress(splitLine(description));
 
-  const rows = await evaluateFamilies({ itemIds: data.itemIds, split, families, params, seed, threads, onProgress: progress, ...(values.tune ? { tuneBudgetMs: tuneBudgetS * 1000 } : {}) });
+  const rows = await evaluateFamilies({ itemIds: data.itemIds, split, families, params, seed, threads, memoryMb, onProgress: progress, ...(values.tune ? { tuneBudgetMs: tuneBudgetS * 1000 } : {}) });
   if (values.json) console.log(JSON.stringify({ dataset, split: description, rows }, null, 2));
   else console.log(render(dataset, description, rows));
   return rows.some((r) => r.error !== undefined) ? 1 : 0;

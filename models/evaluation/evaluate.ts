@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScoringPool } from '../../activities/recommend/scoringPool.js';
-import { familyRefusal, resolveFamilyParams, type FamilyParams } from '../families.js';
+import { defaultTrainingMemoryMb, familyRefusal, resolveFamilyParams, type FamilyParams } from '../families.js';
 import { itemPopularity } from '../interactions.js';
 import { Scorer, type ScoredChunk, type ScoringContext } from '../score.js';
 import type { ModelFamily, RecommenderModel } from '../types.js';
@@ -148,6 +148,8 @@ export interface EvaluateFamiliesInput {
    * fitted on the whole training part and scored once on the test part.
    */
   tuneBudgetMs?: number;
+  /** Memory each fit may take, in MB (EASE's catalogue limit follows from it); default: half the machine's. */
+  memoryMb?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -167,8 +169,8 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
     writeSplitFile(splitPath, input.split, input.itemIds);
     const rows: FamilyRow[] = [];
     for (const family of unique) {
-      const job: FamilyJob = { splitPath, family, params: input.params?.[family] ?? {}, seed: input.seed, threads: input.threads ?? 0, ...(input.tuneBudgetMs !== undefined ? { tuneBudgetMs: input.tuneBudgetMs } : {}) };
-      const refusal = familyRefusal(family, job.params, input.split.train.nItems);
+      const job: FamilyJob = { splitPath, family, params: input.params?.[family] ?? {}, seed: input.seed, threads: input.threads ?? 0, memoryMb: input.memoryMb ?? defaultTrainingMemoryMb(), ...(input.tuneBudgetMs !== undefined ? { tuneBudgetMs: input.tuneBudgetMs } : {}) };
+      const refusal = familyRefusal(family, job.params, input.split.train.nItems, job.memoryMb);
       if (refusal) {
         input.onProgress?.(`${family}: skipped: ${refusal}`);
         rows.push({ family, params: resolveFamilyParams(family, job.params), metrics: null, ndcgUplift: null, trainMs: 0, evalMs: 0, peakRssMb: 0, baseRssMb: 0, skipped: refusal });

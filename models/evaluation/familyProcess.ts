@@ -19,6 +19,8 @@ export interface FamilyJob {
   threads: number;
   /** Tune first (tune.ts): search the family's grid on a validation split for this long, then fit the chosen setting. */
   tuneBudgetMs?: number;
+  /** The training memory budget of each fit (FitOptions.memoryMb). */
+  memoryMb: number;
 }
 
 export interface FamilyResult {
@@ -44,10 +46,10 @@ async function run(job: FamilyJob): Promise<FamilyMessage> {
     const tuning =
       job.tuneBudgetMs === undefined
         ? undefined
-        : await tuneFamily(job.family, split, itemIds, job.params, { seed: job.seed, threads: job.threads, budgetMs: job.tuneBudgetMs, onProgress: (message) => void send({ type: 'progress', message }) });
+        : await tuneFamily(job.family, split, itemIds, job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb, budgetMs: job.tuneBudgetMs, onProgress: (message) => void send({ type: 'progress', message }) });
     if (tuning) void send({ type: 'progress', message: `tuned: ${tuning.tried.length} settings tried; fitting the best on the whole training part` });
     const started = performance.now();
-    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, { seed: job.seed, threads: job.threads });
+    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb });
     const trainMs = Math.round(performance.now() - started);
     send({ type: 'progress', message: `fitted in ${(trainMs / 1000).toFixed(1)} s; ranking ${split.testUsers.length} test users` });
     const evaluating = performance.now();

@@ -44,6 +44,8 @@ export interface Tuning {
 export interface TuneOptions {
   seed: number;
   threads: number;
+  /** The training memory budget each fit gets (FitOptions.memoryMb). */
+  memoryMb?: number;
   /** Wall time for the search; the family's defaults are always tried, the rest while time is left. */
   budgetMs: number;
   onProgress?: (message: string) => void;
@@ -85,7 +87,7 @@ export async function tuneFamily(family: ModelFamily, split: Split, itemIds: Flo
   for (const params of grid) {
     if (tried.length > 0 && performance.now() - started >= options.budgetMs) break;
     const fitting = performance.now();
-    const model = await fitModel(family, validation.train, itemIds, params, { seed: options.seed, threads: options.threads });
+    const model = await fitModel(family, validation.train, itemIds, params, { seed: options.seed, threads: options.threads, ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}) });
     const fitMs = Math.round(performance.now() - fitting);
     const evaluating = performance.now();
     const metrics = await evaluateModel(model, validation, options.threads > 0 ? { threads: options.threads } : {});

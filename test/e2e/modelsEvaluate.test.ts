@@ -157,7 +157,7 @@ describe('moovitamix models evaluate', function () {
     const report = JSON.parse(run.stdout) as Report;
     expect(report.rows.map((r) => [r.family, r.metrics === null, r.skipped ?? null, r.error ?? null])).to.deep.equal([
       ['most-popular', false, null, null],
-      ['ease', true, 'EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10 (raise maxItems at the cost of items² x 12 bytes of memory and items³ time, or use item-knn or als)', null],
+      ['ease', true, 'EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10 (raise maxItems, or use item-knn, rp3beta or als)', null],
       ['item-knn', false, null, null],
     ]);
     expect(run.stderr).to.include('ease: skipped: EASE keeps a dense item x item matrix');

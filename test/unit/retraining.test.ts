@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { totalmem } from 'node:os';
 import { loadConfig } from '../../config/config.js';
 import { decidePromotion, type ScoredModel } from '../../activities/training/decide.js';
 import { pairedBootstrap } from '../../models/evaluation/bootstrap.js';
@@ -137,6 +138,8 @@ describe('retraining: settings', () => {
   it('has the documented defaults and reads every variable', () => {
     const d = loadConfig({ HOME: '/h' }).training;
     expect(d).to.deep.include({ families: ['item-knn', 'rp3beta', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3, tuneBudgetS: 600 });
+    // Half the machine's memory, in MB.
+    expect(d.memoryMb).to.equal(Math.floor(totalmem() / 2 / 2 ** 20));
     const settings = loadConfig({
       HOME: '/h',
       MOOVITAMIX_RETRAIN_FAMILIES: 'als, item-knn',
@@ -149,8 +152,9 @@ describe('retraining: settings', () => {
       MOOVITAMIX_TRAINING_THREADS: '1',
       MOOVITAMIX_KEEP_SNAPSHOTS: '5',
       MOOVITAMIX_RETRAIN_TUNE_BUDGET_S: '0',
+      MOOVITAMIX_TRAINING_MEMORY_MB: '4096',
     }).training;
-    expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5, tuneBudgetS: 0 });
+    expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5, tuneBudgetS: 0, memoryMb: 4096 });
   });
 
   it('reports every bad variable by name', () => {

@@ -3,7 +3,8 @@ import { syntheticListens } from '../../bench/syntheticListens.js';
 import { decodeModel, encodeModel } from '../../models/artifact.js';
 import { bm25Weights } from '../../models/bm25.js';
 import { countListens } from '../../models/counted.js';
-import { DEFAULT_PARAMS, fitModel, parseFamilyParams, THREADS_FROM_LISTENS } from '../../models/families.js';
+import { easeItemsWithin } from '../../models/ease.js';
+import { DEFAULT_PARAMS, familyRefusal, fitModel, parseFamilyParams, THREADS_FROM_LISTENS } from '../../models/families.js';
 import { interactionsFromLists, type Interactions } from '../../models/interactions.js';
 import { Scorer, type ScoredChunk } from '../../models/score.js';
 import { seededRandom } from '../../models/seededRandom.js';
@@ -137,7 +138,7 @@ describe('training model families', () => {
       // X: users {0,1}, {0}, {1}; λ = 1: G = [[3,1],[1,3]], P = [[3,-1],[-1,3]] / 8, B01 = -P01 / P11 = 1/3.
       const model = await fitModel('ease', interactionsFromLists([[0, 1], [0], [1]], 2), idsFor(2), { lambda: 1 }, inline);
       expect(Array.from(model.weights!, (x) => round(x))).to.deep.equal([0, 0.333333, 0.333333, 0]);
-      expect(model.params).to.deep.equal({ lambda: 1, maxItems: 5000 });
+      expect(model.params).to.deep.equal({ lambda: 1, maxItems: 0 });
     });
 
     it('scores by the summed weights of the heard tracks, pads with popular ones', async () => {
@@ -178,6 +179,19 @@ describe('training model families', () => {
         }
       }
       expect(worst).to.be.below(1e-6);
+    });
+
+    it('refuses a catalogue past what the training memory budget holds, naming both', async () => {
+      // 1 MB holds sqrt(2^20 / 16) = 256 items: 257 do not.
+      expect(easeItemsWithin(1)).to.equal(256);
+      const m = interactionsFromLists([[0, 1], [1, 2]], 257);
+      let error: Error | undefined;
+      await fitModel('ease', m, idsFor(257), {}, { ...inline, memoryMb: 1 }).catch((err: Error) => (error = err));
+      expect(error?.message).to.equal(
+        "EASE keeps dense item x item matrices, 16 bytes per pair at its peak: the catalogue's 257 items need 1 MB, more than the training memory budget of 1 MB (MOOVITAMIX_TRAINING_MEMORY_MB) holds, which is 256 items; use item-knn, rp3beta or als",
+      );
+      expect(familyRefusal('ease', {}, 256, 1)).to.equal(undefined);
+      expect(familyRefusal('ease', {}, 257, 1)).to.equal(error?.message);
     });
 
     it('refuses a catalogue above maxItems, naming both', async () => {
@@ -330,7 +344,7 @@ describe('training model families', () => {
       expect(parseFamilyParams('als', { factors: '32', regularization: '1e-3' })).to.deep.equal({ ...DEFAULT_PARAMS.als, factors: 32, regularization: 0.001 });
       expect(parseFamilyParams('item-knn', {})).to.deep.equal({ neighbors: 50, similarity: 'cosine' });
       expect(parseFamilyParams('item-knn', { similarity: 'bm25', b: '0.5' })).to.deep.equal({ neighbors: 50, similarity: 'bm25', k1: 1.2, b: 0.5 });
-      expect(parseFamilyParams('ease', { lambda: '250' })).to.deep.equal({ lambda: 250, maxItems: 5000 });
+      expect(parseFamilyParams('ease', { lambda: '250' })).to.deep.equal({ lambda: 250, maxItems: 0 });
       expect(parseFamilyParams('most-popular', {})).to.deep.equal({});
     });
 
@@ -346,7 +360,7 @@ describe('training model families', () => {
       expect(() => parseFamilyParams('als', { regularization: '0' })).to.throw(/regularization must be above 0 to 1000000, got 0/);
       expect(() => parseFamilyParams('als', { factors: 'many' })).to.throw(/factors must be a number from 1 to 1024, got "many"/);
       expect(() => parseFamilyParams('als', { alpha: '' })).to.throw(/alpha must be a number/);
-      expect(() => parseFamilyParams('ease', { maxItems: '50000' })).to.throw(/maxItems must be from 1 to 20000/);
+      expect(() => parseFamilyParams('ease', { maxItems: '2000000' })).to.throw(/maxItems must be from 0 to 1000000/);
     });
 
     it('fitModel refuses bad parameters and options too', async () => {
