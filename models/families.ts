@@ -1,4 +1,3 @@
-import { totalmem } from 'node:os';
 import { fitAlsOn } from './als.js';
 import { assertEaseFits, easeRefusal, fitEaseOn } from './ease.js';
 import { resolveFamilyParams, type FamilyParams } from './familyParams.js';
@@ -7,9 +6,11 @@ import { fitItemKnnOn, type ItemSimilarity } from './itemKnn.js';
 import { fitMostPopular } from './mostPopular.js';
 import { fitRp3betaOn } from './rp3beta.js';
 import { openRunner } from './training/runner.js';
+import { defaultTrainingMemoryMb } from './trainingMemory.js';
 import type { ModelFamily, RecommenderModel } from './types.js';
 
 export { DEFAULT_PARAMS, parseFamilyParams, parseGivenParams, resolveFamilyParams, type FamilyParams } from './familyParams.js';
+export { defaultTrainingMemoryMb } from './trainingMemory.js';
 
 /** How a fit runs: the seed of every random choice, and the threads it may use. */
 export interface FitOptions {
@@ -19,11 +20,6 @@ export interface FitOptions {
   threads: number;
   /** Memory a fit may take, in MB (EASE's catalogue limit follows from it); default: half the machine's. */
   memoryMb?: number;
-}
-
-/** The training memory budget when none is configured: half the machine's memory. */
-export function defaultTrainingMemoryMb(): number {
-  return Math.floor(totalmem() / 2 / 2 ** 20);
 }
 
 /** Below this many listens a fit runs on the calling thread: starting threads would cost more than it saves. */

@@ -147,17 +147,8 @@ export class Scorer {
         if (explain) this.noteContributor(j, h, s);
       }
     }
-    const chosen = topK(this.touched, nTouched, this.score, this.ctx.k);
-    let at = out.at;
-    for (const j of chosen) {
-      out.items[at] = j;
-      out.scores[at] = this.score[j] as number;
-      out.reasons[at] = REASON_CODE.similar;
-      if (explain) out.because.set(this.contributors.subarray(j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS), at * BECAUSE_SLOTS);
-      this.heard[j] = out.heardPass; // chosen: padding must skip it
-      at++;
-    }
-    return this.pad({ ...out, at }, REASON_CODE.popular);
+    // The contributors were noted while scoring.
+    return this.emit(out, nTouched, REASON_CODE.similar);
   }
 
   /**
@@ -231,15 +222,21 @@ export class Scorer {
     return n;
   }
 
-  /** Writes the k best scored candidates with their reason and explanation, then pads with popular tracks. */
-  private emit(out: Output, nTouched: number, reason: number, explain: (j: number) => void): number {
+  /**
+   * Writes the k best scored candidates with their reason and explanation, then pads with
+   * popular tracks. `explain(j)` notes a chosen candidate's contributors; without it they
+   * were noted while scoring.
+   */
+  private emit(out: Output, nTouched: number, reason: number, explain?: (j: number) => void): number {
     const chosen = topK(this.touched, nTouched, this.score, this.ctx.k);
     let at = out.at;
     const explaining = this.ctx.explain !== false;
     for (const j of chosen) {
       if (explaining) {
-        this.contributors.fill(-1, j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS);
-        explain(j);
+        if (explain) {
+          this.contributors.fill(-1, j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS);
+          explain(j);
+        }
         out.because.set(this.contributors.subarray(j * BECAUSE_SLOTS, (j + 1) * BECAUSE_SLOTS), at * BECAUSE_SLOTS);
       }
       out.items[at] = j;

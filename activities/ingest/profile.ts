@@ -3,8 +3,6 @@ import { declaredFields } from '../../sources/schemas.js';
 import type { SourceDescription } from '../../sources/index.js';
 import { factsOf, MISSING, NULL, timeOf, UNEXPECTED, type RecordFacts } from './recordFacts.js';
 
-export { timeOf };
-
 const SAMPLES = 5;
 
 /** Offending records of one kind for one field: how many, and the first few keys. */
@@ -101,7 +99,6 @@ export class RecordProfiler {
     if (at !== null && (this.newest === null || at > this.newest)) this.newest = at;
   }
 }
-
 
 /** Sorted ids with binary search: a set of hundreds of thousands of keys in a few MB. */
 export class IdSet {

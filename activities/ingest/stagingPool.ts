@@ -3,13 +3,13 @@ import { ThreadPool } from '../threadPool.js';
 import { toFailure } from './fetchPage.js';
 import { stageText, type StageRequest, type StagedText } from './stagePage.js';
 
+const STAGING_HEAP = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 4 };
+
 /**
  * Reading, validating, hashing and compressing a page's records is most of what the ingest
  * does on its one JavaScript thread when little changed upstream. On these threads it runs
  * beside the event loop, which keeps fetching, staging and merging.
  */
-const STAGING_HEAP = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 4 };
-
 export class StagingPool {
   private readonly pool: ThreadPool<StageRequest, StagedText>;
 

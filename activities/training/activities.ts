@@ -8,12 +8,11 @@ import type { ModelFamily } from '../../models/types.js';
 import { codeVersion } from './codeVersion.js';
 import { heartbeating } from './heartbeating.js';
 import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../models/registry.js';
-import type { PairedInterval } from '../../models/evaluation/bootstrap.js';
 import { decidePromotion, type Decision, type ScoredModel } from './decide.js';
 import { DECISIONS, type DecisionDocument } from './decisions.js';
 import { measureDrift, type DriftOutcome } from './measureDrift.js';
 import { cannotRemap, evaluateOnSplit, scoreOnSplit, splitSnapshot } from './evaluation.js';
-import { dropUserScores, pairedUplift, saveUserScores, type SplitIdentity } from './userScores.js';
+import { dropUserScores, pairedUplifts, saveUserScores, type SplitIdentity } from './userScores.js';
 import type { TrainingSettings } from './settings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
 
@@ -115,6 +114,7 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
           ? await heartbeating('tune', () => tuneFamily(input.family, split, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb, budgetMs: settings.tuneBudgetS * 1000 }))
           : undefined;
       const chosen = tuning?.chosen ?? params;
+      const tuned = tuning ? { tuning: tuningRecord(tuning) } : {};
       const started = Date.now();
       const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, chosen, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb }));
       const trainMs = Date.now() - started;
@@ -126,10 +126,10 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
         model,
         metrics,
         status: 'candidate',
-        lineage: { snapshot_id: snapshot.id, split: split.description, seed: input.seed, code_version: codeVersion(), run, train_ms: trainMs, ...(tuning ? { tuning: tuningRecord(tuning) } : {}) },
+        lineage: { snapshot_id: snapshot.id, split: split.description, seed: input.seed, code_version: codeVersion(), run, train_ms: trainMs, ...tuned },
       });
       log.info('candidate trained', { key: version._id, trainMs, ndcg10: metrics['ndcg@10'], ...(tuning ? { validationNdcg10: tuning.validationNdcg, tried: tuning.tried.length } : {}) });
-      return { status: 'trained', key: version._id, family: input.family, metrics, trainMs, ...(tuning ? { tuning: tuningRecord(tuning) } : {}) };
+      return { status: 'trained', key: version._id, family: input.family, metrics, trainMs, ...tuned };
     },
 
     /** MostPopular fitted on the same split, and the champion (as served) scored on it. */
@@ -167,13 +167,9 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       let decision: Decision | undefined = stored?.decision;
       if (!decision) {
         const champion = input.champion;
-        const intervals: Record<string, PairedInterval> = {};
-        if (champion) {
-          for (const c of input.candidates) {
-            const interval = await pairedUplift(db, splitOf(input), candidateScores(input.runId, c.family), championScores(champion.key));
-            if (interval) intervals[c.key] = interval;
-          }
-        }
+        const intervals = champion
+          ? await pairedUplifts(db, splitOf(input), championScores(champion.key), input.candidates.map((c) => ({ key: c.key, scores: candidateScores(input.runId, c.family) })))
+          : {};
         decision = decidePromotion({ candidates: input.candidates, champion, baseline: input.baseline, intervals }, { minUplift: settings.minUplift, minCoverage: settings.minCoverage });
       }
       if (!stored) {

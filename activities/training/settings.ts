@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { defaultTrainingMemoryMb } from '../../models/families.js';
+// Not models/families.js: the configuration loads this module, and needs no model code.
+import { defaultTrainingMemoryMb } from '../../models/trainingMemory.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 
 /** How models are trained, compared and promoted; from the environment (see docs/configuration.md). */

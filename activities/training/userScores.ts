@@ -41,11 +41,20 @@ export async function loadUserScores(db: Db, split: SplitIdentity, model: string
   return doc ? fromBinary(doc.ndcg10, Float32Array) : null;
 }
 
-/** The paired interval of candidate minus champion, or null when either has no scores on this split. */
-export async function pairedUplift(db: Db, split: SplitIdentity, candidate: string, champion: string): Promise<PairedInterval | null> {
-  const [a, b] = await Promise.all([loadUserScores(db, split, candidate), loadUserScores(db, split, champion)]);
-  if (!a || !b || a.length !== b.length) return null;
-  return pairedBootstrap(a, b, { seed: split.seed });
+/**
+ * Each candidate's paired interval against the champion (candidate minus champion), by
+ * candidate key; a candidate without scores on this split, or against a champion without
+ * them, gets none. The champion's scores are read once.
+ */
+export async function pairedUplifts(db: Db, split: SplitIdentity, champion: string, candidates: readonly { key: string; scores: string }[]): Promise<Record<string, PairedInterval>> {
+  const b = await loadUserScores(db, split, champion);
+  const intervals: Record<string, PairedInterval> = {};
+  if (!b) return intervals;
+  for (const c of candidates) {
+    const a = await loadUserScores(db, split, c.scores);
+    if (a && a.length === b.length) intervals[c.key] = pairedBootstrap(a, b, { seed: split.seed });
+  }
+  return intervals;
 }
 
 /** The scores of snapshots pruned: their splits are never judged again. */

@@ -112,12 +112,13 @@ export function computeMetrics(lists: RankedLists, holdout: Holdout, popularity:
       if (r < (bestRank[item] as number)) bestRank[item] = r;
     }
     const relevant = hTo - hFrom;
-    if (perUserNdcg) perUserNdcg[t] = ndcgAt(hit, relevant, 10);
     CUTOFFS.forEach((k, c) => {
       const sum = sums[c]!;
       sum.hitRate += hitRateAt(hit, k);
       sum.recall += recallAt(hit, relevant, k);
-      sum.ndcg += ndcgAt(hit, relevant, k);
+      const ndcg = ndcgAt(hit, relevant, k);
+      sum.ndcg += ndcg;
+      if (perUserNdcg && k === 10) perUserNdcg[t] = ndcg;
       sum.map += averagePrecisionAt(hit, relevant, k);
       for (let r = 0; r < Math.min(k, length); r++) sum.popularity += popularity[lists.items[from + r] as number] as number;
       sum.slots += Math.min(k, length);
