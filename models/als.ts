@@ -1,9 +1,9 @@
-import { cgScratch, gramRows, solveRow } from './alsSolve.js';
+import { KernelArena, alsKernel } from './alsKernel.js';
 import { countListens, type CountedMatrix } from './counted.js';
 import { itemPopularity, type Interactions } from './interactions.js';
 import { seededRandom } from './seededRandom.js';
 import type { TaskRunner } from './training/runner.js';
-import { sharedFloat32, sharedFloat64 } from './training/shared.js';
+import { sharedFloat32 } from './training/shared.js';
 import { splitRange } from './training/split.js';
 import type { RecommenderModel } from './types.js';
 
@@ -27,82 +27,116 @@ const INITIAL_SCALE = 0.01;
 
 /**
  * Implicit-feedback ALS (Hu, Koren, Volinsky 2008) with a conjugate-gradient solver
- * (see alsSolve.ts). Factors start from a PRNG seeded with `seed`; each half-iteration
- * first computes the Gram matrix of the fixed side (split by its rows of f x f), then
- * solves the other side's rows warm-started from their current values (split by rows).
- * Every row is computed the same way whichever thread does it: the model does not depend
- * on the thread count. Only the item factors are kept: scoring folds a user in from the
- * history (models/score.ts).
+ * (models/wasm/als.ts), in float32 as `implicit` computes it, by the SIMD kernels of
+ * alsKernel.ts. Factors start from a PRNG seeded with `seed`; each half-iteration first
+ * computes the Gram matrix of the fixed side (split by its rows of f x f), then solves the
+ * other side's rows warm-started from their current values (split by rows). Every row is
+ * computed the same way whichever thread does it: the model does not depend on the thread
+ * count. Only the item factors are kept: scoring folds a user in from the history
+ * (models/score.ts).
  */
 export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: AlsParams, seed: number): Promise<RecommenderModel> {
   const f = params.factors;
   const { byUser, byItem } = countListens(m);
-  const userFactors = sharedFloat32(m.nUsers * f);
-  const itemFactors = sharedFloat32(m.nItems * f);
+  const parts = runner.parallelism === 1 ? 1 : runner.parallelism * 4;
+  // Everything the kernels touch lives in one shared WebAssembly memory.
+  const plan = new KernelArena();
+  const slots = {
+    users: plan.f32(m.nUsers * f),
+    items: plan.f32(m.nItems * f),
+    gram: plan.f32(f * f),
+    scratch: plan.f32(parts * 3 * f),
+    byUser: { offsets: plan.i32(byUser.offsets.length), cols: plan.i32(byUser.cols.length), counts: plan.f32(byUser.counts.length) },
+    byItem: { offsets: plan.i32(byItem.offsets.length), cols: plan.i32(byItem.cols.length), counts: plan.f32(byItem.counts.length) },
+  };
+  const arena = plan.open(`ALS on ${m.nUsers} users and ${m.nItems} items at ${f} factors`);
+  for (const [side, matrix] of [[slots.byUser, byUser], [slots.byItem, byItem]] as const) {
+    arena.i32(side.offsets).set(matrix.offsets);
+    arena.i32(side.cols).set(matrix.cols);
+    arena.f32(side.counts).set(matrix.counts);
+  }
+  const userFactors = arena.f32(slots.users);
+  const itemFactors = arena.f32(slots.items);
   const next = seededRandom(seed);
   for (let n = 0; n < userFactors.length; n++) userFactors[n] = next() * INITIAL_SCALE;
   for (let n = 0; n < itemFactors.length; n++) itemFactors[n] = next() * INITIAL_SCALE;
-  const gram = sharedFloat64(f * f);
-  const half = async (target: Float32Array, fixed: Float32Array, rows: CountedMatrix) => {
-    await runner.runAll(splitRange(f, runner.parallelism, () => 1).map(([from, to]) => ({ kind: 'alsGram', factors: fixed, nRows: rows.nCols, f, regularization: params.regularization, gram, from, to })));
+  const { memory } = arena;
+  const gram = arena.address(slots.gram);
+  const half = async (target: number, fixed: number, fixedRows: number, side: typeof slots.byUser, rows: CountedMatrix) => {
+    await runner.runAll(splitRange(f, runner.parallelism, () => 1).map(([from, to]) => ({ kind: 'alsGram', memory, factors: fixed, nRows: fixedRows, f, regularization: params.regularization, gram, from, to })));
     const cost = (r: number) => f + 2 * ((rows.offsets[r + 1] as number) - (rows.offsets[r] as number));
-    const parts = runner.parallelism === 1 ? 1 : runner.parallelism * 4;
     await runner.runAll(
-      splitRange(rows.nRows, parts, cost).map(([from, to]) => ({ kind: 'alsSolve', target, fixed, f, gram, offsets: rows.offsets, cols: rows.cols, counts: rows.counts, alpha: params.alpha, cgSteps: params.cgSteps, from, to })),
+      splitRange(rows.nRows, parts, cost).map(([from, to], part) => ({
+        kind: 'alsSolve',
+        memory,
+        target,
+        fixed,
+        f,
+        gram,
+        offsets: arena.address(side.offsets),
+        cols: arena.address(side.cols),
+        counts: arena.address(side.counts),
+        alpha: params.alpha,
+        cgSteps: params.cgSteps,
+        from,
+        to,
+        scratch: arena.address(slots.scratch) + part * 3 * f * 4,
+      })),
     );
   };
+  const users = arena.address(slots.users);
+  const items = arena.address(slots.items);
   for (let it = 0; it < params.iterations; it++) {
-    await half(userFactors, itemFactors, byUser);
-    await half(itemFactors, userFactors, byItem);
+    await half(users, items, m.nItems, slots.byUser, byUser);
+    await half(items, users, m.nUsers, slots.byItem, byItem);
   }
+  // A copy of its own: the model must not keep the whole training memory alive.
+  const kept = sharedFloat32(itemFactors.length);
+  kept.set(itemFactors);
   return {
     family: 'als',
     params: { factors: f, iterations: params.iterations, regularization: params.regularization, alpha: params.alpha, cgSteps: params.cgSteps, seed },
     itemIds,
     popularity: itemPopularity(m),
-    itemFactors,
+    itemFactors: kept,
   };
 }
 
+/** Rows [from, to) of the fixed side's Gram matrix (byte addresses in `memory`). */
 export interface AlsGramTask {
   kind: 'alsGram';
-  factors: Float32Array;
+  memory: WebAssembly.Memory;
+  factors: number;
   nRows: number;
   f: number;
   regularization: number;
-  gram: Float64Array;
+  gram: number;
   from: number;
   to: number;
 }
 
 export function alsGram(t: AlsGramTask): void {
-  gramRows(t.factors, t.nRows, t.f, t.regularization, t.gram, t.from, t.to);
+  alsKernel(t.memory).gramRows(t.factors, t.nRows, t.f, t.regularization, t.gram, t.from, t.to);
 }
 
-/** Solves rows [from, to) of `target` against the fixed side. */
+/** Solves rows [from, to) of `target` against the fixed side (byte addresses in `memory`; `scratch` is 3·f floats of the task's own). */
 export interface AlsSolveTask {
   kind: 'alsSolve';
-  target: Float32Array;
-  fixed: Float32Array;
+  memory: WebAssembly.Memory;
+  target: number;
+  fixed: number;
   f: number;
-  gram: Float64Array;
-  offsets: Int32Array;
-  cols: Int32Array;
-  counts: Float32Array;
+  gram: number;
+  offsets: number;
+  cols: number;
+  counts: number;
   alpha: number;
   cgSteps: number;
   from: number;
   to: number;
+  scratch: number;
 }
 
 export function alsSolve(t: AlsSolveTask): void {
-  const f = t.f;
-  const x = new Float64Array(f);
-  const scratch = cgScratch(f);
-  for (let row = t.from; row < t.to; row++) {
-    const base = row * f;
-    for (let a = 0; a < f; a++) x[a] = t.target[base + a] as number;
-    solveRow(x, t.gram, t.fixed, f, t.cols, t.counts, t.offsets[row] as number, t.offsets[row + 1] as number, t.alpha, t.cgSteps, 0, scratch);
-    t.target.set(x, base);
-  }
+  alsKernel(t.memory).solveRows(t.target, t.fixed, t.f, t.gram, t.offsets, t.cols, t.counts, t.alpha, t.cgSteps, t.from, t.to, t.scratch);
 }

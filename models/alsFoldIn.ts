@@ -1,21 +1,25 @@
-import { cgScratch, dot, gramRows, solveRow, type CgScratch } from './alsSolve.js';
+import { KernelArena, alsKernel, type AlsKernel, type OpenArena } from './alsKernel.js';
 import type { RecommenderModel } from './types.js';
 
 /**
  * Folds a user into an ALS model at scoring time: the model keeps only item factors, the
- * user's vector is solved from their history with the training equations (alsSolve.ts),
- * from zero, until the residual has shrunk FOLD_IN_RESIDUAL times (or `factors` steps,
- * where conjugate gradient is exact up to rounding). YᵀY + λI is computed once per scorer.
- * Memory: f² + a few f-vectors.
+ * user's vector is solved exactly from their history with the training equations
+ * (models/wasm/als.ts), by its Cholesky kernel, then every item is scored at
+ * once. The item factors are copied once per scorer into a WebAssembly memory of its own,
+ * with YᵀY + λI. Memory: the item factors again, f² + a few f-vectors, one float per item.
  */
 export class AlsFoldIn {
   readonly f: number;
-  /** The user's vector after `solve`. */
-  readonly x: Float64Array;
   private readonly y: Float32Array;
-  private readonly gram: Float64Array;
   private readonly alpha: number;
-  private readonly scratch: CgScratch;
+  private readonly kernel: AlsKernel;
+  private readonly arena: OpenArena;
+  private readonly slots: { items: number; gram: number; cols: number; counts: number; a: number; b: number; x: number; out: number };
+  /** The user's vector after `solve`. */
+  readonly x: Float32Array;
+  private readonly cols: Int32Array;
+  private readonly counts: Float32Array;
+  private readonly predicted: Float32Array;
 
   constructor(model: RecommenderModel) {
     const f = Number(model.params.factors);
@@ -23,26 +27,35 @@ export class AlsFoldIn {
     const nItems = model.itemIds.length;
     if (!Number.isInteger(f) || f < 1 || !y || y.length !== nItems * f) throw new Error(`als model: expected ${nItems} x ${model.params.factors} item factors, got ${y?.length ?? 'none'}`);
     this.f = f;
-    this.y = y;
     this.alpha = Number(model.params.alpha);
     const regularization = Number(model.params.regularization);
     if (!(this.alpha >= 0) || !(regularization > 0)) throw new Error(`als model: alpha must be >= 0 and regularization > 0, got ${model.params.alpha} and ${model.params.regularization}`);
-    this.gram = new Float64Array(f * f);
-    gramRows(y, nItems, f, regularization, this.gram, 0, f);
-    this.x = new Float64Array(f);
-    this.scratch = cgScratch(f);
+    const plan = new KernelArena();
+    this.slots = { items: plan.f32(nItems * f), gram: plan.f32(f * f), cols: plan.i32(nItems), counts: plan.f32(nItems), a: plan.f32(f * f), b: plan.f32(f), x: plan.f32(f), out: plan.f32(nItems) };
+    this.arena = plan.open(`scoring with an ALS model of ${nItems} items at ${f} factors`);
+    this.y = this.arena.f32(this.slots.items);
+    this.y.set(y);
+    this.kernel = alsKernel(this.arena.memory);
+    this.kernel.gramRows(this.arena.address(this.slots.items), nItems, f, regularization, this.arena.address(this.slots.gram), 0, f);
+    this.x = this.arena.f32(this.slots.x);
+    this.cols = this.arena.i32(this.slots.cols);
+    this.counts = this.arena.f32(this.slots.counts);
+    this.predicted = this.arena.f32(this.slots.out);
   }
 
   /** Solves the user's vector from their distinct heard items[0..n) and listen counts. */
-  solve(items: Int32Array, counts: Float32Array, n: number): Float64Array {
-    this.x.fill(0);
-    solveRow(this.x, this.gram, this.y, this.f, items, counts, 0, n, this.alpha, this.f, FOLD_IN_RESIDUAL, this.scratch);
+  solve(items: Int32Array, counts: Float32Array, n: number): Float32Array {
+    this.cols.set(items.subarray(0, n));
+    this.counts.set(counts.subarray(0, n));
+    const at = (slot: number) => this.arena.address(slot);
+    this.kernel.foldIn(at(this.slots.items), this.f, at(this.slots.gram), at(this.slots.cols), at(this.slots.counts), n, this.alpha, at(this.slots.a), at(this.slots.b), at(this.slots.x));
     return this.x;
   }
 
-  /** The solved user's predicted preference for item j. */
-  predict(j: number): number {
-    return dot(this.y, j * this.f, this.x, this.f);
+  /** The solved user's predicted preference for every item (valid until the next call). */
+  predictAll(): Float32Array {
+    this.kernel.scoreAll(this.arena.address(this.slots.items), this.predicted.length, this.f, this.arena.address(this.slots.x), this.arena.address(this.slots.out));
+    return this.predicted;
   }
 
   /** How close two items are in taste: the dot product of their factors. */
@@ -54,6 +67,3 @@ export class AlsFoldIn {
     return sum;
   }
 }
-
-/** Solved once the squared residual is this fraction of where it started. */
-const FOLD_IN_RESIDUAL = 1e-10;

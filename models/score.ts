@@ -160,10 +160,11 @@ export class Scorer {
     const foldIn = this.foldIn as AlsFoldIn;
     const nHeard = this.distinctHeard(hist, from, to);
     foldIn.solve(this.distinct, this.distinctListens, nHeard);
+    const predicted = foldIn.predictAll();
     let nTouched = 0;
     for (let j = 0; j < this.nItems; j++) {
       if (this.ctx.live[j] !== 1 || this.heard[j] === out.heardPass) continue;
-      const s = Math.fround(foldIn.predict(j));
+      const s = predicted[j] as number;
       if (!(s > 0)) continue;
       this.score[j] = s;
       this.touched[nTouched++] = j;
