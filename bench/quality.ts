@@ -18,15 +18,15 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultCacheDir, projectRoot } from '../config/paths.js';
+import { projectRoot } from '../config/paths.js';
 import { readInteractionsCsv } from '../models/evaluation/csv.js';
 import { evaluateFamilies } from '../models/evaluation/evaluate.js';
 import { leaveLastOut } from '../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../models/evaluation/tune.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../models/types.js';
+import { peerPython } from './peerVenv.js';
 
 const PEERS = ['most-popular', 'implicit-cosine', 'implicit-bm25', 'implicit-als', 'rp3beta'];
-const PEER_PACKAGES = ['numpy', 'scipy', 'threadpoolctl', 'implicit==0.7.3'];
 
 const { values } = parseArgs({
   options: {
@@ -88,7 +88,7 @@ try {
 
   const peerRows: { family: string; validation_ndcg10: number; test_ndcg10: number }[] = [];
   if (!values['no-peers']) {
-    const python = peerPython();
+    const python = peerPython(log);
     if (typeof python === 'object') {
       console.log(JSON.stringify({ side: 'peer', skipped: python.skipped }));
     } else {
@@ -115,18 +115,4 @@ try {
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** The venv's python with the peers' packages (created on first use), or why there is none. */
-function peerPython(): string | { skipped: string } {
-  const venv = join(defaultCacheDir(), 'peer-venv');
-  const python = join(venv, 'bin', 'python');
-  const ready = () => spawnSync(python, ['-c', 'import implicit, numpy, scipy, threadpoolctl'], { stdio: 'ignore' }).status === 0;
-  if (existsSync(python) && ready()) return python;
-  log(`creating the peers' Python venv in ${venv} (${PEER_PACKAGES.join(', ')})`);
-  const made = spawnSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-  if (made.status !== 0) return { skipped: `python3 -m venv ${venv} failed: no Python 3 with venv here` };
-  const pip = spawnSync(python, ['-m', 'pip', 'install', '--quiet', ...PEER_PACKAGES], { stdio: 'inherit' });
-  if (pip.status !== 0 || !ready()) return { skipped: `pip could not install ${PEER_PACKAGES.join(' ')} into ${venv}` };
-  return python;
 }

@@ -3,7 +3,14 @@
 // RSS and CPU seconds are its own; the parent prints a table, or one JSON line with --json.
 //
 //   npm run bench:train -- [--json] [--scale 0.1] [--threads 0] [--only als,ease] [--no-quality]
+//                          [--interactions FILE.csv] [--ease-items 7000] [--no-peers]
+//
+// Then, when the development data is there (../shared/data/deezer-likes, or --interactions),
+// each family side by side with its Python peer (implicit, numpy) at the same settings on
+// that data (bench/trainPeers.ts): fit seconds of both and their ratio.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,6 +20,8 @@ import { evaluateModel } from '../models/evaluation/evaluate.js';
 import { leaveLastOut } from '../models/evaluation/split.js';
 import { tasteListens } from '../simulator/taste.js';
 import { syntheticListens } from './syntheticListens.js';
+import { peerCases, peerFitFigures } from './trainPeers.js';
+import { projectRoot } from '../config/paths.js';
 
 /** One measured fit: a family and its parameters on synthetic power-law listens. */
 export interface FitCase {
@@ -146,6 +155,9 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       child: { type: 'string' },
       'no-quality': { type: 'boolean', default: false },
+      interactions: { type: 'string', default: join(projectRoot, '..', 'shared', 'data', 'deezer-likes', 'interactions.csv') },
+      'ease-items': { type: 'string', default: '7000' },
+      'no-peers': { type: 'boolean', default: false },
     },
   });
   const threads = Number(values.threads);
@@ -160,6 +172,8 @@ async function main(): Promise<void> {
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((name) => !cases.some((c) => c.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`--only: unknown fit ${unknown.join(', ')} (known: ${cases.map((c) => c.name).join(', ')})`);
+  const easeItems = Number(values['ease-items']);
+  if (!Number.isInteger(easeItems) || easeItems < 2) throw new Error(`--ease-items must be a whole number >= 2, got ${values['ease-items']}`);
   const loadBefore = loadavg()[0] as number;
   const fits: Record<string, FitFigures | { error: string }> = {};
   for (const c of cases.filter((c) => !only || only.includes(c.name))) {
@@ -168,7 +182,9 @@ async function main(): Promise<void> {
   }
   if (!values.json) process.stderr.write(`NDCG@10 per family on taste-mode data...\n`);
   const quality = values['no-quality'] ? {} : await qualityFigures({ scale, threads });
-  const report = { scale, threads: threads === 0 ? availableParallelism() : threads, cores: availableParallelism(), loadAverage: { before: round1(loadBefore), after: round1(loadavg()[0] as number) }, fits, quality };
+  const log = (line: string) => (values.json ? undefined : process.stderr.write(`${line}\n`));
+  const sideBySide = values['no-peers'] ? undefined : existsSync(values.interactions) ? await peerFitFigures(values.interactions, peerCases(easeItems), threads, log) : { skipped: `no development data at ${values.interactions} (--interactions FILE.csv)` };
+  const report = { scale, threads: threads === 0 ? availableParallelism() : threads, cores: availableParallelism(), loadAverage: { before: round1(loadBefore), after: round1(loadavg()[0] as number) }, fits, quality, ...(sideBySide ? { peers: sideBySide } : {}) };
   if (values.json) console.log(JSON.stringify(report));
   else {
     console.log(`threads ${report.threads} on ${report.cores} cores; load average ${report.loadAverage.before} before, ${report.loadAverage.after} after`);
@@ -176,6 +192,10 @@ async function main(): Promise<void> {
       console.log('error' in f ? `${name}: FAILED ${f.error}` : `${name}: ${f.users} users x ${f.tracks} tracks x ${f.listens} listens: fit ${(f.fitMs / 1000).toFixed(1)} s, ${f.cpuSeconds} CPU s, peak RSS ${f.peakRssMb} MB (data alone ${f.dataRssMb} MB)`);
     }
     console.log(`NDCG@10 on taste-mode data: ${JSON.stringify(quality)}`);
+    if (sideBySide && 'cases' in sideBySide) {
+      if (sideBySide.peers) console.log(`peers not run: ${sideBySide.peers}`);
+      for (const c of sideBySide.cases) console.log(`${c.case}: ours ${c.ours_fit_s} s, ${c.peer} ${c.peer_fit_s ?? '-'} s: ${c.ratio ?? '-'}x${c.target ? ` (target <= ${c.target}x)` : ''}`);
+    } else if (sideBySide) console.log(`side by side skipped: ${sideBySide.skipped}`);
   }
   if (Object.values(fits).some((f) => 'error' in f)) process.exitCode = 1;
 }

@@ -1,4 +1,4 @@
-import { KernelArena, alsKernel } from './alsKernel.js';
+import { KernelArena, alsKernel } from './wasmKernels.js';
 import { countListens, type CountedMatrix } from './counted.js';
 import { itemPopularity, type Interactions } from './interactions.js';
 import { seededRandom } from './seededRandom.js';
@@ -28,7 +28,7 @@ const INITIAL_SCALE = 0.01;
 /**
  * Implicit-feedback ALS (Hu, Koren, Volinsky 2008) with a conjugate-gradient solver
  * (models/wasm/als.ts), in float32 as `implicit` computes it, by the SIMD kernels of
- * alsKernel.ts. Factors start from a PRNG seeded with `seed`; each half-iteration first
+ * wasmKernels.ts. Factors start from a PRNG seeded with `seed`; each half-iteration first
  * computes the Gram matrix of the fixed side (split by its rows of f x f), then solves the
  * other side's rows warm-started from their current values (split by rows). Every row is
  * computed the same way whichever thread does it: the model does not depend on the thread
@@ -61,9 +61,12 @@ export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Flo
   for (let n = 0; n < userFactors.length; n++) userFactors[n] = next() * INITIAL_SCALE;
   for (let n = 0; n < itemFactors.length; n++) itemFactors[n] = next() * INITIAL_SCALE;
   const { memory } = arena;
+  const kernel = alsKernel(memory);
   const gram = arena.address(slots.gram);
   const half = async (target: number, fixed: number, fixedRows: number, side: typeof slots.byUser, rows: CountedMatrix) => {
-    await runner.runAll(splitRange(f, runner.parallelism, () => 1).map(([from, to]) => ({ kind: 'alsGram', memory, factors: fixed, nRows: fixedRows, f, regularization: params.regularization, gram, from, to })));
+    // Row a of the upper triangle holds f − a entries.
+    await runner.runAll(splitRange(f, runner.parallelism, (a) => f - a).map(([from, to]) => ({ kind: 'alsGram', memory, factors: fixed, nRows: fixedRows, f, regularization: params.regularization, gram, from, to })));
+    kernel.mirror(gram, f);
     const cost = (r: number) => f + 2 * ((rows.offsets[r + 1] as number) - (rows.offsets[r] as number));
     await runner.runAll(
       splitRange(rows.nRows, parts, cost).map(([from, to], part) => ({

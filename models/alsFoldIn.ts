@@ -1,4 +1,4 @@
-import { KernelArena, alsKernel, type AlsKernel, type OpenArena } from './alsKernel.js';
+import { KernelArena, alsKernel, type AlsKernel, type OpenArena } from './wasmKernels.js';
 import type { RecommenderModel } from './types.js';
 
 /**
@@ -37,6 +37,7 @@ export class AlsFoldIn {
     this.y.set(y);
     this.kernel = alsKernel(this.arena.memory);
     this.kernel.gramRows(this.arena.address(this.slots.items), nItems, f, regularization, this.arena.address(this.slots.gram), 0, f);
+    this.kernel.mirror(this.arena.address(this.slots.gram), f);
     this.x = this.arena.f32(this.slots.x);
     this.cols = this.arena.i32(this.slots.cols);
     this.counts = this.arena.f32(this.slots.counts);

@@ -1,8 +1,8 @@
 import { countListens } from './counted.js';
 import { itemPopularity, type Interactions } from './interactions.js';
 import type { TaskRunner } from './training/runner.js';
-import { sharedFloat32, sharedFloat64 } from './training/shared.js';
 import type { RecommenderModel } from './types.js';
+import { KernelArena, easeKernel } from './wasmKernels.js';
 
 export interface EaseParams {
   /** λ, added to the Gram matrix's diagonal. */
@@ -14,14 +14,17 @@ export interface EaseParams {
 export const DEFAULT_EASE: EaseParams = { lambda: 500, maxItems: 0 };
 
 /**
- * Bytes per item pair at EASE's peak: the Float64 matrix it inverts (8), the Float32
+ * Bytes per item pair at EASE's peak: the Float32 matrix inverted in place into the
  * weights (4), and one more copy of the weights while the model is stored or scored (4).
  */
-export const EASE_BYTES_PER_PAIR = 16;
+export const EASE_BYTES_PER_PAIR = 8;
 
-/** The largest catalogue whose EASE fits in `budgetMb` megabytes. */
+/** One WebAssembly memory (4 GiB) holds the matrix of at most this many items, with room for the rest. */
+export const EASE_WASM_ITEMS = 32_000;
+
+/** The largest catalogue whose EASE fits in `budgetMb` megabytes (and in one WebAssembly memory). */
 export function easeItemsWithin(budgetMb: number): number {
-  return Math.floor(Math.sqrt((budgetMb * 2 ** 20) / EASE_BYTES_PER_PAIR));
+  return Math.min(EASE_WASM_ITEMS, Math.floor(Math.sqrt((budgetMb * 2 ** 20) / EASE_BYTES_PER_PAIR)));
 }
 
 /** Pivots swept together: each pass over the matrix applies this many at once. */
@@ -32,32 +35,46 @@ const BLOCK = 64;
  *   G = XᵀX + λI,  P = G⁻¹,  B_ij = −P_ij / P_jj,  B_jj = 0,
  * and a user's score of item j is Σ over the distinct heard items h of B_hj.
  *
- * G is symmetric positive definite, so P is computed in Float64 by the sweep operator on
- * the upper triangle only, BLOCK pivots at a time (sweeping every pivot turns G into −G⁻¹):
- * with K the block's pivots and R the rest,
+ * G is symmetric positive definite, so P is computed by the sweep operator on the upper
+ * triangle only, BLOCK pivots at a time (sweeping every pivot turns G into −G⁻¹): with K
+ * the block's pivots and R the rest,
  *   A_KK ← −A_KK⁻¹,  A_RK ← A_RK·A_KK⁻¹,  A_RR ← A_RR − A_RK·A_KK⁻¹·A_KR.
- * Threads own interleaved rows (i mod parts), so the triangle's work is shared evenly; each
- * entry is computed by the same arithmetic whoever owns it: the model does not depend on
- * the thread count. Cost: items³/2 multiply-adds; memory: items² doubles + items² floats.
+ * In float32 by the SIMD kernels of models/wasm/ease.ts, as numpy's float32 inverse would
+ * (the pivot blocks, 64 x 64, are inverted in float64), and the weights written over the
+ * matrix in place. Threads own interleaved rows (i mod parts), so the triangle's work is
+ * shared evenly; each entry is computed by the same arithmetic whoever owns it: the model
+ * does not depend on the thread count. Cost: items³/2 multiply-adds; memory: items² floats.
  */
 export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: EaseParams, memoryMb: number): Promise<RecommenderModel> {
   const n = m.nItems;
   assertEaseFits(n, params.maxItems, memoryMb);
   const { byUser, byItem } = countListens(m);
-  const matrix = sharedFloat64(n * n);
-  const block = sharedFloat64(n * BLOCK);
   const parts = runner.parallelism;
+  const plan = new KernelArena();
+  const slots = { matrix: plan.f32(n * n), blockT: plan.f32(BLOCK * n), inverse: plan.f32(BLOCK * BLOCK), diagonal: plan.f32(n), scratch: plan.f32(parts * 2 * BLOCK) };
+  const arena = plan.open(`EASE on ${n} items`);
+  const { memory } = arena;
+  const [matrix, blockT, inverse] = [arena.f32(slots.matrix), arena.f32(slots.blockT), arena.f32(slots.inverse)];
+  const at = { matrix: arena.address(slots.matrix), blockT: arena.address(slots.blockT), inverse: arena.address(slots.inverse), diagonal: arena.address(slots.diagonal) };
   const each = <T>(task: (part: number) => T) => runner.runAll(Array.from({ length: parts }, (_, part) => task(part) as never));
-  await each((part) => ({ kind: 'easeGram', n, part, parts, lambda: params.lambda, userOffsets: byUser.offsets, userItems: byUser.cols, itemOffsets: byItem.offsets, itemUsers: byItem.cols, matrix }));
+  await each((part) => ({ kind: 'easeGram', memory, matrix: at.matrix, n, part, parts, lambda: params.lambda, userOffsets: byUser.offsets, userItems: byUser.cols, itemOffsets: byItem.offsets, itemUsers: byItem.cols }));
+  const pivots = new Float64Array(BLOCK * BLOCK);
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const kb = Math.min(BLOCK, n - k0);
     // Columns K are read before any thread changes them.
-    await each((part) => ({ kind: 'easeExtract', n, part, parts, k0, kb, matrix, block }));
-    await each((part) => ({ kind: 'easeSweep', n, part, parts, k0, kb, matrix, block }));
+    await each((part) => ({ kind: 'easeExtract', memory, matrix: at.matrix, n, part, parts, blockT: at.blockT, k0, kb }));
+    // A_KK⁻¹, once, in float64: small (kb³) next to the sweep.
+    for (let a = 0; a < kb; a++) for (let c = 0; c < kb; c++) pivots[a * kb + c] = blockT[c * n + k0 + a] as number;
+    invertInPlace(pivots, kb);
+    inverse.set(pivots.subarray(0, kb * kb));
+    await each((part) => ({ kind: 'easeSweep', memory, matrix: at.matrix, n, part, parts, blockT: at.blockT, inverse: at.inverse, k0, kb, scratch: arena.address(slots.scratch) + part * 2 * BLOCK * 4 }));
+    for (let a = 0; a < kb; a++) for (let c = a; c < kb; c++) matrix[(k0 + a) * n + k0 + c] = -(pivots[a * kb + c] as number);
   }
-  const weights = sharedFloat32(n * n);
-  await each((part) => ({ kind: 'easeWeights', n, part, parts, matrix, weights }));
-  return { family: 'ease', params: { lambda: params.lambda, maxItems: params.maxItems }, itemIds, popularity: itemPopularity(m), weights };
+  const diagonal = arena.f32(slots.diagonal);
+  for (let j = 0; j < n; j++) diagonal[j] = matrix[j * n + j] as number;
+  await each((part) => ({ kind: 'easeWeights', memory, matrix: at.matrix, n, part, parts, diagonal: at.diagonal }));
+  // The weights are the matrix: the memory it lives in is the model's (items² floats and a few rows).
+  return { family: 'ease', params: { lambda: params.lambda, maxItems: params.maxItems }, itemIds, popularity: itemPopularity(m), weights: matrix };
 }
 
 /**
@@ -72,8 +89,12 @@ export function easeRefusal(nItems: number, maxItems: number, memoryMb: number):
   const within = easeItemsWithin(memoryMb);
   if (nItems <= within) return undefined;
   const gb = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GB` : `${Math.round(bytes / 2 ** 20)} MB`);
+  const need = `the catalogue's ${nItems} items need ${gb(nItems * nItems * EASE_BYTES_PER_PAIR)}`;
+  if (within === EASE_WASM_ITEMS && nItems * nItems * EASE_BYTES_PER_PAIR <= memoryMb * 2 ** 20) {
+    return `EASE inverts a dense item x item matrix in one WebAssembly memory, which holds at most 4 GiB: ${EASE_WASM_ITEMS} items; the catalogue has ${nItems}; use item-knn, rp3beta or als`;
+  }
   return (
-    `EASE keeps dense item x item matrices, ${EASE_BYTES_PER_PAIR} bytes per pair at its peak: the catalogue's ${nItems} items need ${gb(nItems * nItems * EASE_BYTES_PER_PAIR)}, ` +
+    `EASE keeps dense item x item matrices, ${EASE_BYTES_PER_PAIR} bytes per pair at its peak: ${need}, ` +
     `more than the training memory budget of ${gb(memoryMb * 2 ** 20)} (MOOVITAMIX_TRAINING_MEMORY_MB) holds, which is ${within} items; use item-knn, rp3beta or als`
   );
 }
@@ -84,12 +105,14 @@ export function assertEaseFits(nItems: number, maxItems: number, memoryMb: numbe
 }
 
 interface EasePart {
+  /** The fit's WebAssembly memory; `matrix` is a byte address in it. */
+  memory: WebAssembly.Memory;
+  /** n x n float32, row-major; only the upper triangle (j >= i) is used until the weights. */
+  matrix: number;
   n: number;
   /** This task owns rows i with i % parts === part. */
   part: number;
   parts: number;
-  /** n x n, row-major; only the upper triangle (j >= i) is used. */
-  matrix: Float64Array;
 }
 
 export interface EaseGramTask extends EasePart {
@@ -104,6 +127,7 @@ export interface EaseGramTask extends EasePart {
 /** Upper-triangle rows of XᵀX + λI: G_ij = users who heard both i and j. */
 export function easeGram(t: EaseGramTask): void {
   const n = t.n;
+  const matrix = new Float32Array(t.memory.buffer, t.matrix, n * n);
   for (let i = t.part; i < n; i += t.parts) {
     const row = i * n;
     for (let p = t.itemOffsets[i] as number; p < (t.itemOffsets[i + 1] as number); p++) {
@@ -111,17 +135,17 @@ export function easeGram(t: EaseGramTask): void {
       // The user's items are ascending: skip to those at or after i.
       let q = t.userOffsets[u + 1] as number;
       while (q > (t.userOffsets[u] as number) && (t.userItems[q - 1] as number) >= i) q--;
-      for (; q < (t.userOffsets[u + 1] as number); q++) t.matrix[row + (t.userItems[q] as number)]! += 1;
+      for (; q < (t.userOffsets[u + 1] as number); q++) matrix[row + (t.userItems[q] as number)]! += 1;
     }
-    t.matrix[row + i]! += t.lambda;
+    matrix[row + i]! += t.lambda;
   }
 }
 
 export interface EaseBlockTask extends EasePart {
   k0: number;
   kb: number;
-  /** n x BLOCK: row i holds A[i][k0 .. k0+kb) as it was before this block's sweep. */
-  block: Float64Array;
+  /** BLOCK x n: blockT[a·n + i] holds A[i][k0 + a] as it was before this block's sweep. */
+  blockT: number;
 }
 
 export interface EaseExtractTask extends EaseBlockTask {
@@ -129,93 +153,19 @@ export interface EaseExtractTask extends EaseBlockTask {
 }
 
 export function easeExtract(t: EaseExtractTask): void {
-  const { n, k0, kb, matrix, block } = t;
-  for (let i = t.part; i < n; i += t.parts) {
-    const out = i * BLOCK;
-    for (let a = 0; a < kb; a++) {
-      const k = k0 + a;
-      block[out + a] = i <= k ? (matrix[i * n + k] as number) : (matrix[k * n + i] as number);
-    }
-  }
+  easeKernel(t.memory).extract(t.matrix, t.n, t.blockT, t.k0, t.kb, t.part, t.parts);
 }
 
 export interface EaseSweepTask extends EaseBlockTask {
   kind: 'easeSweep';
+  /** A_KK⁻¹, kb x kb float32. */
+  inverse: number;
+  /** 2·BLOCK floats of the task's own. */
+  scratch: number;
 }
 
 export function easeSweep(t: EaseSweepTask): void {
-  const { n, k0, kb, matrix, block } = t;
-  const k1 = k0 + kb;
-  // Every task inverts the small pivot block itself: the same arithmetic, the same result.
-  const inverse = new Float64Array(kb * kb);
-  for (let a = 0; a < kb; a++) for (let c = 0; c < kb; c++) inverse[a * kb + c] = block[(k0 + a) * BLOCK + c] as number;
-  invertInPlace(inverse, kb);
-  const w = new Float64Array(kb);
-  for (let i = t.part; i < n; i += t.parts) {
-    if (i >= k0 && i < k1) continue;
-    // w = A_iK · A_KK⁻¹
-    const ci = i * BLOCK;
-    for (let a = 0; a < kb; a++) {
-      let sum = 0;
-      const row = a * kb;
-      for (let c = 0; c < kb; c++) sum += (inverse[row + c] as number) * (block[ci + c] as number);
-      w[a] = sum;
-    }
-    // A_ij −= w · A_Kj for j >= i outside K.
-    const row = i * n;
-    if (i < k0) {
-      subtractRange(matrix, row, i, k0, w, block, kb);
-      subtractRange(matrix, row, k1, n, w, block, kb);
-      for (let a = 0; a < kb; a++) matrix[row + k0 + a] = w[a] as number;
-    } else {
-      subtractRange(matrix, row, i, n, w, block, kb);
-      for (let a = 0; a < kb; a++) matrix[(k0 + a) * n + i] = w[a] as number;
-    }
-  }
-  if (t.part === 0) {
-    for (let a = 0; a < kb; a++) for (let c = a; c < kb; c++) matrix[(k0 + a) * n + k0 + c] = -(inverse[a * kb + c] as number);
-  }
-}
-
-/** matrix[row + j] −= w · block[j] for j in [from, to): the inner loop of the whole fit. */
-function subtractRange(matrix: Float64Array, row: number, from: number, to: number, w: Float64Array, block: Float64Array, kb: number): void {
-  let j = from;
-  // Two columns at a time: each w[a] loaded once serves both; two partial sums each.
-  for (; j + 1 < to; j += 2) {
-    const c0 = j * BLOCK;
-    const c1 = c0 + BLOCK;
-    let s0 = 0;
-    let s1 = 0;
-    let t0 = 0;
-    let t1 = 0;
-    let a = 0;
-    for (; a + 1 < kb; a += 2) {
-      const w0 = w[a] as number;
-      const w1 = w[a + 1] as number;
-      s0 += w0 * (block[c0 + a] as number);
-      s1 += w1 * (block[c0 + a + 1] as number);
-      t0 += w0 * (block[c1 + a] as number);
-      t1 += w1 * (block[c1 + a + 1] as number);
-    }
-    if (a < kb) {
-      s0 += (w[a] as number) * (block[c0 + a] as number);
-      t0 += (w[a] as number) * (block[c1 + a] as number);
-    }
-    matrix[row + j]! -= s0 + s1;
-    matrix[row + j + 1]! -= t0 + t1;
-  }
-  if (j < to) {
-    const c0 = j * BLOCK;
-    let s0 = 0;
-    let s1 = 0;
-    let a = 0;
-    for (; a + 1 < kb; a += 2) {
-      s0 += (w[a] as number) * (block[c0 + a] as number);
-      s1 += (w[a + 1] as number) * (block[c0 + a + 1] as number);
-    }
-    if (a < kb) s0 += (w[a] as number) * (block[c0 + a] as number);
-    matrix[row + j]! -= s0 + s1;
-  }
+  easeKernel(t.memory).sweep(t.matrix, t.n, t.blockT, t.inverse, t.k0, t.kb, t.part, t.parts, t.scratch);
 }
 
 /** Gauss-Jordan inversion without pivoting: enough for a symmetric positive-definite matrix. */
@@ -239,18 +189,11 @@ export function invertInPlace(a: Float64Array, n: number): void {
 
 export interface EaseWeightsTask extends EasePart {
   kind: 'easeWeights';
-  weights: Float32Array;
+  /** The swept matrix's diagonal, n float32. */
+  diagonal: number;
 }
 
-/** B_ij = −P_ij / P_jj with P = −A (the swept matrix): −A_ij / A_jj; B_ii = 0. */
+/** B_ij = −P_ij / P_jj with P = −A (the swept matrix), in place; B_ii = 0. */
 export function easeWeights(t: EaseWeightsTask): void {
-  const { n, matrix, weights } = t;
-  for (let i = t.part; i < n; i += t.parts) {
-    const row = i * n;
-    for (let j = 0; j < n; j++) {
-      if (j === i) continue;
-      const a = j >= i ? (matrix[row + j] as number) : (matrix[j * n + i] as number);
-      weights[row + j] = -a / (matrix[j * n + j] as number);
-    }
-  }
+  easeKernel(t.memory).weights(t.matrix, t.n, t.diagonal, t.part, t.parts);
 }

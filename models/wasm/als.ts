@@ -130,8 +130,8 @@ export function solveRows(
 }
 
 /**
- * Rows [from, to) of gram = FᵀF + λI for the nRows x f factors F, written to gram (f x f).
- * Each row is a sum over F's rows in order.
+ * Rows [from, to) of gram = FᵀF + λI for the nRows x f factors F, upper triangle only (each
+ * entry a sum over F's rows in order); `mirror` completes it once every row range is done.
  */
 export function gramRows(factors: usize, nRows: i32, f: i32, regularization: f32, gram: usize, from: i32, to: i32): void {
   const stride = <usize>(f << 2);
@@ -141,12 +141,20 @@ export function gramRows(factors: usize, nRows: i32, f: i32, regularization: f32
     for (let a = from; a < to; a++) {
       const fa = load<f32>(y + (<usize>a << 2));
       if (fa == 0) continue;
-      axpy(fa, y, gram + <usize>a * stride, f);
+      axpy(fa, y + (<usize>a << 2), gram + <usize>a * stride + (<usize>a << 2), f - a);
     }
   }
   for (let a = from; a < to; a++) {
     const at = gram + <usize>a * stride + (<usize>a << 2);
     store<f32>(at, load<f32>(at) + regularization);
+  }
+}
+
+/** The lower triangle of the f x f gram copied from its upper one. */
+export function mirror(gram: usize, f: i32): void {
+  const stride = <usize>(f << 2);
+  for (let a = 1; a < f; a++) {
+    for (let b = 0; b < a; b++) store<f32>(gram + <usize>a * stride + (<usize>b << 2), load<f32>(gram + <usize>b * stride + (<usize>a << 2)));
   }
 }
 

@@ -7,7 +7,7 @@ import asc from 'assemblyscript/asc';
 const here = new URL('.', import.meta.url);
 const out = new URL('../../dist/models/wasm/', import.meta.url);
 mkdirSync(out, { recursive: true });
-for (const kernel of ['als']) {
+for (const kernel of ['als', 'ease']) {
   const { error, stderr } = await asc.main([
     new URL(`${kernel}.ts`, here).pathname,
     '--outFile', new URL(`${kernel}.wasm`, out).pathname,

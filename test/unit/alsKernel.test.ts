@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { KernelArena, alsKernel } from '../../models/alsKernel.js';
+import { KernelArena, alsKernel } from '../../models/wasmKernels.js';
 import { AlsFoldIn } from '../../models/alsFoldIn.js';
 import { seededRandom } from '../../models/seededRandom.js';
 import type { RecommenderModel } from '../../models/types.js';
@@ -70,6 +70,7 @@ describe('ALS kernels (WebAssembly)', () => {
       // The Gram matrix in two row ranges, as two threads would split it.
       kernel.gramRows(at(s.y), nItems, f, regularization, at(s.gram), 0, 3);
       kernel.gramRows(at(s.y), nItems, f, regularization, at(s.gram), 3, f);
+      kernel.mirror(at(s.gram), f);
       const gram = Array.from({ length: f * f }, (_, k) => {
         const [r, c] = [Math.floor(k / f), k % f];
         let sum = r === c ? regularization : 0;

@@ -3,7 +3,7 @@ import { syntheticListens } from '../../bench/syntheticListens.js';
 import { decodeModel, encodeModel } from '../../models/artifact.js';
 import { bm25Weights } from '../../models/bm25.js';
 import { countListens } from '../../models/counted.js';
-import { easeItemsWithin } from '../../models/ease.js';
+import { EASE_WASM_ITEMS, easeItemsWithin } from '../../models/ease.js';
 import { DEFAULT_PARAMS, familyRefusal, fitModel, parseFamilyParams, THREADS_FROM_LISTENS } from '../../models/families.js';
 import { interactionsFromLists, type Interactions } from '../../models/interactions.js';
 import { Scorer, type ScoredChunk } from '../../models/score.js';
@@ -182,16 +182,24 @@ describe('training model families', () => {
     });
 
     it('refuses a catalogue past what the training memory budget holds, naming both', async () => {
-      // 1 MB holds sqrt(2^20 / 16) = 256 items: 257 do not.
-      expect(easeItemsWithin(1)).to.equal(256);
-      const m = interactionsFromLists([[0, 1], [1, 2]], 257);
+      // 1 MB holds sqrt(2^20 / 8) = 362 items: 363 do not.
+      expect(easeItemsWithin(1)).to.equal(362);
+      const m = interactionsFromLists([[0, 1], [1, 2]], 363);
       let error: Error | undefined;
-      await fitModel('ease', m, idsFor(257), {}, { ...inline, memoryMb: 1 }).catch((err: Error) => (error = err));
+      await fitModel('ease', m, idsFor(363), {}, { ...inline, memoryMb: 1 }).catch((err: Error) => (error = err));
       expect(error?.message).to.equal(
-        "EASE keeps dense item x item matrices, 16 bytes per pair at its peak: the catalogue's 257 items need 1 MB, more than the training memory budget of 1 MB (MOOVITAMIX_TRAINING_MEMORY_MB) holds, which is 256 items; use item-knn, rp3beta or als",
+        "EASE keeps dense item x item matrices, 8 bytes per pair at its peak: the catalogue's 363 items need 1 MB, more than the training memory budget of 1 MB (MOOVITAMIX_TRAINING_MEMORY_MB) holds, which is 362 items; use item-knn, rp3beta or als",
       );
-      expect(familyRefusal('ease', {}, 256, 1)).to.equal(undefined);
-      expect(familyRefusal('ease', {}, 257, 1)).to.equal(error?.message);
+      expect(familyRefusal('ease', {}, 362, 1)).to.equal(undefined);
+      expect(familyRefusal('ease', {}, 363, 1)).to.equal(error?.message);
+    });
+
+    it('refuses a catalogue past one WebAssembly memory even when the budget would hold it', () => {
+      expect(easeItemsWithin(64 * 1024)).to.equal(EASE_WASM_ITEMS);
+      expect(familyRefusal('ease', {}, EASE_WASM_ITEMS, 64 * 1024)).to.equal(undefined);
+      expect(familyRefusal('ease', {}, EASE_WASM_ITEMS + 1, 64 * 1024)).to.equal(
+        `EASE inverts a dense item x item matrix in one WebAssembly memory, which holds at most 4 GiB: ${EASE_WASM_ITEMS} items; the catalogue has ${EASE_WASM_ITEMS + 1}; use item-knn, rp3beta or als`,
+      );
     });
 
     it('refuses a catalogue above maxItems, naming both', async () => {

@@ -1,27 +1,38 @@
 import { readFileSync } from 'node:fs';
 
 /*
- * The ALS kernels of models/wasm/als.ts (WebAssembly, 128-bit SIMD on float32): what
- * `implicit` runs in BLAS, at a few times the speed of the same loops in JavaScript.
- * They work on one shared WebAssembly memory that holds a fit's factors, Gram matrix and
- * listens (a KernelArena): every training thread instantiates the module over the same
- * memory, so the threads read and write the same arrays, as with SharedArrayBuffers.
+ * The kernels of models/wasm/ (WebAssembly, 128-bit SIMD on float32): the loops `implicit`
+ * and numpy run in BLAS, at a few times the speed of the same loops in JavaScript. They work
+ * on one shared WebAssembly memory that holds a fit's arrays (a KernelArena): every training
+ * thread instantiates the module over the same memory, so the threads read and write the
+ * same arrays, as with SharedArrayBuffers.
  */
 
 export interface AlsKernel {
   solveRows(target: number, fixed: number, f: number, gram: number, offsets: number, cols: number, counts: number, alpha: number, steps: number, from: number, to: number, scratch: number): void;
   gramRows(factors: number, nRows: number, f: number, regularization: number, gram: number, from: number, to: number): void;
+  mirror(gram: number, f: number): void;
   foldIn(items: number, f: number, gram: number, cols: number, counts: number, n: number, alpha: number, a: number, b: number, x: number): void;
   scoreAll(items: number, nItems: number, f: number, x: number, out: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
-
-/** The kernels over `memory`; the module is compiled once per thread, instantiated per call (microseconds). */
-export function alsKernel(memory: WebAssembly.Memory): AlsKernel {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('./wasm/als.wasm', import.meta.url)));
-  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as AlsKernel;
+export interface EaseKernel {
+  extract(matrix: number, n: number, blockT: number, k0: number, kb: number, part: number, parts: number): void;
+  sweep(matrix: number, n: number, blockT: number, inverse: number, k0: number, kb: number, part: number, parts: number, scratch: number): void;
+  weights(matrix: number, n: number, diagonal: number, part: number, parts: number): void;
 }
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** A module's exports over `memory`; each module is compiled once per thread, instantiated per call (microseconds). */
+function instantiate(name: string, memory: WebAssembly.Memory): unknown {
+  let module = compiled.get(name);
+  if (!module) compiled.set(name, (module = new WebAssembly.Module(readFileSync(new URL(`./wasm/${name}.wasm`, import.meta.url)))));
+  return new WebAssembly.Instance(module, { env: { memory } }).exports;
+}
+
+export const alsKernel = (memory: WebAssembly.Memory) => instantiate('als', memory) as AlsKernel;
+export const easeKernel = (memory: WebAssembly.Memory) => instantiate('ease', memory) as EaseKernel;
 
 const PAGE = 65536;
 /** WebAssembly memories (32-bit addresses) end at 4 GiB. */
