@@ -3,7 +3,7 @@ import { contentHash } from './canonicalJson.js';
 import { readEnvelope, type PageEnvelope } from './pageEnvelope.js';
 import type { QuarantineDocument } from './quarantine.js';
 import type { StagedPage } from './staging.js';
-import { gzipRecords, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from './stagedRecords.js';
+import { gzipRecords, pageDigest, recordsText, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from './stagedRecords.js';
 import { encodeFacts, factsOf } from './recordFacts.js';
 import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
 
@@ -57,6 +57,7 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
     });
   });
 
+  const text = recordsText(records);
   return {
     staged: {
       _id: stagedPageId(ctx.source.name, ctx.runId, ctx.page),
@@ -70,8 +71,9 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
       invalidKeys,
       drift,
       fetched_at: ctx.now,
-      records: gzipRecords(records),
+      records: gzipRecords(text),
       format: RECORDS_WITH_FACTS,
+      digest: pageDigest(text, invalidKeys, keylessInvalid),
     },
     quarantined,
   };

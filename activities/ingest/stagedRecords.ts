@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 /*
@@ -19,8 +20,21 @@ export const stagedPageId = (source: string, runId: string, page: number) => `${
 // Keys are ids written in digits and JSON text holds no raw tab or newline, so plain
 // lines need no escaping: cheaper than JSON-in-JSON, and the merge passes the record
 // text along without parsing it again.
-export function gzipRecords(records: StagedRecord[]): Uint8Array {
-  return gzipSync(records.map((r) => r.join('\t')).join('\n'), { level: 1 });
+export function recordsText(records: StagedRecord[]): string {
+  return records.map((r) => r.join('\t')).join('\n');
+}
+
+export function gzipRecords(records: StagedRecord[] | string): Uint8Array {
+  return gzipSync(typeof records === 'string' ? records : recordsText(records), { level: 1 });
+}
+
+/**
+ * What a page staged, in 32 hex digits: its record lines (keys, content hashes, facts and
+ * the records) and the keys of its invalid records. Two pages with the same digest stage
+ * the same thing, whatever their bodies' formatting and whatever `total` said.
+ */
+export function pageDigest(text: string, invalidKeys: readonly string[], keylessInvalid: number): string {
+  return hash('sha256', `${text}\n${JSON.stringify([invalidKeys, keylessInvalid])}`, 'hex').slice(0, 32);
 }
 
 export function gunzipRecords(bytes: Uint8Array, format?: number): StagedRecord[] {

@@ -42,6 +42,8 @@ export interface StagedPage {
   records: Binary;
   /** RECORDS_WITH_FACTS; absent on pages staged before, whose lines have no facts. */
   format?: number;
+  /** What the page staged (stagedRecords.ts pageDigest); absent on pages staged before digests were. */
+  digest?: string;
 }
 
 export const STAGING_COLLECTION = 'staging_pages';

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Binary, type Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
@@ -245,6 +246,74 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const back = await raw().findOne({ _id: '5' });
     expect(back?.deleted_at ?? null).to.equal(null);
     expect(back?.version_run).to.equal(runOf('run-3'));
+  });
+
+  describe('a run that repeats the pages of the last clean merge', () => {
+    /** Merges a staged run, returning its counts and the run the merge said it repeated (undefined: merged in full). */
+    const observed = async (runId: string, pages: number, options: { complete?: boolean; repeatPages?: boolean } = {}) => {
+      let repeated: unknown;
+      const logger = new DefaultLogger('INFO', (entry) => {
+        if (entry.message === 'source merged') repeated = entry.meta?.repeatOf;
+      });
+      const input: MergeInput = { source: 'tracks', runId: runOf(runId), pages, complete: options.complete ?? true, expectedRecords: 0 };
+      const stats = await new MockActivityEnvironment(undefined, { logger }).run(
+        (i: MergeInput) => mergeSource({ db, repeatPages: options.repeatPages, sources: { ...SOURCES, tracks: source } }, i),
+        input,
+      );
+      return { stats, repeated };
+    };
+    const ledgerOf = async (runId: string) => {
+      const { _id, run_id, merged_at, first_merged_at, ...rest } = (await readSourceRun(db, 'tracks', runOf(runId))) ?? {};
+      return rest;
+    };
+    const pages = [tracks(1, 60), tracks(61, 100)];
+
+    it('is recorded from the digests alone, with the counts and ledger a full merge gives; a change is merged in full', async () => {
+      await merge('run-1', pages);
+      const before = await db.collection(`${source.rawCollection}_keys`).find().sort({ _id: 1 }).toArray();
+      await stagePages(db, source, runOf('run-2'), pages);
+      const fast = await observed('run-2', 2);
+      expect(fast).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: runOf('run-1') });
+      expect(await db.collection(`${source.rawCollection}_keys`).find().sort({ _id: 1 }).toArray(), 'nothing written beside the ledger').to.deep.equal(before);
+      expect(await observed('run-2', 2), 'a retry reports the same').to.deep.equal(fast);
+      expect(await lastSeenRun(db, source, '99')).to.equal(runOf('run-2'));
+
+      // The same pages merged in full: the same counts and the same ledger.
+      await stagePages(db, source, runOf('run-3'), pages);
+      expect(await observed('run-3', 2, { repeatPages: false })).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });
+      const full = await ledgerOf('run-3');
+      expect(full).to.have.property('profile');
+      expect(await ledgerOf('run-2')).to.deep.equal(full);
+
+      // One record changed on page 2: merged in full; its pages are then the ones repeated.
+      const changed = [tracks(1, 60), [...tracks(61, 99), named(100, 'Changed')]];
+      await stagePages(db, source, runOf('run-4'), changed);
+      expect(await observed('run-4', 2)).to.deep.equal({ stats: counts({ unchanged: 99, updated: 1, historyVersions: 1, curatedDocuments: 1 }), repeated: undefined });
+      await stagePages(db, source, runOf('run-5'), changed);
+      expect(await observed('run-5', 2)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: runOf('run-4') });
+      // The same records on pages cut differently: merged in full (and nothing changes).
+      await stagePages(db, source, runOf('run-6'), [[...tracks(1, 60), ...tracks(61, 99), named(100, 'Changed')]]);
+      expect(await observed('run-6', 1)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });
+    });
+
+    it('is merged in full after an unclean merge, when incomplete, or when another merge is writing', async () => {
+      const invalid = [tracks(1, 60), [...tracks(61, 99), { ...track(100), duration: 'broken' }]];
+      await merge('run-1', invalid);
+      await stagePages(db, source, runOf('run-2'), invalid);
+      expect((await observed('run-2', 2)).repeated, 'a page with an invalid record: its digests were not kept').to.equal(undefined);
+
+      await merge('run-3', pages);
+      await stagePages(db, source, runOf('run-4'), pages);
+      expect(await observed('run-4', 2, { complete: false }), 'an incomplete run').to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });
+      await stagePages(db, source, runOf('run-5'), pages);
+      expect((await observed('run-5', 2)).repeated, 'the incomplete run forgot the digests').to.equal(undefined);
+
+      await markKeyIndexWriting(db, source, runOf('run-dead'));
+      await stagePages(db, source, runOf('run-6'), pages);
+      expect((await observed('run-6', 2)).repeated, 'a merge died writing: the raw layer is read').to.equal(undefined);
+      await stagePages(db, source, runOf('run-7'), pages);
+      expect((await observed('run-7', 2)).repeated, 'trusted again after a full merge').to.equal(runOf('run-6'));
+    });
   });
 
   it('keeps a record live when its key is served with an invalid record', async () => {

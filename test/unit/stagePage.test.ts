@@ -50,6 +50,18 @@ describe('stagePage', () => {
     expect(JSON.parse(decodeRecords(staged)[0]?.[3] ?? '')).to.deep.equal(odd);
   });
 
+  it('digests what a page staged: the same records give the same digest whatever the run, page or total; any difference another', () => {
+    const digest = (items: unknown[], context = ctx, total = 2) => stagePage(context, { items, total }).staged.digest;
+    const same = digest([track(7), track(3)]);
+    expect(same).to.match(/^[0-9a-f]{32}$/);
+    expect(digest([track(7), track(3)], { ...ctx, runId: 'run-2', page: 9, now: new Date() }, 500)).to.equal(same);
+    expect(digest([track(3), track(7)]), 'order').to.not.equal(same);
+    expect(digest([track(7), track(3, { name: 'Other' })]), 'a field').to.not.equal(same);
+    expect(digest([track(7)]), 'a record fewer').to.not.equal(same);
+    expect(digest([track(7), { ...track(3), duration: 'long' }]), 'an invalid record').to.not.equal(digest([track(7), { ...track(4), duration: 'long' }]));
+    expect(digest([track(7), 'junk']), 'a keyless invalid record').to.not.equal(digest([track(7)]));
+  });
+
   it('keys a staged page by source, run and page', () => {
     const { staged } = stagePage({ ...ctx, page: 7 }, { items: [track(1)], total: 1 });
     expect(staged).to.include({ _id: `tracks/${ctx.runId}/7`, source: 'tracks', run_id: ctx.runId, page: 7 });

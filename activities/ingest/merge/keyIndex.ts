@@ -79,8 +79,11 @@ const NONE = 0xffff;
 const KEYS_PER_CHUNK = 50_000;
 
 function collection(db: Db, source: SourceDescription) {
-  return db.collection<MetaDocument | ChunkDocument>(`${source.rawCollection}_keys`);
+  return db.collection<MetaDocument | ChunkDocument>(keyIndexCollectionName(source));
 }
+
+/** Where a source's key index lives; documents beside it that carry its `generation` are dropped with it. */
+export const keyIndexCollectionName = (source: SourceDescription) => `${source.rawCollection}_keys`;
 
 function readMeta(db: Db, source: SourceDescription): Promise<MetaDocument | null> {
   return collection(db, source).findOne({ _id: 'meta' }) as Promise<MetaDocument | null>;

@@ -13,12 +13,13 @@ import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
 import { decodeFacts, encodeFacts, factsOf, type RecordFacts } from '../recordFacts.js';
 import type { StagedRecord } from '../stagedRecords.js';
-import { recordSourceRun, sourceRunId } from '../sourceRuns.js';
+import { readSourceRun, recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
 import { applyChanges, type Served } from './applyChanges.js';
 import { BatchInserter } from './batchWriters.js';
 import { keyIndexWriter, LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, NO_EXTRAS, openKeyIndex, releaseMergeLease, saveKeyIndex, takeMergeLease, type KeyExtras, type KeyState } from './keyIndex.js';
 import { rebuildCurated } from './rebuildCurated.js';
+import { keepPageDigests, repeatOf } from './repeatPages.js';
 import { PartitionFiles } from './partitions.js';
 
 /** Records per partition held in memory at once. */
@@ -77,6 +78,8 @@ export interface MergeDeps {
   partitionRecords?: number;
   /** The source descriptions; tests give sources collections of their own. */
   sources?: Readonly<Record<SourceName, SourceDescription>>;
+  /** false: merge in full even the pages the last clean merge already did (tests compare both). */
+  repeatPages?: boolean;
 }
 
 /**
@@ -93,6 +96,9 @@ export interface MergeDeps {
  * first, then curated, then raw, so a raw document that already carries this run's
  * marks has everything before it done; a retry reads back from those marks what an
  * earlier attempt did, writes nothing twice and reports the same counts.
+ *
+ * A run that served the very pages the last clean merge did is recorded without reading
+ * anything else (repeatPages.ts): an unchanged day costs the ledger only.
  *
  * Both sides are hash-partitioned into local files first, so that memory holds one
  * partition at a time whatever the size of the source. One merge of a source runs at a
@@ -136,6 +142,20 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
   // yet, or when a merge of another run died while writing (then curated is rebuilt too).
   const index = await openKeyIndex(db, source, run);
   const recovering = index === null && (await keyIndexWriter(db, source)) !== null;
+
+  // The same pages as the last clean merge: nothing to read or write but the ledger.
+  if (index && deps.repeatPages !== false) {
+    const t = performance.now();
+    const repeat = await repeatOf(db, source, input);
+    const prior = repeat && (await readSourceRun(db, source.name, repeat.run));
+    if (repeat && prior) {
+      const { _id, run_id, complete, first_merged_at, merged_at, stats: _stats, ...rest } = prior;
+      stats.unchanged = repeat.served;
+      await recordSourceRun(db, { ...rest, _id: sourceRunId(source.name, run), run_id: run, complete: true, merged_at: new Date(), stats });
+      log.info('source merged', { source: source.name, run, complete: input.complete, repeatOf: repeat.run, ...stats, repeatMs: Math.round(performance.now() - t) });
+      return stats;
+    }
+  }
   const rawCount = index ? index.keys : await raw.estimatedDocumentCount();
   const expected = Math.max(input.expectedRecords, rawCount);
   const partitions = Math.max(1, Math.ceil(expected / (deps.partitionRecords ?? PARTITION_RECORDS)));
@@ -152,6 +172,9 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
     // Both sides are partitioned at once: the key index is read while the staged pages are.
     const since = (t: number) => Math.round(performance.now() - t);
     const staged = new PartitionFiles(dir, 'staged', partitions, inMemory);
+    /** Each page's digest, and whether every page was valid: what repeatPages.ts keeps. */
+    const digests: (string | undefined)[] = [];
+    let clean = true;
     const partitionStaged = async () => {
       const t = performance.now();
       // Pages are read a few ahead but partitioned strictly in page order: the order
@@ -169,6 +192,8 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
         const doc = await ahead.get(page);
         ahead.delete(page);
         if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
+        digests[page - 1] = doc.digest;
+        if (doc.invalid > 0 || doc.keylessInvalid > 0) clean = false;
         const records = decodeRecords(doc);
         for (let position = 0; position < records.length; position++) {
           const [key, hash, stagedFacts, recordJson] = records[position] as StagedRecord;
@@ -349,6 +374,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       stats,
       ...live.toDocument(),
     });
+    await keepPageDigests(db, source, run, input.complete && clean && stats.duplicates === 0 ? digests : null, stats.inserted + stats.updated + stats.unchanged);
     phase('ledgerMs');
     log.info('source merged', { source: source.name, run, complete: input.complete, partitions, ...stats, ...timings });
     return stats;

@@ -1,0 +1,81 @@
+import type { Db } from 'mongodb';
+import type { SourceDescription } from '../../../sources/index.js';
+import { findStagedPage } from '../staging.js';
+import type { MergeInput } from '../types.js';
+import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
+
+/*
+ * A day that served the very pages the last clean merge of the source did (every page's
+ * digest the same, stagedRecords.ts) changes nothing: the merge records it without reading
+ * the key index or a single record. A full merge would find every record unchanged, no key
+ * to tombstone and the same live profile, and write nothing but the ledger.
+ *
+ * What makes it exact: the digests are kept beside the key index, tied to its generation,
+ * which changes whenever a merge writes anything; while a merge writes (or died writing),
+ * the index has no generation at all. So digests of the current generation describe the
+ * raw layer as it is. They are kept only after a complete run whose every page was valid
+ * and whose keys were all distinct: then every live key was served, none is marked
+ * missed, and the live profile of that run's ledger is the live data's. Any other full
+ * merge forgets them.
+ */
+
+/** Beside the key index's documents, in its collection: dropped when its generation is. */
+interface PageDigestsDocument {
+  _id: 'pages';
+  /** The key index generation the digests describe. */
+  generation: string;
+  /** The run whose full merge staged these pages (its ledger holds the live profile). */
+  run: string;
+  /** Page p's digest at p − 1. */
+  digests: string[];
+  /** Keys served by those pages: every live key. */
+  served: number;
+}
+
+const PAGES_AHEAD = 16;
+
+function digestsCollection(db: Db, source: SourceDescription) {
+  return db.collection<PageDigestsDocument>(keyIndexCollectionName(source));
+}
+
+/**
+ * The run whose merge already gave the raw layer this run's pages, and the keys they
+ * served; null when the run must be merged in full (incomplete, any page different or
+ * staged without a digest, digests of another generation, or kept by this very run: a
+ * retry reports what its first attempt did).
+ */
+export async function repeatOf(db: Db, source: SourceDescription, input: Pick<MergeInput, 'runId' | 'pages' | 'complete'>): Promise<{ run: string; served: number } | null> {
+  if (!input.complete) return null;
+  const generation = await keyIndexGeneration(db, source);
+  if (!generation) return null;
+  const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
+  if (!kept || kept.generation !== generation || kept.run === input.runId || kept.digests.length !== input.pages) return null;
+  const read = (page: number) => {
+    const doc = findStagedPage(db, source.name, input.runId, page, { projection: { digest: 1 } });
+    doc.catch(() => {});
+    return doc;
+  };
+  const ahead = new Map<number, ReturnType<typeof read>>();
+  for (let page = 1; page <= input.pages; page++) {
+    for (let next = page; next < page + PAGES_AHEAD && next <= input.pages; next++) if (!ahead.has(next)) ahead.set(next, read(next));
+    const staged = await ahead.get(page);
+    ahead.delete(page);
+    if (staged?.digest === undefined || staged.digest !== kept.digests[page - 1]) {
+      // Settle the reads still in flight before leaving: the full merge reads the same pages.
+      await Promise.allSettled(ahead.values());
+      return null;
+    }
+  }
+  return { run: kept.run, served: kept.served };
+}
+
+/** After a full merge: keeps its pages' digests when it qualifies (see above), forgets any others. */
+export async function keepPageDigests(db: Db, source: SourceDescription, run: string, digests: (string | undefined)[] | null, served: number): Promise<void> {
+  const coll = digestsCollection(db, source);
+  const generation = await keyIndexGeneration(db, source);
+  if (!generation || digests === null || digests.some((d) => d === undefined)) {
+    await coll.deleteOne({ _id: 'pages' });
+    return;
+  }
+  await coll.replaceOne({ _id: 'pages' }, { generation, run, digests: digests as string[], served }, { upsert: true });
+}
