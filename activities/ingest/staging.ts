@@ -57,9 +57,9 @@ export function findStagedPage(db: Db, source: SourceName, runId: string, page: 
   return stagingCollection(db).findOne({ _id: stagedPageId(source, runId, page) }, options);
 }
 
-/** Stages a page; a page already staged (by an earlier attempt) is kept as it is. */
-export async function insertStagedPage(db: Db, doc: StagedPage): Promise<void> {
-  await insertIgnoringDuplicates(stagingCollection(db), [doc]);
+/** Stages pages in one command; a page already staged (by an earlier attempt) is kept as it is. */
+export async function insertStagedPages(db: Db, docs: StagedPage[]): Promise<void> {
+  await insertIgnoringDuplicates(stagingCollection(db), docs);
 }
 
 /**
