@@ -8,6 +8,13 @@ import type { RecordFacts } from './recordFacts.js';
  * aggregates of every live record (counts, per-day and per-genre tallies). The checks read
  * this, and the ids records point at from the key indexes, instead of every record.
  */
+/**
+ * What the live profile computes from a record's facts, as a number: a merge that repeats
+ * the pages of an earlier one copies that merge's profile (merge/repeatPages.ts) only
+ * when both computed it the same way. Bump it whenever the profile's definition changes.
+ */
+export const LIVE_PROFILE_VERSION = 1;
+
 export interface LiveProfileDocument {
   /** Records the run served and stored (valid, first copy of each key). */
   profile: { records: number; newest: number | null; fields: Record<string, FieldProfile> };
