@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
 import { findStagedPage } from '../staging.js';
+import { LIVE_PROFILE_VERSION } from '../liveProfile.js';
 import type { MergeInput } from '../types.js';
 import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
 
@@ -15,8 +16,8 @@ import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
  * the index has no generation at all. So digests of the current generation describe the
  * raw layer as it is. They are kept only after a complete run whose every page was valid
  * and whose keys were all distinct: then every live key was served, none is marked
- * missed, and the live profile of that run's ledger is the live data's. Any other full
- * merge forgets them.
+ * missed, and the live profile of that run's ledger is the live data's (as long as the
+ * profile is computed the same way: LIVE_PROFILE_VERSION). Any other full merge forgets them.
  */
 
 /** Beside the key index's documents, in its collection: dropped when its generation is. */
@@ -30,6 +31,8 @@ interface PageDigestsDocument {
   digests: string[];
   /** Keys served by those pages: every live key. */
   served: number;
+  /** LIVE_PROFILE_VERSION of the merge that kept them: its ledger's profile is copied only by a merge that computes the same. */
+  profile_version: number;
 }
 
 const PAGES_AHEAD = 16;
@@ -49,7 +52,7 @@ export async function repeatOf(db: Db, source: SourceDescription, input: Pick<Me
   const generation = await keyIndexGeneration(db, source);
   if (!generation) return null;
   const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
-  if (!kept || kept.generation !== generation || kept.run === input.runId || kept.digests.length !== input.pages) return null;
+  if (!kept || kept.generation !== generation || kept.run === input.runId || kept.profile_version !== LIVE_PROFILE_VERSION || kept.digests.length !== input.pages) return null;
   const read = (page: number) => {
     const doc = findStagedPage(db, source.name, input.runId, page, { projection: { digest: 1 } });
     doc.catch(() => {});
@@ -77,5 +80,5 @@ export async function keepPageDigests(db: Db, source: SourceDescription, run: st
     await coll.deleteOne({ _id: 'pages' });
     return;
   }
-  await coll.replaceOne({ _id: 'pages' }, { generation, run, digests: digests as string[], served }, { upsert: true });
+  await coll.replaceOne({ _id: 'pages' }, { generation, run, digests: digests as string[], served, profile_version: LIVE_PROFILE_VERSION }, { upsert: true });
 }
