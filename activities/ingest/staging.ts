@@ -57,6 +57,30 @@ export function findStagedPage(db: Db, source: SourceName, runId: string, page: 
   return stagingCollection(db).findOne({ _id: stagedPageId(source, runId, page) }, options);
 }
 
+/**
+ * A run's staged pages 1..pages of a source in page order (null for a page not staged),
+ * `ahead` reads in flight; leaving early settles the reads still out.
+ */
+export async function* stagedPagesInOrder(db: Db, source: SourceName, runId: string, pages: number, options: FindOptions = {}, ahead = 16): AsyncGenerator<[number, StagedPage | null]> {
+  const read = (page: number) => {
+    const doc = findStagedPage(db, source, runId, page, options);
+    // Observed here so that a read left behind cannot crash the worker; the awaiting code still sees its error.
+    doc.catch(() => {});
+    return doc;
+  };
+  const inFlight = new Map<number, ReturnType<typeof read>>();
+  try {
+    for (let page = 1; page <= pages; page++) {
+      for (let next = page; next < page + ahead && next <= pages; next++) if (!inFlight.has(next)) inFlight.set(next, read(next));
+      const doc = await inFlight.get(page);
+      inFlight.delete(page);
+      yield [page, doc ?? null];
+    }
+  } finally {
+    await Promise.allSettled(inFlight.values());
+  }
+}
+
 /** Stages pages in one command; a page already staged (by an earlier attempt) is kept as it is. */
 export async function insertStagedPages(db: Db, docs: StagedPage[]): Promise<void> {
   await insertIgnoringDuplicates(stagingCollection(db), docs);

@@ -7,7 +7,7 @@ import type { Db } from 'mongodb';
 import { getSource, type SourceDescription, type SourceName } from '../../../sources/index.js';
 import { quarantineCollection, type QuarantineDocument } from '../quarantine.js';
 import { rawCollection } from '../raw.js';
-import { decodeRecords, findStagedPage } from '../staging.js';
+import { decodeRecords, stagedPagesInOrder } from '../staging.js';
 import { emptyMergeStats, type MergeStats } from '../stats.js';
 import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
@@ -179,18 +179,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       const t = performance.now();
       // Pages are read a few ahead but partitioned strictly in page order: the order
       // within a partition is what makes the first served copy of a key win.
-      const read = (page: number) => {
-        const doc = findStagedPage(db, source.name, run, page);
-        // Observed here so that a read left behind by an early exit cannot crash the worker;
-        // the awaiting code still sees its error.
-        doc.catch(() => {});
-        return doc;
-      };
-      const ahead = new Map<number, ReturnType<typeof read>>();
-      for (let page = 1; page <= input.pages; page++) {
-        for (let next = page; next < page + STAGED_PAGES_AHEAD && next <= input.pages; next++) if (!ahead.has(next)) ahead.set(next, read(next));
-        const doc = await ahead.get(page);
-        ahead.delete(page);
+      for await (const [page, doc] of stagedPagesInOrder(db, source.name, run, input.pages, {}, STAGED_PAGES_AHEAD)) {
         if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
         digests[page - 1] = doc.digest;
         if (doc.invalid > 0 || doc.keylessInvalid > 0) clean = false;

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
-import { findStagedPage } from '../staging.js';
+import { stagedPagesInOrder } from '../staging.js';
 import { LIVE_PROFILE_VERSION } from '../liveProfile.js';
 import type { MergeInput } from '../types.js';
 import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
@@ -35,8 +35,6 @@ interface PageDigestsDocument {
   profile_version: number;
 }
 
-const PAGES_AHEAD = 16;
-
 function digestsCollection(db: Db, source: SourceDescription) {
   return db.collection<PageDigestsDocument>(keyIndexCollectionName(source));
 }
@@ -53,21 +51,8 @@ export async function repeatOf(db: Db, source: SourceDescription, input: Pick<Me
   if (!generation) return null;
   const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
   if (!kept || kept.generation !== generation || kept.run === input.runId || kept.profile_version !== LIVE_PROFILE_VERSION || kept.digests.length !== input.pages) return null;
-  const read = (page: number) => {
-    const doc = findStagedPage(db, source.name, input.runId, page, { projection: { digest: 1 } });
-    doc.catch(() => {});
-    return doc;
-  };
-  const ahead = new Map<number, ReturnType<typeof read>>();
-  for (let page = 1; page <= input.pages; page++) {
-    for (let next = page; next < page + PAGES_AHEAD && next <= input.pages; next++) if (!ahead.has(next)) ahead.set(next, read(next));
-    const staged = await ahead.get(page);
-    ahead.delete(page);
-    if (staged?.digest === undefined || staged.digest !== kept.digests[page - 1]) {
-      // Settle the reads still in flight before leaving: the full merge reads the same pages.
-      await Promise.allSettled(ahead.values());
-      return null;
-    }
+  for await (const [page, staged] of stagedPagesInOrder(db, source.name, input.runId, input.pages, { projection: { digest: 1 } })) {
+    if (staged?.digest === undefined || staged.digest !== kept.digests[page - 1]) return null;
   }
   return { run: kept.run, served: kept.served };
 }
