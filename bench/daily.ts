@@ -161,9 +161,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The phases (`...Ms`) of each source's latest merge, from the worker's "source merged" log lines. */
-function watchMergePhases(worker: ChildProcess): Map<string, Record<string, number>> {
-  const phases = new Map<string, Record<string, number>>();
+/** The phases (`...Ms`) of each source's latest merge, and the run it repeated if it did, from the worker's "source merged" log lines. */
+function watchMergePhases(worker: ChildProcess): Map<string, Record<string, number | string>> {
+  const phases = new Map<string, Record<string, number | string>>();
   let pending = '';
   worker.stdout?.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString('utf8')).split('\n');
@@ -171,7 +171,10 @@ function watchMergePhases(worker: ChildProcess): Map<string, Record<string, numb
     for (const line of lines) {
       if (!line.includes('"source merged"')) continue;
       const entry = JSON.parse(line) as Record<string, unknown>;
-      phases.set(String(entry.source), Object.fromEntries(Object.entries(entry).filter(([k, v]) => k.endsWith('Ms') && typeof v === 'number')) as Record<string, number>);
+      const timings = Object.fromEntries(Object.entries(entry).filter(([k, v]) => k.endsWith('Ms') && typeof v === 'number')) as Record<string, number | string>;
+      // A merge that repeated an earlier one's pages (merge/repeatPages.ts) names that run.
+      if (typeof entry.repeatOf === 'string') timings.repeatOf = entry.repeatOf;
+      phases.set(String(entry.source), timings);
     }
   });
   return phases;
