@@ -51,11 +51,11 @@ export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Fl
   const { byUser, byItem } = countListens(m);
   const parts = runner.parallelism;
   const plan = new KernelArena();
-  const slots = { matrix: plan.f32(n * n), blockT: plan.f32(BLOCK * n), inverse: plan.f32(BLOCK * BLOCK), diagonal: plan.f32(n), scratch: plan.f32(parts * 2 * BLOCK) };
+  const slots = { matrix: plan.f32(n * n), blockT: plan.f32(BLOCK * n), w: plan.f32(n * BLOCK), inverse: plan.f32(BLOCK * BLOCK), diagonal: plan.f32(n), scratch: plan.f32(parts * BLOCK) };
   const arena = plan.open(`EASE on ${n} items`);
   const { memory } = arena;
   const [matrix, blockT, inverse] = [arena.f32(slots.matrix), arena.f32(slots.blockT), arena.f32(slots.inverse)];
-  const at = { matrix: arena.address(slots.matrix), blockT: arena.address(slots.blockT), inverse: arena.address(slots.inverse), diagonal: arena.address(slots.diagonal) };
+  const at = { matrix: arena.address(slots.matrix), blockT: arena.address(slots.blockT), w: arena.address(slots.w), inverse: arena.address(slots.inverse), diagonal: arena.address(slots.diagonal) };
   const each = <T>(task: (part: number) => T) => runner.runAll(Array.from({ length: parts }, (_, part) => task(part) as never));
   await each((part) => ({ kind: 'easeGram', memory, matrix: at.matrix, n, part, parts, lambda: params.lambda, userOffsets: byUser.offsets, userItems: byUser.cols, itemOffsets: byItem.offsets, itemUsers: byItem.cols }));
   const pivots = new Float64Array(BLOCK * BLOCK);
@@ -67,7 +67,7 @@ export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Fl
     for (let a = 0; a < kb; a++) for (let c = 0; c < kb; c++) pivots[a * kb + c] = blockT[c * n + k0 + a] as number;
     invertInPlace(pivots, kb);
     inverse.set(pivots.subarray(0, kb * kb));
-    await each((part) => ({ kind: 'easeSweep', memory, matrix: at.matrix, n, part, parts, blockT: at.blockT, inverse: at.inverse, k0, kb, scratch: arena.address(slots.scratch) + part * 2 * BLOCK * 4 }));
+    await each((part) => ({ kind: 'easeSweep', memory, matrix: at.matrix, n, part, parts, blockT: at.blockT, inverse: at.inverse, w: at.w, k0, kb, scratch: arena.address(slots.scratch) + part * BLOCK * 4 }));
     for (let a = 0; a < kb; a++) for (let c = a; c < kb; c++) matrix[(k0 + a) * n + k0 + c] = -(pivots[a * kb + c] as number);
   }
   const diagonal = arena.f32(slots.diagonal);
@@ -160,12 +160,14 @@ export interface EaseSweepTask extends EaseBlockTask {
   kind: 'easeSweep';
   /** A_KK⁻¹, kb x kb float32. */
   inverse: number;
-  /** 2·BLOCK floats of the task's own. */
+  /** n x BLOCK floats: row i's A_iK·A_KK⁻¹, written by the task owning row i. */
+  w: number;
+  /** BLOCK floats of the task's own. */
   scratch: number;
 }
 
 export function easeSweep(t: EaseSweepTask): void {
-  easeKernel(t.memory).sweep(t.matrix, t.n, t.blockT, t.inverse, t.k0, t.kb, t.part, t.parts, t.scratch);
+  easeKernel(t.memory).sweep(t.matrix, t.n, t.blockT, t.inverse, t.k0, t.kb, t.part, t.parts, t.scratch, t.w);
 }
 
 /** Gauss-Jordan inversion without pivoting: enough for a symmetric positive-definite matrix. */

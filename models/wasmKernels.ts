@@ -18,7 +18,7 @@ export interface AlsKernel {
 
 export interface EaseKernel {
   extract(matrix: number, n: number, blockT: number, k0: number, kb: number, part: number, parts: number): void;
-  sweep(matrix: number, n: number, blockT: number, inverse: number, k0: number, kb: number, part: number, parts: number, scratch: number): void;
+  sweep(matrix: number, n: number, blockT: number, inverse: number, k0: number, kb: number, part: number, parts: number, scratch: number, w: number): void;
   weights(matrix: number, n: number, diagonal: number, part: number, parts: number): void;
 }
 

@@ -18,41 +18,58 @@ export function extract(matrix: usize, n: i32, blockT: usize, k0: i32, kb: i32, 
   }
 }
 
+/** Columns updated together: a tile of blockT (64 x TILE floats, 256 KB) stays in a core's L2 cache across rows. */
+const TILE = 1024;
+
 /**
  * The sweep of pivots K = [k0, k0 + kb) on the task's rows outside K, given `inverse` =
  * A_KK⁻¹ (kb x kb) and blockT (A_iK of every row i, before this sweep):
- *   w = A_iK·A_KK⁻¹,  A_ij −= w·A_Kj for j ≥ i outside K,  A_iK ← w.
- * `scratch` is 2·kb floats of the task's own.
+ *   w_i = A_iK·A_KK⁻¹,  A_ij −= w_i·A_Kj for j ≥ i outside K,  A_iK ← w_i.
+ * First every row's w_i (into `w`, kb floats per row of the matrix, this task's rows only),
+ * then the updates a tile of columns at a time, so that blockT's columns are read from
+ * cache rather than memory (past a few thousand items blockT outgrows the cache).
+ * `scratch` is kb floats of the task's own.
  */
-export function sweep(matrix: usize, n: i32, blockT: usize, inverse: usize, k0: i32, kb: i32, part: i32, parts: i32, scratch: usize): void {
+export function sweep(matrix: usize, n: i32, blockT: usize, inverse: usize, k0: i32, kb: i32, part: i32, parts: i32, scratch: usize, w: usize): void {
   const rowBytes = <usize>n << 2;
   const k1 = k0 + kb;
   const col = scratch;
-  const w = scratch + (<usize>kb << 2);
+  const wBytes = <usize>(kb << 2);
   for (let i = part; i < n; i += parts) {
     if (i >= k0 && i < k1) continue;
     for (let c = 0; c < kb; c++) store<f32>(col + (<usize>c << 2), load<f32>(blockT + <usize>c * rowBytes + (<usize>i << 2)));
+    const wi = w + <usize>i * wBytes;
     for (let a = 0; a < kb; a++) {
       const inv = inverse + <usize>(a * kb) * 4;
       let s: f32 = 0;
       for (let c = 0; c < kb; c++) s += load<f32>(inv + (<usize>c << 2)) * load<f32>(col + (<usize>c << 2));
-      store<f32>(w + (<usize>a << 2), s);
+      store<f32>(wi + (<usize>a << 2), s);
     }
-    const row = matrix + <usize>i * rowBytes;
-    if (i < k0) {
-      subtract(row, i, k0, w, kb, blockT, rowBytes);
-      subtract(row, k1, n, w, kb, blockT, rowBytes);
-      for (let a = 0; a < kb; a++) store<f32>(row + (<usize>(k0 + a) << 2), load<f32>(w + (<usize>a << 2)));
-    } else {
-      subtract(row, i, n, w, kb, blockT, rowBytes);
-      for (let a = 0; a < kb; a++) store<f32>(matrix + <usize>(k0 + a) * rowBytes + (<usize>i << 2), load<f32>(w + (<usize>a << 2)));
+  }
+  for (let t0 = 0; t0 < n; t0 += TILE) {
+    const t1 = min(n, t0 + TILE);
+    for (let i = part; i < t1; i += parts) {
+      if (i >= k0 && i < k1) continue;
+      const row = matrix + <usize>i * rowBytes;
+      const wi = w + <usize>i * wBytes;
+      if (i < k0) {
+        subtract(row, max(i, t0), min(k0, t1), wi, kb, blockT, rowBytes);
+        subtract(row, max(k1, t0), t1, wi, kb, blockT, rowBytes);
+      } else subtract(row, max(i, t0), t1, wi, kb, blockT, rowBytes);
     }
+  }
+  for (let i = part; i < n; i += parts) {
+    if (i >= k0 && i < k1) continue;
+    const wi = w + <usize>i * wBytes;
+    if (i < k0) for (let a = 0; a < kb; a++) store<f32>(matrix + <usize>i * rowBytes + (<usize>(k0 + a) << 2), load<f32>(wi + (<usize>a << 2)));
+    else for (let a = 0; a < kb; a++) store<f32>(matrix + <usize>(k0 + a) * rowBytes + (<usize>i << 2), load<f32>(wi + (<usize>a << 2)));
   }
 }
 
 /** row[j] −= Σ_a w[a]·blockT[a][j] for j in [from, to): the inner loop of the whole fit. */
 @inline
 function subtract(row: usize, from: i32, to: i32, w: usize, kb: i32, blockT: usize, rowBytes: usize): void {
+  if (from >= to) return;
   let j = from;
   // Sixteen columns at a time: each w[a] is loaded once for four vectors.
   for (; j + 16 <= to; j += 16) {

@@ -181,6 +181,32 @@ describe('training model families', () => {
       expect(worst).to.be.below(1e-6);
     });
 
+    it('over several column tiles (past 1,024 items): G·B equals G off the diagonal, as B = I − G⁻¹·diag(G⁻¹)⁻¹ implies', async () => {
+      const n = 1100;
+      const next = seededRandom(9);
+      const lists = Array.from({ length: 2000 }, () => Array.from({ length: 20 }, () => Math.floor(n * next() ** 1.5)));
+      const lambda = 50;
+      const model = await fitModel('ease', interactionsFromLists(lists, n), idsFor(n), { lambda }, { seed: 1, threads: 2 });
+      const g = new Float64Array(n * n);
+      for (const list of lists) {
+        const distinct = [...new Set(list)];
+        for (const i of distinct) for (const j of distinct) g[i * n + j]! += 1;
+      }
+      for (let i = 0; i < n; i++) g[i * n + i]! += lambda;
+      const b = model.weights as Float32Array;
+      let worst = 0;
+      for (let t = 0; t < 400; t++) {
+        const i = Math.floor(next() * n);
+        // Half the columns in the last tile.
+        const j = t % 2 === 0 ? 1024 + Math.floor(next() * (n - 1024)) : Math.floor(next() * n);
+        if (i === j) continue;
+        let gb = 0;
+        for (let k = 0; k < n; k++) gb += (g[i * n + k] as number) * (b[k * n + j] as number);
+        worst = Math.max(worst, Math.abs(gb - (g[i * n + j] as number)));
+      }
+      expect(worst).to.be.below(1e-4);
+    });
+
     it('refuses a catalogue past what the training memory budget holds, naming both', async () => {
       // 1 MB holds sqrt(2^20 / 8) = 362 items: 363 do not.
       expect(easeItemsWithin(1)).to.equal(362);
