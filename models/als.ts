@@ -35,7 +35,7 @@ const INITIAL_SCALE = 0.01;
  * count. Only the item factors are kept: scoring folds a user in from the history
  * (models/score.ts).
  */
-export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: AlsParams, seed: number): Promise<RecommenderModel> {
+export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: AlsParams, seed: number, onProgress?: (done: number) => void): Promise<RecommenderModel> {
   const f = params.factors;
   const { byUser, byItem } = countListens(m);
   const parts = runner.parallelism === 1 ? 1 : runner.parallelism * 4;
@@ -92,6 +92,7 @@ export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Flo
   for (let it = 0; it < params.iterations; it++) {
     await half(users, items, m.nItems, slots.byUser, byUser);
     await half(items, users, m.nUsers, slots.byItem, byItem);
+    onProgress?.((it + 1) / params.iterations);
   }
   // A copy of its own: the model must not keep the whole training memory alive.
   const kept = sharedFloat32(itemFactors.length);

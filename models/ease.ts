@@ -45,7 +45,7 @@ const BLOCK = 64;
  * shared evenly; each entry is computed by the same arithmetic whoever owns it: the model
  * does not depend on the thread count. Cost: items³/2 multiply-adds; memory: items² floats.
  */
-export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: EaseParams, memoryMb: number): Promise<RecommenderModel> {
+export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: EaseParams, memoryMb: number, onProgress?: (done: number) => void): Promise<RecommenderModel> {
   const n = m.nItems;
   assertEaseFits(n, params.maxItems, memoryMb);
   const { byUser, byItem } = countListens(m);
@@ -69,6 +69,7 @@ export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Fl
     inverse.set(pivots.subarray(0, kb * kb));
     await each((part) => ({ kind: 'easeSweep', memory, matrix: at.matrix, n, part, parts, blockT: at.blockT, inverse: at.inverse, w: at.w, k0, kb, scratch: arena.address(slots.scratch) + part * BLOCK * 4 }));
     for (let a = 0; a < kb; a++) for (let c = a; c < kb; c++) matrix[(k0 + a) * n + k0 + c] = -(pivots[a * kb + c] as number);
+    onProgress?.((k0 + kb) / n);
   }
   const diagonal = arena.f32(slots.diagonal);
   for (let j = 0; j < n; j++) diagonal[j] = matrix[j * n + j] as number;

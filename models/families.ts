@@ -20,6 +20,8 @@ export interface FitOptions {
   threads: number;
   /** Memory a fit may take, in MB (EASE's catalogue limit follows from it); default: half the machine's. */
   memoryMb?: number;
+  /** The share of a long fit done, from 0 to 1 (ALS after each iteration, EASE after each block of pivots). */
+  onProgress?: (done: number) => void;
 }
 
 /** Below this many listens a fit runs on the calling thread: starting threads would cost more than it saves. */
@@ -59,9 +61,9 @@ export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Fl
       case 'rp3beta':
         return await fitRp3betaOn(runner, m, itemIds, { neighbors: p.neighbors as number, alpha: p.alpha as number, beta: p.beta as number });
       case 'als':
-        return await fitAlsOn(runner, m, itemIds, { factors: p.factors as number, iterations: p.iterations as number, regularization: p.regularization as number, alpha: p.alpha as number, cgSteps: p.cgSteps as number }, options.seed);
+        return await fitAlsOn(runner, m, itemIds, { factors: p.factors as number, iterations: p.iterations as number, regularization: p.regularization as number, alpha: p.alpha as number, cgSteps: p.cgSteps as number }, options.seed, options.onProgress);
       case 'ease':
-        return await fitEaseOn(runner, m, itemIds, { lambda: p.lambda as number, maxItems: p.maxItems as number }, memoryMb);
+        return await fitEaseOn(runner, m, itemIds, { lambda: p.lambda as number, maxItems: p.maxItems as number }, memoryMb, options.onProgress);
     }
   } finally {
     await runner.close();

@@ -3,7 +3,7 @@ import type { ModelFamily } from '../types.js';
 import { evaluateModel } from './evaluate.js';
 import type { Metrics } from './metrics.js';
 import { readSplitFile } from './splitFile.js';
-import { tuneFamily, type Tuning } from './tune.js';
+import { fitProgress, tuneFamily, type Tuning } from './tune.js';
 
 /*
  * The child process of evaluateFamilies: fits one family on the split's training matrix
@@ -49,7 +49,7 @@ async function run(job: FamilyJob): Promise<FamilyMessage> {
         : await tuneFamily(job.family, split, itemIds, job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb, budgetMs: job.tuneBudgetMs, onProgress: (message) => void send({ type: 'progress', message }) });
     if (tuning) void send({ type: 'progress', message: `tuned: ${tuning.tried.length} settings tried; fitting the best on the whole training part` });
     const started = performance.now();
-    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb });
+    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb, onProgress: fitProgress((message) => void send({ type: 'progress', message })) });
     const trainMs = Math.round(performance.now() - started);
     send({ type: 'progress', message: `fitted in ${(trainMs / 1000).toFixed(1)} s; ranking ${split.testUsers.length} test users` });
     const evaluating = performance.now();

@@ -52,6 +52,22 @@ export interface TuneOptions {
 }
 
 /**
+ * A long fit's progress as messages, every tenth of it once it has run 30 s (a short fit
+ * says nothing): `fitting: 40 % after 620 s, about 930 s to go`.
+ */
+export function fitProgress(say: (message: string) => void, quietS = 30): (done: number) => void {
+  const started = performance.now();
+  let said = 0;
+  return (done) => {
+    const tenth = Math.floor(done * 10);
+    const elapsedS = (performance.now() - started) / 1000;
+    if (tenth <= said || tenth >= 10 || elapsedS < quietS) return;
+    said = tenth;
+    say(`fitting: ${tenth * 10} % after ${Math.round(elapsedS)} s, about ${Math.round((elapsedS / done) * (1 - done))} s to go`);
+  };
+}
+
+/**
  * Every setting of the family's grid (with `fixed` parameters held), the family's defaults
  * first, then the rest in an order drawn from the seed: a budget that runs out part way
  * leaves a random part of the grid untried, not always its last rows.
@@ -87,7 +103,12 @@ export async function tuneFamily(family: ModelFamily, split: Split, itemIds: Flo
   for (const params of grid) {
     if (tried.length > 0 && performance.now() - started >= options.budgetMs) break;
     const fitting = performance.now();
-    const model = await fitModel(family, validation.train, itemIds, params, { seed: options.seed, threads: options.threads, ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}) });
+    const model = await fitModel(family, validation.train, itemIds, params, {
+      seed: options.seed,
+      threads: options.threads,
+      ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}),
+      ...(options.onProgress ? { onProgress: fitProgress(options.onProgress) } : {}),
+    });
     const fitMs = Math.round(performance.now() - fitting);
     const evaluating = performance.now();
     const metrics = await evaluateModel(model, validation, options.threads > 0 ? { threads: options.threads } : {});

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { evaluateModel } from '../../models/evaluation/evaluate.js';
 import { leaveLastOut } from '../../models/evaluation/split.js';
-import { TUNING_GRIDS, tuneFamily, tuningGrid } from '../../models/evaluation/tune.js';
+import { fitProgress, TUNING_GRIDS, tuneFamily, tuningGrid } from '../../models/evaluation/tune.js';
 import { fitModel, resolveFamilyParams } from '../../models/families.js';
 import { tasteListens } from '../../simulator/taste.js';
 
@@ -42,6 +42,18 @@ describe('tuning', function () {
     const validation = leaveLastOut(split.train, { seed: 1, maxUsers: split.maxUsers });
     const model = await fitModel('rp3beta', validation.train, itemIds, tuning.chosen, options);
     expect((await evaluateModel(model, validation, { threads: 1 }))['ndcg@10']).to.equal(tuning.validationNdcg);
+  });
+
+  it('reports a long fit every tenth of the way, never its end, and a short fit not at all', () => {
+    const said: string[] = [];
+    const progress = fitProgress((message) => said.push(message), 0);
+    for (const done of [0.05, 0.12, 0.15, 0.31, 0.9, 1]) progress(done);
+    expect(said.map((m) => m.split(' after')[0])).to.deep.equal(['fitting: 10 %', 'fitting: 30 %', 'fitting: 90 %']);
+    expect(said[0]).to.match(/^fitting: 10 % after \d+ s, about \d+ s to go$/);
+    const quiet: string[] = [];
+    const short = fitProgress((message) => quiet.push(message));
+    for (const done of [0.5, 0.9]) short(done);
+    expect(quiet).to.deep.equal([]);
   });
 
   it('a spent budget still tries the defaults, and says how much of the grid it left', async () => {
