@@ -25,7 +25,7 @@ export interface FetchDeps {
  * Staged pages written per command: a store commits each command once (FerretDB on SQLite
  * serialises its commits), so eight pages a command cost a third of eight commands.
  */
-const STAGE_BATCH = 8;
+export const STAGE_BATCH = 8;
 
 /**
  * Fetches, validates and stages pages firstPage..lastPage, one after another, writing
