@@ -16,7 +16,7 @@ export class AlsFoldIn {
   private readonly arena: OpenArena;
   private readonly slots: { items: number; gram: number; cols: number; counts: number; a: number; b: number; x: number; out: number };
   /** The user's vector after `solve`. */
-  readonly x: Float32Array;
+  private readonly x: Float32Array;
   private readonly cols: Int32Array;
   private readonly counts: Float32Array;
   private readonly predicted: Float32Array;

@@ -59,10 +59,6 @@ export class KernelArena {
     return this.reserve('i32', length);
   }
 
-  get bytes(): number {
-    return this.end;
-  }
-
   open(what: string): OpenArena {
     const pages = Math.ceil(this.end / PAGE);
     if (pages > MAX_PAGES) throw new Error(`${what} needs ${(this.end / 2 ** 30).toFixed(1)} GiB of factors and listens in one WebAssembly memory, which holds at most 4 GiB`);

@@ -3,18 +3,18 @@ import { note, RecordProfiler, type FieldProfile, type Tally } from './profile.j
 import type { RecordFacts } from './recordFacts.js';
 
 /**
- * What the health checks need of a source's live records, gathered by the merge while it
- * holds each of them anyway: the field profile of the records the run served, and the
- * aggregates of every live record (counts, per-day and per-genre tallies). The checks read
- * this, and the ids records point at from the key indexes, instead of every record.
- */
-/**
  * What the live profile computes from a record's facts, as a number: a merge that repeats
  * the pages of an earlier one copies that merge's profile (merge/repeatPages.ts) only
  * when both computed it the same way. Bump it whenever the profile's definition changes.
  */
 export const LIVE_PROFILE_VERSION = 1;
 
+/**
+ * What the health checks need of a source's live records, gathered by the merge while it
+ * holds each of them anyway: the field profile of the records the run served, and the
+ * aggregates of every live record (counts, per-day and per-genre tallies). The checks read
+ * this, and the ids records point at from the key indexes, instead of every record.
+ */
 export interface LiveProfileDocument {
   /** Records the run served and stored (valid, first copy of each key). */
   profile: { records: number; newest: number | null; fields: Record<string, FieldProfile> };

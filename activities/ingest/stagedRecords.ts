@@ -24,8 +24,8 @@ export function recordsText(records: StagedRecord[]): string {
   return records.map((r) => r.join('\t')).join('\n');
 }
 
-export function gzipRecords(records: StagedRecord[] | string): Uint8Array {
-  return gzipSync(typeof records === 'string' ? records : recordsText(records), { level: 1 });
+export function gzipRecords(text: string): Uint8Array {
+  return gzipSync(text, { level: 1 });
 }
 
 /**

@@ -8,7 +8,7 @@ import { LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, releaseMergeLeas
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import { decodeRecords, stagingCollection } from '../../activities/ingest/staging.js';
-import { gzipRecords, RECORDS_WITH_FACTS, type StagedRecord } from '../../activities/ingest/stagedRecords.js';
+import { gzipRecords, recordsText, RECORDS_WITH_FACTS, type StagedRecord } from '../../activities/ingest/stagedRecords.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
 import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
 import type { MergeStats } from '../../activities/ingest/stats.js';
@@ -78,7 +78,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(pages.every((p) => p.format === RECORDS_WITH_FACTS)).to.equal(true);
     const old = (p: (typeof pages)[number]) => {
       const { format: _f, ...rest } = p;
-      return { ...rest, _id: p._id.replace(runOf('run-1'), runOf('run-old')), run_id: runOf('run-old'), records: new Binary(gzipRecords(decodeRecords(p).map(([k, h, , j]) => [k, h, j] as unknown as StagedRecord)).subarray()) };
+      return { ...rest, _id: p._id.replace(runOf('run-1'), runOf('run-old')), run_id: runOf('run-old'), records: new Binary(gzipRecords(recordsText(decodeRecords(p).map(([k, h, , j]) => [k, h, j] as unknown as StagedRecord))).subarray()) };
     };
     source = { ...SOURCES.tracks, rawCollection: `raw_tracks_m${n}_old`, curatedCollection: `tracks_m${n}_old` };
     await stagingCollection(db).insertMany(pages.map(old));
