@@ -6,10 +6,10 @@ import { createIngestActivities } from './ingest/activities.js';
 import type { RetryPolicy } from './ingest/requestPage.js';
 import type { StagingPool } from './ingest/stagingPool.js';
 import { createRecommendActivities } from './recommend/activities.js';
-import type { ScoringPool } from './recommend/scoringPool.js';
-import type { RecommendSettings } from './recommend/settings.js';
+import type { ScoringPool } from '../models/scoringPool.js';
+import type { RecommendSettings } from '../config/recommendSettings.js';
 import { createTrainingActivities } from './training/activities.js';
-import { defaultTrainingSettings, type TrainingSettings } from './training/settings.js';
+import { defaultTrainingSettings, type TrainingSettings } from '../config/trainingSettings.js';
 import type { PipelineMetrics } from './runs/metrics.js';
 import { createRunActivities } from './runs/recordRun.js';
 

@@ -3,7 +3,7 @@
 // chunks on the scoring pool's worker threads, as the scoreRecommendations activity does.
 // Prints one JSON line.
 import { parseArgs } from 'node:util';
-import { ScoringPool } from '../activities/recommend/scoringPool.js';
+import { ScoringPool } from '../models/scoringPool.js';
 import { fitItemKnn } from '../models/itemKnn.js';
 import type { ScoringContext } from '../models/score.js';
 import { peakRssMb } from './benchProcesses.js';

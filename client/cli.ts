@@ -16,7 +16,7 @@ import { ingestCommand, runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { stackCommand } from './commands/stack.js';
 import { statusCommand } from './commands/status.js';
-import { UsageError } from './usage.js';
+import { UsageError } from '../config/usageError.js';
 
 const USAGE = `Usage: moovitamix <command> [options]
 

@@ -6,7 +6,8 @@ import type { Config } from '../config/config.js';
 import type { SourceName } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 import { ingestProgressQuery, pipelineProgressQuery } from '../workflows/queries.js';
-import type { DailyPipelineInput, IngestProgress, PipelineProgress, PipelineDrift, PipelineRecommendations } from '../workflows/types.js';
+import type { DailyPipelineInput, IngestProgress, PipelineProgress } from '../workflows/types.js';
+import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import { seconds, table } from './format.js';
 
 export type Summary = Partial<Record<SourceName, SourceSummary>>;

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { availableParallelism } from 'node:os';
-import type { RecommendSettings } from '../activities/recommend/settings.js';
-import { defaultTrainingSettings, trainingCandidatesFromEnv, type TrainingSettings } from '../activities/training/settings.js';
+import type { RecommendSettings } from './recommendSettings.js';
+import { defaultTrainingSettings, trainingCandidatesFromEnv, type TrainingSettings } from './trainingSettings.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
 import { redactUri } from './redact.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from '../client/usage.js';
+import { UsageError } from '../config/usageError.js';
 import { parseFaultRule } from './faults.js';
 import { parseMutation } from './knobs.js';
 import { createSimulator, type SimulatorOptions } from './server.js';

@@ -3,7 +3,7 @@ import { MongoClient } from 'mongodb';
 import { createActivities } from '../activities/index.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { DEFAULT_RETRY_POLICY } from '../activities/ingest/requestPage.js';
-import { ScoringPool } from '../activities/recommend/scoringPool.js';
+import { ScoringPool } from '../models/scoringPool.js';
 import { StagingPool } from '../activities/ingest/stagingPool.js';
 import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';

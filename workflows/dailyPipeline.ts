@@ -11,7 +11,8 @@ import { isCalendarDate } from './pagePlan.js';
 import { pipelineProgressQuery } from './queries.js';
 import { describeRecommend, recommend } from './recommend.js';
 import { retrain } from './retrain.js';
-import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineDrift, PipelineProgress, PipelineRecommendations } from './types.js';
+import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress } from './types.js';
+import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.

@@ -4,7 +4,8 @@ import type { BatchPlan } from '../activities/recommend/prepare.js';
 import type { PublishOutcome } from '../activities/recommend/publish.js';
 import { rootMessage } from './failures.js';
 import { recommendProgressQuery } from './queries.js';
-import type { RecommendInput, RecommendProgress, RecommendResult, RecommendTotals } from './types.js';
+import type { RecommendInput, RecommendProgress, RecommendTotals } from './types.js';
+import type { RecommendResult } from '../contracts/recommend.js';
 
 // Planning reads every live user, history and track once: minutes at millions of users.
 const { prepareRecommendations } = proxyActivities<Activities>({

@@ -6,6 +6,7 @@ import type { SourceSummary } from '../activities/runs/types.js';
 import type { AlertOutcome } from '../activities/health/alerts.js';
 import type { RunHealth } from '../activities/health/types.js';
 import type { BatchPlan } from '../activities/recommend/prepare.js';
+import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import type { SourceName } from '../sources/index.js';
 
 export interface IngestSourceInput {
@@ -76,14 +77,6 @@ export interface DailyPipelineResult {
   drift?: PipelineDrift;
 }
 
-/** What the daily run's drift check found, and the retraining it started. */
-export interface PipelineDrift {
-  status: 'stable' | 'drifted' | 'skipped' | 'failed';
-  reasons: string[];
-  figures?: { psiTracks: number; psiGenres: number; championNdcgThen: number | null; championNdcgNow: number | null };
-  retrainWorkflowId?: string;
-}
-
 export type SourceState = 'pending' | 'running' | 'completed' | 'failed';
 
 export interface PipelineProgress {
@@ -117,56 +110,12 @@ export interface RecommendInput {
   resume?: { plan: BatchPlan; nextChunk: number; totals: RecommendTotals; startedAt: number };
 }
 
-export interface RecommendResult {
-  /**
-   * published: a new batch is active; unchanged: no user's inputs, the live users, the model
-   * and the settings changed, so nothing was written and the active batch stays (absent in
-   * runs recorded before overlays: published).
-   */
-  status?: 'published' | 'unchanged';
-  /** The batch active after the run: the new one, or for an unchanged run the one that stayed. */
-  batchId: string;
-  /** An unchanged run's own record in recommendation_batches (it holds no lists). */
-  recordId?: string;
-  /** full: a list per live user written; overlay: only computed users' lists and removal markers. */
-  layout?: 'full' | 'overlay';
-  /** Why an incremental run wrote a full batch over its base (the overlay chain was compacted). */
-  compactBecause?: string | null;
-  /** Per-user documents written: lists and removal markers (0 for an unchanged run). */
-  documents?: number;
-  /** Users the base served who are no longer live (an overlay marks them). */
-  removed?: number;
-  /** The pointer it was published to (absent in runs recorded before the canary: active). */
-  slot?: 'active' | 'challenger';
-  model: string;
-  mode: 'full' | 'incremental';
-  /** Why an incremental run computed everyone (no active batch, a new model), else null. */
-  fullBecause: string | null;
-  chunks: number;
-  users: number;
-  computed: number;
-  carried: number;
-  coldStart: number;
-  previousBatchId: string | null;
-  pruned: string[];
-  durationMs: number;
-}
-
 export interface RecommendProgress {
   stage: 'planning' | 'scoring' | 'publishing' | 'pruning' | 'done' | 'failed';
   batchId: string;
   chunks: number | null;
   chunksDone: number;
   totals: RecommendTotals;
-}
-
-/** What the daily run did about recommendations. */
-export interface PipelineRecommendations {
-  /** unchanged: the step ran and found nothing to publish; the active batch stays. */
-  status: 'published' | 'unchanged' | 'skipped' | 'failed';
-  workflowId: string;
-  reason?: string;
-  result?: RecommendResult;
 }
 
 /** What a retraining was asked to do. Every field is optional: a schedule starts it with `{ trigger: 'schedule' }`. */

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ThreadPool } from '../threadPool.js';
+import { ThreadPool } from '../../models/threadPool.js';
 import { toFailure } from './fetchPage.js';
 import { stageText, type StageRequest, type StagedText } from './stagePage.js';
 

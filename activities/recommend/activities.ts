@@ -2,8 +2,8 @@ import type { Db } from 'mongodb';
 import { prepareBatch, type PrepareInput } from './prepare.js';
 import { abandonBatch, publishBatch, pruneBatches } from './publish.js';
 import { scoreChunk, type ScoreChunkInput } from './scoreChunk.js';
-import { ScoringPool } from './scoringPool.js';
-import { defaultRecommendSettings, type RecommendSettings } from './settings.js';
+import { ScoringPool } from '../../models/scoringPool.js';
+import { defaultRecommendSettings, type RecommendSettings } from '../../config/recommendSettings.js';
 
 export interface RecommendDeps {
   db: Db;

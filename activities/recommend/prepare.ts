@@ -9,7 +9,7 @@ import { Growable } from '../../models/growable.js';
 import { readLiveData } from './liveData.js';
 import { dataVersion } from '../ingest/dataVersion.js';
 import { inputHash } from './inputs.js';
-import type { RecommendSettings } from './settings.js';
+import type { RecommendSettings } from '../../config/recommendSettings.js';
 import {
   ACTIVE_ID,
   BATCHES,

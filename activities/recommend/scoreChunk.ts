@@ -7,7 +7,7 @@ import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../models/registry.js';
 import { fromBinary, packedBinary, sharedFromBinary, toBinary } from '../binary.js';
 import { Growable } from '../../models/growable.js';
-import type { ScoringPool } from './scoringPool.js';
+import type { ScoringPool } from '../../models/scoringPool.js';
 import {
   BATCHES,
   INPUTS,

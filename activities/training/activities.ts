@@ -13,7 +13,7 @@ import { DECISIONS, type DecisionDocument } from './decisions.js';
 import { measureDrift, type DriftOutcome } from './measureDrift.js';
 import { cannotRemap, evaluateOnSplit, scoreOnSplit, splitSnapshot } from './evaluation.js';
 import { dropUserScores, pairedUplifts, saveUserScores, type SplitIdentity } from './userScores.js';
-import type { TrainingSettings } from './settings.js';
+import type { TrainingSettings } from '../../config/trainingSettings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
 
 export interface TrainingDeps {

@@ -4,7 +4,7 @@ import { aliasRef, loadModel, MODEL_VERSIONS, type ModelVersionDocument } from '
 import { driftReasons, psi, trackBins, type DriftFigures } from './drift.js';
 import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
 import { heartbeating } from './heartbeating.js';
-import type { TrainingSettings } from './settings.js';
+import type { TrainingSettings } from '../../config/trainingSettings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot, TRAINING_SNAPSHOTS, type Snapshot, type SnapshotDocument } from './snapshot.js';
 
 export interface DriftOutcome extends DriftFigures {

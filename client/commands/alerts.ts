@@ -3,7 +3,7 @@ import { alertsCollection, type AlertDocument } from '../../activities/health/al
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { connectDb } from '../mongo.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const ALERTS_USAGE = `Usage: moovitamix alerts [--all] [--json] [--limit N]
 

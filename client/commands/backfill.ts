@@ -8,7 +8,7 @@ import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
 import { connectClient } from '../temporalClient.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 import { parseConcurrency } from './run.js';
 
 export const BACKFILL_USAGE = `Usage: moovitamix backfill --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--json]

@@ -5,7 +5,7 @@ import { DECISIONS, type DecisionDocument } from '../../activities/training/deci
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { connectDb } from '../mongo.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 import { evaluateCommand } from './modelsEvaluate.js';
 import { startRecommend } from './recommend.js';
 

@@ -5,10 +5,10 @@ import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evalua
 import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../../models/evaluation/tune.js';
 import { defaultTrainingMemoryMb, parseGivenParams, type FamilyParams } from '../../models/families.js';
-import { parseParamList } from '../../activities/training/settings.js';
+import { parseParamList } from '../../config/trainingSettings.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { seconds, table } from '../format.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const MODELS_EVALUATE_USAGE = `Usage: moovitamix models evaluate --interactions FILE.csv [options]
 

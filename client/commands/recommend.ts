@@ -4,12 +4,13 @@ import { BATCHES, RollbackRefused, activeState, itemsOf, layersOf, rollbackActiv
 import { loadConfig } from '../../config/config.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
-import type { RecommendInput, RecommendResult } from '../../workflows/types.js';
+import type { RecommendInput } from '../../workflows/types.js';
+import type { RecommendResult } from '../../contracts/recommend.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
 import { connectClient } from '../temporalClient.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const RECOMMEND_USAGE = `Usage: moovitamix recommend [--full] [--users ID,...] [--challenger] [--wait] [--json]
        moovitamix recommend rollback [--json]

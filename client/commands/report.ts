@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { connectDb } from '../mongo.js';
 import { healthLine } from '../pipelineRuns.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--all] [--json]
        moovitamix report --feedback [--json]

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseParamList } from '../../activities/training/settings.js';
+import { parseParamList } from '../../config/trainingSettings.js';
 import { loadConfig } from '../../config/config.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { retrainProgressQuery } from '../../workflows/queries.js';
@@ -8,7 +8,7 @@ import type { RetrainInput, RetrainResult } from '../../workflows/types.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
 import { connectClient } from '../temporalClient.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const RETRAIN_USAGE = `Usage: moovitamix retrain [--families F,...] [--param FAMILY.NAME=VALUE ...] [--seed N] [--no-recompute] [--wait] [--json]
 

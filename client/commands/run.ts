@@ -5,7 +5,7 @@ import { isCalendarDate } from '../../workflows/pagePlan.js';
 import type { DailyPipelineInput } from '../../workflows/types.js';
 import { startPipeline } from '../pipelineRuns.js';
 import { connectClient } from '../temporalClient.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const RUN_USAGE = `Usage: moovitamix run [--date YYYY-MM-DD] [--wait] [--json] [--sources a,b] [--concurrency N]
 

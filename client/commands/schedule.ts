@@ -5,7 +5,7 @@ import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import type { retrain } from '../../workflows/retrain.js';
 import { table } from '../format.js';
 import { connectClient } from '../temporalClient.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const DAILY_SCHEDULE_ID = 'daily-pipeline';
 export const RETRAIN_SCHEDULE_ID = 'weekly-retrain';

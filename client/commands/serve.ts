@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/config.js';
 import { createService } from '../../service/server.js';
 import { connectDb } from '../mongo.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const SERVE_USAGE = `Usage: moovitamix serve [--host H] [--port P]
 

@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/config.js';
 import { ensureFerretdb, ensureTemporal, onPath } from '../../stack/binaries.js';
 import { plan, stackDown, stackStatus, stackUp } from '../../stack/stack.js';
 import { table } from '../format.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const STACK_USAGE = `Usage: moovitamix stack <up|down|status|build> [options]
 

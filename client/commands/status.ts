@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/config.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
 import { healthLine, recommendationsLine, summaryTable } from '../pipelineRuns.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 
 export const STATUS_USAGE = `Usage: moovitamix status [RUN] [--json] [--limit N]
 

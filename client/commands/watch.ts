@@ -3,7 +3,7 @@ import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { loadConfig } from '../../config/config.js';
 import { follow } from '../pipelineRuns.js';
 import { connectClient } from '../temporalClient.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../../config/usageError.js';
 import { RUN_ID } from './report.js';
 
 export const WATCH_USAGE = `Usage: moovitamix watch [RUN] [--json]

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScoringPool } from '../../activities/recommend/scoringPool.js';
+import { ScoringPool } from '../scoringPool.js';
 import { defaultTrainingMemoryMb, familyRefusal, resolveFamilyParams, type FamilyParams } from '../families.js';
 import { itemPopularity } from '../interactions.js';
 import { Scorer, type ScoredChunk, type ScoringContext } from '../score.js';

@@ -6,8 +6,8 @@ import { findList } from '../../activities/recommend/lookup.js';
 import { prepareBatch } from '../../activities/recommend/prepare.js';
 import { abandonBatch, publishBatch, pruneBatches } from '../../activities/recommend/publish.js';
 import { scoreChunk } from '../../activities/recommend/scoreChunk.js';
-import { ScoringPool } from '../../activities/recommend/scoringPool.js';
-import { defaultRecommendSettings, type RecommendSettings } from '../../activities/recommend/settings.js';
+import { ScoringPool } from '../../models/scoringPool.js';
+import { defaultRecommendSettings, type RecommendSettings } from '../../config/recommendSettings.js';
 import {
   BATCHES,
   INPUTS,

@@ -4,7 +4,7 @@ import { MODEL_VERSIONS, aliases, loadArtifact, registerModel, setAlias, type Mo
 import { CHALLENGER_ID, STATE } from '../../activities/recommend/store.js';
 import { createTrainingActivities } from '../../activities/training/activities.js';
 import { cannotRemap } from '../../activities/training/evaluation.js';
-import { defaultTrainingSettings } from '../../activities/training/settings.js';
+import { defaultTrainingSettings } from '../../config/trainingSettings.js';
 import { encodeModel } from '../../models/artifact.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitMostPopular } from '../../models/mostPopular.js';

@@ -11,7 +11,7 @@ import { runCli } from '../support/cli.js';
 const doc = (name: string) => readFileSync(join(projectRoot, 'docs', name), 'utf8');
 
 /** The folders of product code (not tests, not benchmarks), as TypeScript sources. */
-const PRODUCT = ['activities', 'client', 'config', 'models', 'service', 'simulator', 'sources', 'stack', 'worker', 'workflows'];
+const PRODUCT = ['activities', 'client', 'config', 'contracts', 'models', 'service', 'simulator', 'sources', 'stack', 'worker', 'workflows'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));

@@ -4,7 +4,7 @@ import { loadConfig } from '../../config/config.js';
 import { decidePromotion, type ScoredModel } from '../../activities/training/decide.js';
 import { pairedBootstrap } from '../../models/evaluation/bootstrap.js';
 import { driftReasons, psi, trackBins } from '../../activities/training/drift.js';
-import { parseParamList } from '../../activities/training/settings.js';
+import { parseParamList } from '../../config/trainingSettings.js';
 
 const model = (key: string, ndcg: number, coverage = 0.3): ScoredModel => ({ key, family: key.split('@')[0] as string, metrics: { 'ndcg@10': ndcg, 'coverage@20': coverage } });
 const rules = { minUplift: 0.02, minCoverage: 0.05 };

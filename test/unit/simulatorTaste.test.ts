@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { genreCode } from '../../activities/recommend/inputs.js';
 import { stackUpSimulatorArgs } from '../../client/commands/stack.js';
-import { UsageError } from '../../client/usage.js';
+import { UsageError } from '../../config/usageError.js';
 import { interactionsFromLists, itemPopularity } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';
 import { generateDataset } from '../../simulator/dataset.js';

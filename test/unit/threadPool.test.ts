@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { decodeRecords } from '../../activities/ingest/staging.js';
 import type { StageRequest, StagedText } from '../../activities/ingest/stagePage.js';
-import { ThreadPool } from '../../activities/threadPool.js';
+import { ThreadPool } from '../../models/threadPool.js';
 import { until } from '../support/chaos.js';
 import { track } from '../support/fixtures.js';
 

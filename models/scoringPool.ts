@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { ScoredChunk, ScoringContext, ScoringInput } from '../../models/score.js';
-import { ThreadPool } from '../threadPool.js';
+import type { ScoredChunk, ScoringContext, ScoringInput } from './score.js';
+import { ThreadPool } from './threadPool.js';
 
 /** Contexts a scoring thread keeps (a batch's, and the canary's beside it). */
 const CONTEXTS_PER_THREAD = 2;

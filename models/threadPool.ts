@@ -7,6 +7,11 @@ export interface ThreadPoolOptions {
   resourceLimits?: ResourceLimits;
   /** A thread with no task for this long exits; the next task starts a new one (default 10 s). */
   idleMs?: number;
+  /**
+   * Threads keep the process alive while they run a task (default false: a worker process
+   * lives on its Temporal connection; a command that awaits only a fit asks for true).
+   */
+  ref?: boolean;
 }
 
 /** How long an idle thread is kept by default: well past the gap between a step's tasks. */
@@ -83,7 +88,7 @@ export class ThreadPool<I, O, S = never> {
     const { resourceLimits } = this.options;
     const worker = new Worker(this.module, { workerData: { keep: this.keep }, ...(resourceLimits ? { resourceLimits } : {}) });
     const thread: Thread<I, O, S> = { worker, busy: undefined, states: [], idle: undefined };
-    worker.unref();
+    if (!this.options.ref) worker.unref();
     worker.on('message', (message: Reply<O>) => {
       const task = thread.busy;
       thread.busy = undefined;
@@ -94,11 +99,16 @@ export class ThreadPool<I, O, S = never> {
       this.dispatch();
       if (!thread.busy) thread.idle = setTimeout(() => this.retire(thread), this.idleMs).unref();
     });
-    worker.on('error', (err) => {
+    // A thread that dies fails its task; the next dispatch replaces it.
+    const fail = (err: Error) => {
       this.forget(thread);
       thread.busy?.reject(err);
       thread.busy = undefined;
-      this.dispatch();
+      if (!this.closed) this.dispatch();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (thread.busy) fail(new Error(`a ${this.name} thread exited (code ${code}) during a task`));
     });
     this.threads.push(thread);
     return thread;

@@ -1,5 +1,5 @@
-import { Scorer, type ScoredChunk, type ScoringContext, type ScoringInput } from '../../models/score.js';
-import { serveTasks } from '../threadPool.js';
+import { Scorer, type ScoredChunk, type ScoringContext, type ScoringInput } from './score.js';
+import { serveTasks } from './threadPool.js';
 
 // One scoring thread of the pool: holds a Scorer per context, scores the chunks it is sent.
 serveTasks<ScoringInput, ScoredChunk, ScoringContext, Scorer>(

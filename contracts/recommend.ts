@@ -1,0 +1,36 @@
+// What a recommend run returns: read by the daily run, its run record, the CLI and the service.
+
+export interface RecommendResult {
+  /**
+   * published: a new batch is active; unchanged: no user's inputs, the live users, the model
+   * and the settings changed, so nothing was written and the active batch stays (absent in
+   * runs recorded before overlays: published).
+   */
+  status?: 'published' | 'unchanged';
+  /** The batch active after the run: the new one, or for an unchanged run the one that stayed. */
+  batchId: string;
+  /** An unchanged run's own record in recommendation_batches (it holds no lists). */
+  recordId?: string;
+  /** full: a list per live user written; overlay: only computed users' lists and removal markers. */
+  layout?: 'full' | 'overlay';
+  /** Why an incremental run wrote a full batch over its base (the overlay chain was compacted). */
+  compactBecause?: string | null;
+  /** Per-user documents written: lists and removal markers (0 for an unchanged run). */
+  documents?: number;
+  /** Users the base served who are no longer live (an overlay marks them). */
+  removed?: number;
+  /** The pointer it was published to (absent in runs recorded before the canary: active). */
+  slot?: 'active' | 'challenger';
+  model: string;
+  mode: 'full' | 'incremental';
+  /** Why an incremental run computed everyone (no active batch, a new model), else null. */
+  fullBecause: string | null;
+  chunks: number;
+  users: number;
+  computed: number;
+  carried: number;
+  coldStart: number;
+  previousBatchId: string | null;
+  pruned: string[];
+  durationMs: number;
+}

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { projectRoot } from '../../config/paths.js';
+
+// The product's folders stand in layers, and an import only points down: a folder may use
+// those below it, never one beside or above it. docs/architecture.md draws the same picture.
+const LAYERS: readonly (readonly string[])[] = [
+  ['contracts'],
+  ['sources', 'models'],
+  ['config'],
+  ['activities'],
+  ['workflows'],
+  ['simulator', 'stack'],
+  ['service', 'worker'],
+  ['client'],
+];
+
+interface Import {
+  file: string;
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** Every relative import or re-export of one product folder from another (models/wasm is AssemblyScript, not product TypeScript). */
+function crossFolderImports(root: string): Import[] {
+  const folders = LAYERS.flat();
+  const found: Import[] = [];
+  for (const folder of folders) {
+    for (const file of sources(join(root, folder))) {
+      if (relative(root, file).startsWith('models/wasm/')) continue;
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^(import|export)(\s+type)?[^'"]*?from\s+['"](\.[^'"]+)['"]/gm)) {
+        const to = relative(root, resolve(dirname(file), m[3] as string)).split('/')[0] as string;
+        if (to !== folder) found.push({ file: relative(root, file), from: folder, to, typeOnly: m[2] !== undefined });
+      }
+    }
+  }
+  return found;
+}
+
+/** Imports that break the layering: to an unknown folder, or to one not strictly below. */
+function violations(imports: readonly Import[]): string[] {
+  const rank = new Map(LAYERS.flatMap((names, i) => names.map((name) => [name, i] as const)));
+  return imports
+    .filter((i) => !rank.has(i.to) || (rank.get(i.to) as number) >= (rank.get(i.from) as number))
+    .map((i) => `${i.file} imports ${i.to}/ (${i.from}/ may import only ${LAYERS.slice(0, rank.get(i.from)).flat().join(', ') || 'nothing of ours'})`);
+}
+
+describe('layers', () => {
+  const imports = crossFolderImports(projectRoot);
+
+  it('finds the imports between folders it checks', () => {
+    // A reader that found nothing would pass the checks below whatever the code does.
+    expect(imports.length).to.be.greaterThan(100);
+    expect(imports.some((i) => i.from === 'workflows' && i.to === 'activities')).to.equal(true);
+    expect(imports.some((i) => i.from === 'client' && i.to === 'workflows')).to.equal(true);
+  });
+
+  it('every import points to a lower layer (so no folders import each other)', () => {
+    expect(violations(imports)).to.deep.equal([]);
+  });
+
+  it('refuses an import upwards or sideways', () => {
+    const planted: Import[] = [
+      { file: 'models/x.ts', from: 'models', to: 'activities', typeOnly: true },
+      { file: 'models/y.ts', from: 'models', to: 'sources', typeOnly: false },
+      { file: 'contracts/z.ts', from: 'contracts', to: 'models', typeOnly: true },
+      { file: 'config/ok.ts', from: 'config', to: 'models', typeOnly: false },
+    ];
+    expect(violations(planted)).to.deep.equal([
+      'models/x.ts imports activities/ (models/ may import only contracts)',
+      'models/y.ts imports sources/ (models/ may import only contracts)',
+      'contracts/z.ts imports models/ (contracts/ may import only nothing of ours)',
+    ]);
+  });
+
+  it('workflows take only types from other folders (their code runs in the deterministic sandbox)', () => {
+    const runtime = imports.filter((i) => i.from === 'workflows' && !i.typeOnly).map((i) => i.file);
+    expect(runtime).to.deep.equal([]);
+  });
+});
