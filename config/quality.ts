@@ -133,8 +133,6 @@ const overridesSchema = v.strictObject({
   ),
 });
 
-export type QualityOverrides = v.InferOutput<typeof overridesSchema>;
-
 /** The defaults with the overrides applied, field by field; throws naming every bad setting. */
 export function resolveQualitySettings(overrides: unknown, origin = 'quality settings'): QualitySettings {
   const parsed = v.safeParse(overridesSchema, overrides);

@@ -12,12 +12,3 @@ export function redactUri(uri: string): string {
     })
     .replace(/([?&](?:password|tlsCertificateKeyFilePassword|secret|token|key)=)[^&#]*/gi, '$1***');
 }
-
-/** Replaces every occurrence of each secret in a text; for logs and errors of child processes. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('***');
-  }
-  return out;
-}

@@ -1,4 +1,7 @@
-// What a recommend run returns: read by the daily run, its run record, the CLI and the service.
+// What a recommend run takes and returns: read by the daily run, its run record, the CLI and the service.
+
+/** Users a run may be asked to recompute by id (more: run a full batch). */
+export const MAX_RECOMPUTE_USERS = 10_000;
 
 export interface RecommendResult {
   /**

@@ -1,5 +1,4 @@
 // Pure: imported by workflows, so it must stay deterministic and import nothing but types.
-import type { FetchStats, MergeStats } from '../activities/ingest/stats.js';
 
 /** Counters, possibly nested (retries by reason, drift by field). */
 export interface Counts {
@@ -15,22 +14,4 @@ export function addCounts<T extends object>(into: T, more: T): T {
     else if (value && typeof value === 'object') a[key] = addCounts((a[key] as Counts | undefined) ?? {}, value);
   }
   return into;
-}
-
-export function zeroFetchStats(): FetchStats {
-  return {
-    requests: 0,
-    retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 },
-    pages: 0,
-    bytes: 0,
-    fetched: 0,
-    valid: 0,
-    invalid: 0,
-    keylessInvalid: 0,
-    drift: { added: {}, missing: {} },
-  };
-}
-
-export function zeroMergeStats(): MergeStats {
-  return { inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0 };
 }

@@ -4,7 +4,6 @@ import type { CheckSourceResult, RunHealth } from '../activities/health/types.js
 import type { Activities } from '../activities/index.js';
 import type { RunReport, SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
-import { zeroFetchStats, zeroMergeStats } from './counts.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { describe, ingestSource } from './ingestSource.js';
 import { isCalendarDate } from './pagePlan.js';
@@ -13,6 +12,7 @@ import { describeRecommend, recommend } from './recommend.js';
 import { retrain } from './retrain.js';
 import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress } from './types.js';
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
+import { emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.
@@ -311,8 +311,8 @@ function logicalDate(): string {
 /** The summary of a source that failed before fetching anything. */
 function nothingDone(): IngestSourceResult {
   return {
-    ...zeroFetchStats(),
-    ...zeroMergeStats(),
+    ...emptyFetchStats(),
+    ...emptyMergeStats(),
     totalAtStart: null,
     totalAtEnd: null,
     pagesPlanned: null,

@@ -1,12 +1,12 @@
 import type { Duration } from '@temporalio/common';
 import { ApplicationFailure, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { FetchStats, MergeStats } from '../activities/ingest/stats.js';
-import { addCounts, zeroFetchStats, zeroMergeStats } from './counts.js';
+import { addCounts } from './counts.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { planPageRanges, type PageRange } from './pagePlan.js';
 import { ingestProgressQuery } from './queries.js';
 import type { IngestProgress, IngestSourceInput, IngestSourceResult } from './types.js';
+import { type FetchStats, type MergeStats, type RangeDigest, emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
 
 /** Temporal attempts of each activity that calls the API, unless the run says otherwise. */
 export const DEFAULT_FETCH_ATTEMPTS = 10;
@@ -64,7 +64,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   if (!Number.isSafeInteger(fetchAttempts) || fetchAttempts < 1 || fetchAttempts > 100) throw ApplicationFailure.nonRetryable(`fetchAttempts must be a whole number from 1 to 100, got ${JSON.stringify(input.fetchAttempts)}`, 'InvalidInput');
   const { probeSource, fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes', fetchAttempts);
   const started = Date.now();
-  const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: zeroFetchStats() };
+  const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: emptyFetchStats() };
   setHandler(ingestProgressQuery, () => progress);
 
   const probe = await probeSource({ source: input.source, pageSize });
@@ -73,6 +73,8 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   progress.state = 'fetching';
 
   let failure: unknown;
+  // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
+  const digests: (RangeDigest | null)[] = [];
   const concurrency = Math.max(1, input.concurrency ?? 8);
   const fetchPages = async (first: number, last: number): Promise<void> => {
     const pages = last - first + 1;
@@ -84,7 +86,9 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
     const lane = async (): Promise<void> => {
       for (let range = pending.shift(); range && failure === undefined; range = pending.shift()) {
         try {
-          addCounts(progress.fetch, await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range }));
+          const fetched = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
+          addCounts(progress.fetch, fetched);
+          digests.push(fetched.digest === undefined ? null : { ...range, digest: fetched.digest });
         } catch (err) {
           const partial = failureDetails<FetchStats>(err);
           if (partial) addCounts(progress.fetch, partial);
@@ -142,7 +146,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
 
   if (failure !== undefined) {
     progress.state = 'failed';
-    const result = summary(zeroMergeStats(), false);
+    const result = summary(emptyMergeStats(), false);
     upsertMemo({ summary: `${input.source}: FAILED while fetching after ${fetch.pages}/${planned} pages: ${rootMessage(failure)}` });
     throw ApplicationFailure.create({
       message: `${input.source}: ${rootMessage(failure)}`,
@@ -154,12 +158,14 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   }
 
   progress.state = 'merging';
+  const ranges = digests.every((d) => d !== null) ? (digests as RangeDigest[]).sort((a, b) => a.firstPage - b.firstPage) : undefined;
   const merge = await mergeSource({
     source: input.source,
     runId: input.runId,
     pages: planned,
     complete: incompleteReason === null,
     expectedRecords: Math.max(probe.total, totalAtEnd),
+    ...(ranges ? { ranges } : {}),
   });
   await dropStaging({ source: input.source, runId: input.runId, pages: planned });
   progress.state = 'completed';

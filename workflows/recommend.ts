@@ -5,7 +5,7 @@ import type { PublishOutcome } from '../activities/recommend/publish.js';
 import { rootMessage } from './failures.js';
 import { recommendProgressQuery } from './queries.js';
 import type { RecommendInput, RecommendProgress, RecommendTotals } from './types.js';
-import type { RecommendResult } from '../contracts/recommend.js';
+import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../contracts/recommend.js';
 
 // Planning reads every live user, history and track once: minutes at millions of users.
 const { prepareRecommendations } = proxyActivities<Activities>({
@@ -46,8 +46,8 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
   const mode = input.mode ?? 'incremental';
   if (mode !== 'full' && mode !== 'incremental') throw ApplicationFailure.nonRetryable(`mode must be full or incremental, got ${JSON.stringify(mode)}`, 'InvalidInput');
   const users = input.users ?? [];
-  if (!Array.isArray(users) || users.length > 10_000 || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
-    throw ApplicationFailure.nonRetryable('users must be at most 10,000 positive integer user ids', 'InvalidInput');
+  if (!Array.isArray(users) || users.length > MAX_RECOMPUTE_USERS || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
+    throw ApplicationFailure.nonRetryable(`users must be at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} positive integer user ids`, 'InvalidInput');
   }
   const slot = input.slot ?? 'active';
   if (slot !== 'active' && slot !== 'challenger') throw ApplicationFailure.nonRetryable(`slot must be active or challenger, got ${JSON.stringify(slot)}`, 'InvalidInput');

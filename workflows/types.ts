@@ -1,13 +1,13 @@
 import type { Decision, ScoredModel } from '../activities/training/decide.js';
 import type { TrainCandidateOutcome } from '../activities/training/activities.js';
 import type { ModelFamily } from '../models/types.js';
-import type { FetchStats } from '../activities/ingest/stats.js';
 import type { SourceSummary } from '../activities/runs/types.js';
 import type { AlertOutcome } from '../activities/health/alerts.js';
 import type { RunHealth } from '../activities/health/types.js';
 import type { BatchPlan } from '../activities/recommend/prepare.js';
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import type { SourceName } from '../sources/index.js';
+import type { FetchStats } from '../contracts/ingest.js';
 
 export interface IngestSourceInput {
   source: SourceName;

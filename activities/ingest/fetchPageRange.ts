@@ -5,11 +5,18 @@ import { Binary, type Db } from 'mongodb';
 import { getSource } from '../../sources/index.js';
 import { pageUrl } from './fetchPage.js';
 import { insertIgnoringDuplicates, quarantineCollection, type QuarantineDocument } from './quarantine.js';
-import { emptyRequestStats, requestPageAs, type RetryPolicy, type RetryReason } from './requestPage.js';
+import { requestPageAs, type RetryPolicy } from './requestPage.js';
 import { stageBody, type StagingPool } from './stagingPool.js';
 import { findStagedPage, insertStagedPages, type StagedPage } from './staging.js';
-import { addPageStats, addRequestStats, emptyFetchStats, type FetchStats } from './stats.js';
+import { rangeDigest } from './stagedRecords.js';
+import { addPageStats, addRequestStats } from './stats.js';
 import type { PageRangeInput } from './types.js';
+import { emptyRequestStats, type RetryReason, emptyFetchStats, type FetchStats } from '../../contracts/ingest.js';
+
+/** A range's figures, and the digest of what its pages staged as stored (absent when unknown). */
+export interface RangeFetched extends FetchStats {
+  digest?: string;
+}
 
 export interface FetchDeps {
   db: Db;
@@ -32,9 +39,11 @@ export const STAGE_BATCH = 8;
  * them STAGE_BATCH at a time. The staged page is the checkpoint: a retried attempt skips
  * every page it finds staged, so at most the pages not yet written are fetched again. Heartbeats after each page
  * (liveness and progress) and while waiting to retry. A failure carries, as its
- * details, the figures of the pages staged so far.
+ * details, the figures of the pages staged so far. The result's digest describes the
+ * pages as stored: a page some other attempt stored first (its copy is kept) leaves it
+ * unknown.
  */
-export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Promise<FetchStats> {
+export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Promise<RangeFetched> {
   const source = getSource(input.source);
   const signal = cancellationSignal();
   // A first attempt finds nothing staged: staged pages belong to one run.
@@ -42,12 +51,14 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
   const stats = emptyFetchStats();
   let inFlight = emptyRequestStats();
   let pending: { doc: StagedPage; quarantined: QuarantineDocument[] }[] = [];
+  const digests: (string | undefined)[] = [];
+  let digestKnown = true;
   const flush = async () => {
     if (pending.length === 0) return;
     signal.throwIfAborted();
     // Quarantine first: a crash in between stages the pages again, and quarantines nothing twice.
     await insertIgnoringDuplicates(quarantineCollection(deps.db), pending.flatMap((p) => p.quarantined));
-    await insertStagedPages(deps.db, pending.map((p) => p.doc));
+    if ((await insertStagedPages(deps.db, pending.map((p) => p.doc))) > 0) digestKnown = false;
     for (const { doc } of pending) addPageStats(stats, doc);
     pending = [];
   };
@@ -58,6 +69,7 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       if (resumed) {
         const done = await findStagedPage(deps.db, source.name, input.runId, page, { projection: { records: 0 } });
         if (done) {
+          digests[page - input.firstPage] = done.digest;
           addPageStats(stats, done);
           continue;
         }
@@ -77,6 +89,7 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       );
       const doc: StagedPage = { ...staged, records: new Binary(staged.records), bytes, requests: inFlight.requests, retries: inFlight.retries };
       inFlight = emptyRequestStats();
+      digests[page - input.firstPage] = doc.digest;
       pending.push({ doc, quarantined });
       log.debug('page staged', { source: source.name, page, fetched: doc.fetched, invalid: doc.invalid, bytes: doc.bytes, requests: doc.requests });
       if (pending.length >= STAGE_BATCH) await flush();
@@ -90,7 +103,8 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
     addRequestStats(stats, inFlight);
     throw withPartialStats(err, stats);
   }
-  return stats;
+  const digest = digestKnown ? rangeDigest(digests) : undefined;
+  return digest === undefined ? stats : { ...stats, digest };
 }
 
 /** The same failure (message, type, retryability, retry delay), with the range's figures so far as details. */

@@ -1,9 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Got } from 'got';
 import { fetchPageText, readPage, type FetchedPage } from './fetchPage.js';
-
-export const RETRY_REASONS = ['429', '5xx', 'timeout', 'network', 'parse'] as const;
-export type RetryReason = (typeof RETRY_REASONS)[number];
+import type { RequestStats, RetryReason } from '../../contracts/ingest.js';
 
 export interface RetryPolicy {
   /** Requests per page before the activity attempt gives up (Temporal then retries the activity). */
@@ -16,15 +14,6 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxRetryAfterMs: 60_000 };
-
-export interface RequestStats {
-  requests: number;
-  retries: Record<RetryReason, number>;
-}
-
-export function emptyRequestStats(): RequestStats {
-  return { requests: 0, retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 } };
-}
 
 /** Why a failed request is worth retrying; undefined when it is not. */
 export function retryReason(err: unknown): RetryReason | undefined {

@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import type { SourceDescription, SourceName } from '../../sources/index.js';
 import type { LiveProfileDocument } from './liveProfile.js';
 import { rawCollection } from './raw.js';
-import type { MergeStats } from './stats.js';
+import type { MergeStats } from '../../contracts/ingest.js';
 
 export const SOURCE_RUNS_COLLECTION = 'source_runs';
 

@@ -5,7 +5,8 @@ import type { QuarantineDocument } from './quarantine.js';
 import type { StagedPage } from './staging.js';
 import { gzipRecords, pageDigest, recordsText, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from './stagedRecords.js';
 import { encodeFacts, factsOf } from './recordFacts.js';
-import { emptyDrift, noteDrift, readableKey, validate } from './validate.js';
+import { noteDrift, readableKey, validate } from './validate.js';
+import { emptyDrift } from '../../contracts/ingest.js';
 
 export interface PageContext {
   source: SourceDescription;

@@ -37,6 +37,16 @@ export function pageDigest(text: string, invalidKeys: readonly string[], keyless
   return hash('sha256', `${text}\n${JSON.stringify([invalidKeys, keylessInvalid])}`, 'hex').slice(0, 32);
 }
 
+/**
+ * What a range of pages staged, from their digests in page order: the merge compares it
+ * with the same pages' digests kept from the last clean merge without reading the pages.
+ * Undefined when any page has no digest.
+ */
+export function rangeDigest(pageDigests: readonly (string | undefined)[]): string | undefined {
+  if (pageDigests.some((d) => d === undefined)) return undefined;
+  return hash('sha256', pageDigests.join('\n'), 'hex').slice(0, 32);
+}
+
 export function gunzipRecords(bytes: Uint8Array, format?: number): StagedRecord[] {
   const text = gunzipSync(bytes).toString('utf8');
   if (text === '') return [];

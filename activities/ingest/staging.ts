@@ -1,9 +1,8 @@
 import type { Binary, Collection, Db, FindOptions } from 'mongodb';
 import type { SourceName } from '../../sources/index.js';
 import { insertIgnoringDuplicates } from './quarantine.js';
-import type { RequestStats } from './requestPage.js';
-import type { Drift } from './validate.js';
 import { gunzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
+import type { RequestStats, Drift } from '../../contracts/ingest.js';
 
 export { stagedPageId, type StagedRecord };
 
@@ -81,9 +80,12 @@ export async function* stagedPagesInOrder(db: Db, source: SourceName, runId: str
   }
 }
 
-/** Stages pages in one command; a page already staged (by an earlier attempt) is kept as it is. */
-export async function insertStagedPages(db: Db, docs: StagedPage[]): Promise<void> {
-  await insertIgnoringDuplicates(stagingCollection(db), docs);
+/**
+ * Stages pages in one command; a page already staged (by an earlier attempt) is kept as it
+ * is. Returns how many were already staged.
+ */
+export function insertStagedPages(db: Db, docs: StagedPage[]): Promise<number> {
+  return insertIgnoringDuplicates(stagingCollection(db), docs);
 }
 
 /**

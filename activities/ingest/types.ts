@@ -1,4 +1,5 @@
 import type { SourceName } from '../../sources/index.js';
+import type { RangeDigest } from '../../contracts/ingest.js';
 
 export interface ProbeInput {
   source: SourceName;
@@ -25,6 +26,12 @@ export interface MergeInput {
   runId: string;
   /** Pages staged: 1..pages. */
   pages: number;
+  /**
+   * The fetch's ranges with their digests, when every range had one: a repeat of the last
+   * clean merge's pages is then recognised without reading a page (repeatPages.ts).
+   * Absent in runs scheduled before ranges had digests: the pages' own are read.
+   */
+  ranges?: RangeDigest[];
   /** Every page staged, and fetched = total at the start = total at the end: absent records are tombstoned. */
   complete: boolean;
   /** Records expected, to size the merge's partitions. */

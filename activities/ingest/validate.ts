@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import type { SourceDescription } from '../../sources/index.js';
 import { recordId } from '../../sources/schemas.js';
+import type { Drift } from '../../contracts/ingest.js';
 
 export interface Issue {
   path: string;
@@ -52,16 +53,6 @@ export function readableKey(source: SourceDescription, item: unknown): string | 
   if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
   const id = (item as Record<string, unknown>)[source.keyField];
   return v.is(recordId, id) ? String(id) : undefined;
-}
-
-/** Fields added to or missing from the contract, with how many records showed each. */
-export interface Drift {
-  added: Record<string, number>;
-  missing: Record<string, number>;
-}
-
-export function emptyDrift(): Drift {
-  return { added: {}, missing: {} };
 }
 
 export function noteDrift(source: SourceDescription, item: unknown, drift: Drift): void {

@@ -3,6 +3,7 @@ import { Binary, type Db } from 'mongodb';
 import { decodeModel, encodeModel } from '../../models/artifact.js';
 import type { ModelFamily, ModelRef, RecommenderModel } from '../../models/types.js';
 import { CHALLENGER_ID, STATE, type StateDocument } from '../recommend/store.js';
+import { RollbackRefused } from '../../contracts/rollbackRefused.js';
 
 /*
  * The model registry, as MLflow keeps one: numbered versions per model name, aliases
@@ -214,10 +215,6 @@ export async function aliases(db: Db): Promise<Map<string, ModelAliasDocument>> 
 export async function aliasLog(db: Db, filter: { alias?: Alias; key?: string } = {}): Promise<AliasMove[]> {
   const all = await db.collection<AliasMove>(MODEL_ALIAS_LOG).find(filter.alias ? { alias: filter.alias } : {}, { projection: { _id: 0 } }).toArray();
   return all.filter((m) => !filter.key || m.to === filter.key || m.from === filter.key).sort((a, b) => b.at.getTime() - a.at.getTime());
-}
-
-export class RollbackRefused extends Error {
-  override name = 'ModelRollbackRefused';
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Binary, Db } from 'mongodb';
 import type { ModelRef, Reason } from '../../models/types.js';
+import { RollbackRefused } from '../../contracts/rollbackRefused.js';
 
 /*
  * Where recommendations live. Each batch writes its own collection,
@@ -278,10 +279,6 @@ export async function switchActive(
   }
   const result = await state.updateOne({ _id: slot, batch_id: expected }, { $set: fields });
   return result.matchedCount === 1;
-}
-
-export class RollbackRefused extends Error {
-  override name = 'RollbackRefused';
 }
 
 /**

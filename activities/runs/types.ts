@@ -1,7 +1,7 @@
 import type { SourceName } from '../../sources/index.js';
-import type { FetchStats, MergeStats } from '../ingest/stats.js';
 import type { RunHealth, RunKpis } from '../health/types.js';
 import type { PipelineDrift, PipelineRecommendations } from '../../contracts/pipeline.js';
+import type { FetchStats, MergeStats } from '../../contracts/ingest.js';
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Db } from 'mongodb';
-import { ALIASES, MODEL_VERSIONS, RollbackRefused, aliasLog, aliases, rollbackTarget, setAlias, type Alias, type ModelVersionDocument } from '../../activities/models/registry.js';
+import { RollbackRefused } from '../../contracts/rollbackRefused.js';
+import { ALIASES, MODEL_VERSIONS, aliasLog, aliases, rollbackTarget, setAlias, type Alias, type ModelVersionDocument } from '../../activities/models/registry.js';
 import { DECISIONS, type DecisionDocument } from '../../activities/training/decisions.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';

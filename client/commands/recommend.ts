@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { findList } from '../../activities/recommend/lookup.js';
-import { BATCHES, RollbackRefused, activeState, itemsOf, layersOf, rollbackActive, type BatchDocument } from '../../activities/recommend/store.js';
+import { RollbackRefused } from '../../contracts/rollbackRefused.js';
+import { BATCHES, activeState, itemsOf, layersOf, rollbackActive, type BatchDocument } from '../../activities/recommend/store.js';
 import { loadConfig } from '../../config/config.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
 import type { RecommendInput } from '../../workflows/types.js';
-import type { RecommendResult } from '../../contracts/recommend.js';
+import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../../contracts/recommend.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
 import { connectDb } from '../mongo.js';
@@ -82,7 +83,7 @@ export function parseUserIds(text: string): number[] {
   const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const bad = parts.filter((s) => !/^[1-9][0-9]{0,15}$/.test(s) || !Number.isSafeInteger(Number(s)));
   if (parts.length === 0 || bad.length > 0) throw new UsageError(`--users takes comma-separated positive user ids${bad.length > 0 ? `; not ids: ${bad.slice(0, 5).join(', ')}` : ''}`);
-  if (parts.length > 10_000) throw new UsageError('--users takes at most 10,000 ids (run a full batch instead)');
+  if (parts.length > MAX_RECOMPUTE_USERS) throw new UsageError(`--users takes at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} ids (run a full batch instead)`);
   return [...new Set(parts.map(Number))];
 }
 

@@ -3,16 +3,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { fetchPage, pageUrl } from '../../activities/ingest/fetchPage.js';
-import { fetchPageRange } from '../../activities/ingest/fetchPageRange.js';
+import { fetchPageRange, type RangeFetched } from '../../activities/ingest/fetchPageRange.js';
 import { createHttpClient } from '../../activities/ingest/httpClient.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
-import { emptyRequestStats, requestPage } from '../../activities/ingest/requestPage.js';
+import { requestPage } from '../../activities/ingest/requestPage.js';
+import { rangeDigest, stagedPageId } from '../../activities/ingest/stagedRecords.js';
 import { decodeRecords, deleteStagedPages, stagingCollection } from '../../activities/ingest/staging.js';
 import { StagingPool } from '../../activities/ingest/stagingPool.js';
-import type { FetchStats } from '../../activities/ingest/stats.js';
 import type { PageRangeInput } from '../../activities/ingest/types.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { getTestStack } from '../support/testStack.js';
+import { emptyRequestStats, type FetchStats } from '../../contracts/ingest.js';
 
 // fetchPage over real HTTP against the simulator misbehaving on purpose: every way a
 // page can fail is classified as worth retrying or not, and says what happened.
@@ -228,16 +229,29 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     const first = new MockActivityEnvironment({ attempt: 1 });
     let heartbeats = 0;
     first.on('heartbeat', () => heartbeats++);
-    const part = await first.run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 3, pageSize: 100 });
+    const part: RangeFetched = await first.run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 3, pageSize: 100 });
     expect(part).to.include({ pages: 3, fetched: 300, requests: 3 });
     expect(heartbeats).to.equal(3);
 
-    const retried = await new MockActivityEnvironment({ attempt: 2 }).run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 6, pageSize: 100 });
+    const retried: RangeFetched = await new MockActivityEnvironment({ attempt: 2 }).run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 6, pageSize: 100 });
     const requested = sim.requestCounts();
     expect([1, 2, 3, 4, 5, 6].map((p) => requested.get(`/tracks?page=${p}`))).to.deep.equal([1, 1, 1, 1, 1, 1]);
     const invalid = sim.knobs.tracks.invalid.filter((i) => i < 600).length;
     expect(retried).to.include({ pages: 6, fetched: 600, valid: 600 - invalid, invalid, requests: 6 });
     expect(await stagingCollection(db).countDocuments({ source: 'tracks', run_id: 'resume' })).to.equal(6);
+    // Each result digests its pages as stored, those the retry found staged included.
+    const stored = (await stagingCollection(db).find({ run_id: 'resume' }).sort({ page: 1 }).toArray()).map((p) => p.digest);
+    expect(stored.every((d) => typeof d === 'string' && d.length === 32)).to.equal(true);
+    expect(part.digest).to.equal(rangeDigest(stored.slice(0, 3)));
+    expect(retried.digest).to.equal(rangeDigest(stored));
+    expect(retried.digest).to.not.equal(part.digest);
+    // A page another attempt stored first keeps that attempt's copy: the range cannot vouch for it.
+    const page2 = (await stagingCollection(db).findOne({ _id: stagedPageId('tracks', 'resume', 2) }))!;
+    await stagingCollection(db).insertOne({ ...page2, _id: stagedPageId('tracks', 'raced', 2), run_id: 'raced' });
+    const raced: RangeFetched = await new MockActivityEnvironment({ attempt: 1 }).run(range, { source: 'tracks' as const, runId: 'raced', firstPage: 1, lastPage: 3, pageSize: 100 });
+    expect(raced).to.include({ pages: 3, fetched: 300 });
+    expect(raced).to.not.have.property('digest');
+    await deleteStagedPages(db, 'tracks', 'raced', 3, 4);
     // Once merged, the pages are deleted by _id, a few to a command, with or without their count.
     expect(await deleteStagedPages(db, 'tracks', 'resume', undefined, 4)).to.equal(6);
     expect(await stagingCollection(db).countDocuments({ source: 'tracks', run_id: 'resume' })).to.equal(0);

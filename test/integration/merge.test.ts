@@ -7,16 +7,16 @@ import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
 import { LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, releaseMergeLease, takeMergeLease } from '../../activities/ingest/merge/keyIndex.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../activities/ingest/quarantine.js';
-import { decodeRecords, stagingCollection } from '../../activities/ingest/staging.js';
-import { gzipRecords, recordsText, RECORDS_WITH_FACTS, type StagedRecord } from '../../activities/ingest/stagedRecords.js';
+import { decodeRecords, deleteStagedPages, findStagedPage, stagingCollection } from '../../activities/ingest/staging.js';
+import { gzipRecords, rangeDigest, recordsText, RECORDS_WITH_FACTS, type StagedRecord } from '../../activities/ingest/stagedRecords.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
 import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
-import type { MergeStats } from '../../activities/ingest/stats.js';
 import type { MergeInput } from '../../activities/ingest/types.js';
 import { track } from '../support/fixtures.js';
 import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { stagePages } from '../support/staging.js';
 import { getTestStack } from '../support/testStack.js';
+import type { MergeStats, RangeDigest } from '../../contracts/ingest.js';
 
 // mergeSource against the real MongoDB-protocol server of the test stack.
 
@@ -250,12 +250,12 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
 
   describe('a run that repeats the pages of the last clean merge', () => {
     /** Merges a staged run, returning its counts and the run the merge said it repeated (undefined: merged in full). */
-    const observed = async (runId: string, pages: number, options: { complete?: boolean; repeatPages?: boolean } = {}) => {
+    const observed = async (runId: string, pages: number, options: { complete?: boolean; repeatPages?: boolean; ranges?: RangeDigest[] } = {}) => {
       let repeated: unknown;
       const logger = new DefaultLogger('INFO', (entry) => {
         if (entry.message === 'source merged') repeated = entry.meta?.repeatOf;
       });
-      const input: MergeInput = { source: 'tracks', runId: runOf(runId), pages, complete: options.complete ?? true, expectedRecords: 0 };
+      const input: MergeInput = { source: 'tracks', runId: runOf(runId), pages, complete: options.complete ?? true, expectedRecords: 0, ...(options.ranges ? { ranges: options.ranges } : {}) };
       const stats = await new MockActivityEnvironment(undefined, { logger }).run(
         (i: MergeInput) => mergeSource({ db, repeatPages: options.repeatPages, sources: { ...SOURCES, tracks: source } }, i),
         input,
@@ -294,6 +294,30 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
       // The same records on pages cut differently: merged in full (and nothing changes).
       await stagePages(db, source, runOf('run-6'), [[...tracks(1, 60), ...tracks(61, 99), named(100, 'Changed')]]);
       expect(await observed('run-6', 1)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });
+    });
+
+    it('is recognised from the digests of the fetch\'s ranges without reading a page; a range that differs is merged in full, ranges that do not tile the pages are not used', async () => {
+      await merge('run-1', pages);
+      const digestsOf = async (runId: string) => [(await findStagedPage(db, 'tracks', runOf(runId), 1))?.digest, (await findStagedPage(db, 'tracks', runOf(runId), 2))?.digest];
+      await stagePages(db, source, runOf('run-2'), pages);
+      const [d1, d2] = await digestsOf('run-2');
+      const ranges = [
+        { firstPage: 1, lastPage: 1, digest: rangeDigest([d1]) as string },
+        { firstPage: 2, lastPage: 2, digest: rangeDigest([d2]) as string },
+      ];
+      // The pages are gone: only the ranges can say what was staged.
+      expect(await deleteStagedPages(db, 'tracks', runOf('run-2'), 2, 8)).to.equal(2);
+      expect(await observed('run-2', 2, { ranges })).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: runOf('run-1') });
+      await stagePages(db, source, runOf('run-3'), pages);
+      expect((await observed('run-3', 2, { ranges: [{ firstPage: 1, lastPage: 2, digest: rangeDigest([d1, d2]) as string }] })).repeated, 'one range over both pages').to.equal(runOf('run-1'));
+
+      // A range whose pages differ: merged in full, from the pages.
+      await stagePages(db, source, runOf('run-4'), pages);
+      const other = [ranges[0]!, { ...ranges[1]!, digest: rangeDigest(['another page']) as string }];
+      expect(await observed('run-4', 2, { ranges: other })).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });
+      // Ranges that leave a page out (wrong digests too): the pages' own digests decide.
+      await stagePages(db, source, runOf('run-5'), pages);
+      expect((await observed('run-5', 2, { ranges: [{ ...other[1]!, firstPage: 1, lastPage: 1 }] })).repeated).to.equal(runOf('run-4'));
     });
 
     it('is merged in full after an unclean merge, when incomplete, or when another merge is writing', async () => {

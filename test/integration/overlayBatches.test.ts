@@ -8,6 +8,7 @@ import { abandonBatch, publishBatch, pruneBatches } from '../../activities/recom
 import { scoreChunk } from '../../activities/recommend/scoreChunk.js';
 import { ScoringPool } from '../../models/scoringPool.js';
 import { defaultRecommendSettings, type RecommendSettings } from '../../config/recommendSettings.js';
+import { RollbackRefused } from '../../contracts/rollbackRefused.js';
 import {
   BATCHES,
   INPUTS,
@@ -15,7 +16,6 @@ import {
   activeState,
   batchCollection,
   rollbackActive,
-  RollbackRefused,
   type BatchDocument,
   type RecommendationDocument,
   type StateDocument,

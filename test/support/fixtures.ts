@@ -1,5 +1,5 @@
 import type { SourceSummary } from '../../activities/runs/types.js';
-import { zeroFetchStats, zeroMergeStats } from '../../workflows/counts.js';
+import { emptyFetchStats, emptyMergeStats } from '../../contracts/ingest.js';
 /** A valid track as the API serves it; `extra` adds or overrides fields. */
 export function track(id: number, extra: Record<string, unknown> = {}): { id: number } & Record<string, unknown> {
   return {
@@ -20,8 +20,8 @@ export function track(id: number, extra: Record<string, unknown> = {}): { id: nu
 export function summary(extra: Partial<SourceSummary> = {}): SourceSummary {
   return {
     status: 'COMPLETED',
-    ...zeroFetchStats(),
-    ...zeroMergeStats(),
+    ...emptyFetchStats(),
+    ...emptyMergeStats(),
     totalAtStart: 100,
     totalAtEnd: 100,
     pagesPlanned: 1,

@@ -3,8 +3,9 @@ import { fromBinary, packedBinary, toBinary } from '../../activities/binary.js';
 import { canonicalJson, contentHash } from '../../activities/ingest/canonicalJson.js';
 import { retryAfterMs } from '../../activities/ingest/fetchPage.js';
 import { mapLimit } from '../../activities/ingest/mapLimit.js';
-import { addPageStats, emptyFetchStats } from '../../activities/ingest/stats.js';
+import { addPageStats } from '../../activities/ingest/stats.js';
 import { addCounts } from '../../workflows/counts.js';
+import { emptyFetchStats } from '../../contracts/ingest.js';
 
 describe('canonical JSON and content hash', () => {
   it('does not depend on key order, at any depth', () => {

@@ -82,8 +82,9 @@ describe('layers', () => {
     ]);
   });
 
-  it('workflows take only types from other folders (their code runs in the deterministic sandbox)', () => {
-    const runtime = imports.filter((i) => i.from === 'workflows' && !i.typeOnly).map((i) => i.file);
+  it('workflows take only types from other folders, and values only from contracts (their code runs in the deterministic sandbox)', () => {
+    const runtime = imports.filter((i) => i.from === 'workflows' && !i.typeOnly && i.to !== 'contracts').map((i) => i.file);
     expect(runtime).to.deep.equal([]);
+    expect(imports.some((i) => i.from === 'workflows' && !i.typeOnly && i.to === 'contracts'), 'the recommend limit').to.equal(true);
   });
 });

@@ -19,6 +19,7 @@ describe('simulator knobs', () => {
   it('add unknown fields to the reported records and repeat ids on later pages', () => {
     const { served, report } = applyKnobs(dataset(), { extraFieldRate: 0.1, duplicateIds: 3 }, 'knobs');
     const tracks = served.tracks.map((r) => JSON.parse(r));
+    expect(report.tracks.extraField.length, 'about a tenth of 1,000 tracks').to.be.within(50, 150);
     for (const i of report.tracks.extraField) expect(Object.keys(tracks[i]).some((k) => k === 'explicit' || k === 'bpm')).to.equal(true);
     expect(report.tracks.duplicates).to.have.length(3);
     for (const [copy, original] of report.tracks.duplicates) {

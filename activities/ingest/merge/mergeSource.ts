@@ -8,7 +8,6 @@ import { getSource, type SourceDescription, type SourceName } from '../../../sou
 import { quarantineCollection, type QuarantineDocument } from '../quarantine.js';
 import { rawCollection } from '../raw.js';
 import { decodeRecords, stagedPagesInOrder } from '../staging.js';
-import { emptyMergeStats, type MergeStats } from '../stats.js';
 import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
 import { decodeFacts, encodeFacts, factsOf, type RecordFacts } from '../recordFacts.js';
@@ -21,6 +20,7 @@ import { keyIndexWriter, LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, 
 import { rebuildCurated } from './rebuildCurated.js';
 import { keepPageDigests, repeatOf } from './repeatPages.js';
 import { PartitionFiles } from './partitions.js';
+import { emptyMergeStats, type MergeStats } from '../../../contracts/ingest.js';
 
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
+import { rangeDigest } from '../stagedRecords.js';
 import { stagedPagesInOrder } from '../staging.js';
 import { LIVE_PROFILE_VERSION } from '../liveProfile.js';
 import type { MergeInput } from '../types.js';
@@ -45,16 +46,31 @@ function digestsCollection(db: Db, source: SourceDescription) {
  * staged without a digest, digests of another generation, or kept by this very run: a
  * retry reports what its first attempt did).
  */
-export async function repeatOf(db: Db, source: SourceDescription, input: Pick<MergeInput, 'runId' | 'pages' | 'complete'>): Promise<{ run: string; served: number } | null> {
+export async function repeatOf(db: Db, source: SourceDescription, input: Pick<MergeInput, 'runId' | 'pages' | 'complete' | 'ranges'>): Promise<{ run: string; served: number } | null> {
   if (!input.complete) return null;
   const generation = await keyIndexGeneration(db, source);
   if (!generation) return null;
   const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
   if (!kept || kept.generation !== generation || kept.run === input.runId || kept.profile_version !== LIVE_PROFILE_VERSION || kept.digests.length !== input.pages) return null;
+  const same = { run: kept.run, served: kept.served };
+  // The fetch's ranges, when they tile the pages, say what was staged without a read.
+  if (input.ranges && tiles(input.ranges, input.pages)) {
+    return input.ranges.every((r) => rangeDigest(kept.digests.slice(r.firstPage - 1, r.lastPage)) === r.digest) ? same : null;
+  }
   for await (const [page, staged] of stagedPagesInOrder(db, source.name, input.runId, input.pages, { projection: { digest: 1 } })) {
     if (staged?.digest === undefined || staged.digest !== kept.digests[page - 1]) return null;
   }
-  return { run: kept.run, served: kept.served };
+  return same;
+}
+
+/** Whether the ranges, in order, cover pages 1..pages once each. */
+function tiles(ranges: readonly { firstPage: number; lastPage: number }[], pages: number): boolean {
+  let next = 1;
+  for (const r of ranges) {
+    if (r.firstPage !== next || r.lastPage < r.firstPage) return false;
+    next = r.lastPage + 1;
+  }
+  return next === pages + 1;
 }
 
 /** After a full merge: keeps its pages' digests when it qualifies (see above), forgets any others. */

@@ -1,0 +1,68 @@
+// The figures of fetching and merging a source: counted by activities, summed by workflows, kept in run records.
+
+export const RETRY_REASONS = ['429', '5xx', 'timeout', 'network', 'parse'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
+
+export interface RequestStats {
+  requests: number;
+  retries: Record<RetryReason, number>;
+}
+
+export function emptyRequestStats(): RequestStats {
+  return { requests: 0, retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 } };
+}
+
+/** Fields added to or missing from the contract, with how many records showed each. */
+export interface Drift {
+  added: Record<string, number>;
+  missing: Record<string, number>;
+}
+
+export function emptyDrift(): Drift {
+  return { added: {}, missing: {} };
+}
+
+/** What fetching and staging pages did: HTTP figures and record counts before the merge. */
+export interface FetchStats extends RequestStats {
+  pages: number;
+  bytes: number;
+  /** Records received. fetched = valid + invalid. */
+  fetched: number;
+  /** Records that passed validation and were staged (duplicates included). */
+  valid: number;
+  /** Records quarantined as invalid. */
+  invalid: number;
+  /** Invalid records whose key could not be read. */
+  keylessInvalid: number;
+  drift: Drift;
+}
+
+/** What the merge did to the raw layer, and what it built. valid = inserted + updated + unchanged + duplicates. */
+export interface MergeStats {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  /** Copies of a key already taken by an earlier page or position of the run; quarantined. */
+  duplicates: number;
+  /** Records absent from a complete run, marked deleted. */
+  tombstoned: number;
+  /** Prior versions written to the history collection. */
+  historyVersions: number;
+  /** Curated documents of the records this run inserted or updated (the curated documents it wrote). */
+  curatedDocuments: number;
+}
+
+export function emptyFetchStats(): FetchStats {
+  return { ...emptyRequestStats(), pages: 0, bytes: 0, fetched: 0, valid: 0, invalid: 0, keylessInvalid: 0, drift: emptyDrift() };
+}
+
+export function emptyMergeStats(): MergeStats {
+  return { inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0 };
+}
+
+/** A range's pages, and the digest of what they staged (stagedRecords.ts rangeDigest). */
+export interface RangeDigest {
+  firstPage: number;
+  lastPage: number;
+  digest: string;
+}
