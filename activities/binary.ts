@@ -25,7 +25,8 @@ export function packedBinary(array: TypedArray): Binary {
 /** A typed array copied out of a BSON Binary (copied: the driver's buffer may be unaligned), inflated if packed. */
 export function fromBinary<T extends TypedArray>(binary: Binary, Type: TypedArrayClass<T>): T {
   const bytes = binary.sub_type === PACKED ? inflateRawSync(binary.buffer) : binary.buffer;
-  if (bytes.byteLength % Type.BYTES_PER_ELEMENT !== 0) throw new Error(`binary of ${bytes.byteLength} bytes is not a whole number of ${Type.BYTES_PER_ELEMENT}-byte values`);
+  if (bytes.byteLength % Type.BYTES_PER_ELEMENT !== 0)
+    throw new Error(`binary of ${bytes.byteLength} bytes is not a whole number of ${Type.BYTES_PER_ELEMENT}-byte values`);
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
   return new Type(copy);

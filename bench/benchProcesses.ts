@@ -12,7 +12,10 @@ import { generateDataset } from '../simulator/dataset.js';
 import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
 
 /** The servers a benchmark runs on: a Temporal dev server and FerretDB, as on the dev stack and in CI here. */
-export async function startBenchServers(dir: string, log: (line: string) => void): Promise<{ config: Config; temporal: ServerHandle; mongoServer: ServerHandle }> {
+export async function startBenchServers(
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ config: Config; temporal: ServerHandle; mongoServer: ServerHandle }> {
   const config = loadConfig({ ...process.env, MONGODB_URI: undefined });
   const temporal = await startThrowawayTemporal(config.cacheDir, dir, log);
   // FerretDB with its default durability.
@@ -75,7 +78,10 @@ export function waitFor(child: ChildProcess, text: string): Promise<string> {
 export async function startBenchWorker(env: NodeJS.ProcessEnv, nodeArgs: string[], children: ChildProcess[]): Promise<ChildProcess> {
   // MOOVITAMIX_BENCH_CPU_PROF=DIR: the worker writes a V8 CPU profile there when it exits (for Chrome DevTools).
   const profile = process.env.MOOVITAMIX_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MOOVITAMIX_BENCH_CPU_PROF}`] : [];
-  const worker = spawn(process.execPath, [...nodeArgs, ...profile, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const worker = spawn(process.execPath, [...nodeArgs, ...profile, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(worker);
   await waitFor(worker, 'Worker polling');
   return worker;
@@ -83,7 +89,9 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv, nodeArgs: string[
 
 /** The simulator in a process of its own on a free port, serving a seeded dataset; resolves to its base URL. */
 export async function startBenchSimulator(args: string[], children: ChildProcess[]): Promise<string> {
-  const simulator = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const simulator = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(simulator);
   return new Promise<string>((resolve, reject) => {
     simulator.stdout?.on('data', (d: Buffer) => {

@@ -22,7 +22,17 @@ import { MongoClient } from 'mongodb';
 import { SOURCE_NAMES } from '../sources/index.js';
 import type { ServerHandle } from '../stack/servers.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
-import { allPages, cpuSeconds, fetchOnlyMs, peakRssMb, sampleRss, startBenchServers, startBenchSimulator, startBenchWorker, writeCeiling } from './benchProcesses.js';
+import {
+  allPages,
+  cpuSeconds,
+  fetchOnlyMs,
+  peakRssMb,
+  sampleRss,
+  startBenchServers,
+  startBenchSimulator,
+  startBenchWorker,
+  writeCeiling,
+} from './benchProcesses.js';
 import { WireWriteCounter, type CollectionWrites } from './wireWriteCounter.js';
 
 const { values } = parseArgs({
@@ -129,7 +139,19 @@ try {
           const s = result.sources[name];
           const phases = mergePhases.get(name);
           mergePhases.delete(name);
-          return [name, { fetchMs: s?.fetchMs, mergeMs: s?.mergeMs, mergePhases: phases, inserted: s?.inserted, updated: s?.updated, unchanged: s?.unchanged, tombstoned: s?.tombstoned, curated: s?.curatedDocuments }];
+          return [
+            name,
+            {
+              fetchMs: s?.fetchMs,
+              mergeMs: s?.mergeMs,
+              mergePhases: phases,
+              inserted: s?.inserted,
+              updated: s?.updated,
+              unchanged: s?.unchanged,
+              tombstoned: s?.tombstoned,
+              curated: s?.curatedDocuments,
+            },
+          ];
         }),
       ),
       steps: stepSpans(history.events ?? []),
@@ -149,13 +171,15 @@ try {
       workerPeakRssMb: peakRssMb(worker.pid as number),
     };
     console.log(JSON.stringify(figures));
-    log(`day ${day} (${change}): ${runMs} ms, ${figures.ratioToDay1}x day 1; ${figures.writesTotal.inserted + figures.writesTotal.modified + figures.writesTotal.deleted} documents written`);
+    log(
+      `day ${day} (${change}): ${runMs} ms, ${figures.ratioToDay1}x day 1; ${figures.writesTotal.inserted + figures.writesTotal.modified + figures.writesTotal.deleted} documents written`,
+    );
   }
   rss.stop();
   await connection.close();
 } finally {
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r))));
   await counter?.close();
   await Promise.all(servers.reverse().map((s) => s.stop()));
   rmSync(dir, { recursive: true, force: true });
@@ -171,7 +195,10 @@ function watchMergePhases(worker: ChildProcess): Map<string, Record<string, numb
     for (const line of lines) {
       if (!line.includes('"source merged"')) continue;
       const entry = JSON.parse(line) as Record<string, unknown>;
-      const timings = Object.fromEntries(Object.entries(entry).filter(([k, v]) => k.endsWith('Ms') && typeof v === 'number')) as Record<string, number | string>;
+      const timings = Object.fromEntries(Object.entries(entry).filter(([k, v]) => k.endsWith('Ms') && typeof v === 'number')) as Record<
+        string,
+        number | string
+      >;
       // A merge that repeated an earlier one's pages (merge/repeatPages.ts) names that run.
       if (typeof entry.repeatOf === 'string') timings.repeatOf = entry.repeatOf;
       phases.set(String(entry.source), timings);

@@ -19,7 +19,16 @@ import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import type { ServerHandle } from '../stack/servers.js';
-import { allPages, cpuSeconds, fetchOnlyMs as fetchOnly, peakRssMb, startBenchServers, startBenchSimulator, startBenchWorker, writeCeiling } from './benchProcesses.js';
+import {
+  allPages,
+  cpuSeconds,
+  fetchOnlyMs as fetchOnly,
+  peakRssMb,
+  startBenchServers,
+  startBenchSimulator,
+  startBenchWorker,
+  writeCeiling,
+} from './benchProcesses.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 
@@ -81,7 +90,9 @@ try {
   // "--max-old-space-size=256 --cpu-prof --cpu-prof-dir=/tmp/prof" to profile the worker.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? `--max-old-space-size=${config.workerHeapMb}`).split(' ').filter(Boolean);
   const worker = await startBenchWorker(env, nodeArgs, children);
-  worker.stdout?.on('data', (d: Buffer) => { if (process.env.BENCH_WORKER_LOG) process.stderr.write(d); });
+  worker.stdout?.on('data', (d: Buffer) => {
+    if (process.env.BENCH_WORKER_LOG) process.stderr.write(d);
+  });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   storeCpu = cpuSeconds(mongoServer.pid);
@@ -96,7 +107,9 @@ try {
   // The sources' own durations (probe to merge end, all in parallel); after them the run's health step.
   const ingestMs = Math.max(...SOURCE_NAMES.map((name) => result.sources[name]?.durationMs ?? 0));
   const workerPeakRssMb = peakRssMb(worker.pid as number);
-  log(`pipeline: ${pipelineMs} ms, worker peak RSS ${workerPeakRssMb} MB, worker CPU ${cpuSeconds(worker.pid as number).toFixed(1)} s, store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s, Temporal CPU ${(cpuSeconds(temporal.pid) - temporalCpu).toFixed(1)} s`);
+  log(
+    `pipeline: ${pipelineMs} ms, worker peak RSS ${workerPeakRssMb} MB, worker CPU ${cpuSeconds(worker.pid as number).toFixed(1)} s, store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s, Temporal CPU ${(cpuSeconds(temporal.pid) - temporalCpu).toFixed(1)} s`,
+  );
   for (const name of SOURCE_NAMES) {
     const s = result.sources[name];
     log(`  ${name}: ${s?.fetched} fetched, ${s?.inserted} inserted, fetch ${s?.fetchMs} ms, merge ${s?.mergeMs} ms, ${s?.curatedDocuments} curated`);
@@ -133,14 +146,12 @@ try {
   console.log(values.json ? JSON.stringify(figures, null, 2) : figures);
 } finally {
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r))));
   await Promise.all(servers.reverse().map((s) => s.stop()));
   rmSync(dir, { recursive: true, force: true });
 }
 
-
 /** CPU time (user + system) a process has used so far, in seconds. */
-
 
 /** The bytes of every payload an event carries (inputs, results, details, memo). */
 function payloadBytes(event: object): number {

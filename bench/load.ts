@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { MongoClient, type Db } from 'mongodb';
-import { ACTIVE_ID, BATCHES, STATE, batchCollection, type BatchDocument, type RecommendationDocument, type RecommendedItem, type StateDocument } from '../activities/recommend/store.js';
+import {
+  ACTIVE_ID,
+  BATCHES,
+  STATE,
+  batchCollection,
+  type BatchDocument,
+  type RecommendationDocument,
+  type RecommendedItem,
+  type StateDocument,
+} from '../activities/recommend/store.js';
 import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { startThrowawayMongo, type ServerHandle } from '../stack/servers.js';
@@ -46,7 +55,10 @@ const dir = mkdtempSync(join(tmpdir(), 'moovitamix-bench-load-'));
 let mongoServer: ServerHandle | undefined;
 let service: ChildProcess | undefined;
 try {
-  mongoServer = await startThrowawayMongo(loadConfig({ ...process.env, MONGODB_URI: undefined }).cacheDir, dir, log, { preferMongod: false, sqliteSynchronous: 'normal' });
+  mongoServer = await startThrowawayMongo(loadConfig({ ...process.env, MONGODB_URI: undefined }).cacheDir, dir, log, {
+    preferMongod: false,
+    sqliteSynchronous: 'normal',
+  });
   const mongo = await MongoClient.connect(mongoServer.address);
   log(`writing a published batch of ${users} users' lists`);
   await writeBatch(mongo.db('load'), users);
@@ -99,12 +111,35 @@ async function writeBatch(db: Db, count: number): Promise<void> {
   for (let from = 0; from < count; from += 5000) {
     const docs: RecommendationDocument[] = [];
     for (let u = from; u < Math.min(count, from + 5000); u += 1) {
-      const items: RecommendedItem[] = Array.from({ length: 20 }, (_, i) => ({ track_id: 1 + ((u * 31 + i * 97) % 10_000), score: 20 - i, reason: 'similar', because: [1 + ((u + i) % 10_000)] }) as RecommendedItem);
-      docs.push({ _id: String(u + 1), user_id: u + 1, batch_id: BATCH, model: MODEL, computed_in: BATCH, cold_start: false, count: items.length, items: JSON.stringify(items) });
+      const items: RecommendedItem[] = Array.from(
+        { length: 20 },
+        (_, i) => ({ track_id: 1 + ((u * 31 + i * 97) % 10_000), score: 20 - i, reason: 'similar', because: [1 + ((u + i) % 10_000)] }) as RecommendedItem,
+      );
+      docs.push({
+        _id: String(u + 1),
+        user_id: u + 1,
+        batch_id: BATCH,
+        model: MODEL,
+        computed_in: BATCH,
+        cold_start: false,
+        count: items.length,
+        items: JSON.stringify(items),
+      });
     }
     await db.collection<RecommendationDocument>(collection).insertMany(docs, { ordered: false });
   }
-  const batch = { _id: BATCH, status: 'published', collection, workflow_id: 'bench-load', mode: 'full', base_batch_id: null, k: 20, users: count, created_at: at, published_at: at };
+  const batch = {
+    _id: BATCH,
+    status: 'published',
+    collection,
+    workflow_id: 'bench-load',
+    mode: 'full',
+    base_batch_id: null,
+    k: 20,
+    users: count,
+    created_at: at,
+    published_at: at,
+  };
   await db.collection<BatchDocument>(BATCHES).insertOne(batch as unknown as BatchDocument);
   const state: StateDocument = { _id: ACTIVE_ID, batch_id: BATCH, collection, previous_batch_id: null, switched_at: at, reason: 'bench:load' };
   await db.collection<StateDocument>(STATE).insertOne(state);

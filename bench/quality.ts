@@ -47,7 +47,8 @@ const badPeers = peers.filter((p) => !PEERS.includes(p));
 if (badPeers.length > 0) throw new Error(`--peers: unknown ${badPeers.join(', ')} (peers: ${PEERS.join(', ')})`);
 const budgetS = Number(values['tune-budget']);
 if (!(budgetS >= 0)) throw new Error(`--tune-budget takes seconds, got ${values['tune-budget']}`);
-if (!existsSync(values.interactions)) throw new Error(`no data at ${values.interactions}: give --interactions FILE.csv (user_id,item_id, each user's rows oldest first)`);
+if (!existsSync(values.interactions))
+  throw new Error(`no data at ${values.interactions}: give --interactions FILE.csv (user_id,item_id, each user's rows oldest first)`);
 
 const data = await readInteractionsCsv(values.interactions);
 const split = leaveLastOut(data.interactions, { seed: 1, maxUsers: Number(values['max-users']) });
@@ -57,7 +58,8 @@ log(`${data.rows} rows, ${data.interactions.nUsers} users, ${data.interactions.n
 const dir = mkdtempSync(join(tmpdir(), 'moovitamix-quality-'));
 try {
   const train: string[] = [];
-  for (let u = 0; u < split.train.nUsers; u++) for (let p = split.train.offsets[u] as number; p < (split.train.offsets[u + 1] as number); p++) train.push(`${u},${split.train.items[p]}`);
+  for (let u = 0; u < split.train.nUsers; u++)
+    for (let p = split.train.offsets[u] as number; p < (split.train.offsets[u + 1] as number); p++) train.push(`${u},${split.train.items[p]}`);
   writeFileSync(join(dir, 'train.csv'), `${train.join('\n')}\n`);
   const test: string[] = [];
   split.testUsers.forEach((u, t) => {
@@ -92,7 +94,11 @@ try {
     if (typeof python === 'object') {
       console.log(JSON.stringify({ side: 'peer', skipped: python.skipped }));
     } else {
-      const run = spawnSync(python, [join(projectRoot, 'bench', 'peers.py'), dir, peers.join(','), String(budgetS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 });
+      const run = spawnSync(python, [join(projectRoot, 'bench', 'peers.py'), dir, peers.join(','), String(budgetS)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 * 2 ** 20,
+      });
       for (const line of run.stdout.split('\n').filter(Boolean)) {
         console.log(line);
         peerRows.push(JSON.parse(line) as (typeof peerRows)[number]);
@@ -101,7 +107,9 @@ try {
     }
   }
   const picked = rows.find((r) => r.picked);
-  const bestPeer = peerRows.filter((p) => p.family !== 'most-popular').reduce<(typeof peerRows)[number] | undefined>((a, b) => (!a || b.validation_ndcg10 > a.validation_ndcg10 ? b : a), undefined);
+  const bestPeer = peerRows
+    .filter((p) => p.family !== 'most-popular')
+    .reduce<(typeof peerRows)[number] | undefined>((a, b) => (!a || b.validation_ndcg10 > a.validation_ndcg10 ? b : a), undefined);
   const ours = picked?.metrics?.['ndcg@10'] ?? null;
   console.log(
     JSON.stringify({

@@ -57,7 +57,23 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 // (a) scoring, in a process of its own.
 log(`scoring: ${users} users x ${tracks} tracks x ${listens} listens, ${threads} threads`);
 const scoring = JSON.parse(
-  await output(spawn(process.execPath, [join(projectRoot, 'dist', 'bench', 'recommendScore.js'), '--users', String(users), '--tracks', String(tracks), '--listens', String(listens), '--threads', String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] })),
+  await output(
+    spawn(
+      process.execPath,
+      [
+        join(projectRoot, 'dist', 'bench', 'recommendScore.js'),
+        '--users',
+        String(users),
+        '--tracks',
+        String(tracks),
+        '--listens',
+        String(listens),
+        '--threads',
+        String(threads),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    ),
+  ),
 ) as Record<string, number>;
 log(`scoring: fit ${scoring.fitMs} ms, score ${scoring.scoreMs} ms (CPU ${scoring.scoreCpuSeconds} s), peak RSS ${scoring.peakRssMb} MB`);
 
@@ -81,8 +97,19 @@ try {
   );
   await setAlias(db, 'champion', (await registerModel(db, { name: 'bench-knn', model }))._id, 'bench');
 
-  const env = { ...process.env, MONGODB_URI: mongoServer.address, MONGODB_DB: 'recommend', TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: 'bench', MOOVITAMIX_METRICS_PORT: '0', MOOVITAMIX_LOG_LEVEL: 'WARN' };
-  const worker = spawn(process.execPath, [`--max-old-space-size=${config.workerHeapMb}`, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = {
+    ...process.env,
+    MONGODB_URI: mongoServer.address,
+    MONGODB_DB: 'recommend',
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    MOOVITAMIX_METRICS_PORT: '0',
+    MOOVITAMIX_LOG_LEVEL: 'WARN',
+  };
+  const worker = spawn(process.execPath, [`--max-old-space-size=${config.workerHeapMb}`, join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(worker);
   await waitFor(worker, 'Worker polling');
   const connection = await Connection.connect({ address: temporal.address });
@@ -91,11 +118,15 @@ try {
   let started = performance.now();
   const full = await client.workflow.execute<typeof recommend>('recommend', { workflowId: 'bench-full', taskQueue: 'bench', args: [{ mode: 'full' }] });
   const pipelineFullMs = Math.round(performance.now() - started);
-  log(`pipeline full: ${pipelineFullMs} ms for ${full.users} users (${full.chunks} chunks), store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s`);
+  log(
+    `pipeline full: ${pipelineFullMs} ms for ${full.users} users (${full.chunks} chunks), store CPU ${(cpuSeconds(mongoServer.pid) - storeCpu).toFixed(1)} s`,
+  );
   started = performance.now();
   const incremental = await client.workflow.execute<typeof recommend>('recommend', { workflowId: 'bench-incremental', taskQueue: 'bench', args: [{}] });
   const pipelineIncrementalMs = Math.round(performance.now() - started);
-  log(`pipeline incremental: ${pipelineIncrementalMs} ms, ${incremental.carried} carried over, ${incremental.status ?? 'published'}, ${incremental.documents ?? incremental.users} documents written`);
+  log(
+    `pipeline incremental: ${pipelineIncrementalMs} ms, ${incremental.carried} carried over, ${incremental.status ?? 'published'}, ${incremental.documents ?? incremental.users} documents written`,
+  );
   // 1 % of the histories change (their tracks shifted by one): those users are computed again.
   const changedUsers = Math.max(1, Math.floor(pipelineUsers / 100));
   log(`pipeline: changing ${changedUsers} histories`);
@@ -105,13 +136,19 @@ try {
   const raw = db.collection<{ _id: string }>('raw_listen_history');
   await raw.deleteMany({ _id: { $in: changedIds.map((u) => String(u + 1)) } });
   await raw.insertMany(
-    changedIds.map((u) => ({ _id: String(u + 1), record: { user_id: u + 1, items: Array.from(items.subarray(u * listens, (u + 1) * listens), (i) => 1 + ((i + 1) % pipelineTracks)) }, deleted_at: null })),
+    changedIds.map((u) => ({
+      _id: String(u + 1),
+      record: { user_id: u + 1, items: Array.from(items.subarray(u * listens, (u + 1) * listens), (i) => 1 + ((i + 1) % pipelineTracks)) },
+      deleted_at: null,
+    })),
     { ordered: false },
   );
   started = performance.now();
   const changed = await client.workflow.execute<typeof recommend>('recommend', { workflowId: 'bench-changed', taskQueue: 'bench', args: [{}] });
   const pipelineChangedMs = Math.round(performance.now() - started);
-  log(`pipeline 1 % changed: ${pipelineChangedMs} ms, ${changed.computed} computed, ${changed.layout ?? 'full'}, ${changed.documents ?? changed.users} documents written`);
+  log(
+    `pipeline 1 % changed: ${pipelineChangedMs} ms, ${changed.computed} computed, ${changed.layout ?? 'full'}, ${changed.documents ?? changed.users} documents written`,
+  );
   const workerPeakRssMb = peakRssMb(worker.pid as number);
   const history = await client.workflow.getHandle('bench-full').fetchHistory();
   await connection.close();
@@ -186,7 +223,7 @@ try {
   console.log(values.json ? JSON.stringify(figures) : figures);
 } finally {
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r))));
   await Promise.all(servers.reverse().map((s) => s.stop()));
   rmSync(dir, { recursive: true, force: true });
 }
@@ -200,7 +237,15 @@ async function load(db: Db, items: Int32Array): Promise<void> {
   };
   await insert('tracks', (i) => ({ _id: String(i + 1), id: i + 1, genres: genreOf(i).toLowerCase() }), pipelineTracks);
   await insert('users', (u) => ({ _id: String(u + 1), id: u + 1, favorite_genres: genreOf(u * 7) }), pipelineUsers);
-  await insert('raw_listen_history', (u) => ({ _id: String(u + 1), record: { user_id: u + 1, items: Array.from(items.subarray(u * listens, (u + 1) * listens), (i) => i + 1) }, deleted_at: null }), pipelineUsers);
+  await insert(
+    'raw_listen_history',
+    (u) => ({
+      _id: String(u + 1),
+      record: { user_id: u + 1, items: Array.from(items.subarray(u * listens, (u + 1) * listens), (i) => i + 1) },
+      deleted_at: null,
+    }),
+    pipelineUsers,
+  );
 }
 
 function output(child: ChildProcess): Promise<string> {
@@ -210,5 +255,3 @@ function output(child: ChildProcess): Promise<string> {
     child.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop() as string) : reject(new Error(`exit ${code}: ${out}`))));
   });
 }
-
-

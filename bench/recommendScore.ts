@@ -9,7 +9,16 @@ import type { ScoringContext } from '../models/score.js';
 import { peakRssMb } from './benchProcesses.js';
 import { syntheticListens } from './syntheticListens.js';
 
-const { values } = parseArgs({ options: { users: { type: 'string' }, tracks: { type: 'string' }, listens: { type: 'string' }, threads: { type: 'string' }, chunk: { type: 'string', default: '5000' }, k: { type: 'string', default: '20' } } });
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string' },
+    tracks: { type: 'string' },
+    listens: { type: 'string' },
+    threads: { type: 'string' },
+    chunk: { type: 'string', default: '5000' },
+    k: { type: 'string', default: '20' },
+  },
+});
 const users = Number(values.users);
 const tracks = Number(values.tracks);
 const listens = Number(values.listens);
@@ -28,7 +37,11 @@ const generateMs = performance.now() - t0;
 
 const t1 = performance.now();
 const cpu1 = cpu();
-const model = fitItemKnn({ nUsers: users, nItems: tracks, offsets, items }, Float64Array.from({ length: tracks }, (_, i) => i + 1), { neighbors: 50 });
+const model = fitItemKnn(
+  { nUsers: users, nItems: tracks, offsets, items },
+  Float64Array.from({ length: tracks }, (_, i) => i + 1),
+  { neighbors: 50 },
+);
 const fitMs = performance.now() - t1;
 
 // Tombstone 1% of the catalogue, as a day's deletions would.
@@ -49,7 +62,12 @@ await Promise.all(
       const from = c * chunkSize;
       const to = Math.min(users, from + chunkSize);
       const histOffsets = Int32Array.from({ length: to - from + 1 }, (_, u) => u * listens);
-      const result = await pool.score('bench', context, { n: to - from, histOffsets, histItems: items.slice(from * listens, to * listens), genre: new Uint8Array(to - from) });
+      const result = await pool.score('bench', context, {
+        n: to - from,
+        histOffsets,
+        histItems: items.slice(from * listens, to * listens),
+        genre: new Uint8Array(to - from),
+      });
       recommendations += result.items.length;
       for (const r of result.reasons) if (r === 0) similar++;
     }

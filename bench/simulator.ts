@@ -21,9 +21,13 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 
-const simulator = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', '--seed', 'bench', '--count', String(count)], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const simulator = spawn(
+  process.execPath,
+  [join(projectRoot, 'bin', 'moovitamix.js'), 'simulator', '--port', '0', '--seed', 'bench', '--count', String(count)],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const url = await new Promise<string>((resolve, reject) => {
   simulator.stdout.on('data', (d: Buffer) => {
     const m = /listening on (http:\/\/\S+)/.exec(String(d));
@@ -70,6 +74,8 @@ const figures = {
 if (values.json) console.log(JSON.stringify(figures, null, 2));
 else {
   log(`${figures.pagesPerSecond} pages/s (${figures.recordsPerSecond} records/s), ${figures.megabytesPerSecond} MB/s, ~${body} bytes a page`);
-  log(`latency p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms; errors ${figures.errors}, timeouts ${figures.timeouts}, non-2xx ${figures.non2xx}`);
+  log(
+    `latency p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms; errors ${figures.errors}, timeouts ${figures.timeouts}, non-2xx ${figures.non2xx}`,
+  );
 }
 if (figures.errors + figures.non2xx + figures.timeouts > 0) process.exitCode = 1;

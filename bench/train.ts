@@ -140,7 +140,13 @@ export async function qualityFigures(options: { scale: number; threads: number }
     const m = await evaluateModel(model, split, { threads });
     if (family === 'most-popular') baseline = m['ndcg@10'];
     const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
-    rows[name] = { ndcg10: round4(m['ndcg@10']), recall10: round4(m['recall@10']), coverage20: round4(m['coverage@20']), fitMs, upliftVsMostPopular: family === 'most-popular' || baseline === 0 ? null : round4(m['ndcg@10'] / baseline - 1) };
+    rows[name] = {
+      ndcg10: round4(m['ndcg@10']),
+      recall10: round4(m['recall@10']),
+      coverage20: round4(m['coverage@20']),
+      fitMs,
+      upliftVsMostPopular: family === 'most-popular' || baseline === 0 ? null : round4(m['ndcg@10'] / baseline - 1),
+    };
   }
   return { data: { users, tracks, listens: data.items.length, mode: 'taste', testUsers: split.testUsers.length, split: 'leave-last-out' }, families: rows };
 }
@@ -183,18 +189,35 @@ async function main(): Promise<void> {
   if (!values.json) process.stderr.write(`NDCG@10 per family on taste-mode data...\n`);
   const quality = values['no-quality'] ? {} : await qualityFigures({ scale, threads });
   const log = (line: string) => (values.json ? undefined : process.stderr.write(`${line}\n`));
-  const sideBySide = values['no-peers'] ? undefined : existsSync(values.interactions) ? await peerFitFigures(values.interactions, peerCases(easeItems), threads, log) : { skipped: `no development data at ${values.interactions} (--interactions FILE.csv)` };
-  const report = { scale, threads: threads === 0 ? availableParallelism() : threads, cores: availableParallelism(), loadAverage: { before: round1(loadBefore), after: round1(loadavg()[0] as number) }, fits, quality, ...(sideBySide ? { peers: sideBySide } : {}) };
+  const sideBySide = values['no-peers']
+    ? undefined
+    : existsSync(values.interactions)
+      ? await peerFitFigures(values.interactions, peerCases(easeItems), threads, log)
+      : { skipped: `no development data at ${values.interactions} (--interactions FILE.csv)` };
+  const report = {
+    scale,
+    threads: threads === 0 ? availableParallelism() : threads,
+    cores: availableParallelism(),
+    loadAverage: { before: round1(loadBefore), after: round1(loadavg()[0] as number) },
+    fits,
+    quality,
+    ...(sideBySide ? { peers: sideBySide } : {}),
+  };
   if (values.json) console.log(JSON.stringify(report));
   else {
     console.log(`threads ${report.threads} on ${report.cores} cores; load average ${report.loadAverage.before} before, ${report.loadAverage.after} after`);
     for (const [name, f] of Object.entries(fits)) {
-      console.log('error' in f ? `${name}: FAILED ${f.error}` : `${name}: ${f.users} users x ${f.tracks} tracks x ${f.listens} listens: fit ${(f.fitMs / 1000).toFixed(1)} s, ${f.cpuSeconds} CPU s, peak RSS ${f.peakRssMb} MB (data alone ${f.dataRssMb} MB)`);
+      console.log(
+        'error' in f
+          ? `${name}: FAILED ${f.error}`
+          : `${name}: ${f.users} users x ${f.tracks} tracks x ${f.listens} listens: fit ${(f.fitMs / 1000).toFixed(1)} s, ${f.cpuSeconds} CPU s, peak RSS ${f.peakRssMb} MB (data alone ${f.dataRssMb} MB)`,
+      );
     }
     console.log(`NDCG@10 on taste-mode data: ${JSON.stringify(quality)}`);
     if (sideBySide && 'cases' in sideBySide) {
       if (sideBySide.peers) console.log(`peers not run: ${sideBySide.peers}`);
-      for (const c of sideBySide.cases) console.log(`${c.case}: ours ${c.ours_fit_s} s, ${c.peer} ${c.peer_fit_s ?? '-'} s: ${c.ratio ?? '-'}x${c.target ? ` (target <= ${c.target}x)` : ''}`);
+      for (const c of sideBySide.cases)
+        console.log(`${c.case}: ours ${c.ours_fit_s} s, ${c.peer} ${c.peer_fit_s ?? '-'} s: ${c.ratio ?? '-'}x${c.target ? ` (target <= ${c.target}x)` : ''}`);
     } else if (sideBySide) console.log(`side by side skipped: ${sideBySide.skipped}`);
   }
   if (Object.values(fits).some((f) => 'error' in f)) process.exitCode = 1;

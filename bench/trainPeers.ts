@@ -37,12 +37,41 @@ export function peerCases(easeItems: number): PeerCase[] {
     target: 1.5,
   });
   return [
-    { name: 'item-knn-cosine', family: 'item-knn', params: { similarity: 'cosine', neighbors: 2000 }, peer: 'implicit-cosine', peerParams: { K: 2000 }, target: 1.5 },
-    { name: 'item-knn-bm25', family: 'item-knn', params: { similarity: 'bm25', neighbors: 2000, k1: 1.2, b: 0.75 }, peer: 'implicit-bm25', peerParams: { K: 2000, K1: 1.2, B: 0.75 }, target: 1.5 },
+    {
+      name: 'item-knn-cosine',
+      family: 'item-knn',
+      params: { similarity: 'cosine', neighbors: 2000 },
+      peer: 'implicit-cosine',
+      peerParams: { K: 2000 },
+      target: 1.5,
+    },
+    {
+      name: 'item-knn-bm25',
+      family: 'item-knn',
+      params: { similarity: 'bm25', neighbors: 2000, k1: 1.2, b: 0.75 },
+      peer: 'implicit-bm25',
+      peerParams: { K: 2000, K1: 1.2, B: 0.75 },
+      target: 1.5,
+    },
     als(64),
     als(128),
-    { name: 'rp3beta', family: 'rp3beta', params: { neighbors: 100, alpha: 1, beta: 0.3 }, peer: 'numpy-rp3beta', peerParams: { alpha: 1, beta: 0.3, topK: 100 }, target: null },
-    { name: `ease-${easeItems}`, family: 'ease', params: { lambda: 500 }, peer: 'numpy-ease', peerParams: { lambda: 500, items: easeItems, dtype: 'float64' }, items: easeItems, target: 2 },
+    {
+      name: 'rp3beta',
+      family: 'rp3beta',
+      params: { neighbors: 100, alpha: 1, beta: 0.3 },
+      peer: 'numpy-rp3beta',
+      peerParams: { alpha: 1, beta: 0.3, topK: 100 },
+      target: null,
+    },
+    {
+      name: `ease-${easeItems}`,
+      family: 'ease',
+      params: { lambda: 500 },
+      peer: 'numpy-ease',
+      peerParams: { lambda: 500, items: easeItems, dtype: 'float64' },
+      items: easeItems,
+      target: 2,
+    },
   ];
 }
 
@@ -89,7 +118,12 @@ export interface PeerFigures {
 }
 
 /** Ours, then the peers, on `file`: one figure per case (the peers' fit null when they cannot run). */
-export async function peerFitFigures(file: string, cases: PeerCase[], threads: number, log: (line: string) => void): Promise<{ data: Record<string, number | string>; cases: PeerFigures[]; peers?: string }> {
+export async function peerFitFigures(
+  file: string,
+  cases: PeerCase[],
+  threads: number,
+  log: (line: string) => void,
+): Promise<{ data: Record<string, number | string>; cases: PeerFigures[]; peers?: string }> {
   const { interactions: m, rows } = await readInteractionsCsv(file);
   log(`side by side on ${file}: ${rows} rows, ${m.nUsers} users, ${m.nItems} items`);
   const ours = new Map<string, number>();
@@ -121,7 +155,17 @@ export async function peerFitFigures(file: string, cases: PeerCase[], threads: n
     cases: cases.map((c) => {
       const oursS = ours.get(c.name) as number;
       const peerS = peerFits.get(c.name) ?? null;
-      return { case: c.name, family: c.family, params: c.params, ours_fit_s: round2(oursS), peer: c.peer, peer_params: c.peerParams, peer_fit_s: peerS, ratio: peerS ? round2(oursS / peerS) : null, target: c.target };
+      return {
+        case: c.name,
+        family: c.family,
+        params: c.params,
+        ours_fit_s: round2(oursS),
+        peer: c.peer,
+        peer_params: c.peerParams,
+        peer_fit_s: peerS,
+        ratio: peerS ? round2(oursS / peerS) : null,
+        target: c.target,
+      };
     }),
     ...(skipped ? { peers: skipped } : {}),
   };

@@ -70,7 +70,8 @@ export class WireWriteCounter {
       const head = sections?.body && commandHead(sections.body);
       if (!sections?.body || !head || !(WRITE_COMMANDS.has(head.command) || COLLECTION_COMMANDS.has(head.command))) return;
       // Statements: the document sequence's, else the body's array (documents, updates, deletes).
-      const statements = head.command.toLowerCase() === 'findandmodify' ? 1 : (sections.sequenced ?? arrayLength(sections.body, ['documents', 'updates', 'deletes']));
+      const statements =
+        head.command.toLowerCase() === 'findandmodify' ? 1 : (sections.sequenced ?? arrayLength(sections.body, ['documents', 'updates', 'deletes']));
       pending.set(msg.readInt32LE(4), { ...head, statements });
     });
     messages(upstream, (msg) => {
@@ -142,7 +143,7 @@ function opMsgSections(msg: Buffer): { body: Buffer | undefined; sequenced: numb
   const end = msg.length - (msg.readUInt32LE(16) & 1 ? 4 : 0);
   let body: Buffer | undefined;
   let sequenced: number | undefined;
-  for (let at = 20; at < end; ) {
+  for (let at = 20; at < end;) {
     const kind = msg[at] as number;
     const size = msg.readInt32LE(at + 1);
     if (kind === 0) body = msg.subarray(at + 1, at + 1 + size);
@@ -172,7 +173,7 @@ const FIXED: Record<number, number> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0
 
 /** The number of elements of the first top-level array named one of `names`, walking the document without decoding it. */
 function arrayLength(doc: Buffer, names: string[]): number {
-  for (let at = 4; at < doc.length - 1; ) {
+  for (let at = 4; at < doc.length - 1;) {
     const type = doc[at] as number;
     const nameEnd = doc.indexOf(0, at + 1);
     const name = doc.toString('utf8', at + 1, nameEnd);

@@ -9,7 +9,9 @@ export async function connectDb(config: Config): Promise<{ db: Db; close: () => 
     await client.connect();
   } catch (err) {
     await client.close().catch(() => {});
-    throw new Error(`Cannot reach MongoDB at ${redactUri(config.mongodbUri)} (${(err as Error).message}). Start the dev stack with \`moovitamix stack up\`, or set MONGODB_URI.`);
+    throw new Error(
+      `Cannot reach MongoDB at ${redactUri(config.mongodbUri)} (${(err as Error).message}). Start the dev stack with \`moovitamix stack up\`, or set MONGODB_URI.`,
+    );
   }
   return { db: client.db(config.mongodbDb), close: () => client.close() };
 }

@@ -80,7 +80,8 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     status = 'FAILED';
-    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as { sources?: Summary; health?: RunHealth; recommendations?: PipelineRecommendations } | undefined;
+    const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0] as
+      { sources?: Summary; health?: RunHealth; recommendations?: PipelineRecommendations } | undefined;
     sources = details?.sources ?? {};
     health = details?.health;
     recommendations = details?.recommendations;
@@ -88,7 +89,17 @@ export async function follow(client: Client, handle: WorkflowHandle<typeof daily
   }
   await poller;
 
-  const summary = { workflowId: handle.workflowId, runId, status, durationMs, sources, ...(health ? { health } : {}), ...(recommendations ? { recommendations } : {}), ...(drift ? { drift } : {}), ...(error ? { error } : {}) };
+  const summary = {
+    workflowId: handle.workflowId,
+    runId,
+    status,
+    durationMs,
+    sources,
+    ...(health ? { health } : {}),
+    ...(recommendations ? { recommendations } : {}),
+    ...(drift ? { drift } : {}),
+    ...(error ? { error } : {}),
+  };
   if (json) {
     console.log(JSON.stringify(summary, null, 2));
   } else {
@@ -127,7 +138,9 @@ export function recommendationsLine(r: PipelineRecommendations): string {
 
 export function driftLine(d: PipelineDrift): string {
   const f = d.figures;
-  const figures = f ? ` (PSI tracks ${f.psiTracks.toFixed(3)}, genres ${f.psiGenres.toFixed(3)}; champion NDCG@10 ${f.championNdcgThen?.toFixed(4) ?? '-'} then, ${f.championNdcgNow?.toFixed(4) ?? '-'} now)` : '';
+  const figures = f
+    ? ` (PSI tracks ${f.psiTracks.toFixed(3)}, genres ${f.psiGenres.toFixed(3)}; champion NDCG@10 ${f.championNdcgThen?.toFixed(4) ?? '-'} then, ${f.championNdcgNow?.toFixed(4) ?? '-'} now)`
+    : '';
   if (d.status === 'drifted') return `Drift: ${d.reasons.join('; ')}${figures}: retraining started as ${d.retrainWorkflowId}. Details: moovitamix models list`;
   if (d.status === 'stable') return `Drift: none${figures}`;
   return `Drift: ${d.status} (${d.reasons.join('; ')})`;
@@ -151,7 +164,21 @@ export function summaryTable(sources: Summary): string {
     retriesOf(s),
     s.complete ? 'yes' : 'no',
   ]);
-  const header = ['source', 'status', 'fetched', 'valid', 'invalid', 'inserted', 'updated', 'unchanged', 'tombstoned', 'duplicates', 'requests', 'retries', 'complete'];
+  const header = [
+    'source',
+    'status',
+    'fetched',
+    'valid',
+    'invalid',
+    'inserted',
+    'updated',
+    'unchanged',
+    'tombstoned',
+    'duplicates',
+    'requests',
+    'retries',
+    'complete',
+  ];
   const notes = Object.entries(sources)
     .filter(([, s]) => !s.complete && s.incompleteReason)
     .map(([name, s]) => `  ${name}: not complete, nothing tombstoned: ${s.incompleteReason}`);
@@ -169,7 +196,10 @@ async function readProgress(client: Client, handle: WorkflowHandle): Promise<Pro
   await Promise.all(
     Object.entries(pipeline.sources).map(async ([name, entry]) => {
       if (entry.state !== 'running') return;
-      const child = await client.workflow.getHandle(entry.workflowId).query(ingestProgressQuery).catch(() => undefined);
+      const child = await client.workflow
+        .getHandle(entry.workflowId)
+        .query(ingestProgressQuery)
+        .catch(() => undefined);
       if (child) sources[name as SourceName] = child;
     }),
   );
@@ -193,7 +223,8 @@ class ProgressDisplay {
       const s = entry.summary;
       return `  ${name.padEnd(15)} ${entry.state.padEnd(11)} ${s ? `${s.fetched} records` : ''}`;
     });
-    if (stage && stage !== 'ingesting') lines.push(`  ${'(run)'.padEnd(15)} ${stage === 'checking' ? 'running quality checks' : stage === 'alerting' ? 'KPIs and alerts' : 'done'}`);
+    if (stage && stage !== 'ingesting')
+      lines.push(`  ${'(run)'.padEnd(15)} ${stage === 'checking' ? 'running quality checks' : stage === 'alerting' ? 'KPIs and alerts' : 'done'}`);
     if (this.out.isTTY) {
       if (this.lines.length > 0) this.out.write(`\x1b[${this.lines.length}A`);
       this.out.write(lines.map((l) => `\x1b[2K${l}\n`).join(''));

@@ -64,20 +64,24 @@ export class ConfigError extends Error {
 
 const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 // MongoDB database names: no /\. "$*<>:|? and at most 63 bytes.
+// eslint-disable-next-line no-control-regex -- a NUL byte is one of the characters refused
 const mongoDbName = /^[^/\\. "$*<>:|?\u0000]{1,63}$/;
 const temporalName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 function httpUrl(name: string, allowQuery = false) {
   return v.pipe(
     v.string(),
-    v.check((s) => {
-      try {
-        const u = new URL(s);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && (allowQuery || !u.search) && !u.hash;
-      } catch {
-        return false;
-      }
-    }, allowQuery ? `${name} must be an http:// or https:// URL` : `${name} must be an http:// or https:// URL without query or fragment`),
+    v.check(
+      (s) => {
+        try {
+          const u = new URL(s);
+          return (u.protocol === 'http:' || u.protocol === 'https:') && (allowQuery || !u.search) && !u.hash;
+        } catch {
+          return false;
+        }
+      },
+      allowQuery ? `${name} must be an http:// or https:// URL` : `${name} must be an http:// or https:// URL without query or fragment`,
+    ),
   );
 }
 
@@ -333,7 +337,10 @@ export function describeConfig(config: Config): Record<string, string> {
     MOOVITAMIX_SCORING_THREADS: String(config.recommend.threads),
     MOOVITAMIX_STAGING_THREADS: String(config.stagingThreads),
     MOOVITAMIX_RETRAIN_FAMILIES: config.training.families.join(','),
-    MOOVITAMIX_RETRAIN_PARAMS: Object.entries(config.training.params).flatMap(([f, p]) => Object.entries(p).map(([k, v]) => `${f}.${k}=${v}`)).join(',') || '(defaults)',
+    MOOVITAMIX_RETRAIN_PARAMS:
+      Object.entries(config.training.params)
+        .flatMap(([f, p]) => Object.entries(p).map(([k, v]) => `${f}.${k}=${v}`))
+        .join(',') || '(defaults)',
     MOOVITAMIX_PROMOTE_MIN_UPLIFT: String(config.training.minUplift),
     MOOVITAMIX_PROMOTE_MIN_COVERAGE: String(config.training.minCoverage),
     MOOVITAMIX_DRIFT_PSI: String(config.training.driftPsi),

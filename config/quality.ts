@@ -101,7 +101,8 @@ export function defaultQualitySettings(): QualitySettings {
 const severity = v.picklist(['error', 'warn', 'off'], 'severity must be error, warn or off');
 const fraction = v.pipe(v.number('must be a number'), v.minValue(0, 'must be >= 0'), v.maxValue(1, 'must be <= 1'));
 const positive = v.pipe(v.number('must be a number'), v.minValue(0, 'must be >= 0'));
-const count = (max: number) => v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(1, 'must be >= 1'), v.maxValue(max, `must be <= ${max}`));
+const count = (max: number) =>
+  v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(1, 'must be >= 1'), v.maxValue(max, `must be <= ${max}`));
 const rateOverride = v.strictObject({ severity: v.optional(severity), warnAbove: v.optional(fraction), failAbove: v.optional(fraction) });
 
 const overridesSchema = v.strictObject({
@@ -147,7 +148,8 @@ export function resolveQualitySettings(overrides: unknown, origin = 'quality set
     const target = settings.checks[name as keyof QualitySettings['checks']] as unknown as Record<string, unknown>;
     for (const [key, setting] of Object.entries(value ?? {})) if (setting !== undefined) target[key] = setting;
   }
-  for (const [key, setting] of Object.entries(o.alerts ?? {})) if (setting !== undefined) (settings.alerts as unknown as Record<string, unknown>)[key] = setting;
+  for (const [key, setting] of Object.entries(o.alerts ?? {}))
+    if (setting !== undefined) (settings.alerts as unknown as Record<string, unknown>)[key] = setting;
   return settings;
 }
 

@@ -27,5 +27,15 @@ export interface RecommendSettings {
 }
 
 export function defaultRecommendSettings(): RecommendSettings {
-  return { k: 20, genreBoost: 3, chunkSize: 5000, keepBatches: 3, threads: Math.max(1, availableParallelism()), fallbackRefreshHours: 168, maxOverlays: 4, maxOverlayShare: 0.25, spares: 5 };
+  return {
+    k: 20,
+    genreBoost: 3,
+    chunkSize: 5000,
+    keepBatches: 3,
+    threads: Math.max(1, availableParallelism()),
+    fallbackRefreshHours: 168,
+    maxOverlays: 4,
+    maxOverlayShare: 0.25,
+    spares: 5,
+  };
 }

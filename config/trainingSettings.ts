@@ -53,7 +53,10 @@ export function defaultTrainingSettings(): TrainingSettings {
  * MOOVITAMIX_RETRAIN_PARAMS (the numeric settings are read with the others, in
  * config/config.ts). Every problem is reported by variable name.
  */
-export function trainingCandidatesFromEnv(env: Record<string, string | undefined>): { settings: Pick<TrainingSettings, 'families' | 'params'>; problems: string[] } {
+export function trainingCandidatesFromEnv(env: Record<string, string | undefined>): {
+  settings: Pick<TrainingSettings, 'families' | 'params'>;
+  problems: string[];
+} {
   const { families: defaultFamilies } = defaultTrainingSettings();
   const settings: Pick<TrainingSettings, 'families' | 'params'> = { families: defaultFamilies, params: {} };
   const problems: string[] = [];
@@ -65,7 +68,8 @@ export function trainingCandidatesFromEnv(env: Record<string, string | undefined
   if (families !== undefined) {
     const list = families.split(',').map((f) => f.trim());
     const unknown = list.filter((f) => !(MODEL_FAMILIES as readonly string[]).includes(f));
-    if (unknown.length > 0 || list.length === 0) problems.push(`MOOVITAMIX_RETRAIN_FAMILIES must list families among ${MODEL_FAMILIES.join(', ')} (got ${JSON.stringify(families)})`);
+    if (unknown.length > 0 || list.length === 0)
+      problems.push(`MOOVITAMIX_RETRAIN_FAMILIES must list families among ${MODEL_FAMILIES.join(', ')} (got ${JSON.stringify(families)})`);
     else settings.families = [...new Set(list)] as ModelFamily[];
   }
   const params = raw('MOOVITAMIX_RETRAIN_PARAMS');
@@ -86,7 +90,8 @@ export function parseParamList(items: string[]): Partial<Record<ModelFamily, Rec
     const m = /^([a-z-]+)\.([A-Za-z0-9]+)=([A-Za-z0-9.+-]+)$/.exec(item);
     if (!m) throw new Error(`"${item}" is not family.name=value`);
     const [, family, name, value] = m as unknown as [string, string, string, string];
-    if (!(MODEL_FAMILIES as readonly string[]).includes(family)) throw new Error(`"${item}": unknown family ${family} (families: ${MODEL_FAMILIES.join(', ')})`);
+    if (!(MODEL_FAMILIES as readonly string[]).includes(family))
+      throw new Error(`"${item}": unknown family ${family} (families: ${MODEL_FAMILIES.join(', ')})`);
     (out[family as ModelFamily] ??= {})[name] = value;
   }
   return out;

@@ -35,7 +35,14 @@ const INITIAL_SCALE = 0.01;
  * count. Only the item factors are kept: scoring folds a user in from the history
  * (models/score.ts).
  */
-export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: AlsParams, seed: number, onProgress?: (done: number) => void): Promise<RecommenderModel> {
+export async function fitAlsOn(
+  runner: TaskRunner,
+  m: Interactions,
+  itemIds: Float64Array,
+  params: AlsParams,
+  seed: number,
+  onProgress?: (done: number) => void,
+): Promise<RecommenderModel> {
   const f = params.factors;
   const { byUser, byItem } = countListens(m);
   const parts = runner.parallelism === 1 ? 1 : runner.parallelism * 4;
@@ -50,7 +57,10 @@ export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Flo
     byItem: { offsets: plan.i32(byItem.offsets.length), cols: plan.i32(byItem.cols.length), counts: plan.f32(byItem.counts.length) },
   };
   const arena = plan.open(`ALS on ${m.nUsers} users and ${m.nItems} items at ${f} factors`);
-  for (const [side, matrix] of [[slots.byUser, byUser], [slots.byItem, byItem]] as const) {
+  for (const [side, matrix] of [
+    [slots.byUser, byUser],
+    [slots.byItem, byItem],
+  ] as const) {
     arena.i32(side.offsets).set(matrix.offsets);
     arena.i32(side.cols).set(matrix.cols);
     arena.f32(side.counts).set(matrix.counts);
@@ -65,7 +75,19 @@ export async function fitAlsOn(runner: TaskRunner, m: Interactions, itemIds: Flo
   const gram = arena.address(slots.gram);
   const half = async (target: number, fixed: number, fixedRows: number, side: typeof slots.byUser, rows: CountedMatrix) => {
     // Row a of the upper triangle holds f − a entries.
-    await runner.runAll(splitRange(f, runner.parallelism, (a) => f - a).map(([from, to]) => ({ kind: 'alsGram', memory, factors: fixed, nRows: fixedRows, f, regularization: params.regularization, gram, from, to })));
+    await runner.runAll(
+      splitRange(f, runner.parallelism, (a) => f - a).map(([from, to]) => ({
+        kind: 'alsGram',
+        memory,
+        factors: fixed,
+        nRows: fixedRows,
+        f,
+        regularization: params.regularization,
+        gram,
+        from,
+        to,
+      })),
+    );
     kernel.mirror(gram, f);
     const cost = (r: number) => f + 2 * ((rows.offsets[r + 1] as number) - (rows.offsets[r] as number));
     await runner.runAll(

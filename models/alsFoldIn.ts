@@ -25,13 +25,24 @@ export class AlsFoldIn {
     const f = Number(model.params.factors);
     const y = model.itemFactors;
     const nItems = model.itemIds.length;
-    if (!Number.isInteger(f) || f < 1 || !y || y.length !== nItems * f) throw new Error(`als model: expected ${nItems} x ${model.params.factors} item factors, got ${y?.length ?? 'none'}`);
+    if (!Number.isInteger(f) || f < 1 || !y || y.length !== nItems * f)
+      throw new Error(`als model: expected ${nItems} x ${model.params.factors} item factors, got ${y?.length ?? 'none'}`);
     this.f = f;
     this.alpha = Number(model.params.alpha);
     const regularization = Number(model.params.regularization);
-    if (!(this.alpha >= 0) || !(regularization > 0)) throw new Error(`als model: alpha must be >= 0 and regularization > 0, got ${model.params.alpha} and ${model.params.regularization}`);
+    if (!(this.alpha >= 0) || !(regularization > 0))
+      throw new Error(`als model: alpha must be >= 0 and regularization > 0, got ${model.params.alpha} and ${model.params.regularization}`);
     const plan = new KernelArena();
-    this.slots = { items: plan.f32(nItems * f), gram: plan.f32(f * f), cols: plan.i32(nItems), counts: plan.f32(nItems), a: plan.f32(f * f), b: plan.f32(f), x: plan.f32(f), out: plan.f32(nItems) };
+    this.slots = {
+      items: plan.f32(nItems * f),
+      gram: plan.f32(f * f),
+      cols: plan.i32(nItems),
+      counts: plan.f32(nItems),
+      a: plan.f32(f * f),
+      b: plan.f32(f),
+      x: plan.f32(f),
+      out: plan.f32(nItems),
+    };
     this.arena = plan.open(`scoring with an ALS model of ${nItems} items at ${f} factors`);
     this.y = this.arena.f32(this.slots.items);
     this.y.set(y);
@@ -49,13 +60,30 @@ export class AlsFoldIn {
     this.cols.set(items.subarray(0, n));
     this.counts.set(counts.subarray(0, n));
     const at = (slot: number) => this.arena.address(slot);
-    this.kernel.foldIn(at(this.slots.items), this.f, at(this.slots.gram), at(this.slots.cols), at(this.slots.counts), n, this.alpha, at(this.slots.a), at(this.slots.b), at(this.slots.x));
+    this.kernel.foldIn(
+      at(this.slots.items),
+      this.f,
+      at(this.slots.gram),
+      at(this.slots.cols),
+      at(this.slots.counts),
+      n,
+      this.alpha,
+      at(this.slots.a),
+      at(this.slots.b),
+      at(this.slots.x),
+    );
     return this.x;
   }
 
   /** The solved user's predicted preference for every item (valid until the next call). */
   predictAll(): Float32Array {
-    this.kernel.scoreAll(this.arena.address(this.slots.items), this.predicted.length, this.f, this.arena.address(this.slots.x), this.arena.address(this.slots.out));
+    this.kernel.scoreAll(
+      this.arena.address(this.slots.items),
+      this.predicted.length,
+      this.f,
+      this.arena.address(this.slots.x),
+      this.arena.address(this.slots.out),
+    );
     return this.predicted;
   }
 

@@ -66,11 +66,14 @@ function checkShape(model: Partial<RecommenderModel> & Pick<RecommenderModel, 'f
   if (!model.itemIds || !model.popularity) throw new Error('model artifact: itemIds or popularity missing');
   const items = model.itemIds.length;
   if (model.popularity.length !== items) throw new Error(`model artifact: ${model.popularity.length} popularity values for ${items} items`);
-  if ((model.family === 'item-knn' || model.family === 'rp3beta') && !(model.neighborOffsets && model.neighbors && model.similarities)) throw new Error(`model artifact: ${model.family} without neighbours`);
+  if ((model.family === 'item-knn' || model.family === 'rp3beta') && !(model.neighborOffsets && model.neighbors && model.similarities))
+    throw new Error(`model artifact: ${model.family} without neighbours`);
   if (model.family === 'als') {
     const factors = model.params.factors;
-    if (typeof factors !== 'number' || !Number.isInteger(factors) || factors < 1) throw new Error(`model artifact: als without a valid factors parameter (${String(factors)})`);
-    if (model.itemFactors?.length !== items * factors) throw new Error(`model artifact: als itemFactors must hold items x factors = ${items} x ${factors} values, got ${model.itemFactors?.length ?? 'none'}`);
+    if (typeof factors !== 'number' || !Number.isInteger(factors) || factors < 1)
+      throw new Error(`model artifact: als without a valid factors parameter (${String(factors)})`);
+    if (model.itemFactors?.length !== items * factors)
+      throw new Error(`model artifact: als itemFactors must hold items x factors = ${items} x ${factors} values, got ${model.itemFactors?.length ?? 'none'}`);
   }
   if (model.family === 'ease' && model.weights?.length !== items * items) {
     throw new Error(`model artifact: ease weights must hold items² = ${items}² values, got ${model.weights?.length ?? 'none'}`);

@@ -26,7 +26,12 @@ export type Bm25Documents = 'items' | 'users';
  * norm_u from u's listens over the mean per user, w_ui = r_ui (k1 + 1) / (k1 norm_u + r_ui) idf_i.
  * Returns w aligned with `byUser.cols` and with `byItem.cols` (the same values, two orders).
  */
-export function bm25Weights(listens: CountedListens, k1: number, b: number, documents: Bm25Documents = 'items'): { byUser: Float32Array; byItem: Float32Array } {
+export function bm25Weights(
+  listens: CountedListens,
+  k1: number,
+  b: number,
+  documents: Bm25Documents = 'items',
+): { byUser: Float32Array; byItem: Float32Array } {
   if (documents === 'users') {
     // The same formula over the transposed listens, its weights read back in the two orders.
     const w = bm25Weights({ byUser: listens.byItem, byItem: listens.byUser }, k1, b);
@@ -48,11 +53,13 @@ export function bm25Weights(listens: CountedListens, k1: number, b: number, docu
   const weight = (u: number, i: number, r: number) => ((r * (k1 + 1)) / (k1 * (norm[i] as number) + r)) * (idf[u] as number);
   const userSide = sharedFloat32(byUser.cols.length);
   for (let u = 0; u < byUser.nRows; u++) {
-    for (let p = byUser.offsets[u] as number; p < (byUser.offsets[u + 1] as number); p++) userSide[p] = weight(u, byUser.cols[p] as number, byUser.counts[p] as number);
+    for (let p = byUser.offsets[u] as number; p < (byUser.offsets[u + 1] as number); p++)
+      userSide[p] = weight(u, byUser.cols[p] as number, byUser.counts[p] as number);
   }
   const itemSide = sharedFloat32(byItem.cols.length);
   for (let i = 0; i < nItems; i++) {
-    for (let p = byItem.offsets[i] as number; p < (byItem.offsets[i + 1] as number); p++) itemSide[p] = weight(byItem.cols[p] as number, i, byItem.counts[p] as number);
+    for (let p = byItem.offsets[i] as number; p < (byItem.offsets[i + 1] as number); p++)
+      itemSide[p] = weight(byItem.cols[p] as number, i, byItem.counts[p] as number);
   }
   return { byUser: userSide, byItem: itemSide };
 }

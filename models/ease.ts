@@ -45,19 +45,51 @@ const BLOCK = 64;
  * shared evenly; each entry is computed by the same arithmetic whoever owns it: the model
  * does not depend on the thread count. Cost: items³/2 multiply-adds; memory: items² floats.
  */
-export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Float64Array, params: EaseParams, memoryMb: number, onProgress?: (done: number) => void): Promise<RecommenderModel> {
+export async function fitEaseOn(
+  runner: TaskRunner,
+  m: Interactions,
+  itemIds: Float64Array,
+  params: EaseParams,
+  memoryMb: number,
+  onProgress?: (done: number) => void,
+): Promise<RecommenderModel> {
   const n = m.nItems;
   assertEaseFits(n, params.maxItems, memoryMb);
   const { byUser, byItem } = countListens(m);
   const parts = runner.parallelism;
   const plan = new KernelArena();
-  const slots = { matrix: plan.f32(n * n), blockT: plan.f32(BLOCK * n), w: plan.f32(n * BLOCK), inverse: plan.f32(BLOCK * BLOCK), diagonal: plan.f32(n), scratch: plan.f32(parts * BLOCK) };
+  const slots = {
+    matrix: plan.f32(n * n),
+    blockT: plan.f32(BLOCK * n),
+    w: plan.f32(n * BLOCK),
+    inverse: plan.f32(BLOCK * BLOCK),
+    diagonal: plan.f32(n),
+    scratch: plan.f32(parts * BLOCK),
+  };
   const arena = plan.open(`EASE on ${n} items`);
   const { memory } = arena;
   const [matrix, blockT, inverse] = [arena.f32(slots.matrix), arena.f32(slots.blockT), arena.f32(slots.inverse)];
-  const at = { matrix: arena.address(slots.matrix), blockT: arena.address(slots.blockT), w: arena.address(slots.w), inverse: arena.address(slots.inverse), diagonal: arena.address(slots.diagonal) };
+  const at = {
+    matrix: arena.address(slots.matrix),
+    blockT: arena.address(slots.blockT),
+    w: arena.address(slots.w),
+    inverse: arena.address(slots.inverse),
+    diagonal: arena.address(slots.diagonal),
+  };
   const each = <T>(task: (part: number) => T) => runner.runAll(Array.from({ length: parts }, (_, part) => task(part) as never));
-  await each((part) => ({ kind: 'easeGram', memory, matrix: at.matrix, n, part, parts, lambda: params.lambda, userOffsets: byUser.offsets, userItems: byUser.cols, itemOffsets: byItem.offsets, itemUsers: byItem.cols }));
+  await each((part) => ({
+    kind: 'easeGram',
+    memory,
+    matrix: at.matrix,
+    n,
+    part,
+    parts,
+    lambda: params.lambda,
+    userOffsets: byUser.offsets,
+    userItems: byUser.cols,
+    itemOffsets: byItem.offsets,
+    itemUsers: byItem.cols,
+  }));
   const pivots = new Float64Array(BLOCK * BLOCK);
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const kb = Math.min(BLOCK, n - k0);
@@ -67,7 +99,20 @@ export async function fitEaseOn(runner: TaskRunner, m: Interactions, itemIds: Fl
     for (let a = 0; a < kb; a++) for (let c = 0; c < kb; c++) pivots[a * kb + c] = blockT[c * n + k0 + a] as number;
     invertInPlace(pivots, kb);
     inverse.set(pivots.subarray(0, kb * kb));
-    await each((part) => ({ kind: 'easeSweep', memory, matrix: at.matrix, n, part, parts, blockT: at.blockT, inverse: at.inverse, w: at.w, k0, kb, scratch: arena.address(slots.scratch) + part * BLOCK * 4 }));
+    await each((part) => ({
+      kind: 'easeSweep',
+      memory,
+      matrix: at.matrix,
+      n,
+      part,
+      parts,
+      blockT: at.blockT,
+      inverse: at.inverse,
+      w: at.w,
+      k0,
+      kb,
+      scratch: arena.address(slots.scratch) + part * BLOCK * 4,
+    }));
     for (let a = 0; a < kb; a++) for (let c = a; c < kb; c++) matrix[(k0 + a) * n + k0 + c] = -(pivots[a * kb + c] as number);
     onProgress?.((k0 + kb) / n);
   }

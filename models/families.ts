@@ -44,10 +44,17 @@ export function familyRefusal(family: ModelFamily, params: FamilyParams, nItems:
  * same way. Unknown parameters are refused, missing ones take the family's defaults; the
  * model stores the complete set (see resolveFamilyParams), plus the seed for ALS.
  */
-export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Float64Array, params: FamilyParams, options: FitOptions): Promise<RecommenderModel> {
+export async function fitModel(
+  family: ModelFamily,
+  m: Interactions,
+  itemIds: Float64Array,
+  params: FamilyParams,
+  options: FitOptions,
+): Promise<RecommenderModel> {
   const p = resolveFamilyParams(family, params);
   if (itemIds.length !== m.nItems) throw new Error(`fitModel: ${itemIds.length} item ids for ${m.nItems} items`);
-  if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new Error(`fitModel: the seed must be a whole number from 0 to 2^32-1, got ${options.seed}`);
+  if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff)
+    throw new Error(`fitModel: the seed must be a whole number from 0 to 2^32-1, got ${options.seed}`);
   if (family === 'most-popular') return fitMostPopular(m, itemIds);
   // Refused before any thread starts.
   const memoryMb = options.memoryMb ?? defaultTrainingMemoryMb();
@@ -57,11 +64,29 @@ export async function fitModel(family: ModelFamily, m: Interactions, itemIds: Fl
   try {
     switch (family) {
       case 'item-knn':
-        return await fitItemKnnOn(runner, m, itemIds, { neighbors: p.neighbors as number, similarity: p.similarity as ItemSimilarity, k1: p.k1 as number | undefined, b: p.b as number | undefined });
+        return await fitItemKnnOn(runner, m, itemIds, {
+          neighbors: p.neighbors as number,
+          similarity: p.similarity as ItemSimilarity,
+          k1: p.k1 as number | undefined,
+          b: p.b as number | undefined,
+        });
       case 'rp3beta':
         return await fitRp3betaOn(runner, m, itemIds, { neighbors: p.neighbors as number, alpha: p.alpha as number, beta: p.beta as number });
       case 'als':
-        return await fitAlsOn(runner, m, itemIds, { factors: p.factors as number, iterations: p.iterations as number, regularization: p.regularization as number, alpha: p.alpha as number, cgSteps: p.cgSteps as number }, options.seed, options.onProgress);
+        return await fitAlsOn(
+          runner,
+          m,
+          itemIds,
+          {
+            factors: p.factors as number,
+            iterations: p.iterations as number,
+            regularization: p.regularization as number,
+            alpha: p.alpha as number,
+            cgSteps: p.cgSteps as number,
+          },
+          options.seed,
+          options.onProgress,
+        );
       case 'ease':
         return await fitEaseOn(runner, m, itemIds, { lambda: p.lambda as number, maxItems: p.maxItems as number }, memoryMb, options.onProgress);
     }

@@ -15,7 +15,10 @@ export const DEFAULT_PARAMS: Readonly<Record<ModelFamily, Readonly<FamilyParams>
   ease: { ...DEFAULT_EASE },
 };
 
-type Spec = { type: 'integer'; min: number; max: number } | { type: 'number'; min: number; max: number; aboveMin?: boolean } | { type: 'choice'; values: readonly string[] };
+type Spec =
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'number'; min: number; max: number; aboveMin?: boolean }
+  | { type: 'choice'; values: readonly string[] };
 
 const SPECS: Record<ModelFamily, Record<string, Spec>> = {
   'most-popular': {},
@@ -86,7 +89,8 @@ export function resolveFamilyParams(family: ModelFamily, given: Readonly<Record<
   }
   if (family === 'item-knn' && resolved.similarity === 'cosine') {
     const bm25Given = BM25_ONLY.filter((name) => given[name] !== undefined);
-    if (bm25Given.length > 0) throw new Error(`item-knn parameter ${bm25Given.join(' and ')} applies to similarity=bm25 or bm25-user only (similarity is cosine)`);
+    if (bm25Given.length > 0)
+      throw new Error(`item-knn parameter ${bm25Given.join(' and ')} applies to similarity=bm25 or bm25-user only (similarity is cosine)`);
     for (const name of BM25_ONLY) delete resolved[name];
   }
   return resolved;
@@ -95,7 +99,8 @@ export function resolveFamilyParams(family: ModelFamily, given: Readonly<Record<
 function checked(family: ModelFamily, name: string, spec: Spec, value: number | string): number | string {
   const what = `${family} parameter ${name}`;
   if (spec.type === 'choice') {
-    if (typeof value !== 'string' || !spec.values.includes(value)) throw new Error(`${what} must be one of ${spec.values.join(', ')}, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'string' || !spec.values.includes(value))
+      throw new Error(`${what} must be one of ${spec.values.join(', ')}, got ${JSON.stringify(value)}`);
     return value;
   }
   const number = typeof value === 'number' ? value : /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;

@@ -5,7 +5,10 @@ export class Growable<T extends Numeric> {
   private data: T;
   length = 0;
 
-  constructor(private readonly make: (size: number) => T, initial = 1024) {
+  constructor(
+    private readonly make: (size: number) => T,
+    initial = 1024,
+  ) {
     this.data = make(initial);
   }
 

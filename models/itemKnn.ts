@@ -200,7 +200,11 @@ export function knnRows(t: KnnRowsTask): void {
       const dot = acc[j] as number;
       // Rounded as stored, so ties compare equal.
       const sim = Math.fround(
-        t.cosine ? dot / Math.sqrt(listenersI * ((t.itemOffsets[j + 1] as number) - (t.itemOffsets[j] as number))) : scaled ? dot * (t.columnScale[j] as number) : dot,
+        t.cosine
+          ? dot / Math.sqrt(listenersI * ((t.itemOffsets[j + 1] as number) - (t.itemOffsets[j] as number)))
+          : scaled
+            ? dot * (t.columnScale[j] as number)
+            : dot,
       );
       if (!(sim > 0)) continue;
       if (size < k) {

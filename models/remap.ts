@@ -39,7 +39,8 @@ export function remapModel(model: RecommenderModel, itemIds: Float64Array): Reco
   if (model.itemFactors) {
     const f = model.itemFactors.length / model.itemIds.length;
     out.itemFactors = new Float32Array(n * f);
-    for (let i = 0; i < n; i++) if ((old[i] as number) >= 0) out.itemFactors.set(model.itemFactors.subarray((old[i] as number) * f, ((old[i] as number) + 1) * f), i * f);
+    for (let i = 0; i < n; i++)
+      if ((old[i] as number) >= 0) out.itemFactors.set(model.itemFactors.subarray((old[i] as number) * f, ((old[i] as number) + 1) * f), i * f);
   }
   if (model.weights) {
     const m = model.itemIds.length;

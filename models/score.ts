@@ -84,7 +84,8 @@ export class Scorer {
     this.distinctListens = new Float32Array(dense ? n : 0);
     this.slot = new Int32Array(dense ? n : 0);
     this.foldIn = family === 'als' ? new AlsFoldIn(ctx.model) : undefined;
-    if (family === 'ease' && ctx.model.weights?.length !== n * n) throw new Error(`ease model: expected ${n} x ${n} weights, got ${ctx.model.weights?.length ?? 'none'}`);
+    if (family === 'ease' && ctx.model.weights?.length !== n * n)
+      throw new Error(`ease model: expected ${n} x ${n} weights, got ${ctx.model.weights?.length ?? 'none'}`);
   }
 
   scoreChunk(input: ScoringInput): ScoredChunk {
@@ -116,7 +117,14 @@ export class Scorer {
       }
       offsets[u + 1] = at;
     }
-    return { offsets, items: items.slice(0, at), scores: scores.slice(0, at), reasons: reasons.slice(0, at), because: because.slice(0, at * BECAUSE_SLOTS), coldStart };
+    return {
+      offsets,
+      items: items.slice(0, at),
+      scores: scores.slice(0, at),
+      reasons: reasons.slice(0, at),
+      because: because.slice(0, at * BECAUSE_SLOTS),
+      coldStart,
+    };
   }
 
   /** Item-kNN: each listened item votes for its neighbours with their similarity. */
@@ -294,7 +302,11 @@ export class Scorer {
     let b = 0; // next in the whole list
     let at = out.at;
     while (at - out.start < k) {
-      while (b < this.popular.length && (this.heard[this.popular[b] as number] === out.heardPass || (genre > 0 && this.ctx.itemGenre[this.popular[b] as number] === genre))) b++;
+      while (
+        b < this.popular.length &&
+        (this.heard[this.popular[b] as number] === out.heardPass || (genre > 0 && this.ctx.itemGenre[this.popular[b] as number] === genre))
+      )
+        b++;
       while (a < mine.length && this.heard[mine[a] as number] === out.heardPass) a++;
       const fromGenre = a < mine.length ? (pop[mine[a] as number] as number) * boost : -1;
       const fromAll = b < this.popular.length ? (pop[this.popular[b] as number] as number) : -1;

@@ -9,7 +9,20 @@ import { readFileSync } from 'node:fs';
  */
 
 export interface AlsKernel {
-  solveRows(target: number, fixed: number, f: number, gram: number, offsets: number, cols: number, counts: number, alpha: number, steps: number, from: number, to: number, scratch: number): void;
+  solveRows(
+    target: number,
+    fixed: number,
+    f: number,
+    gram: number,
+    offsets: number,
+    cols: number,
+    counts: number,
+    alpha: number,
+    steps: number,
+    from: number,
+    to: number,
+    scratch: number,
+  ): void;
   gramRows(factors: number, nRows: number, f: number, regularization: number, gram: number, from: number, to: number): void;
   mirror(gram: number, f: number): void;
   foldIn(items: number, f: number, gram: number, cols: number, counts: number, n: number, alpha: number, a: number, b: number, x: number): void;
@@ -61,9 +74,13 @@ export class KernelArena {
 
   open(what: string): OpenArena {
     const pages = Math.ceil(this.end / PAGE);
-    if (pages > MAX_PAGES) throw new Error(`${what} needs ${(this.end / 2 ** 30).toFixed(1)} GiB of factors and listens in one WebAssembly memory, which holds at most 4 GiB`);
+    if (pages > MAX_PAGES)
+      throw new Error(`${what} needs ${(this.end / 2 ** 30).toFixed(1)} GiB of factors and listens in one WebAssembly memory, which holds at most 4 GiB`);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    return new OpenArena(memory, this.plan.map((p) => (p.kind === 'f32' ? new Float32Array(memory.buffer, p.at, p.length) : new Int32Array(memory.buffer, p.at, p.length))));
+    return new OpenArena(
+      memory,
+      this.plan.map((p) => (p.kind === 'f32' ? new Float32Array(memory.buffer, p.at, p.length) : new Int32Array(memory.buffer, p.at, p.length))),
+    );
   }
 
   private reserve(kind: 'f32' | 'i32', length: number): number {

@@ -49,8 +49,14 @@ export async function dashboardData(db: Db, limit = 30): Promise<DashboardData> 
       startedAt: r.started_at.toISOString(),
       durationMs: r.duration_ms,
       records: Object.fromEntries(sources.map(([name, s]) => [name, s.fetched ?? 0])),
-      invalidRate: ratio(sum((s) => s.invalid), sum((s) => s.fetched)),
-      retryRate: ratio(sum((s) => Object.values(s.retries ?? {}).reduce((a, n) => a + n, 0)), sum((s) => s.requests)),
+      invalidRate: ratio(
+        sum((s) => s.invalid),
+        sum((s) => s.fetched),
+      ),
+      retryRate: ratio(
+        sum((s) => Object.values(s.retries ?? {}).reduce((a, n) => a + n, 0)),
+        sum((s) => s.requests),
+      ),
       checks: r.health?.counts ?? null,
       health: r.health?.status ?? null,
     };
@@ -59,9 +65,22 @@ export async function dashboardData(db: Db, limit = 30): Promise<DashboardData> 
   const alerts = (await alertsCollection(db).find({}).toArray())
     .sort((a, b) => (a.status === b.status ? b.last_seen_at.getTime() - a.last_seen_at.getTime() : a.status === 'open' ? -1 : 1))
     .slice(0, 20)
-    .map((a) => ({ key: a.key, severity: a.severity, status: a.status, message: a.message, date: a.date, occurrences: a.occurrences, lastSeenAt: a.last_seen_at.toISOString() }));
+    .map((a) => ({
+      key: a.key,
+      severity: a.severity,
+      status: a.status,
+      message: a.message,
+      date: a.date,
+      occurrences: a.occurrences,
+      lastSeenAt: a.last_seen_at.toISOString(),
+    }));
   // The model registry (retraining) writes model_versions; until then there is nothing to chart.
-  const models = (await db.collection<{ name: string; version: number; family: string; created_at: Date; metrics?: Record<string, number> }>('model_versions').find({}).toArray())
+  const models = (
+    await db
+      .collection<{ name: string; version: number; family: string; created_at: Date; metrics?: Record<string, number> }>('model_versions')
+      .find({})
+      .toArray()
+  )
     .sort((a, b) => a.created_at.getTime() - b.created_at.getTime())
     .map((m) => ({ name: m.name, version: m.version, family: m.family, createdAt: m.created_at.toISOString(), metrics: m.metrics ?? {} }));
   return {

@@ -20,7 +20,14 @@ function isoInstant(text: string): Date | null {
   if (!m) return null;
   const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as number[];
   const wall = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s));
-  if (wall.getUTCFullYear() !== y || wall.getUTCMonth() !== (mo as number) - 1 || wall.getUTCDate() !== d || wall.getUTCHours() !== h || wall.getUTCMinutes() !== mi) return null;
+  if (
+    wall.getUTCFullYear() !== y ||
+    wall.getUTCMonth() !== (mo as number) - 1 ||
+    wall.getUTCDate() !== d ||
+    wall.getUTCHours() !== h ||
+    wall.getUTCMinutes() !== mi
+  )
+    return null;
   if ((oh as number) > 23 || (om as number) > 59) return null;
   const at = new Date(text);
   return Number.isNaN(at.getTime()) ? null : at;
@@ -77,7 +84,13 @@ export function parseFeedback(body: unknown, now = new Date()): ParsedFeedback {
   const batch = Object.hasOwn(body, 'events');
   const schema = batch
     ? v.strictObject(
-        { events: v.pipe(v.array(event, 'must be an array of events'), v.minLength(1, 'must hold at least one event'), v.maxLength(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`)) },
+        {
+          events: v.pipe(
+            v.array(event, 'must be an array of events'),
+            v.minLength(1, 'must hold at least one event'),
+            v.maxLength(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`),
+          ),
+        },
         objectMessage('a batch'),
       )
     : event;
@@ -91,6 +104,13 @@ export function parseFeedback(body: unknown, now = new Date()): ParsedFeedback {
   const raw = 'events' in result.output ? result.output.events : [result.output];
   return {
     ok: true,
-    events: raw.map((e) => ({ event_id: e.event_id ?? null, user_id: e.user_id, track_id: e.track_id, model: e.model, type: e.type, at: e.at === undefined ? now : (isoInstant(e.at) as Date) })),
+    events: raw.map((e) => ({
+      event_id: e.event_id ?? null,
+      user_id: e.user_id,
+      track_id: e.track_id,
+      model: e.model,
+      type: e.type,
+      at: e.at === undefined ? now : (isoInstant(e.at) as Date),
+    })),
   };
 }

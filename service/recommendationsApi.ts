@@ -1,6 +1,14 @@
 import type { Db } from 'mongodb';
 import { findList } from '../activities/recommend/lookup.js';
-import { BATCHES, activeState, challengerState, itemsOf, type BatchDocument, type RecommendationDocument, type StateDocument } from '../activities/recommend/store.js';
+import {
+  BATCHES,
+  activeState,
+  challengerState,
+  itemsOf,
+  type BatchDocument,
+  type RecommendationDocument,
+  type StateDocument,
+} from '../activities/recommend/store.js';
 import { canaryArm, type Arm } from './canary.js';
 import type { Reply, Route } from './server.js';
 
@@ -69,11 +77,13 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
       path: /^\/users\/(?<id>[^/]*)\/recommendations$/,
       handle: async (params, query): Promise<Reply> => {
         const id = decodeSafely(params.id ?? '');
-        if (id === null || !USER_ID.test(id) || !Number.isSafeInteger(Number(id))) return { status: 400, body: { error: 'the user id must be a positive whole number' } };
+        if (id === null || !USER_ID.test(id) || !Number.isSafeInteger(Number(id)))
+          return { status: 400, body: { error: 'the user id must be a positive whole number' } };
         const limits = query.getAll('limit');
         if (limits.length > 1) return { status: 400, body: { error: 'limit may be given once' } };
         const limitText = limits[0];
-        if (limitText !== undefined && (!LIMIT.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100)) return { status: 400, body: { error: 'limit must be a whole number from 1 to 100' } };
+        if (limitText !== undefined && (!LIMIT.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100))
+          return { status: 400, body: { error: 'limit must be a whole number from 1 to 100' } };
         const { active, challenger } = await pointer();
         if (!active) return { status: 503, body: { error: 'no recommendations have been published yet' } };
         const user = Number(id);

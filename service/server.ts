@@ -61,7 +61,9 @@ const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  * the dashboard's own files; a failure answers 500 without details.
  */
 export function createService(options: ServiceOptions): Server {
-  const staticFiles = new Map(Object.entries(STATIC).map(([path, f]) => [path, { body: readFileSync(join(projectRoot, 'service', 'static', f.file)), type: f.type }]));
+  const staticFiles = new Map(
+    Object.entries(STATIC).map(([path, f]) => [path, { body: readFileSync(join(projectRoot, 'service', 'static', f.file)), type: f.type }]),
+  );
   const routes: Route[] = [
     { method: 'GET', path: /^\/health$/, handle: async () => health(options.db, options.canaryShare ?? 0) },
     {
@@ -69,7 +71,8 @@ export function createService(options: ServiceOptions): Server {
       path: /^\/api\/dashboard$/,
       handle: async (_params, query) => {
         const limit = query.get('limit') ?? '30';
-        if (!/^\d{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > 365) return { status: 400, body: { error: 'limit must be a whole number from 1 to 365' } };
+        if (!/^\d{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > 365)
+          return { status: 400, body: { error: 'limit must be a whole number from 1 to 365' } };
         return { status: 200, body: await dashboardData(options.db, Number(limit)) };
       },
     },
@@ -113,7 +116,9 @@ export function createService(options: ServiceOptions): Server {
 }
 
 function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
-  const body = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(typeof reply.body === 'string' && reply.contentType ? reply.body : JSON.stringify(reply.body));
+  const body = Buffer.isBuffer(reply.body)
+    ? reply.body
+    : Buffer.from(typeof reply.body === 'string' && reply.contentType ? reply.body : JSON.stringify(reply.body));
   res.writeHead(reply.status, { ...HEADERS, 'Content-Type': reply.contentType ?? 'application/json; charset=utf-8', 'Content-Length': body.length });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
@@ -122,7 +127,11 @@ async function health(db: Db, canaryShare: number): Promise<Reply> {
   try {
     await db.command({ ping: 1 });
     const [state, challenger] = await Promise.all([activeState(db), challengerState(db)]);
-    const body: Record<string, unknown> = { status: 'ok', database: 'ok', recommendations: state ? { batch_id: state.batch_id, switched_at: state.switched_at } : null };
+    const body: Record<string, unknown> = {
+      status: 'ok',
+      database: 'ok',
+      recommendations: state ? { batch_id: state.batch_id, switched_at: state.switched_at } : null,
+    };
     // Named only when one is published, with the share of users it serves (0: none).
     if (challenger) body.challenger = { batch_id: challenger.batch_id, switched_at: challenger.switched_at, canary_share: canaryShare };
     return { status: 200, body };

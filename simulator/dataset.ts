@@ -50,9 +50,7 @@ export function validateDatasetOptions(options: DatasetOptions): void {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${n}`);
   }
   if (options.listenHistory > options.users) {
-    throw new RangeError(
-      `listen history has one row per user: ${options.listenHistory} rows need at least as many users (got ${options.users})`,
-    );
+    throw new RangeError(`listen history has one row per user: ${options.listenHistory} rows need at least as many users (got ${options.users})`);
   }
   if (options.listenHistory > 0 && options.tracks < ITEMS_PER_HISTORY) {
     throw new RangeError(`listen-history rows hold ${ITEMS_PER_HISTORY} distinct tracks: need at least ${ITEMS_PER_HISTORY} tracks`);
@@ -74,15 +72,30 @@ export function generateDataset(options: DatasetOptions): Dataset {
   const users = userIds.map((id, u) => JSON.stringify(dress ? dress.user(makeUser(userRandom, id), u) : makeUser(userRandom, id)));
   const listenHistory = userIds
     .slice(0, options.listenHistory)
-    .map((userId, u) => JSON.stringify(dress ? dress.history(makeListenHistory(historyRandom, userId, trackIds), u, trackIds) : makeListenHistory(historyRandom, userId, trackIds)));
-  const dataset: Dataset = { options, records: { tracks, users, listen_history: listenHistory }, retired: { tracks: new Set(), users: new Set(), listen_history: new Set() } };
+    .map((userId, u) =>
+      JSON.stringify(
+        dress ? dress.history(makeListenHistory(historyRandom, userId, trackIds), u, trackIds) : makeListenHistory(historyRandom, userId, trackIds),
+      ),
+    );
+  const dataset: Dataset = {
+    options,
+    records: { tracks, users, listen_history: listenHistory },
+    retired: { tracks: new Set(), users: new Set(), listen_history: new Set() },
+  };
   if (dress) dataset.taste = dress.taste;
   return dataset;
 }
 
 /** The taste behind a taste-mode dataset: every user's cluster and a row's worth of listens. */
 function tasteOf(options: DatasetOptions): TasteData {
-  return generateTaste({ seed: options.seed, users: options.users, tracks: options.tracks, listensPerUser: ITEMS_PER_HISTORY, fixedLength: true, clusters: options.tasteClusters });
+  return generateTaste({
+    seed: options.seed,
+    users: options.users,
+    tracks: options.tracks,
+    listensPerUser: ITEMS_PER_HISTORY,
+    fixedLength: true,
+    clusters: options.tasteClusters,
+  });
 }
 
 export function makeTrack(random: Random, id: number): Record<string, unknown> {

@@ -60,7 +60,15 @@ export function applyKnobs(dataset: Dataset, knobs: DataKnobs, seed: string): { 
   const served = {} as Record<SourceName, string[]>;
   const report = {} as Record<SourceName, KnobReport>;
   const none = (): KnobReport => ({ invalid: [], extraField: [], unexpectedValue: [], orphan: [], empty: [], duplicates: [] });
-  if (!knobs.invalidRate && !knobs.extraFieldRate && !knobs.duplicateIds && !knobs.unexpectedValueRate && !knobs.orphanRate && !knobs.emptyRate && !knobs.ageDays) {
+  if (
+    !knobs.invalidRate &&
+    !knobs.extraFieldRate &&
+    !knobs.duplicateIds &&
+    !knobs.unexpectedValueRate &&
+    !knobs.orphanRate &&
+    !knobs.emptyRate &&
+    !knobs.ageDays
+  ) {
     // No knob: serve the clean records as they are (no copy: a mutation shows at once).
     for (const name of SOURCE_NAMES) {
       served[name] = dataset.records[name];

@@ -120,7 +120,11 @@ export function parseSimulatorArgs(argv: string[]): { host: string; port: number
       randomFaults:
         values['fault-rate'] === undefined
           ? undefined
-          : { rate: fraction('fault-rate', values['fault-rate']) ?? 0, seed: values['fault-seed'], timeoutMs: wholeNumber('fault-timeout-ms', values['fault-timeout-ms']) },
+          : {
+              rate: fraction('fault-rate', values['fault-rate']) ?? 0,
+              seed: values['fault-seed'],
+              timeoutMs: wholeNumber('fault-timeout-ms', values['fault-timeout-ms']),
+            },
       latencyMs: wholeNumber('latency-ms', values['latency-ms']),
       invalidRate: fraction('invalid-rate', values['invalid-rate']),
       extraFieldRate: fraction('extra-field-rate', values['extra-field-rate']),

@@ -27,8 +27,20 @@ export function openApiDocument(): object {
       summary,
       operationId: `${path.slice(1)}_${path.slice(1)}_get`,
       parameters: [
-        { name: 'page', in: 'query', required: false, schema: { type: 'integer', minimum: 1, description: 'Page number', default: 1, title: 'Page' }, description: 'Page number' },
-        { name: 'size', in: 'query', required: false, schema: { type: 'integer', maximum: SIZE_MAX, minimum: 1, description: 'Page size', default: SIZE_DEFAULT, title: 'Size' }, description: 'Page size' },
+        {
+          name: 'page',
+          in: 'query',
+          required: false,
+          schema: { type: 'integer', minimum: 1, description: 'Page number', default: 1, title: 'Page' },
+          description: 'Page number',
+        },
+        {
+          name: 'size',
+          in: 'query',
+          required: false,
+          schema: { type: 'integer', maximum: SIZE_MAX, minimum: 1, description: 'Page size', default: SIZE_DEFAULT, title: 'Size' },
+          description: 'Page size',
+        },
       ],
       responses: {
         '200': { description: 'Successful Response', content: { 'application/json': { schema: { $ref: `#/components/schemas/Page_${item}_` } } } },

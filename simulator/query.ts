@@ -9,9 +9,7 @@ export interface ValidationIssue {
   ctx?: Record<string, number>;
 }
 
-export type PageQuery =
-  | { ok: true; page: bigint; size: number }
-  | { ok: false; detail: ValidationIssue[] };
+export type PageQuery = { ok: true; page: bigint; size: number } | { ok: false; detail: ValidationIssue[] };
 
 // pydantic's lax int parsing of a query string: surrounding spaces, a sign, and a
 // zero fraction ("3.0") are accepted; anything else is `int_parsing`.

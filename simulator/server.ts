@@ -119,12 +119,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   const admin = (path: string, url: URL, res: ServerResponse): void => {
     if (path === '/__simulator/stats') {
-      return json(res, 200, JSON.stringify({ seed, totals: Object.fromEntries(SOURCE_NAMES.map((n) => [n, served[n].length])), requests: Object.fromEntries(counts) }));
+      return json(
+        res,
+        200,
+        JSON.stringify({ seed, totals: Object.fromEntries(SOURCE_NAMES.map((n) => [n, served[n].length])), requests: Object.fromEntries(counts) }),
+      );
     }
     if (path === '/__simulator/mutate') {
       const pct = (k: string) => Number(url.searchParams.get(k) ?? 0);
       const m = { updated: pct('updated'), deleted: pct('deleted'), added: pct('added') };
-      if (Object.values(m).some((n) => !Number.isFinite(n) || n < 0 || n > 100)) return json(res, 422, '{"detail":"updated, deleted and added are percentages 0-100"}');
+      if (Object.values(m).some((n) => !Number.isFinite(n) || n < 0 || n > 100))
+        return json(res, 422, '{"detail":"updated, deleted and added are percentages 0-100"}');
       return json(res, 200, JSON.stringify(mutate(m)));
     }
     return json(res, 404, '{"detail":"Not Found"}');

@@ -73,7 +73,8 @@ export function validateTasteOptions(o: TasteOptions): void {
     if (!Number.isSafeInteger(o[name]) || o[name] < 0) throw new RangeError(`taste: ${name} must be a whole number >= 0, got ${o[name]}`);
   }
   if (!Number.isFinite(o.listensPerUser) || o.listensPerUser < 1) throw new RangeError(`taste: listensPerUser must be a number >= 1, got ${o.listensPerUser}`);
-  if (o.fixedLength && !Number.isSafeInteger(o.listensPerUser)) throw new RangeError(`taste: a fixed listensPerUser must be a whole number, got ${o.listensPerUser}`);
+  if (o.fixedLength && !Number.isSafeInteger(o.listensPerUser))
+    throw new RangeError(`taste: a fixed listensPerUser must be a whole number, got ${o.listensPerUser}`);
   if (o.clusters !== undefined && (!Number.isSafeInteger(o.clusters) || o.clusters < 1 || (o.tracks > 0 && o.clusters > o.tracks))) {
     throw new RangeError(`taste: clusters must be a whole number from 1 to the number of tracks (${o.tracks}), got ${o.clusters}`);
   }
@@ -110,7 +111,10 @@ export function generateTaste(options: TasteOptions): TasteData {
   for (let u = 0; u < users; u++) {
     const c = drawCluster(sampler, userRandom);
     cluster[u] = c;
-    userGenre[u] = userRandom.next() < GENRE_FROM_CLUSTER ? (catalogue.clusterGenres[c * GENRES_PER_CLUSTER + genreSlot(userRandom)] as number) : userRandom.int(GENRE_COUNT);
+    userGenre[u] =
+      userRandom.next() < GENRE_FROM_CLUSTER
+        ? (catalogue.clusterGenres[c * GENRES_PER_CLUSTER + genreSlot(userRandom)] as number)
+        : userRandom.int(GENRE_COUNT);
     const own = sampler.clusterArtistOffsets[c] as number;
     const ownCount = (sampler.clusterArtistOffsets[c + 1] as number) - own;
     for (let f = 0; f < FAVOURITE_ARTISTS && ownCount > 0; f++) favourites[f] = sampler.clusterArtists[own + userRandom.int(ownCount)] as number;
@@ -121,7 +125,10 @@ export function generateTaste(options: TasteOptions): TasteData {
       let t = -1;
       for (let attempt = 0; attempt < 24 && t < 0; attempt++) {
         // A route whose tracks the user has all heard gives way: to the cluster, then to global popularity.
-        const candidate = inTaste && attempt < 16 ? tasteDraw(sampler, userRandom, c, attempt < 4 ? lastArtist : -1, attempt < 4 ? favourites : undefined) : globalDraw(sampler, userRandom);
+        const candidate =
+          inTaste && attempt < 16
+            ? tasteDraw(sampler, userRandom, c, attempt < 4 ? lastArtist : -1, attempt < 4 ? favourites : undefined)
+            : globalDraw(sampler, userRandom);
         if (heardBy[candidate] !== u + 1) t = candidate;
       }
       if (t < 0) {
@@ -149,7 +156,8 @@ export function tasteListens(options: TasteOptions): TasteData & { lists: number
 function tasteDraw(s: CatalogueSampler, random: Random, c: number, lastArtist: number, favourites: Int32Array | undefined): number {
   const r = random.next();
   if (lastArtist >= 0 && r < SAME_ARTIST) return drawArtistTrack(s, random, lastArtist);
-  if (favourites && r >= SAME_ARTIST && r < SAME_ARTIST + FAVOURITE_ARTIST) return drawArtistTrack(s, random, favourites[random.int(favourites.length)] as number);
+  if (favourites && r >= SAME_ARTIST && r < SAME_ARTIST + FAVOURITE_ARTIST)
+    return drawArtistTrack(s, random, favourites[random.int(favourites.length)] as number);
   return drawArtistTrack(s, random, drawClusterArtist(s, random, c));
 }
 

@@ -66,7 +66,12 @@ export function genreSlot(random: Random): number {
   return r < GENRE_SLOT_WEIGHTS[0] ? 0 : r < GENRE_SLOT_WEIGHTS[0] + GENRE_SLOT_WEIGHTS[1] ? 1 : 2;
 }
 
-export function buildCatalogue(random: Random, tracks: number, clusters: number, zipfExponent: number): { catalogue: TasteCatalogue; sampler: CatalogueSampler } {
+export function buildCatalogue(
+  random: Random,
+  tracks: number,
+  clusters: number,
+  zipfExponent: number,
+): { catalogue: TasteCatalogue; sampler: CatalogueSampler } {
   // Main genres spread over the clusters before any repeats.
   const genreOrder = shuffled(random, GENRE_COUNT);
   const clusterGenres = new Int32Array(clusters * GENRES_PER_CLUSTER);
@@ -87,7 +92,8 @@ export function buildCatalogue(random: Random, tracks: number, clusters: number,
   for (let a = 0; a < artists; a++) {
     const c = a < clusters ? a : random.int(clusters);
     artistCluster[a] = c;
-    artistGenre[a] = random.next() < ARTIST_GENRE_FROM_CLUSTER ? (clusterGenres[c * GENRES_PER_CLUSTER + genreSlot(random)] as number) : random.int(GENRE_COUNT);
+    artistGenre[a] =
+      random.next() < ARTIST_GENRE_FROM_CLUSTER ? (clusterGenres[c * GENRES_PER_CLUSTER + genreSlot(random)] as number) : random.int(GENRE_COUNT);
   }
   const trackArtist = new Int32Array(tracks);
   for (let t = 0; t < tracks; t++) trackArtist[t] = t < artists ? t : random.int(artists);

@@ -60,7 +60,8 @@ export class TasteRecords {
   /** The history row of the user at position `index`: the track ids they listened to, oldest first. */
   history(record: Record<string, unknown>, index: number, trackIds: readonly number[]): Record<string, unknown> {
     const items: number[] = [];
-    for (let k = this.taste.offsets[index] as number; k < (this.taste.offsets[index + 1] as number); k++) items.push(trackIds[this.taste.items[k] as number] as number);
+    for (let k = this.taste.offsets[index] as number; k < (this.taste.offsets[index + 1] as number); k++)
+      items.push(trackIds[this.taste.items[k] as number] as number);
     record.items = items;
     return record;
   }

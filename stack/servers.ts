@@ -45,7 +45,11 @@ export async function launch(spec: Launch): Promise<ServerHandle> {
   const exited = failure || child.exitCode !== null || child.signalCode !== null;
   if (!ready || exited) {
     if (!exited && child.pid) await stopProcess(child.pid, 2_000);
-    const why = failure ? `could not start (${failure.message})` : exited ? `exited (${child.exitCode ?? child.signalCode})` : `was not ready after ${spec.readyTimeoutMs / 1000} s`;
+    const why = failure
+      ? `could not start (${failure.message})`
+      : exited
+        ? `exited (${child.exitCode ?? child.signalCode})`
+        : `was not ready after ${spec.readyTimeoutMs / 1000} s`;
     throw new Error(`${spec.name} ${why}. Last lines of ${spec.logFile}:\n${logTail(spec.logFile)}`);
   }
   const pid = child.pid as number;

@@ -93,16 +93,28 @@ async function ensurePortsFree(config: Config, state: StackState, modes: Record<
     wanted.push({ component: 'temporal', host, port: port + 1000, hint: 'free the UI port (TEMPORAL_ADDRESS port + 1000)' });
   }
   if (toStart('mongodb')) {
-    wanted.push({ component: 'mongodb', host: '127.0.0.1', port: config.mongodbPort, hint: 'set MONGODB_URI to the server you run there, or MOOVITAMIX_MONGODB_PORT to another port' });
+    wanted.push({
+      component: 'mongodb',
+      host: '127.0.0.1',
+      port: config.mongodbPort,
+      hint: 'set MONGODB_URI to the server you run there, or MOOVITAMIX_MONGODB_PORT to another port',
+    });
   }
   if (toStart('simulator')) {
     const api = new URL(config.apiUrl);
-    wanted.push({ component: 'simulator', host: api.hostname, port: Number(api.port || 80), hint: 'set MOOVITAMIX_API_URL to another port (a server there that answers the Moovitamix contract, GET /tracks?page=1&size=1 and the others, would be used as it is; this one does not)' });
+    wanted.push({
+      component: 'simulator',
+      host: api.hostname,
+      port: Number(api.port || 80),
+      hint: 'set MOOVITAMIX_API_URL to another port (a server there that answers the Moovitamix contract, GET /tracks?page=1&size=1 and the others, would be used as it is; this one does not)',
+    });
   }
   // The worker's metrics port is not among them: a worker that finds it taken serves on the next free one.
   for (const { component, host, port, hint } of wanted) {
     if (await portOpen(host, port)) {
-      throw new Error(`Cannot start ${component}: ${host}:${port} is already in use by a process this stack did not start. Stop it, or ${hint}. Nothing was started.`);
+      throw new Error(
+        `Cannot start ${component}: ${host}:${port} is already in use by a process this stack did not start. Stop it, or ${hint}. Nothing was started.`,
+      );
     }
   }
 }
@@ -140,11 +152,14 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       logFile: logFile(config, 'temporal'),
       detached: true,
     });
-    save('temporal', entryFor(server.pid, {
-      address: config.temporalAddress,
-      detail: `UI ${temporalUiUrl(config)}; ${binary.path} (${binary.origin})`,
-      logFile: server.logFile,
-    }));
+    save(
+      'temporal',
+      entryFor(server.pid, {
+        address: config.temporalAddress,
+        detail: `UI ${temporalUiUrl(config)}; ${binary.path} (${binary.origin})`,
+        logFile: server.logFile,
+      }),
+    );
     log(`  temporal  started (pid ${server.pid}, ${config.temporalAddress}, UI ${temporalUiUrl(config)})`);
   } else if (modes.temporal === 'external') {
     log(`  temporal  external: ${config.temporalAddress}`);
@@ -157,11 +172,14 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     const kind = mongod ? 'mongod' : 'ferretdb';
     const dataDir = join(config.dataDir, kind);
     const server = await startMongo({ binary: binary.path, kind, host, port, dataDir, logFile: logFile(config, 'mongodb'), detached: true });
-    save('mongodb', entryFor(server.pid, {
-      address: localMongoUri(port),
-      detail: mongod ? `mongod from PATH; data ${dataDir}` : `FerretDB ${FERRETDB_VERSION} on SQLite; data ${dataDir}`,
-      logFile: server.logFile,
-    }));
+    save(
+      'mongodb',
+      entryFor(server.pid, {
+        address: localMongoUri(port),
+        detail: mongod ? `mongod from PATH; data ${dataDir}` : `FerretDB ${FERRETDB_VERSION} on SQLite; data ${dataDir}`,
+        logFile: server.logFile,
+      }),
+    );
     log(`  mongodb   started (pid ${server.pid}, ${kind}, ${localMongoUri(port)})`);
   } else if (modes.mongodb === 'external') {
     log(`  mongodb   external: ${redactUri(config.mongodbUri)}`);
@@ -180,11 +198,14 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       ready: async () => (await fetch(`${config.apiUrl}/openapi.json`)).ok,
       readyTimeoutMs: 120_000,
     });
-    save('simulator', entryFor(server.pid, {
-      address: config.apiUrl,
-      detail: options.simulatorArgs?.length ? `args ${options.simulatorArgs.join(' ')}` : 'default dataset (new on every start)',
-      logFile: server.logFile,
-    }));
+    save(
+      'simulator',
+      entryFor(server.pid, {
+        address: config.apiUrl,
+        detail: options.simulatorArgs?.length ? `args ${options.simulatorArgs.join(' ')}` : 'default dataset (new on every start)',
+        logFile: server.logFile,
+      }),
+    );
     log(`  simulator started (pid ${server.pid}, ${config.apiUrl})`);
   } else if (apiAlreadyServing) {
     log(`  simulator not started: the Moovitamix API already answers at ${config.apiUrl} (external, not managed by this stack)`);
@@ -211,11 +232,14 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
       ready: (pid) => workerPolling(config, identityOf(pid)),
       readyTimeoutMs: 60_000,
     });
-    save('worker', entryFor(server.pid, {
-      address: `task queue ${config.taskQueue}`,
-      detail: `identity ${identityOf(server.pid)}, heap limit ${config.workerHeapMb} MB, ${workerMetrics(server.logFile)}`,
-      logFile: server.logFile,
-    }));
+    save(
+      'worker',
+      entryFor(server.pid, {
+        address: `task queue ${config.taskQueue}`,
+        detail: `identity ${identityOf(server.pid)}, heap limit ${config.workerHeapMb} MB, ${workerMetrics(server.logFile)}`,
+        logFile: server.logFile,
+      }),
+    );
     log(`  worker    started (pid ${server.pid}, task queue ${config.taskQueue})`);
   }
   log(`Stack up in ${((Date.now() - started) / 1000).toFixed(1)} s. Temporal UI: ${temporalUiUrl(config) ?? '(external server)'}`);
@@ -223,7 +247,9 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
 
 /** Where the worker serves its metrics, as its first line says (it picks another port when the configured one is taken). */
 function workerMetrics(log: string): string {
-  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('Worker polling'));
+  const lines = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Worker polling'));
   return /; (metrics [^;]*)$/.exec(lines.at(-1) ?? '')?.[1] ?? 'metrics: see the worker log';
 }
 
@@ -288,7 +314,10 @@ export async function stackStatus(config: Config): Promise<ComponentStatus[]> {
         state: reachable ? 'external' : 'unreachable',
         pid: null,
         address: component === 'mongodb' ? redactUri(config.mongodbUri) : component === 'temporal' ? config.temporalAddress : config.apiUrl,
-        detail: component === 'simulator' ? `the Moovitamix API${apiAlreadyServing ? ' on this machine' : ''}, not managed by this stack` : 'not managed by this stack',
+        detail:
+          component === 'simulator'
+            ? `the Moovitamix API${apiAlreadyServing ? ' on this machine' : ''}, not managed by this stack`
+            : 'not managed by this stack',
         logFile: null,
       });
     } else if (running(entry)) {

@@ -14,6 +14,8 @@ export function jsonLogger(level: LogLevel, write: (line: string) => void = (lin
         .filter(([k]) => k !== 'taskToken')
         .map(([k, v]) => [k, v instanceof Error ? `${v.name}: ${v.message}` : v]),
     );
-    write(`${JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, message: entry.message, ...meta })}\n`);
+    write(
+      `${JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, message: entry.message, ...meta })}\n`,
+    );
   });
 }

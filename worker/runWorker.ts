@@ -9,7 +9,8 @@ import { chooseMetricsAddress } from './metricsAddress.js';
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const level = (process.env.MOOVITAMIX_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`MOOVITAMIX_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(process.env.MOOVITAMIX_LOG_LEVEL)})`);
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError(`MOOVITAMIX_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(process.env.MOOVITAMIX_LOG_LEVEL)})`);
   // One Prometheus endpoint for the SDK's runtime series and the pipeline's own (same meter).
   const metrics = await chooseMetricsAddress(config.metricsHost, config.metricsPort);
   const metricsAddress = metrics.address;

@@ -1,4 +1,16 @@
-import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, executeChild, log, patched, proxyActivities, setHandler, startChild, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  executeChild,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AlertOutcome } from '../activities/health/alerts.js';
 import type { CheckSourceResult, RunHealth } from '../activities/health/types.js';
 import type { Activities } from '../activities/index.js';
@@ -47,7 +59,13 @@ const { checkDrift } = proxyActivities<Activities>({
 // A webhook that is down is retried a few times, then given up on: delivery never fails a run.
 const { deliverAlerts, deliverSummary } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['WebhookRejected', 'NoRun'] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['WebhookRejected', 'NoRun'],
+  },
 });
 
 /**
@@ -94,7 +112,17 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       try {
         const result = await executeChild(ingestSource, {
           workflowId: entry.workflowId,
-          args: [{ source, runId, pageSize: input.pageSize, concurrency: input.concurrency, maxRanges: input.maxRanges, heartbeatTimeout: input.heartbeatTimeout, ...(input.fetchAttempts !== undefined ? { fetchAttempts: input.fetchAttempts } : {}) }],
+          args: [
+            {
+              source,
+              runId,
+              pageSize: input.pageSize,
+              concurrency: input.concurrency,
+              maxRanges: input.maxRanges,
+              heartbeatTimeout: input.heartbeatTimeout,
+              ...(input.fetchAttempts !== undefined ? { fetchAttempts: input.fetchAttempts } : {}),
+            },
+          ],
         });
         summaries[source] = { status: 'COMPLETED', ...result };
         entry.state = 'completed';
@@ -122,7 +150,9 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
     checks = await Promise.all(sources.map((source) => checkOne(workflowId, runId, date, source, ordered[source] as SourceSummary)));
   }
   await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', ordered);
-  const ingestLines = sources.map((s) => (ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describe(s, ordered[s] as IngestSourceResult)));
+  const ingestLines = sources.map((s) =>
+    ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describe(s, ordered[s] as IngestSourceResult),
+  );
   upsertMemo({ summary: ingestLines.join('\n') });
 
   let health: RunHealth | undefined;
@@ -162,18 +192,28 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       log.error('alerts could not be evaluated', { error: rootMessage(err) });
     }
     progress.health = health;
-    const lines = [...ingestLines, describeHealth(health, alerts), ...(recommendations ? [describeRecommendations(recommendations)] : []), ...(drift ? [describeDrift(drift)] : [])];
-    upsertMemo({ summary: lines.join('\n'), health: health.status, downstreamAllowed: health.downstream.allowed, ...(recommendations ? { recommendations: recommendations.status } : {}) });
+    const lines = [
+      ...ingestLines,
+      describeHealth(health, alerts),
+      ...(recommendations ? [describeRecommendations(recommendations)] : []),
+      ...(drift ? [describeDrift(drift)] : []),
+    ];
+    upsertMemo({
+      summary: lines.join('\n'),
+      health: health.status,
+      downstreamAllowed: health.downstream.allowed,
+      ...(recommendations ? { recommendations: recommendations.status } : {}),
+    });
     await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
     await deliver('daily summary', () => deliverSummary({ workflowId }));
   }
   progress.stage = 'done';
   if (failed.length > 0) {
-    throw ApplicationFailure.nonRetryable(
-      `ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`,
-      'PipelineFailed',
-      { sources: ordered, ...(health ? { health } : {}), ...(recommendations ? { recommendations } : {}) },
-    );
+    throw ApplicationFailure.nonRetryable(`ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`, 'PipelineFailed', {
+      sources: ordered,
+      ...(health ? { health } : {}),
+      ...(recommendations ? { recommendations } : {}),
+    });
   }
   if (recommendations?.status === 'failed') {
     throw ApplicationFailure.nonRetryable(`recommendations failed: ${recommendations.reason}`, 'PipelineFailed', { sources: ordered, health, recommendations });
@@ -239,7 +279,8 @@ async function recommendStep(workflowId: string, health: RunHealth, failed: Sour
   const childId = `${workflowId}/recommend`;
   let outcome: PipelineRecommendations;
   if (failed.length > 0) outcome = { status: 'skipped', workflowId: childId, reason: `ingest failed for ${failed.join(', ')}` };
-  else if (!health.downstream.allowed) outcome = { status: 'skipped', workflowId: childId, reason: health.downstream.reason ?? 'the health gate stopped downstream steps' };
+  else if (!health.downstream.allowed)
+    outcome = { status: 'skipped', workflowId: childId, reason: health.downstream.reason ?? 'the health gate stopped downstream steps' };
   else {
     try {
       const result = await executeChild(recommend, { workflowId: childId, args: [{ mode: 'incremental' }] });

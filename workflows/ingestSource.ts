@@ -61,7 +61,8 @@ const MAX_EXTRA_ROUNDS = 2;
 export async function ingestSource(input: IngestSourceInput): Promise<IngestSourceResult> {
   const pageSize = input.pageSize ?? 100;
   const fetchAttempts = input.fetchAttempts ?? DEFAULT_FETCH_ATTEMPTS;
-  if (!Number.isSafeInteger(fetchAttempts) || fetchAttempts < 1 || fetchAttempts > 100) throw ApplicationFailure.nonRetryable(`fetchAttempts must be a whole number from 1 to 100, got ${JSON.stringify(input.fetchAttempts)}`, 'InvalidInput');
+  if (!Number.isSafeInteger(fetchAttempts) || fetchAttempts < 1 || fetchAttempts > 100)
+    throw ApplicationFailure.nonRetryable(`fetchAttempts must be a whole number from 1 to 100, got ${JSON.stringify(input.fetchAttempts)}`, 'InvalidInput');
   const { probeSource, fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes', fetchAttempts);
   const started = Date.now();
   const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: emptyFetchStats() };

@@ -44,24 +44,38 @@ const CHUNKS_PER_EXECUTION = 300;
  */
 export async function recommend(input: RecommendInput = {}): Promise<RecommendResult> {
   const mode = input.mode ?? 'incremental';
-  if (mode !== 'full' && mode !== 'incremental') throw ApplicationFailure.nonRetryable(`mode must be full or incremental, got ${JSON.stringify(mode)}`, 'InvalidInput');
+  if (mode !== 'full' && mode !== 'incremental')
+    throw ApplicationFailure.nonRetryable(`mode must be full or incremental, got ${JSON.stringify(mode)}`, 'InvalidInput');
   const users = input.users ?? [];
   if (!Array.isArray(users) || users.length > MAX_RECOMPUTE_USERS || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
     throw ApplicationFailure.nonRetryable(`users must be at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} positive integer user ids`, 'InvalidInput');
   }
   const slot = input.slot ?? 'active';
-  if (slot !== 'active' && slot !== 'challenger') throw ApplicationFailure.nonRetryable(`slot must be active or challenger, got ${JSON.stringify(slot)}`, 'InvalidInput');
+  if (slot !== 'active' && slot !== 'challenger')
+    throw ApplicationFailure.nonRetryable(`slot must be active or challenger, got ${JSON.stringify(slot)}`, 'InvalidInput');
   const concurrency = Math.min(64, Math.max(1, input.concurrency ?? 4));
   const info = workflowInfo();
   const resumed = input.resume;
   const startedAt = resumed?.startedAt ?? Date.now();
   const batchId = resumed?.plan.batchId ?? `${new Date(startedAt).toISOString().replace(/[-:]/g, '').slice(0, 15)}_${info.runId.replace(/-/g, '').slice(-12)}`;
-  const progress: RecommendProgress = { stage: 'planning', batchId, chunks: null, chunksDone: resumed?.nextChunk ?? 0, totals: resumed?.totals ?? zeroTotals() };
+  const progress: RecommendProgress = {
+    stage: 'planning',
+    batchId,
+    chunks: null,
+    chunksDone: resumed?.nextChunk ?? 0,
+    totals: resumed?.totals ?? zeroTotals(),
+  };
   setHandler(recommendProgressQuery, () => progress);
 
   let plan: BatchPlan | undefined = resumed?.plan;
   try {
-    plan ??= await prepareRecommendations({ batchId, workflowId: info.workflowId, mode, ...(users.length > 0 ? { users } : {}), ...(slot !== 'active' ? { slot } : {}) });
+    plan ??= await prepareRecommendations({
+      batchId,
+      workflowId: info.workflowId,
+      mode,
+      ...(users.length > 0 ? { users } : {}),
+      ...(slot !== 'active' ? { slot } : {}),
+    });
     if (plan.unchanged && plan.baseBatchId !== null) {
       // Nothing to score or publish: the active batch already serves every live user these lists.
       progress.chunks = 0;
@@ -90,7 +104,11 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
     }
     progress.chunks = plan.chunks;
     progress.stage = 'scoring';
-    upsertMemo({ batchId, model: plan.model.key, summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}${plan.layout === 'overlay' ? `, an overlay on ${plan.baseBatchId}` : ''}` });
+    upsertMemo({
+      batchId,
+      model: plan.model.key,
+      summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}${plan.layout === 'overlay' ? `, an overlay on ${plan.baseBatchId}` : ''}`,
+    });
 
     const first = resumed?.nextChunk ?? 0;
     const last = Math.min(plan.chunks, first + CHUNKS_PER_EXECUTION);

@@ -52,10 +52,21 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
   const runKey = `${info.workflowId}@${info.firstExecutionRunId}`;
   const started = Date.now();
   const trigger = input.trigger ?? 'manual';
-  if (!['schedule', 'manual', 'drift'].includes(trigger)) throw ApplicationFailure.nonRetryable(`trigger must be schedule, manual or drift, got ${JSON.stringify(trigger)}`, 'InvalidInput');
-  if (input.seed !== undefined && (!Number.isSafeInteger(input.seed) || input.seed < 0 || input.seed > 0xffffffff)) throw ApplicationFailure.nonRetryable('seed must be a whole number from 0 to 2^32-1', 'InvalidInput');
-  if (input.families !== undefined && (!Array.isArray(input.families) || input.families.length === 0 || input.families.length > 8 || input.families.some((f) => !(FAMILIES as readonly string[]).includes(f)))) {
-    throw ApplicationFailure.nonRetryable(`families must be a non-empty list of ${FAMILIES.join(', ')}; got ${JSON.stringify(input.families).slice(0, 200)}`, 'InvalidInput');
+  if (!['schedule', 'manual', 'drift'].includes(trigger))
+    throw ApplicationFailure.nonRetryable(`trigger must be schedule, manual or drift, got ${JSON.stringify(trigger)}`, 'InvalidInput');
+  if (input.seed !== undefined && (!Number.isSafeInteger(input.seed) || input.seed < 0 || input.seed > 0xffffffff))
+    throw ApplicationFailure.nonRetryable('seed must be a whole number from 0 to 2^32-1', 'InvalidInput');
+  if (
+    input.families !== undefined &&
+    (!Array.isArray(input.families) ||
+      input.families.length === 0 ||
+      input.families.length > 8 ||
+      input.families.some((f) => !(FAMILIES as readonly string[]).includes(f)))
+  ) {
+    throw ApplicationFailure.nonRetryable(
+      `families must be a non-empty list of ${FAMILIES.join(', ')}; got ${JSON.stringify(input.families).slice(0, 200)}`,
+      'InvalidInput',
+    );
   }
   // The reason lands in the memo and the decision: keep it a line of text.
   const reason = typeof input.reason === 'string' ? input.reason.replace(/\s+/g, ' ').slice(0, 500) : undefined;
@@ -93,7 +104,9 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
     const references = await evaluateReferences({ snapshotId: snapshot.snapshotId, seed });
 
     progress.stage = 'deciding';
-    const trained = candidates.flatMap((c): ScoredModel[] => (c.status === 'trained' ? [{ key: c.key, family: c.family, metrics: c.metrics, ...(c.tuning ? { tuning: c.tuning } : {}) }] : []));
+    const trained = candidates.flatMap((c): ScoredModel[] =>
+      c.status === 'trained' ? [{ key: c.key, family: c.family, metrics: c.metrics, ...(c.tuning ? { tuning: c.tuning } : {}) }] : [],
+    );
     const skipped = candidates.flatMap((c) => (c.status === 'skipped' ? [{ family: c.family, reason: c.reason }] : []));
     const decision = await decideRetraining({
       runId: runKey,
@@ -116,12 +129,31 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
       if (decision.canary) recommendations.push(await recompute(`${info.workflowId}/recommend-challenger`, 'challenger'));
     }
     progress.stage = 'done';
-    const result: RetrainResult = { trigger, snapshotId: snapshot.snapshotId, seed, candidates, baseline: references.baseline, champion: references.champion, decision, recommendations, durationMs: Date.now() - started };
+    const result: RetrainResult = {
+      trigger,
+      snapshotId: snapshot.snapshotId,
+      seed,
+      candidates,
+      baseline: references.baseline,
+      champion: references.champion,
+      decision,
+      recommendations,
+      durationMs: Date.now() - started,
+    };
     const failed = recommendations.filter((r) => r.status === 'failed');
-    upsertMemo({ summary: [decision.summary, ...recommendations.map((r) => `${r.slot} recommendations ${r.status}${r.batchId ? ` (${r.batchId})` : ''}${r.reason ? `: ${r.reason}` : ''}`)].join('\n') });
+    upsertMemo({
+      summary: [
+        decision.summary,
+        ...recommendations.map((r) => `${r.slot} recommendations ${r.status}${r.batchId ? ` (${r.batchId})` : ''}${r.reason ? `: ${r.reason}` : ''}`),
+      ].join('\n'),
+    });
     if (failed.length > 0) {
       // The decision stands (the registry says so); the lists are yesterday's until a recommend run succeeds.
-      throw ApplicationFailure.nonRetryable(`${decision.summary}; but recomputing recommendations failed: ${failed.map((r) => r.reason).join('; ')} (run \`moovitamix recommend --full\`)`, 'RecomputeFailed', result);
+      throw ApplicationFailure.nonRetryable(
+        `${decision.summary}; but recomputing recommendations failed: ${failed.map((r) => r.reason).join('; ')} (run \`moovitamix recommend --full\`)`,
+        'RecomputeFailed',
+        result,
+      );
     }
     return result;
   } catch (err) {

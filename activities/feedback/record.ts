@@ -99,7 +99,10 @@ export class FeedbackRecorder {
     const marker = `applied.${attempt}`;
     const now = new Date();
     for (const [id, c] of increments) {
-      const update = { $inc: { impressions: c.impressions, plays: c.plays, likes: c.likes }, $set: { model: c.model, day: c.day, updated_at: now, [marker]: true } } as UpdateFilter<FeedbackCountDocument>;
+      const update = {
+        $inc: { impressions: c.impressions, plays: c.plays, likes: c.likes },
+        $set: { model: c.model, day: c.day, updated_at: now, [marker]: true },
+      } as UpdateFilter<FeedbackCountDocument>;
       // The marker is checked here, not in the filter: FerretDB reads only `{_id}` filters
       // without scanning the whole collection. Updates run one at a time in this process,
       // so nothing changes the counter between the read and the write.

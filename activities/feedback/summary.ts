@@ -33,7 +33,13 @@ export interface FeedbackSummary {
 }
 
 const rate = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 1e6) / 1e6);
-const rates = (impressions: number, plays: number, likes: number): FeedbackRates => ({ impressions, plays, likes, ctr: rate(plays, impressions), likeRate: rate(likes, impressions) });
+const rates = (impressions: number, plays: number, likes: number): FeedbackRates => ({
+  impressions,
+  plays,
+  likes,
+  ctr: rate(plays, impressions),
+  likeRate: rate(likes, impressions),
+});
 
 /** Click-through per model version, from the daily counters (a small collection: models x days). */
 export async function feedbackSummary(db: Db, options: { days?: number; now?: Date } = {}): Promise<FeedbackSummary> {
@@ -44,7 +50,11 @@ export async function feedbackSummary(db: Db, options: { days?: number; now?: Da
   return summarizeCounts(counts, options.days ?? 14, options.now ?? new Date());
 }
 
-export function summarizeCounts(counts: Pick<FeedbackCountDocument, 'model' | 'day' | 'impressions' | 'plays' | 'likes'>[], days: number, now: Date): FeedbackSummary {
+export function summarizeCounts(
+  counts: Pick<FeedbackCountDocument, 'model' | 'day' | 'impressions' | 'plays' | 'likes'>[],
+  days: number,
+  now: Date,
+): FeedbackSummary {
   const until = utcDay(now);
   const from = utcDay(new Date(now.getTime() - (days - 1) * 86_400_000));
   const byModel = new Map<string, typeof counts>();

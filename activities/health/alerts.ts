@@ -53,7 +53,9 @@ export async function evaluateAlerts(deps: { db: Db; alerts: AlertSettings }, in
   const run = await runs.findOne({ _id: input.workflowId });
   if (!run) throw new Error(`no run ${input.workflowId} in ${RUNS_COLLECTION}`);
   const others = (await runs.find({}).toArray()).filter((r) => r._id !== run._id);
-  const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter((r) => r.run_id === run.run_id);
+  const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter(
+    (r) => r.run_id === run.run_id,
+  );
   const triggers = evaluateRules(run, reports, others, deps.alerts);
 
   const alerts = alertsCollection(db);

@@ -71,7 +71,10 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
     }
     const merged = await readSourceRun(db, input.source, input.runId);
     if (!merged) {
-      throw ApplicationFailure.nonRetryable(`no merge of ${input.source} is recorded for run ${input.runId}: its merge ran before the ledger existed; run the day again`, 'ProfileMissing');
+      throw ApplicationFailure.nonRetryable(
+        `no merge of ${input.source} is recorded for run ${input.runId}: its merge ran before the ledger existed; run the day again`,
+        'ProfileMissing',
+      );
     }
     profiler.absorb(merged.profile);
     const references = await References.load(db, source, merged, tick);
@@ -136,13 +139,21 @@ async function liveTargets(db: Db, name: SourceName, tick: () => void): Promise<
   if (index) {
     for await (const chunk of index.chunks()) for (const [key, s, x] of chunk) if (s.deletedIn === null) rows.push([Number(key), x.label]);
   } else {
-    for await (const doc of db.collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection).find({}, { projection: { id: 1, genres: 1 }, batchSize: BATCH })) {
+    for await (const doc of db
+      .collection<{ id: number; genres?: string }>(SOURCES[name].curatedCollection)
+      .find({}, { projection: { id: 1, genres: 1 }, batchSize: BATCH })) {
       tick();
       rows.push([doc.id, doc.genres ?? '']);
     }
   }
   rows.sort((a, b) => a[0] - b[0]);
-  return { ids: new IdSet(Float64Array.from(rows, (r) => r[0]), true), labels: rows.map((r) => r[1]) };
+  return {
+    ids: new IdSet(
+      Float64Array.from(rows, (r) => r[0]),
+      true,
+    ),
+    labels: rows.map((r) => r[1]),
+  };
 }
 
 /**
@@ -251,7 +262,15 @@ class References {
         }
       });
       const samples = [...notIds.samples, ...(await this.samplesPointingAt(ref.field, orphanIds))].slice(0, 5);
-      const r = rateCheck(ref.check, quality.checks[ref.check], ref.field, orphans, total, samples, `${ref.field} values point at no live ${ref.target} record`);
+      const r = rateCheck(
+        ref.check,
+        quality.checks[ref.check],
+        ref.field,
+        orphans,
+        total,
+        samples,
+        `${ref.field} values point at no live ${ref.target} record`,
+      );
       if (r) results.push(r);
     }
     return results;

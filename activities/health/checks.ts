@@ -61,8 +61,28 @@ export function fieldChecks(profiler: RecordProfiler, settings: QualitySettings[
 /** unique_key, duplicate_rate, reconcile_total, reconcile_pages and schema_drift, from the run's statistics. */
 export function summaryChecks(summary: SourceSummary, settings: QualitySettings['checks'], duplicatedKeys: Tally): CheckResult[] {
   const results: (CheckResult | null)[] = [];
-  results.push(rateCheck('unique_key', settings.unique_key, null, duplicatedKeys.count, summary.fetched, duplicatedKeys.samples, 'records fetched: distinct keys served more than once'));
-  results.push(rateCheck('duplicate_rate', settings.duplicate_rate, null, summary.duplicates, summary.fetched, duplicatedKeys.samples, 'records fetched are extra copies of a key'));
+  results.push(
+    rateCheck(
+      'unique_key',
+      settings.unique_key,
+      null,
+      duplicatedKeys.count,
+      summary.fetched,
+      duplicatedKeys.samples,
+      'records fetched: distinct keys served more than once',
+    ),
+  );
+  results.push(
+    rateCheck(
+      'duplicate_rate',
+      settings.duplicate_rate,
+      null,
+      summary.duplicates,
+      summary.fetched,
+      duplicatedKeys.samples,
+      'records fetched are extra copies of a key',
+    ),
+  );
 
   const total = summary.totalAtStart ?? 0;
   // A total the API never gave (the probe failed) counts as a gap of at least one record.
@@ -81,12 +101,23 @@ export function summaryChecks(summary: SourceSummary, settings: QualitySettings[
     results.push(pages);
   }
 
-  const drifted = [...Object.entries(summary.drift.added).map(([f, n]) => [`+${f}`, n] as const), ...Object.entries(summary.drift.missing).map(([f, n]) => [`-${f}`, n] as const)];
+  const drifted = [
+    ...Object.entries(summary.drift.added).map(([f, n]) => [`+${f}`, n] as const),
+    ...Object.entries(summary.drift.missing).map(([f, n]) => [`-${f}`, n] as const),
+  ];
   if (drifted.length === 0) {
     results.push(rateCheck('schema_drift', settings.schema_drift, null, 0, summary.fetched, [], 'records differ from the contract'));
   } else {
     for (const [field, n] of drifted) {
-      const r = rateCheck('schema_drift', settings.schema_drift, field.slice(1), n, summary.fetched, [field], `records have field ${field.slice(1)} ${field[0] === '+' ? 'added to' : 'missing from'} the contract`);
+      const r = rateCheck(
+        'schema_drift',
+        settings.schema_drift,
+        field.slice(1),
+        n,
+        summary.fetched,
+        [field],
+        `records have field ${field.slice(1)} ${field[0] === '+' ? 'added to' : 'missing from'} the contract`,
+      );
       results.push(r);
     }
   }
@@ -111,7 +142,8 @@ export function freshnessCheck(settings: FreshnessSettings, field: string, newes
     warnAbove: settings.warnAfterDays,
     failAbove: settings.failAfterDays,
     samples: [],
-    message: newest === null ? `no ${field} in this run's records` : `newest ${field} is ${new Date(newest).toISOString()}, ${days.toFixed(1)} days before ${date}`,
+    message:
+      newest === null ? `no ${field} in this run's records` : `newest ${field} is ${new Date(newest).toISOString()}, ${days.toFixed(1)} days before ${date}`,
   };
 }
 
@@ -131,7 +163,16 @@ export function volumeCheck(settings: VolumeSettings, today: number, history: nu
   if (settings.severity === 'off') return null;
   const base = { check: 'volume' as const, field: null, severity: settings.severity, observed: today, samples: [] as string[] };
   if (history.length === 0) {
-    return { ...base, status: 'pass', total: null, value: 0, unit: 'change', warnAbove: settings.warnChange, failAbove: settings.failChange, message: `${today} records; no earlier successful run to compare with` };
+    return {
+      ...base,
+      status: 'pass',
+      total: null,
+      value: 0,
+      unit: 'change',
+      warnAbove: settings.warnChange,
+      failAbove: settings.failChange,
+      message: `${today} records; no earlier successful run to compare with`,
+    };
   }
   if (history.length < 4) {
     const previous = history[0] as number;

@@ -47,13 +47,19 @@ export async function summarizeRun(
 ): Promise<RunHealth> {
   const { db } = deps;
   const health = runHealth(input.checks, input.failedSources, deps.quality.gate);
-  const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: input.workflowId }).toArray()).filter((r) => r.run_id === input.runId);
+  const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: input.workflowId }).toArray()).filter(
+    (r) => r.run_id === input.runId,
+  );
   const kpi = (s: SourceName) => reports.find((r) => r.source === s)?.kpis ?? null;
   const runsPerDay: RunKpis['runsPerDay'] = {};
-  for (let back = 13; back >= 0; back--) runsPerDay[new Date(Date.parse(`${input.date}T00:00:00Z`) - back * DAY_MS).toISOString().slice(0, 10)] = { succeeded: 0, failed: 0 };
+  for (let back = 13; back >= 0; back--)
+    runsPerDay[new Date(Date.parse(`${input.date}T00:00:00Z`) - back * DAY_MS).toISOString().slice(0, 10)] = { succeeded: 0, failed: 0 };
   // The fortnight's runs only: every run ever would make this step grow a little each day.
   const days = Object.keys(runsPerDay);
-  const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find({ date: { $gte: days[0] as string, $lte: days[days.length - 1] as string } }).toArray();
+  const runs = await db
+    .collection<PipelineRunDocument>(RUNS_COLLECTION)
+    .find({ date: { $gte: days[0] as string, $lte: days[days.length - 1] as string } })
+    .toArray();
   const self = runs.find((r) => r._id === input.workflowId);
   for (const r of runs) {
     const day = runsPerDay[r.date];
@@ -89,7 +95,6 @@ export async function summarizeRun(
   await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { health, kpis } });
   return health;
 }
-
 
 /**
  * Documents in a collection from its statistics: FerretDB answers `collStats` from its

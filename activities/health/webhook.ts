@@ -54,7 +54,8 @@ export async function deliverAlerts(deps: WebhookDeps, input: { workflowId: stri
     .filter((a) => a.delivery.status === 'pending')
     .sort((a, b) => a.opened_at.getTime() - b.opened_at.getTime() || (a._id < b._id ? -1 : 1));
   if (!deps.webhookUrl) {
-    for (const a of pending) await alerts.updateOne({ _id: a._id }, { $set: { 'delivery.status': 'skipped', 'delivery.error': 'ALERT_WEBHOOK_URL is not set' } });
+    for (const a of pending)
+      await alerts.updateOne({ _id: a._id }, { $set: { 'delivery.status': 'skipped', 'delivery.error': 'ALERT_WEBHOOK_URL is not set' } });
     return { delivered: 0, skipped: pending.length, note: pending.length > 0 ? 'ALERT_WEBHOOK_URL is not set: alerts stored, not sent' : null };
   }
   let delivered = 0;
@@ -65,7 +66,10 @@ export async function deliverAlerts(deps: WebhookDeps, input: { workflowId: stri
       await alerts.updateOne({ _id: a._id }, { $inc: { 'delivery.attempts': 1 }, $set: { 'delivery.error': (err as Error).message } });
       throw err;
     }
-    await alerts.updateOne({ _id: a._id }, { $inc: { 'delivery.attempts': 1 }, $set: { 'delivery.status': 'delivered', 'delivery.delivered_at': new Date(), 'delivery.error': null } });
+    await alerts.updateOne(
+      { _id: a._id },
+      { $inc: { 'delivery.attempts': 1 }, $set: { 'delivery.status': 'delivered', 'delivery.delivered_at': new Date(), 'delivery.error': null } },
+    );
     delivered++;
   }
   if (delivered > 0) log.info('alerts delivered', { workflowId: input.workflowId, delivered });

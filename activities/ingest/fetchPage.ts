@@ -27,12 +27,7 @@ export function pageUrl(apiUrl: string, path: string, page: number, size: number
  * other answer or a body over the size cap. Failure types: HttpRetryableStatus,
  * HttpNetworkError, HttpTimeout, HttpBadBody, HttpFatalStatus, HttpResponseTooLarge.
  */
-export async function fetchPage(
-  http: Got,
-  url: string,
-  signal?: AbortSignal,
-  maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
-): Promise<FetchedPage> {
+export async function fetchPage(http: Got, url: string, signal?: AbortSignal, maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES): Promise<FetchedPage> {
   return readPage(await fetchPageText(http, url, signal, maxResponseBytes), url);
 }
 
@@ -47,7 +42,8 @@ export function readPage(text: string, url: string): FetchedPage {
 
 /** A BadBody (thrown here or on a staging thread, where it arrives as a plain error of its type) as a retryable HttpBadBody failure; any other error as it is. */
 export function toFailure(err: unknown): unknown {
-  if (err instanceof BadBody || (err as { type?: string } | null)?.type === 'HttpBadBody') return ApplicationFailure.retryable((err as Error).message, 'HttpBadBody');
+  if (err instanceof BadBody || (err as { type?: string } | null)?.type === 'HttpBadBody')
+    return ApplicationFailure.retryable((err as Error).message, 'HttpBadBody');
   return err;
 }
 
@@ -57,7 +53,7 @@ export async function fetchPageText(http: Got, url: string, signal?: AbortSignal
   let tooLarge = false;
   try {
     const request = http.get(url, signal ? { signal } : {});
-    request.on('downloadProgress', ({ transferred }: { transferred: number }) => {
+    void request.on('downloadProgress', ({ transferred }: { transferred: number }) => {
       if (transferred > maxResponseBytes && !tooLarge) {
         tooLarge = true;
         request.cancel();

@@ -57,8 +57,17 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
     if (pending.length === 0) return;
     signal.throwIfAborted();
     // Quarantine first: a crash in between stages the pages again, and quarantines nothing twice.
-    await insertIgnoringDuplicates(quarantineCollection(deps.db), pending.flatMap((p) => p.quarantined));
-    if ((await insertStagedPages(deps.db, pending.map((p) => p.doc))) > 0) digestKnown = false;
+    await insertIgnoringDuplicates(
+      quarantineCollection(deps.db),
+      pending.flatMap((p) => p.quarantined),
+    );
+    if (
+      (await insertStagedPages(
+        deps.db,
+        pending.map((p) => p.doc),
+      )) > 0
+    )
+      digestKnown = false;
     for (const { doc } of pending) addPageStats(stats, doc);
     pending = [];
   };

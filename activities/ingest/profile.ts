@@ -56,7 +56,8 @@ export class RecordProfiler {
       if (!more) continue;
       for (const kind of ['nulls', 'wrongType', 'missing', 'unexpected'] as const) {
         profile[kind].count += more[kind].count;
-        for (const key of more[kind].samples) if (profile[kind].samples.length < SAMPLES && !profile[kind].samples.includes(key)) profile[kind].samples.push(key);
+        for (const key of more[kind].samples)
+          if (profile[kind].samples.length < SAMPLES && !profile[kind].samples.includes(key)) profile[kind].samples.push(key);
       }
     }
   }

@@ -79,7 +79,16 @@ export function encodeFacts(f: RecordFacts): string {
 }
 
 export function decodeFacts(text: string): RecordFacts {
-  const [fields, newest, created, genre, length, notIds, label, values] = JSON.parse(text) as [string, number | null, string | null, string | null, number | null, number[], string, string];
+  const [fields, newest, created, genre, length, notIds, label, values] = JSON.parse(text) as [
+    string,
+    number | null,
+    string | null,
+    string | null,
+    number | null,
+    number[],
+    string,
+    string,
+  ];
   return {
     fields: Array.from(fields, (c) => c.charCodeAt(0) - 48),
     newest,

@@ -56,7 +56,10 @@ export async function lastSeenRun(db: Db, source: SourceDescription, key: string
     .toArray();
   const order = runs.map((r) => r.run_id);
   const from = order.indexOf(doc.first_seen_run);
-  const stops = [doc.deleted_in_run, doc.missed_since_run].filter((r): r is string => typeof r === 'string').map((r) => order.indexOf(r)).filter((i) => i >= 0);
+  const stops = [doc.deleted_in_run, doc.missed_since_run]
+    .filter((r): r is string => typeof r === 'string')
+    .map((r) => order.indexOf(r))
+    .filter((i) => i >= 0);
   const until = stops.length > 0 ? Math.min(...stops) : order.length;
   return until - 1 >= from && from >= 0 ? (order[until - 1] as string) : doc.first_seen_run;
 }

@@ -60,7 +60,14 @@ export function findStagedPage(db: Db, source: SourceName, runId: string, page: 
  * A run's staged pages 1..pages of a source in page order (null for a page not staged),
  * `ahead` reads in flight; leaving early settles the reads still out.
  */
-export async function* stagedPagesInOrder(db: Db, source: SourceName, runId: string, pages: number, options: FindOptions = {}, ahead = 16): AsyncGenerator<[number, StagedPage | null]> {
+export async function* stagedPagesInOrder(
+  db: Db,
+  source: SourceName,
+  runId: string,
+  pages: number,
+  options: FindOptions = {},
+  ahead = 16,
+): AsyncGenerator<[number, StagedPage | null]> {
   const read = (page: number) => {
     const doc = findStagedPage(db, source, runId, page, options);
     // Observed here so that a read left behind cannot crash the worker; the awaiting code still sees its error.

@@ -8,7 +8,10 @@ export function addRequestStats(into: RequestStats, more: RequestStats): void {
 }
 
 /** Adds a staged page's figures (its requests and retries included) to a range's. */
-export function addPageStats(into: FetchStats, page: Pick<StagedPage, 'fetched' | 'invalid' | 'keylessInvalid' | 'bytes' | 'drift' | 'requests' | 'retries'>): FetchStats {
+export function addPageStats(
+  into: FetchStats,
+  page: Pick<StagedPage, 'fetched' | 'invalid' | 'keylessInvalid' | 'bytes' | 'drift' | 'requests' | 'retries'>,
+): FetchStats {
   into.pages++;
   into.bytes += page.bytes;
   into.fetched += page.fetched;

@@ -37,12 +37,7 @@ export function writeLimits(db: Db): Promise<WriteLimits> {
  * batch); point reads, a few at a time, on FerretDB, where only a filter that is exactly
  * `{_id: <id>}` uses the index and `$in` reads the whole collection.
  */
-export async function findByIds<T extends { _id: string }>(
-  db: Db,
-  collection: Collection<T>,
-  ids: string[],
-  projection?: Document,
-): Promise<Map<string, T>> {
+export async function findByIds<T extends { _id: string }>(db: Db, collection: Collection<T>, ids: string[], projection?: Document): Promise<Map<string, T>> {
   const found = new Map<string, T>();
   if (ids.length === 0) return found;
   const options = projection ? { projection } : {};

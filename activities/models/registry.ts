@@ -177,7 +177,13 @@ export interface AliasMove {
  * status. Moving an alias to the version it already names changes nothing and logs nothing,
  * so a retried promotion is harmless.
  */
-export async function setAlias(db: Db, alias: Alias, modelKey: string, reason: string, kind: AliasMove['kind'] = 'promote'): Promise<{ moved: boolean; from: string | null }> {
+export async function setAlias(
+  db: Db,
+  alias: Alias,
+  modelKey: string,
+  reason: string,
+  kind: AliasMove['kind'] = 'promote',
+): Promise<{ moved: boolean; from: string | null }> {
   const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
   const version = await versions.findOne({ _id: modelKey });
   if (!version) throw new Error(`model version ${modelKey} is not registered`);
@@ -213,7 +219,10 @@ export async function aliases(db: Db): Promise<Map<string, ModelAliasDocument>> 
 
 /** The alias log, newest first. */
 export async function aliasLog(db: Db, filter: { alias?: Alias; key?: string } = {}): Promise<AliasMove[]> {
-  const all = await db.collection<AliasMove>(MODEL_ALIAS_LOG).find(filter.alias ? { alias: filter.alias } : {}, { projection: { _id: 0 } }).toArray();
+  const all = await db
+    .collection<AliasMove>(MODEL_ALIAS_LOG)
+    .find(filter.alias ? { alias: filter.alias } : {}, { projection: { _id: 0 } })
+    .toArray();
   return all.filter((m) => !filter.key || m.to === filter.key || m.from === filter.key).sort((a, b) => b.at.getTime() - a.at.getTime());
 }
 

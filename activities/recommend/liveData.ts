@@ -87,7 +87,10 @@ export async function fromCollections(db: Db, beat: (stage: string, read: number
   }
   let read = 0;
   const data = await assemble(userIds, userGenres, async (add) => {
-    for await (const h of rawCollection(db, SOURCES.listen_history).find({}, { projection: { 'record.user_id': 1, 'record.items': 1, deleted_at: 1 }, batchSize: 5000 })) {
+    for await (const h of rawCollection(db, SOURCES.listen_history).find(
+      {},
+      { projection: { 'record.user_id': 1, 'record.items': 1, deleted_at: 1 }, batchSize: 5000 },
+    )) {
       if (++read % HEARTBEAT_EVERY === 0) beat('listen_history', read);
       if (h.deleted_at) continue;
       const items = h.record.items as number[] | null;

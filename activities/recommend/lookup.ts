@@ -8,7 +8,11 @@ import { isRemoved, pointerLayers, servedList, type LayerDocument, type Recommen
  * user has no list. The answer names the batch served, whichever layer held the list
  * (`computed_in` says which batch computed it), without the tracks the batch masks.
  */
-export async function findList(db: Db, state: Pick<StateDocument, 'batch_id' | 'collection' | 'layers' | 'masked_tracks'>, userId: number): Promise<RecommendationDocument | null> {
+export async function findList(
+  db: Db,
+  state: Pick<StateDocument, 'batch_id' | 'collection' | 'layers' | 'masked_tracks'>,
+  userId: number,
+): Promise<RecommendationDocument | null> {
   const found = await Promise.all(pointerLayers(state).map((name) => db.collection<LayerDocument>(name).findOne({ _id: String(userId) })));
   const doc = found.find((d) => d !== null);
   if (!doc || isRemoved(doc)) return null;

@@ -77,7 +77,8 @@ export interface BatchPlan {
  * the same plan.
  */
 export async function prepareBatch(db: Db, settings: RecommendSettings, input: PrepareInput): Promise<BatchPlan> {
-  if (!BATCH_ID.test(input.batchId)) throw ApplicationFailure.nonRetryable(`batch id must match ${BATCH_ID}, got ${JSON.stringify(input.batchId)}`, 'InvalidInput');
+  if (!BATCH_ID.test(input.batchId))
+    throw ApplicationFailure.nonRetryable(`batch id must match ${BATCH_ID}, got ${JSON.stringify(input.batchId)}`, 'InvalidInput');
   const existing = await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId });
   if (existing && existing.status !== 'building') return planOf(existing, null);
   const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
@@ -85,7 +86,8 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   const state = await slotState(db, slot);
   const base = state ? await db.collection<BatchDocument>(BATCHES).findOne({ _id: state.batch_id }) : null;
   const champion = slot === CHALLENGER_ID ? await aliasRef(db, 'challenger') : await championRef(db);
-  if (!champion && slot === CHALLENGER_ID) throw ApplicationFailure.nonRetryable('no model is the challenger: promote one with `moovitamix models promote KEY --alias challenger`', 'NoChallenger');
+  if (!champion && slot === CHALLENGER_ID)
+    throw ApplicationFailure.nonRetryable('no model is the challenger: promote one with `moovitamix models promote KEY --alias challenger`', 'NoChallenger');
 
   // No merge wrote anything since a plan over the active batch found nothing to do: the
   // same data gives the same answer, without reading it.
@@ -153,13 +155,18 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   for (let u = 0; u < users.length; u++) inputHash(tracksOf(u), genres[u] as number, hashes, u);
   const forced = new Set(input.users ?? []);
   const unknown = [...forced].filter((id) => !position.has(id));
-  if (unknown.length > 0) throw ApplicationFailure.nonRetryable(`not live users: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, 'UnknownUsers');
+  if (unknown.length > 0)
+    throw ApplicationFailure.nonRetryable(
+      `not live users: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`,
+      'UnknownUsers',
+    );
 
   let fullBecause: string | null = null;
   if (input.mode === 'full') fullBecause = 'a full run was asked for';
   else if (!base) fullBecause = 'no batch is active yet';
   else if (base.model.key !== ref.key) fullBecause = `the model changed (${base.model.key} -> ${ref.key})`;
-  else if (base.k !== settings.k || base.genre_boost !== settings.genreBoost) fullBecause = `the settings changed (k ${base.k} -> ${settings.k}, genre boost ${base.genre_boost} -> ${settings.genreBoost})`;
+  else if (base.k !== settings.k || base.genre_boost !== settings.genreBoost)
+    fullBecause = `the settings changed (k ${base.k} -> ${settings.k}, genre boost ${base.genre_boost} -> ${settings.genreBoost})`;
   const carryFrom = new Int32Array(users.length).fill(-1);
   let removed: Float64Array = new Float64Array(0);
   let masked: number[] = [];
@@ -210,14 +217,17 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   if (fullBecause === null && base) {
     const depth = layersOf(base).length;
     if (depth > settings.maxOverlays) compactBecause = `the base reads through ${depth - 1} overlays (at most ${settings.maxOverlays})`;
-    else if (overlayDocuments > settings.maxOverlayShare * users.length) compactBecause = `the overlays would hold ${overlayDocuments} documents for ${users.length} users (at most ${settings.maxOverlayShare} of them)`;
+    else if (overlayDocuments > settings.maxOverlayShare * users.length)
+      compactBecause = `the overlays would hold ${overlayDocuments} documents for ${users.length} users (at most ${settings.maxOverlayShare} of them)`;
     else layout = 'overlay';
   }
   const overlay = layout === 'overlay';
 
   const chunkSize = settings.chunkSize;
   const chunks = Math.ceil(users.length / chunkSize);
-  await db.collection<ContextDocument>(INPUTS).replaceOne({ _id: contextId(input.batchId) }, { batch_id: input.batchId, live: toBinary(live), item_genres: toBinary(itemGenres) }, { upsert: true });
+  await db
+    .collection<ContextDocument>(INPUTS)
+    .replaceOne({ _id: contextId(input.batchId) }, { batch_id: input.batchId, live: toBinary(live), item_genres: toBinary(itemGenres) }, { upsert: true });
   let r = 0;
   for (let c = 0; c < chunks; c++) {
     const from = c * chunkSize;
@@ -276,7 +286,18 @@ export async function prepareBatch(db: Db, settings: RecommendSettings, input: P
   };
   const closed = await closePlan(db, input.batchId, batch);
   if (closed) return closed;
-  log.info('recommendation batch planned', { batchId: input.batchId, model: ref.key, users: users.length, toCompute, toCarry, removed: removed.length, chunks, layout, fullBecause, compactBecause });
+  log.info('recommendation batch planned', {
+    batchId: input.batchId,
+    model: ref.key,
+    users: users.length,
+    toCompute,
+    toCarry,
+    removed: removed.length,
+    chunks,
+    layout,
+    fullBecause,
+    compactBecause,
+  });
   return planOf({ _id: input.batchId, ...batch }, fullBecause, compactBecause);
 }
 
@@ -300,7 +321,14 @@ async function closePlan(db: Db, batchId: string, record: Omit<BatchDocument, '_
  * itself, or a run that found it unchanged, planned on the same data version with the
  * model and settings this run would use. Null when this run must read the data.
  */
-async function settledOn(db: Db, settings: RecommendSettings, input: PrepareInput, base: BatchDocument | null, champion: ModelRef | null, data: string | null): Promise<string | null> {
+async function settledOn(
+  db: Db,
+  settings: RecommendSettings,
+  input: PrepareInput,
+  base: BatchDocument | null,
+  champion: ModelRef | null,
+  data: string | null,
+): Promise<string | null> {
   if (data === null || !base || input.mode !== 'incremental' || (input.users ?? []).length > 0) return null;
   if (base.k !== settings.k || base.genre_boost !== settings.genreBoost) return null;
   if (champion ? champion.key !== base.model.key : !(await fallbackFresh(db, settings, base))) return null;
@@ -358,13 +386,15 @@ async function markCarried(
   const masked = new Set<number>();
   for (let c = 0; c < base.chunks; c++) {
     // What carry-over compares: ids, input hashes and the lists' tracks (not their scores and reasons).
-    const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(base._id, c) }, { projection: { user_ids: 1, input_hashes: 1, offsets: 1, items: 1 } });
+    const m = await db
+      .collection<ManifestDocument>(MANIFESTS)
+      .findOne({ _id: chunkId(base._id, c) }, { projection: { user_ids: 1, input_hashes: 1, offsets: 1, items: 1 } });
     if (!m) throw new Error(`base batch ${base._id} has no manifest for chunk ${c}`);
     const oldUsers = fromBinary(m.user_ids, Float64Array);
     const oldHashes = fromBinary(m.input_hashes, Uint32Array);
     const offsets = fromBinary(m.offsets, Int32Array);
     const items = fromBinary(m.items, Int32Array);
-    for (let o = 0; o < oldUsers.length; ) {
+    for (let o = 0; o < oldUsers.length;) {
       const b = oldUsers[o] as number;
       const a = u < users.length ? (users[u] as number) : Infinity;
       if (a < b) u++;
@@ -402,7 +432,11 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
  * ranking ages by at most the interval (new tracks wait for the refit; tombstoned ones
  * are masked out as for any model).
  */
-async function reusableFallback(db: Db, settings: RecommendSettings, base: BatchDocument | null): Promise<{ model: RecommenderModel; ref: ModelRef; fittedAt: Date } | null> {
+async function reusableFallback(
+  db: Db,
+  settings: RecommendSettings,
+  base: BatchDocument | null,
+): Promise<{ model: RecommenderModel; ref: ModelRef; fittedAt: Date } | null> {
   if (!base || !(await fallbackFresh(db, settings, base))) return null;
   return { model: await loadModel(db, base.model.key), ref: base.model, fittedAt: base.model_fitted_at ?? base.created_at };
 }
@@ -416,7 +450,12 @@ async function fallbackFresh(db: Db, settings: RecommendSettings, base: BatchDoc
 }
 
 /** MostPopular on the live users' listens of live tracks, keyed by its content. */
-async function fallbackModel(db: Db, liveTracks: Map<number, number>, nUsers: number, tracksOf: (u: number) => Float64Array): Promise<{ model: RecommenderModel; ref: ModelRef }> {
+async function fallbackModel(
+  db: Db,
+  liveTracks: Map<number, number>,
+  nUsers: number,
+  tracksOf: (u: number) => Float64Array,
+): Promise<{ model: RecommenderModel; ref: ModelRef }> {
   const itemIds = Float64Array.from([...liveTracks.keys()].sort((a, b) => a - b));
   const itemOf = new Map<number, number>();
   itemIds.forEach((id, i) => itemOf.set(id, i));

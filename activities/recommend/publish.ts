@@ -4,7 +4,21 @@ import type { Db } from 'mongodb';
 import { deleteArtifact } from '../models/registry.js';
 import { fromBinary } from '../binary.js';
 import { countOnes } from './scoreChunk.js';
-import { ACTIVE_ID, BATCHES, INPUTS, MANIFESTS, activeState, challengerState, chunkId, contextId, layersOf, slotState, switchActive, type BatchDocument, type ManifestDocument } from './store.js';
+import {
+  ACTIVE_ID,
+  BATCHES,
+  INPUTS,
+  MANIFESTS,
+  activeState,
+  challengerState,
+  chunkId,
+  contextId,
+  layersOf,
+  slotState,
+  switchActive,
+  type BatchDocument,
+  type ManifestDocument,
+} from './store.js';
 
 export interface PublishOutcome {
   batchId: string;
@@ -34,7 +48,8 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
   const state = await slotState(db, slot);
   // A retried attempt whose pointer switch went through: finish the bookkeeping below.
   const switched = state?.batch_id === batchId && batch.written !== undefined;
-  if (!switched && batch.status !== 'building') throw ApplicationFailure.nonRetryable(`batch ${batchId} is ${batch.status}: only a batch being built can be published`, 'BatchClosed');
+  if (!switched && batch.status !== 'building')
+    throw ApplicationFailure.nonRetryable(`batch ${batchId} is ${batch.status}: only a batch being built can be published`, 'BatchClosed');
 
   let written = batch.written;
   if (!switched) {
@@ -44,7 +59,9 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
     let coldStart = 0;
     for (let c = 0; c < batch.chunks; c++) {
       // Its counts only: a manifest holds every list of its chunk (megabytes at 5,000 users).
-      const m = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: chunkId(batchId, c) }, { projection: { users: 1, computed: 1, carried: 1, cold_start: 1 } });
+      const m = await db
+        .collection<ManifestDocument>(MANIFESTS)
+        .findOne({ _id: chunkId(batchId, c) }, { projection: { users: 1, computed: 1, carried: 1, cold_start: 1 } });
       if (!m) throw ApplicationFailure.nonRetryable(`batch ${batchId} is incomplete: chunk ${c} of ${batch.chunks} has no results`, 'BatchIncomplete');
       users += m.users;
       computed += m.computed;
@@ -57,15 +74,30 @@ export async function publishBatch(db: Db, batchId: string): Promise<PublishOutc
     const planned = expectedDocuments(batch);
     if (users !== batch.users || documents !== planned) {
       const overlay = batch.layout === 'overlay' ? ` and an overlay of ${planned} documents (${batch.to_compute} computed, ${batch.removed ?? 0} removed)` : '';
-      throw ApplicationFailure.nonRetryable(`batch ${batchId} failed verification: planned ${batch.users} users${overlay}, manifests hold ${users}, the collection ${documents} documents`, 'BatchUnverified');
+      throw ApplicationFailure.nonRetryable(
+        `batch ${batchId} failed verification: planned ${batch.users} users${overlay}, manifests hold ${users}, the collection ${documents} documents`,
+        'BatchUnverified',
+      );
     }
     written = { users, computed, carried, cold_start: coldStart };
     await batches.updateOne({ _id: batchId }, { $set: { written } });
-    const swapped = await switchActive(db, batchId, batch.base_batch_id, batch.base_batch_id, `published by ${batch.workflow_id}`, slot, layersOf(batch), batch.masked_tracks ?? []);
+    const swapped = await switchActive(
+      db,
+      batchId,
+      batch.base_batch_id,
+      batch.base_batch_id,
+      `published by ${batch.workflow_id}`,
+      slot,
+      layersOf(batch),
+      batch.masked_tracks ?? [],
+    );
     // FerretDB checks the guard apart from the write: read back what won.
     const now = await slotState(db, slot);
     if (!swapped || now?.batch_id !== batchId) {
-      throw ApplicationFailure.nonRetryable(`batch ${now?.batch_id ?? '(none)'} was published after this batch was planned on ${batch.base_batch_id ?? 'no batch'}; this one is not published`, 'PublishConflict');
+      throw ApplicationFailure.nonRetryable(
+        `batch ${now?.batch_id ?? '(none)'} was published after this batch was planned on ${batch.base_batch_id ?? 'no batch'}; this one is not published`,
+        'PublishConflict',
+      );
     }
   }
   const w = written as NonNullable<BatchDocument['written']>;
@@ -106,7 +138,10 @@ export async function abandonBatch(db: Db, batchId: string, error: string): Prom
 export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: string[] }> {
   const state = await activeState(db);
   const canary = await challengerState(db);
-  const all = await db.collection<BatchDocument>(BATCHES).find({ status: { $ne: 'pruned' } }).toArray();
+  const all = await db
+    .collection<BatchDocument>(BATCHES)
+    .find({ status: { $ne: 'pruned' } })
+    .toArray();
   const protectedIds = new Set([state?.batch_id, state?.previous_batch_id, canary?.batch_id].filter((id): id is string => Boolean(id)));
   const published = all
     .filter((b) => b.status === 'published' || b.status === 'superseded' || b.status === 'rolled_back')
@@ -133,9 +168,12 @@ export async function pruneBatches(db: Db, keep: number): Promise<{ dropped: str
 }
 
 async function dropBatchData(db: Db, batch: BatchDocument): Promise<void> {
-  await db.collection(batch.collection).drop().catch((err: { codeName?: string; code?: number }) => {
-    if (err.code !== 26 && err.codeName !== 'NamespaceNotFound') throw err;
-  });
+  await db
+    .collection(batch.collection)
+    .drop()
+    .catch((err: { codeName?: string; code?: number }) => {
+      if (err.code !== 26 && err.codeName !== 'NamespaceNotFound') throw err;
+    });
   for (let c = 0; c < batch.chunks; c++) {
     await db.collection<{ _id: string }>(INPUTS).deleteOne({ _id: chunkId(batch._id, c) });
     await db.collection<{ _id: string }>(MANIFESTS).deleteOne({ _id: chunkId(batch._id, c) });

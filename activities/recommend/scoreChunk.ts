@@ -49,7 +49,14 @@ const WRITE_BATCH = 1000;
 export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInput): Promise<ChunkOutcome> {
   const id = chunkId(input.batchId, input.chunk);
   const done = await db.collection<ManifestDocument>(MANIFESTS).findOne({ _id: id }, { projection: { users: 1, computed: 1, carried: 1, cold_start: 1 } });
-  if (done) return { chunk: input.chunk, users: done.users, computed: done.computed, carried: done.carried, coldStart: countOnes(fromBinary(done.cold_start, Uint8Array)) };
+  if (done)
+    return {
+      chunk: input.chunk,
+      users: done.users,
+      computed: done.computed,
+      carried: done.carried,
+      coldStart: countOnes(fromBinary(done.cold_start, Uint8Array)),
+    };
   const batch = await db.collection<BatchDocument>(BATCHES).findOne({ _id: input.batchId });
   if (!batch) throw ApplicationFailure.nonRetryable(`recommendation batch ${input.batchId} does not exist`, 'NoBatch');
   if (batch.status !== 'building') throw ApplicationFailure.nonRetryable(`batch ${input.batchId} is ${batch.status}, not building`, 'BatchClosed');
@@ -61,7 +68,15 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
   const carry = fromBinary(doc.carry, Uint8Array);
   const histOffsets = fromBinary(doc.hist_offsets, Int32Array);
   const toCompute = histOffsets.length - 1;
-  const scored: ScoredChunk | null = toCompute > 0 ? await pool.score(batch._id, context, { n: toCompute, histOffsets, histItems: fromBinary(doc.hist_items, Int32Array), genre: fromBinary(doc.genres, Uint8Array) }) : null;
+  const scored: ScoredChunk | null =
+    toCompute > 0
+      ? await pool.score(batch._id, context, {
+          n: toCompute,
+          histOffsets,
+          histItems: fromBinary(doc.hist_items, Int32Array),
+          genre: fromBinary(doc.genres, Uint8Array),
+        })
+      : null;
   const carried = doc.carry_chunks ? await carriedLists(db, batch.base_batch_id as string, doc.carry_chunks) : null;
 
   // Merge computed and carried users back into id order.
@@ -127,7 +142,12 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
           const c = because.get(r * BECAUSE_SLOTS + s);
           if (c >= 0) causes.push(track(c));
         }
-        list.push({ track_id: track(items.get(r)), score: Math.round((scores[r] as number) * 1e6) / 1e6, reason: REASONS[reasons.get(r)] as Reason, because: causes });
+        list.push({
+          track_id: track(items.get(r)),
+          score: Math.round((scores[r] as number) * 1e6) / 1e6,
+          reason: REASONS[reasons.get(r)] as Reason,
+          because: causes,
+        });
       }
       // The first k are served; the spares after them only in place of masked tracks.
       const served = list.slice(0, batch.k);
@@ -180,8 +200,15 @@ async function scoringContext(db: Db, batch: BatchDocument): Promise<ScoringCont
     const doc = await db.collection<ContextDocument>(INPUTS).findOne({ _id: contextId(batch._id) });
     if (!doc) throw ApplicationFailure.nonRetryable(`batch ${batch._id} has no scoring context`, 'NoInput');
     // Scored to k plus the spares: what a list serves once some of its tracks are masked.
-    context = { model: await loadModel(db, batch.model.key), live: sharedFromBinary(doc.live), itemGenre: sharedFromBinary(doc.item_genres), k: batch.k + (batch.spares ?? 0), genreBoost: batch.genre_boost };
-    if (context.live.length !== context.model.itemIds.length) throw new Error(`batch ${batch._id}: context of ${context.live.length} items for a model of ${context.model.itemIds.length}`);
+    context = {
+      model: await loadModel(db, batch.model.key),
+      live: sharedFromBinary(doc.live),
+      itemGenre: sharedFromBinary(doc.item_genres),
+      k: batch.k + (batch.spares ?? 0),
+      genreBoost: batch.genre_boost,
+    };
+    if (context.live.length !== context.model.itemIds.length)
+      throw new Error(`batch ${batch._id}: context of ${context.live.length} items for a model of ${context.model.itemIds.length}`);
     contexts.set(batch._id, context);
     while (contexts.size > 2) contexts.delete(contexts.keys().next().value as string);
   }

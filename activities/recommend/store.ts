@@ -267,7 +267,15 @@ export async function switchActive(
   masked: number[] = [],
 ): Promise<boolean> {
   const state = db.collection<StateDocument>(STATE);
-  const fields = { batch_id: batchId, collection: batchCollection(batchId), layers: layers.map(batchCollection), masked_tracks: masked, previous_batch_id: previous, switched_at: new Date(), reason };
+  const fields = {
+    batch_id: batchId,
+    collection: batchCollection(batchId),
+    layers: layers.map(batchCollection),
+    masked_tracks: masked,
+    previous_batch_id: previous,
+    switched_at: new Date(),
+    reason,
+  };
   if (expected === null) {
     try {
       await state.insertOne({ _id: slot, ...fields });
@@ -292,13 +300,18 @@ export async function rollbackActive(db: Db): Promise<{ from: string; to: string
   const to = state.previous_batch_id;
   if (!to) throw new RollbackRefused(`batch ${state.batch_id} is active and there is no previous batch to roll back to`);
   const previous = await db.collection<BatchDocument>(BATCHES).findOne({ _id: to });
-  if (!previous || previous.status !== 'superseded') throw new RollbackRefused(`the previous batch ${to} is no longer available (status ${previous?.status ?? 'gone'})`);
+  if (!previous || previous.status !== 'superseded')
+    throw new RollbackRefused(`the previous batch ${to} is no longer available (status ${previous?.status ?? 'gone'})`);
   // An overlay reads through its base's collections: every one of them must still be there.
   const needed = layersOf(previous).map(batchCollection);
   const present = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   const missing = needed.filter((name) => !present.has(name));
-  if (missing.length > 0) throw new RollbackRefused(`the previous batch's collection${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone`);
-  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`, ACTIVE_ID, layersOf(previous), previous.masked_tracks ?? []))) throw new RollbackRefused('another batch was published meanwhile; look again');
+  if (missing.length > 0)
+    throw new RollbackRefused(
+      `the previous batch's collection${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone`,
+    );
+  if (!(await switchActive(db, to, state.batch_id, null, `rolled back from ${state.batch_id}`, ACTIVE_ID, layersOf(previous), previous.masked_tracks ?? [])))
+    throw new RollbackRefused('another batch was published meanwhile; look again');
   const now = new Date();
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: state.batch_id }, { $set: { status: 'rolled_back', rolled_back_at: now } });
   await db.collection<BatchDocument>(BATCHES).updateOne({ _id: to }, { $set: { status: 'published' }, $unset: { superseded_at: '' } });

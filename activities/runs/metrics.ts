@@ -17,7 +17,11 @@ export const RECORD_OUTCOMES = ['fetched', 'inserted', 'updated', 'unchanged', '
  * process even if its recording activity is retried.
  */
 export function createRuntimeMetrics(meter: MetricMeter): PipelineMetrics {
-  const records = meter.createCounter('moovitamix_records', 'records', 'Records per source and outcome (fetched, inserted, updated, unchanged, tombstoned, duplicates, invalid)');
+  const records = meter.createCounter(
+    'moovitamix_records',
+    'records',
+    'Records per source and outcome (fetched, inserted, updated, unchanged, tombstoned, duplicates, invalid)',
+  );
   const invalid = meter.createCounter('moovitamix_invalid_records', 'records', 'Records quarantined as invalid, per source');
   const runs = meter.createCounter('moovitamix_runs', 'runs', 'Finished pipeline runs, per status');
   const duration = meter.createGauge('moovitamix_run_duration_seconds', 'float', 's', 'Duration of the last finished run');

@@ -28,7 +28,9 @@ export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metr
       const { _id, ...fields } = doc;
       await db
         .collection<PipelineRunDocument>(RUNS_COLLECTION)
-        .updateOne({ _id }, report.status === 'RUNNING' ? { $set: fields, $unset: { health: '', kpis: '', recommendations: '' } } : { $set: fields }, { upsert: true });
+        .updateOne({ _id }, report.status === 'RUNNING' ? { $set: fields, $unset: { health: '', kpis: '', recommendations: '' } } : { $set: fields }, {
+          upsert: true,
+        });
       if (report.status !== 'RUNNING') metrics.runFinished(report);
       log.info(report.status === 'RUNNING' ? 'run started' : 'run finished', {
         workflowId: report.workflowId,
@@ -45,7 +47,9 @@ export function createRunActivities({ db, metrics = NO_METRICS }: { db: Db; metr
      */
     async recordRecommendations(input: { workflowId: string; recommendations: PipelineRecommendations }): Promise<void> {
       const failed = input.recommendations.status === 'failed';
-      await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { recommendations: input.recommendations, ...(failed ? { status: 'FAILED' as const } : {}) } });
+      await db
+        .collection<PipelineRunDocument>(RUNS_COLLECTION)
+        .updateOne({ _id: input.workflowId }, { $set: { recommendations: input.recommendations, ...(failed ? { status: 'FAILED' as const } : {}) } });
     },
 
     /** The drift check's outcome on the run record (it never fails a run). */

@@ -76,7 +76,11 @@ const championScores = (key: string) => `champion:${key}`;
 
 /** The retraining activities: snapshot, train, evaluate, decide; and the drift check. */
 export function createTrainingActivities({ db, settings, canaryEnabled }: TrainingDeps) {
-  const splitOf = (input: { snapshotId: string; seed: number }): SplitIdentity => ({ snapshotId: input.snapshotId, seed: input.seed, maxUsers: settings.evalMaxUsers });
+  const splitOf = (input: { snapshotId: string; seed: number }): SplitIdentity => ({
+    snapshotId: input.snapshotId,
+    seed: input.seed,
+    maxUsers: settings.evalMaxUsers,
+  });
   const beat = (stage: string, read: number) => Context.current().heartbeat({ stage, read });
   return {
     /** The configured candidate families (the workflow's default). */
@@ -86,7 +90,8 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
 
     async snapshotTrainingData(): Promise<SnapshotOutcome> {
       const s = await takeSnapshot(db, beat);
-      if (s.users === 0 || s.listens === 0) throw ApplicationFailure.nonRetryable(`snapshot ${s._id} holds ${s.users} users and ${s.listens} listens: nothing to train on`, 'NothingToTrain');
+      if (s.users === 0 || s.listens === 0)
+        throw ApplicationFailure.nonRetryable(`snapshot ${s._id} holds ${s.users} users and ${s.listens} listens: nothing to train on`, 'NothingToTrain');
       return { snapshotId: s._id, users: s.users, tracks: s.tracks, listens: s.listens };
     },
 
@@ -95,7 +100,14 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       const done = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ name: input.family, 'lineage.run': run });
       if (done) {
         const tuning = (done.lineage as { tuning?: TuningRecord }).tuning;
-        return { status: 'trained', key: done._id, family: input.family, metrics: done.metrics, trainMs: done.lineage.train_ms ?? 0, ...(tuning ? { tuning } : {}) };
+        return {
+          status: 'trained',
+          key: done._id,
+          family: input.family,
+          metrics: done.metrics,
+          trainMs: done.lineage.train_ms ?? 0,
+          ...(tuning ? { tuning } : {}),
+        };
       }
       const snapshot = await loadSnapshot(db, input.snapshotId);
       let params;
@@ -111,12 +123,21 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
       const tuning =
         settings.tuneBudgetS > 0
-          ? await heartbeating('tune', () => tuneFamily(input.family, split, snapshot.itemIds, params, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb, budgetMs: settings.tuneBudgetS * 1000 }))
+          ? await heartbeating('tune', () =>
+              tuneFamily(input.family, split, snapshot.itemIds, params, {
+                seed: input.seed,
+                threads: settings.threads,
+                memoryMb: settings.memoryMb,
+                budgetMs: settings.tuneBudgetS * 1000,
+              }),
+            )
           : undefined;
       const chosen = tuning?.chosen ?? params;
       const tuned = tuning ? { tuning: tuningRecord(tuning) } : {};
       const started = Date.now();
-      const model = await heartbeating('fit', () => fitModel(input.family, split.train, snapshot.itemIds, chosen, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb }));
+      const model = await heartbeating('fit', () =>
+        fitModel(input.family, split.train, snapshot.itemIds, chosen, { seed: input.seed, threads: settings.threads, memoryMb: settings.memoryMb }),
+      );
       const trainMs = Date.now() - started;
       const { metrics, perUser } = await heartbeating('evaluate', () => scoreOnSplit(model, split, settings.threads));
       // Before the version: a retry that finds the version finds its scores too.
@@ -128,7 +149,12 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
         status: 'candidate',
         lineage: { snapshot_id: snapshot.id, split: split.description, seed: input.seed, code_version: codeVersion(), run, train_ms: trainMs, ...tuned },
       });
-      log.info('candidate trained', { key: version._id, trainMs, ndcg10: metrics['ndcg@10'], ...(tuning ? { validationNdcg10: tuning.validationNdcg, tried: tuning.tried.length } : {}) });
+      log.info('candidate trained', {
+        key: version._id,
+        trainMs,
+        ndcg10: metrics['ndcg@10'],
+        ...(tuning ? { validationNdcg10: tuning.validationNdcg, tried: tuning.tried.length } : {}),
+      });
       return { status: 'trained', key: version._id, family: input.family, metrics, trainMs, ...tuned };
     },
 
@@ -137,7 +163,11 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       const snapshot = await loadSnapshot(db, input.snapshotId);
       const split = splitSnapshot(snapshot, input.seed, settings.evalMaxUsers);
       const popular = await fitModel('most-popular', split.train, snapshot.itemIds, {}, { seed: input.seed, threads: settings.threads });
-      const baseline = { key: 'most-popular (baseline)', family: 'most-popular', metrics: await heartbeating('baseline', () => evaluateOnSplit(popular, split, settings.threads)) };
+      const baseline = {
+        key: 'most-popular (baseline)',
+        family: 'most-popular',
+        metrics: await heartbeating('baseline', () => evaluateOnSplit(popular, split, settings.threads)),
+      };
       const ref = await aliasRef(db, 'champion');
       if (!ref) return { baseline, champion: null, championNote: null };
       const model = await loadModel(db, ref.key);
@@ -161,16 +191,27 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
         const now = await aliasRef(db, 'champion');
         const judged = input.champion?.key ?? null;
         if ((now?.key ?? null) !== judged && !input.championNote) {
-          throw ApplicationFailure.nonRetryable(`the champion moved during this retraining (${judged ?? 'none'} -> ${now?.key ?? 'none'}): nothing decided; retrain again`, 'ChampionMoved');
+          throw ApplicationFailure.nonRetryable(
+            `the champion moved during this retraining (${judged ?? 'none'} -> ${now?.key ?? 'none'}): nothing decided; retrain again`,
+            'ChampionMoved',
+          );
         }
       }
       let decision: Decision | undefined = stored?.decision;
       if (!decision) {
         const champion = input.champion;
         const intervals = champion
-          ? await pairedUplifts(db, splitOf(input), championScores(champion.key), input.candidates.map((c) => ({ key: c.key, scores: candidateScores(input.runId, c.family) })))
+          ? await pairedUplifts(
+              db,
+              splitOf(input),
+              championScores(champion.key),
+              input.candidates.map((c) => ({ key: c.key, scores: candidateScores(input.runId, c.family) })),
+            )
           : {};
-        decision = decidePromotion({ candidates: input.candidates, champion, baseline: input.baseline, intervals }, { minUplift: settings.minUplift, minCoverage: settings.minCoverage });
+        decision = decidePromotion(
+          { candidates: input.candidates, champion, baseline: input.baseline, intervals },
+          { minUplift: settings.minUplift, minCoverage: settings.minCoverage },
+        );
       }
       if (!stored) {
         if (input.championNote) decision.summary = `${decision.summary} (${input.championNote})`;
@@ -191,10 +232,12 @@ export function createTrainingActivities({ db, settings, canaryEnabled }: Traini
       }
       // Aliases and statuses after the record: a retry finds the record and completes these.
       if (decision.promoted) await setAlias(db, 'champion', decision.promoted, `retraining ${input.workflowId ?? input.runId}: ${decision.summary}`);
-      if (decision.challenger) await setAlias(db, 'challenger', decision.challenger, `retraining ${input.workflowId ?? input.runId}: best candidate, short of the uplift`);
+      if (decision.challenger)
+        await setAlias(db, 'challenger', decision.challenger, `retraining ${input.workflowId ?? input.runId}: best candidate, short of the uplift`);
       const versions = db.collection<ModelVersionDocument>(MODEL_VERSIONS);
       for (const v of decision.verdicts) {
-        if (v.key !== decision.promoted && v.key !== decision.challenger) await versions.updateOne({ _id: v.key, status: 'candidate' }, { $set: { status: 'rejected' } });
+        if (v.key !== decision.promoted && v.key !== decision.challenger)
+          await versions.updateOne({ _id: v.key, status: 'candidate' }, { $set: { status: 'rejected' } });
       }
       await dropUserScores(db, await pruneSnapshots(db, settings.keepSnapshots));
       return { ...decision, canary: decision.challenger !== null && canaryEnabled() };

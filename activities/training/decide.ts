@@ -86,7 +86,9 @@ export function decidePromotion(
       const noise = interval
         ? `; paired ${Math.round(interval.level * 100)} % interval of the difference over ${interval.users} users [${signed(interval.low)}, ${signed(interval.high)}]${clear ? '' : ': it reaches 0, the difference may be noise'}`
         : '; no per-user scores to bootstrap: judged on the means';
-      reasons.push(`${PROMOTION_METRIC} vs champion ${champion.key}: ${fmt(ndcg)} vs ${fmt(then)} (${change}, needs +${(100 * rules.minUplift).toFixed(1)} %)${noise}`);
+      reasons.push(
+        `${PROMOTION_METRIC} vs champion ${champion.key}: ${fmt(ndcg)} vs ${fmt(then)} (${change}, needs +${(100 * rules.minUplift).toFixed(1)} %)${noise}`,
+      );
     } else {
       reasons.push('there is no champion yet');
     }
@@ -97,7 +99,8 @@ export function decidePromotion(
     // A challenger improves on the champion, if short of the uplift: an equal one has nothing to show.
     else if (beatsBaseline && covered && (!champion || (champion.key !== c.key && ndcg > metric(champion, PROMOTION_METRIC)))) challengers.push(c);
   }
-  const best = (list: ScoredModel[]) => list.reduce<ScoredModel | null>((b, m) => (b === null || metric(m, PROMOTION_METRIC) > metric(b, PROMOTION_METRIC) ? m : b), null);
+  const best = (list: ScoredModel[]) =>
+    list.reduce<ScoredModel | null>((b, m) => (b === null || metric(m, PROMOTION_METRIC) > metric(b, PROMOTION_METRIC) ? m : b), null);
   const promoted = best(passed);
   const challenger = promoted ? null : best(challengers);
   const summary = promoted

@@ -28,8 +28,17 @@ export function psi(reference: Record<string, number>, current: Record<string, n
  * each, every other track in one `other` bin. Thousands of single-listen bins would make
  * PSI measure sampling noise, not a shift of taste.
  */
-export function trackBins(referenceCounts: Map<number, number>, currentCounts: Map<number, number>, top = 1000): { reference: Record<string, number>; current: Record<string, number> } {
-  const kept = new Set([...referenceCounts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, top).map(([id]) => id));
+export function trackBins(
+  referenceCounts: Map<number, number>,
+  currentCounts: Map<number, number>,
+  top = 1000,
+): { reference: Record<string, number>; current: Record<string, number> } {
+  const kept = new Set(
+    [...referenceCounts.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, top)
+      .map(([id]) => id),
+  );
   const bin = (counts: Map<number, number>) => {
     const out: Record<string, number> = { other: 0 };
     for (const [id, n] of counts) {
@@ -63,7 +72,10 @@ export function driftReasons(f: DriftFigures, t: DriftThresholds): string[] {
   if (f.psiGenres > t.psi) reasons.push(`listens over genres shifted: PSI ${f.psiGenres.toFixed(3)} > ${t.psi}`);
   if (f.championNdcgThen !== null && f.championNdcgNow !== null && f.championNdcgThen > 0) {
     const drop = 1 - f.championNdcgNow / f.championNdcgThen;
-    if (drop > t.metricDrop) reasons.push(`the champion's NDCG@10 dropped ${(100 * drop).toFixed(1)} % (${f.championNdcgThen.toFixed(4)} -> ${f.championNdcgNow.toFixed(4)}), more than ${(100 * t.metricDrop).toFixed(0)} %`);
+    if (drop > t.metricDrop)
+      reasons.push(
+        `the champion's NDCG@10 dropped ${(100 * drop).toFixed(1)} % (${f.championNdcgThen.toFixed(4)} -> ${f.championNdcgNow.toFixed(4)}), more than ${(100 * t.metricDrop).toFixed(0)} %`,
+      );
   }
   return reasons;
 }

@@ -35,7 +35,12 @@ export async function evaluateOnSplit(model: RecommenderModel, split: Split, thr
 }
 
 /** evaluateOnSplit, with each test user's ndcg@10 beside the metrics (for the paired bootstrap). */
-export async function scoreOnSplit(model: RecommenderModel, split: Split, threads: number, splitItemIds?: Float64Array): Promise<{ metrics: Record<string, number>; perUser: Float64Array }> {
+export async function scoreOnSplit(
+  model: RecommenderModel,
+  split: Split,
+  threads: number,
+  splitItemIds?: Float64Array,
+): Promise<{ metrics: Record<string, number>; perUser: Float64Array }> {
   const scored = splitItemIds ? remapModel(model, splitItemIds) : model;
   const perUser = new Float64Array(split.testUsers.length);
   return { metrics: { ...(await evaluateModel(scored, split, { threads, perUserNdcg: perUser })) }, perUser };
@@ -46,6 +51,7 @@ const MAX_REMAPPED_WEIGHTS = 25_000_000 * 4;
 
 /** Why a model cannot be mapped onto a catalogue of `items` tracks, or null when it can. */
 export function cannotRemap(model: RecommenderModel, items: number): string | null {
-  if (model.weights && items * items > MAX_REMAPPED_WEIGHTS) return `EASE over ${items} tracks would need ${Math.round((items * items * 4) / 2 ** 20)} MB of weights`;
+  if (model.weights && items * items > MAX_REMAPPED_WEIGHTS)
+    return `EASE over ${items} tracks would need ${Math.round((items * items * 4) / 2 ** 20)} MB of weights`;
   return null;
 }

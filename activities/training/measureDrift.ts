@@ -30,7 +30,16 @@ const DRIFT_EVAL_USERS = 5000;
  * that check's outcome stands, and today's listens are not read again.
  */
 export async function measureDrift(db: Db, settings: TrainingSettings, beat: (stage: string, read: number) => void): Promise<DriftOutcome> {
-  const none = { psiTracks: 0, psiGenres: 0, championNdcgThen: null, championNdcgNow: null, drifted: false, reasons: [], snapshotId: null, referenceSnapshotId: null };
+  const none = {
+    psiTracks: 0,
+    psiGenres: 0,
+    championNdcgThen: null,
+    championNdcgNow: null,
+    drifted: false,
+    reasons: [],
+    snapshotId: null,
+    referenceSnapshotId: null,
+  };
   const ref = await aliasRef(db, 'champion');
   if (!ref) return { ...none, skipped: 'there is no champion yet', champion: null };
   const version = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: ref.key });
@@ -62,7 +71,15 @@ export async function measureDrift(db: Db, settings: TrainingSettings, beat: (st
   };
   const reasons = driftReasons(figures, { psi: settings.driftPsi, metricDrop: settings.driftMetricDrop });
   await pruneSnapshots(db, settings.keepSnapshots);
-  const outcome: DriftOutcome = { ...figures, drifted: reasons.length > 0, reasons, skipped: null, champion: ref.key, snapshotId: todayDoc._id, referenceSnapshotId: referenceId };
+  const outcome: DriftOutcome = {
+    ...figures,
+    drifted: reasons.length > 0,
+    reasons,
+    skipped: null,
+    champion: ref.key,
+    snapshotId: todayDoc._id,
+    referenceSnapshotId: referenceId,
+  };
   if (data !== null) await checks.replaceOne({ _id: ref.key }, { basis, outcome, checked_at: new Date() }, { upsert: true });
   return outcome;
 }

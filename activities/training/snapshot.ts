@@ -73,14 +73,27 @@ export async function takeSnapshot(db: Db, beat: (stage: string, read: number) =
     }
     offsets[u + 1] = items.length;
   }
-  const arrays: Record<SnapshotArray, Float64Array | Int32Array | Uint16Array> = { user_ids: live.users, item_ids: itemIds, offsets, items: items.view(), item_genres: itemGenres };
+  const arrays: Record<SnapshotArray, Float64Array | Int32Array | Uint16Array> = {
+    user_ids: live.users,
+    item_ids: itemIds,
+    offsets,
+    items: items.view(),
+    item_genres: itemGenres,
+  };
   const hash = createHash('sha256');
   for (const name of Object.keys(ARRAYS) as SnapshotArray[]) hash.update(name).update(bytesOf(arrays[name]));
   hash.update(JSON.stringify(words));
   const id = `snap-${hash.digest('hex').slice(0, 16)}`;
 
   // The activity that took it (or the drift check) reads it next in this process: no need to read it back.
-  remember({ id, userIds: live.users, itemIds, interactions: { nUsers: live.users.length, nItems: itemIds.length, offsets, items: items.view() }, itemGenres, genreWords: words });
+  remember({
+    id,
+    userIds: live.users,
+    itemIds,
+    interactions: { nUsers: live.users.length, nItems: itemIds.length, offsets, items: items.view() },
+    itemGenres,
+    genreWords: words,
+  });
   const snapshots = db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS);
   const existing = await snapshots.findOne({ _id: id });
   if (existing) return existing;
@@ -119,7 +132,11 @@ export async function loadSnapshot(db: Db, id: string): Promise<Snapshot> {
     const copy = new ArrayBuffer(bytes.length);
     new Uint8Array(copy).set(bytes);
     const array = new Type(copy);
-    if (array.length !== doc.arrays[name]) throw ApplicationFailure.nonRetryable(`training snapshot ${id}: ${name} holds ${array.length} values, expected ${doc.arrays[name]}`, 'SnapshotUnavailable');
+    if (array.length !== doc.arrays[name])
+      throw ApplicationFailure.nonRetryable(
+        `training snapshot ${id}: ${name} holds ${array.length} values, expected ${doc.arrays[name]}`,
+        'SnapshotUnavailable',
+      );
     return array as InstanceType<(typeof ARRAYS)[T]>;
   };
   const userIds = await read('user_ids');
@@ -147,20 +164,34 @@ function remember(snapshot: Snapshot): Snapshot {
  * trained on (its lineage must stay reproducible); drops the rest.
  */
 export async function pruneSnapshots(db: Db, keep: number): Promise<string[]> {
-  const all = await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).find({}, { projection: { created_at: 1 } }).toArray();
+  const all = await db
+    .collection<SnapshotDocument>(TRAINING_SNAPSHOTS)
+    .find({}, { projection: { created_at: 1 } })
+    .toArray();
   // Rejected versions are kept for the record, not to be reproduced: they do not hold a snapshot.
   const used = new Set(
-    (await db.collection(MODEL_VERSIONS).find({}, { projection: { 'lineage.snapshot_id': 1, status: 1 } }).toArray())
+    (
+      await db
+        .collection(MODEL_VERSIONS)
+        .find({}, { projection: { 'lineage.snapshot_id': 1, status: 1 } })
+        .toArray()
+    )
       .filter((v) => v.status !== 'rejected')
       .map((v) => (v.lineage as { snapshot_id?: string } | undefined)?.snapshot_id),
   );
-  const newest = new Set(all.sort((a, b) => b.created_at.getTime() - a.created_at.getTime()).slice(0, keep).map((s) => s._id));
+  const newest = new Set(
+    all
+      .sort((a, b) => b.created_at.getTime() - a.created_at.getTime())
+      .slice(0, keep)
+      .map((s) => s._id),
+  );
   const dropped: string[] = [];
   for (const s of all) {
     if (newest.has(s._id) || used.has(s._id)) continue;
     // The document first: a snapshot without its document is never read.
     await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).deleteOne({ _id: s._id });
-    for (const name of Object.keys(ARRAYS) as SnapshotArray[]) if (await artifactExists(db, arrayKey(s._id, name))) await deleteArtifact(db, arrayKey(s._id, name));
+    for (const name of Object.keys(ARRAYS) as SnapshotArray[])
+      if (await artifactExists(db, arrayKey(s._id, name))) await deleteArtifact(db, arrayKey(s._id, name));
     dropped.push(s._id);
   }
   return dropped;

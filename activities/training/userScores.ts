@@ -32,7 +32,15 @@ const splitKey = (s: SplitIdentity) => `${s.snapshotId}/${s.seed}/${s.maxUsers}`
 
 export async function saveUserScores(db: Db, split: SplitIdentity, model: string, ndcg10: Float64Array): Promise<void> {
   const key = splitKey(split);
-  const doc: UserScoresDocument = { _id: `${key}/${model}`, split: key, snapshot_id: split.snapshotId, model, ndcg10: toBinary(Float32Array.from(ndcg10)), users: ndcg10.length, at: new Date() };
+  const doc: UserScoresDocument = {
+    _id: `${key}/${model}`,
+    split: key,
+    snapshot_id: split.snapshotId,
+    model,
+    ndcg10: toBinary(Float32Array.from(ndcg10)),
+    users: ndcg10.length,
+    at: new Date(),
+  };
   await db.collection<UserScoresDocument>(USER_SCORES).replaceOne({ _id: doc._id }, doc, { upsert: true });
 }
 
@@ -46,7 +54,12 @@ export async function loadUserScores(db: Db, split: SplitIdentity, model: string
  * candidate key; a candidate without scores on this split, or against a champion without
  * them, gets none. The champion's scores are read once.
  */
-export async function pairedUplifts(db: Db, split: SplitIdentity, champion: string, candidates: readonly { key: string; scores: string }[]): Promise<Record<string, PairedInterval>> {
+export async function pairedUplifts(
+  db: Db,
+  split: SplitIdentity,
+  champion: string,
+  candidates: readonly { key: string; scores: string }[],
+): Promise<Record<string, PairedInterval>> {
   const b = await loadUserScores(db, split, champion);
   const intervals: Record<string, PairedInterval> = {};
   if (!b) return intervals;

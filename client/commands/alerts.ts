@@ -14,7 +14,12 @@ that no longer meets it resolves it. Reads the alerts collection.`;
 export async function alertsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, limit: { type: 'string', default: '50' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '50' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -28,7 +33,11 @@ export async function alertsCommand(argv: string[]): Promise<number> {
 
   const { db, close } = await connectDb(loadConfig());
   try {
-    const alerts = (await alertsCollection(db).find(values.all ? {} : { status: 'open' }).toArray())
+    const alerts = (
+      await alertsCollection(db)
+        .find(values.all ? {} : { status: 'open' })
+        .toArray()
+    )
       .sort((a, b) => b.last_seen_at.getTime() - a.last_seen_at.getTime())
       .slice(0, limit);
     if (values.json) {
@@ -47,15 +56,7 @@ export async function alertsCommand(argv: string[]): Promise<number> {
 }
 
 export function renderAlerts(alerts: AlertDocument[]): string {
-  const rows = alerts.map((a) => [
-    a.severity.toUpperCase(),
-    a.status,
-    a.key,
-    a.date,
-    a.workflow_id,
-    a.occurrences,
-    a.delivery.status,
-  ]);
+  const rows = alerts.map((a) => [a.severity.toUpperCase(), a.status, a.key, a.date, a.workflow_id, a.occurrences, a.delivery.status]);
   return [
     table(['severity', 'status', 'alert', 'since', 'opened by', 'runs', 'delivery'], rows, new Set([5])),
     '',

@@ -38,7 +38,13 @@ export function datesBetween(from: string, to: string): string[] {
 export async function backfillCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { from: { type: 'string' }, to: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      parallel: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
@@ -66,15 +72,23 @@ export async function backfillCommand(argv: string[]): Promise<number> {
         for (let date = pending.shift(); date; date = pending.shift()) {
           const outcome = done.has(date) ? skipped(date) : await runDate(client, config, date);
           outcomes.push(outcome);
-          log(`  ${date}  ${outcome.outcome}${outcome.durationMs !== null ? ` in ${seconds(outcome.durationMs)}` : ''}${outcome.error ? `: ${outcome.error}` : ''}  (${outcome.workflowId})`);
+          log(
+            `  ${date}  ${outcome.outcome}${outcome.durationMs !== null ? ` in ${seconds(outcome.durationMs)}` : ''}${outcome.error ? `: ${outcome.error}` : ''}  (${outcome.workflowId})`,
+          );
         }
       }),
     );
     outcomes.sort((a, b) => a.date.localeCompare(b.date));
     const count = (o: DateOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
-    if (values.json) console.log(JSON.stringify({ from, to, completed: count('completed'), skipped: count('skipped'), failed: count('failed'), dates: outcomes }, null, 2));
+    if (values.json)
+      console.log(JSON.stringify({ from, to, completed: count('completed'), skipped: count('skipped'), failed: count('failed'), dates: outcomes }, null, 2));
     else {
-      console.log(table(['date', 'outcome', 'duration', 'fetched', 'workflow'], outcomes.map((o) => [o.date, o.outcome, o.durationMs === null ? '-' : seconds(o.durationMs), o.fetched ?? '-', o.workflowId])));
+      console.log(
+        table(
+          ['date', 'outcome', 'duration', 'fetched', 'workflow'],
+          outcomes.map((o) => [o.date, o.outcome, o.durationMs === null ? '-' : seconds(o.durationMs), o.fetched ?? '-', o.workflowId]),
+        ),
+      );
       console.log(`${count('completed')} completed, ${count('skipped')} skipped (already done), ${count('failed')} failed`);
     }
     return count('failed') > 0 ? 1 : 0;

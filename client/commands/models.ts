@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Db } from 'mongodb';
 import { RollbackRefused } from '../../contracts/rollbackRefused.js';
-import { ALIASES, MODEL_VERSIONS, aliasLog, aliases, rollbackTarget, setAlias, type Alias, type ModelVersionDocument } from '../../activities/models/registry.js';
+import {
+  ALIASES,
+  MODEL_VERSIONS,
+  aliasLog,
+  aliases,
+  rollbackTarget,
+  setAlias,
+  type Alias,
+  type ModelVersionDocument,
+} from '../../activities/models/registry.js';
 import { DECISIONS, type DecisionDocument } from '../../activities/training/decisions.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
@@ -40,9 +49,22 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     case 'show':
       return withDb(rest, {}, (db, v, positionals) => show(db, positionals, v.json === true));
     case 'promote':
-      return withDb(rest, { alias: { type: 'string', default: 'champion' }, reason: { type: 'string' }, 'no-recompute': { type: 'boolean', default: false }, wait: { type: 'boolean', default: false } }, (db, v, positionals) => promote(db, positionals, v));
+      return withDb(
+        rest,
+        {
+          alias: { type: 'string', default: 'champion' },
+          reason: { type: 'string' },
+          'no-recompute': { type: 'boolean', default: false },
+          wait: { type: 'boolean', default: false },
+        },
+        (db, v, positionals) => promote(db, positionals, v),
+      );
     case 'rollback':
-      return withDb(rest, { reason: { type: 'string' }, 'no-recompute': { type: 'boolean', default: false }, wait: { type: 'boolean', default: false } }, (db, v) => rollback(db, v));
+      return withDb(
+        rest,
+        { reason: { type: 'string' }, 'no-recompute': { type: 'boolean', default: false }, wait: { type: 'boolean', default: false } },
+        (db, v) => rollback(db, v),
+      );
     case undefined:
     case 'help':
     case '--help':
@@ -58,7 +80,12 @@ type Values = Record<string, string | boolean | undefined>;
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
 async function withDb(argv: string[], options: Options, run: (db: Db, values: Values, positionals: string[]) => Promise<number>): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...options, json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...options, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
   const { db, close } = await connectDb(loadConfig());
   try {
     return await run(db, values as Values, positionals);
@@ -73,7 +100,21 @@ async function list(db: Db, json: boolean): Promise<number> {
   const named = await aliases(db);
   const aliasesOf = (key: string) => [...named.values()].filter((a) => a.model_key === key).map((a) => a._id);
   if (json) {
-    console.log(JSON.stringify(versions.map((v) => ({ key: v._id, family: v.family, status: v.status, aliases: aliasesOf(v._id), metrics: v.metrics, snapshot_id: v.lineage.snapshot_id ?? null, created_at: v.created_at })), null, 2));
+    console.log(
+      JSON.stringify(
+        versions.map((v) => ({
+          key: v._id,
+          family: v.family,
+          status: v.status,
+          aliases: aliasesOf(v._id),
+          metrics: v.metrics,
+          snapshot_id: v.lineage.snapshot_id ?? null,
+          created_at: v.created_at,
+        })),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if (versions.length === 0) {
@@ -84,7 +125,16 @@ async function list(db: Db, json: boolean): Promise<number> {
   console.log(
     table(
       ['KEY', 'FAMILY', 'STATUS', 'ALIASES', 'NDCG@10', 'COVERAGE@20', 'SNAPSHOT', 'CREATED'],
-      versions.map((v) => [v._id, v.family, v.status, aliasesOf(v._id).join(',') || '-', metric(v, 'ndcg@10'), metric(v, 'coverage@20'), v.lineage.snapshot_id ?? '-', v.created_at.toISOString().slice(0, 19) + 'Z']),
+      versions.map((v) => [
+        v._id,
+        v.family,
+        v.status,
+        aliasesOf(v._id).join(',') || '-',
+        metric(v, 'ndcg@10'),
+        metric(v, 'coverage@20'),
+        v.lineage.snapshot_id ?? '-',
+        v.created_at.toISOString().slice(0, 19) + 'Z',
+      ]),
       new Set([4, 5]),
     ),
   );
@@ -125,8 +175,16 @@ async function show(db: Db, positionals: string[], json: boolean): Promise<numbe
   }
   const lines = [
     `${v._id}  (${v.family}, ${v.status}${named.length > 0 ? `, ${named.join(' and ')}` : ''}), ${v.items} tracks, created ${v.created_at.toISOString()}`,
-    `  parameters: ${Object.entries(v.params).map(([k, x]) => `${k}=${x}`).join(' ') || '(none)'}`,
-    `  metrics:    ${Object.entries(v.metrics).map(([k, x]) => `${k}=${Number.isInteger(x) ? x : x.toFixed(4)}`).join(' ') || '(none)'}`,
+    `  parameters: ${
+      Object.entries(v.params)
+        .map(([k, x]) => `${k}=${x}`)
+        .join(' ') || '(none)'
+    }`,
+    `  metrics:    ${
+      Object.entries(v.metrics)
+        .map(([k, x]) => `${k}=${Number.isInteger(x) ? x : x.toFixed(4)}`)
+        .join(' ') || '(none)'
+    }`,
     `  lineage:    snapshot ${v.lineage.snapshot_id ?? '-'}, split ${v.lineage.split ? `${v.lineage.split.method} seed ${v.lineage.split.seed}` : '-'}, seed ${v.lineage.seed ?? '-'}, code ${v.lineage.code_version ?? '-'}, run ${v.lineage.run ?? '-'}, trained in ${v.lineage.train_ms ?? '-'} ms`,
     `  artifact:   ${v.artifact.bytes} bytes in ${v.artifact.chunks} chunk(s)`,
   ];
@@ -176,7 +234,8 @@ async function rollback(db: Db, v: Values): Promise<number> {
 /** After an alias moved: its recommendations are recomputed (the new model means a full batch). */
 async function recomputeAfter(alias: Alias, v: Values): Promise<number> {
   if (v['no-recompute']) {
-    if (!v.json) console.log(`Recommendations not recomputed (--no-recompute): run \`moovitamix recommend${alias === 'challenger' ? ' --challenger' : ''}\` when ready.`);
+    if (!v.json)
+      console.log(`Recommendations not recomputed (--no-recompute): run \`moovitamix recommend${alias === 'challenger' ? ' --challenger' : ''}\` when ready.`);
     return 0;
   }
   return startRecommend({ mode: 'full', ...(alias === 'challenger' ? { slot: 'challenger' as const } : {}) }, { wait: v.wait === true, json: v.json === true });

@@ -2,7 +2,16 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
 import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
-import { DEFAULT_MAX_USERS, DEFAULT_TEST_FRACTION, SPLIT_METHODS, describeSplit, leaveLastOut, temporalSplit, type Split, type SplitMethod } from '../../models/evaluation/split.js';
+import {
+  DEFAULT_MAX_USERS,
+  DEFAULT_TEST_FRACTION,
+  SPLIT_METHODS,
+  describeSplit,
+  leaveLastOut,
+  temporalSplit,
+  type Split,
+  type SplitMethod,
+} from '../../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../../models/evaluation/tune.js';
 import { defaultTrainingMemoryMb, parseGivenParams, type FamilyParams } from '../../models/families.js';
 import { parseParamList } from '../../config/trainingSettings.js';
@@ -82,14 +91,18 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const maxUsers = wholeNumber('--max-users', values['max-users'], 1, 100_000_000);
   const threads = values.threads === undefined ? 0 : wholeNumber('--threads', values.threads, 1, 256);
   const memoryText = values['memory-mb'] ?? process.env.MOOVITAMIX_TRAINING_MEMORY_MB;
-  const memoryMb = memoryText === undefined || memoryText === '' ? defaultTrainingMemoryMb() : wholeNumber(values['memory-mb'] !== undefined ? '--memory-mb' : 'MOOVITAMIX_TRAINING_MEMORY_MB', memoryText, 1, 16_777_216);
+  const memoryMb =
+    memoryText === undefined || memoryText === ''
+      ? defaultTrainingMemoryMb()
+      : wholeNumber(values['memory-mb'] !== undefined ? '--memory-mb' : 'MOOVITAMIX_TRAINING_MEMORY_MB', memoryText, 1, 16_777_216);
   if (values['tune-budget'] !== undefined && !values.tune) throw new UsageError('--tune-budget applies with --tune only');
   const tuneBudgetS = values['tune-budget'] === undefined ? DEFAULT_TUNE_BUDGET_S : wholeNumber('--tune-budget', values['tune-budget'], 0, 7 * 24 * 3600);
   let fraction: number | undefined;
   if (values['test-fraction'] !== undefined) {
     if (method !== 'temporal') throw new UsageError('--test-fraction applies to --split temporal only');
     fraction = Number(values['test-fraction']);
-    if (!/^0?\.\d+$/.test(values['test-fraction']) || !(fraction > 0 && fraction < 1)) throw new UsageError(`--test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`);
+    if (!/^0?\.\d+$/.test(values['test-fraction']) || !(fraction > 0 && fraction < 1))
+      throw new UsageError(`--test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`);
   }
   const params = parseParamFlags(values.param, ['most-popular', ...families]);
   const columns: CsvColumns = {
@@ -131,19 +144,38 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     split = leaveLastOut(data.interactions, { seed, maxUsers });
   }
   const description = describeSplit(split);
-  if (split.testUsers.length === 0) throw new Error(`no user qualifies for evaluation with the ${method} split (${method === 'temporal' ? 'users need listens both before and after the cut' : 'users need 2 listens or more, of 2 distinct tracks or more'})`);
+  if (split.testUsers.length === 0)
+    throw new Error(
+      `no user qualifies for evaluation with the ${method} split (${method === 'temporal' ? 'users need listens both before and after the cut' : 'users need 2 listens or more, of 2 distinct tracks or more'})`,
+    );
   progress(splitLine(description));
 
-  const rows = await evaluateFamilies({ itemIds: data.itemIds, split, families, params, seed, threads, memoryMb, onProgress: progress, ...(values.tune ? { tuneBudgetMs: tuneBudgetS * 1000 } : {}) });
+  const rows = await evaluateFamilies({
+    itemIds: data.itemIds,
+    split,
+    families,
+    params,
+    seed,
+    threads,
+    memoryMb,
+    onProgress: progress,
+    ...(values.tune ? { tuneBudgetMs: tuneBudgetS * 1000 } : {}),
+  });
   if (values.json) console.log(JSON.stringify({ dataset, split: description, rows }, null, 2));
   else console.log(render(dataset, description, rows));
   return rows.some((r) => r.error !== undefined) ? 1 : 0;
 }
 
 function parseFamilies(text: string): ModelFamily[] {
-  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const unknown = names.filter((n) => !(MODEL_FAMILIES as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) throw new UsageError(`--families takes a comma-separated list of ${MODEL_FAMILIES.join(', ')}${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new UsageError(
+      `--families takes a comma-separated list of ${MODEL_FAMILIES.join(', ')}${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`,
+    );
   return [...new Set(names as ModelFamily[])];
 }
 
@@ -170,7 +202,8 @@ export function parseParamFlags(flags: readonly string[], families: readonly Mod
 
 function columnName(flag: string, text: string): string {
   const name = text.trim();
-  if (name === '' || /[,"\r\n]/.test(name)) throw new UsageError(`${flag} takes a column name of the CSV header (no comma, quote or line break), got ${JSON.stringify(text)}`);
+  if (name === '' || /[,"\r\n]/.test(name))
+    throw new UsageError(`${flag} takes a column name of the CSV header (no comma, quote or line break), got ${JSON.stringify(text)}`);
   return name;
 }
 
@@ -189,18 +222,60 @@ function render(dataset: { file: string; rows: number; users: number; items: num
   const f4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
   const body = rows.map((r) => {
     const m = r.metrics;
-    const uplift = r.skipped !== undefined ? 'skipped' : r.family === 'most-popular' ? 'baseline' : r.ndcgUplift === null ? '-' : `${r.ndcgUplift >= 0 ? '+' : ''}${(r.ndcgUplift * 100).toFixed(1)}%`;
-    const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+    const uplift =
+      r.skipped !== undefined
+        ? 'skipped'
+        : r.family === 'most-popular'
+          ? 'baseline'
+          : r.ndcgUplift === null
+            ? '-'
+            : `${r.ndcgUplift >= 0 ? '+' : ''}${(r.ndcgUplift * 100).toFixed(1)}%`;
+    const params =
+      Object.entries(r.params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '-';
     const tuned = r.tuning ? [f4(r.tuning.validationNdcg), `${r.tuning.tried.length}/${r.tuning.tried.length + r.tuning.untried}`] : [];
-    return [`${r.family}${r.picked ? ' *' : ''}`, ...tuned, f4(m?.['ndcg@10']), f4(m?.['recall@10']), f4(m?.['hit_rate@10']), f4(m?.['map@10']), f4(m?.['ndcg@20']), f4(m?.['coverage@20']), m ? m['mean_popularity@20'].toFixed(1) : '-', uplift, ...(r.skipped !== undefined ? ['-', '-', '-'] : [seconds(r.trainMs), seconds(r.evalMs), r.peakRssMb.toFixed(0)]), params];
+    return [
+      `${r.family}${r.picked ? ' *' : ''}`,
+      ...tuned,
+      f4(m?.['ndcg@10']),
+      f4(m?.['recall@10']),
+      f4(m?.['hit_rate@10']),
+      f4(m?.['map@10']),
+      f4(m?.['ndcg@20']),
+      f4(m?.['coverage@20']),
+      m ? m['mean_popularity@20'].toFixed(1) : '-',
+      uplift,
+      ...(r.skipped !== undefined ? ['-', '-', '-'] : [seconds(r.trainMs), seconds(r.evalMs), r.peakRssMb.toFixed(0)]),
+      params,
+    ];
   });
   const tuned = rows.some((r) => r.tuning);
-  const headers = ['family', ...(tuned ? ['val ndcg@10', 'tried'] : []), 'ndcg@10', 'recall@10', 'hit@10', 'map@10', 'ndcg@20', 'cov@20', 'pop@20', 'ndcg@10 vs MP', 'train', 'eval', 'peak MB', 'params'];
+  const headers = [
+    'family',
+    ...(tuned ? ['val ndcg@10', 'tried'] : []),
+    'ndcg@10',
+    'recall@10',
+    'hit@10',
+    'map@10',
+    'ndcg@20',
+    'cov@20',
+    'pop@20',
+    'ndcg@10 vs MP',
+    'train',
+    'eval',
+    'peak MB',
+    'params',
+  ];
   const lines = [
     `Dataset ${dataset.file}: ${dataset.rows} listens, ${dataset.users} users, ${dataset.items} items`,
     splitLine(d),
     '',
-    table(headers, tuned ? body.map((row) => (row.length === headers.length ? row : [row[0] as string, '-', '-', ...row.slice(1)])) : body, new Set(headers.map((_, i) => i).filter((i) => i > 0 && i < headers.length - 1))),
+    table(
+      headers,
+      tuned ? body.map((row) => (row.length === headers.length ? row : [row[0] as string, '-', '-', ...row.slice(1)])) : body,
+      new Set(headers.map((_, i) => i).filter((i) => i > 0 && i < headers.length - 1)),
+    ),
   ];
   for (const r of rows) if (r.skipped !== undefined) lines.push(`${r.family} skipped: ${r.skipped}`);
   for (const r of rows) if (r.error !== undefined) lines.push(`${r.family} failed: ${r.error}`);

@@ -38,7 +38,14 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   if (sub === 'show') return showCommand(rest);
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { full: { type: 'boolean', default: false }, challenger: { type: 'boolean', default: false }, users: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      full: { type: 'boolean', default: false },
+      challenger: { type: 'boolean', default: false },
+      users: { type: 'string' },
+      wait: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -62,7 +69,9 @@ export async function startRecommend(input: RecommendInput, options: { wait: boo
     const workflowId = `recommend-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
     const handle = await client.workflow.start<typeof recommend>('recommend', { workflowId, taskQueue: config.taskQueue, args: [input] });
     if (!options.wait) {
-      console.log(options.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
+      console.log(
+        options.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`,
+      );
       return 0;
     }
     return await followWorkflow(handle, {
@@ -80,10 +89,15 @@ export async function startRecommend(input: RecommendInput, options: { wait: boo
 }
 
 export function parseUserIds(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const bad = parts.filter((s) => !/^[1-9][0-9]{0,15}$/.test(s) || !Number.isSafeInteger(Number(s)));
-  if (parts.length === 0 || bad.length > 0) throw new UsageError(`--users takes comma-separated positive user ids${bad.length > 0 ? `; not ids: ${bad.slice(0, 5).join(', ')}` : ''}`);
-  if (parts.length > MAX_RECOMPUTE_USERS) throw new UsageError(`--users takes at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} ids (run a full batch instead)`);
+  if (parts.length === 0 || bad.length > 0)
+    throw new UsageError(`--users takes comma-separated positive user ids${bad.length > 0 ? `; not ids: ${bad.slice(0, 5).join(', ')}` : ''}`);
+  if (parts.length > MAX_RECOMPUTE_USERS)
+    throw new UsageError(`--users takes at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} ids (run a full batch instead)`);
   return [...new Set(parts.map(Number))];
 }
 
@@ -129,15 +143,37 @@ async function statusOfBatches(argv: string[]): Promise<number> {
   const { db, close } = await connectDb(loadConfig());
   try {
     const state = await activeState(db);
-    const batches = (await db.collection<BatchDocument>(BATCHES).find({ status: { $ne: 'pruned' } }).toArray()).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
+    const batches = (
+      await db
+        .collection<BatchDocument>(BATCHES)
+        .find({ status: { $ne: 'pruned' } })
+        .toArray()
+    ).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
     if (values.json) {
       console.log(JSON.stringify({ active: state, batches }, null, 2));
       return 0;
     }
-    console.log(state ? `Active batch ${state.batch_id} since ${state.switched_at.toISOString()} (${state.reason}); rollback to: ${state.previous_batch_id ?? 'none'}` : 'No batch published yet.');
+    console.log(
+      state
+        ? `Active batch ${state.batch_id} since ${state.switched_at.toISOString()} (${state.reason}); rollback to: ${state.previous_batch_id ?? 'none'}`
+        : 'No batch published yet.',
+    );
     if (batches.length > 0) {
-      const rows = batches.map((b) => [b._id, b.status, b.model.key, b.mode, layoutOf(b), b.users, b.written?.computed ?? b.to_compute, b.written?.carried ?? b.to_carry, b.written?.cold_start ?? '', (b.published_at ?? b.created_at).toISOString()]);
-      console.log(table(['batch', 'status', 'model', 'mode', 'layout', 'users', 'computed', 'carried', 'cold start', 'published / created'], rows, new Set([5, 6, 7, 8])));
+      const rows = batches.map((b) => [
+        b._id,
+        b.status,
+        b.model.key,
+        b.mode,
+        layoutOf(b),
+        b.users,
+        b.written?.computed ?? b.to_compute,
+        b.written?.carried ?? b.to_carry,
+        b.written?.cold_start ?? '',
+        (b.published_at ?? b.created_at).toISOString(),
+      ]);
+      console.log(
+        table(['batch', 'status', 'model', 'mode', 'layout', 'users', 'computed', 'carried', 'cold start', 'published / created'], rows, new Set([5, 6, 7, 8])),
+      );
     }
     return 0;
   } finally {
@@ -173,7 +209,13 @@ async function showCommand(argv: string[]): Promise<number> {
       return 0;
     }
     console.log(`User ${doc.user_id}, batch ${doc.batch_id} (computed in ${doc.computed_in}), model ${doc.model}${doc.cold_start ? ', cold start' : ''}`);
-    console.log(table(['#', 'track', 'score', 'reason', 'because'], itemsOf(doc).map((item, i) => [i + 1, item.track_id, item.score, item.reason, item.because.join(' ')]), new Set([0, 1, 2])));
+    console.log(
+      table(
+        ['#', 'track', 'score', 'reason', 'because'],
+        itemsOf(doc).map((item, i) => [i + 1, item.track_id, item.score, item.reason, item.because.join(' ')]),
+        new Set([0, 1, 2]),
+      ),
+    );
     return 0;
   } finally {
     await close();

@@ -57,10 +57,24 @@ export async function reportCommand(argv: string[]): Promise<number> {
       console.error(values.run !== undefined ? `No run ${values.run} in ${RUNS_COLLECTION}.` : 'No runs yet. Start one with: moovitamix run --wait');
       return 1;
     }
-    const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter((r) => r.run_id === run.run_id);
+    const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter(
+      (r) => r.run_id === run.run_id,
+    );
     const feedback = await feedbackSummary(db);
     if (values.json) {
-      console.log(JSON.stringify({ run: { id: run._id, runId: run.run_id, date: run.date, status: run.status, durationMs: run.duration_ms }, health: run.health ?? null, kpis: run.kpis ?? null, reports, feedback }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            run: { id: run._id, runId: run.run_id, date: run.date, status: run.status, durationMs: run.duration_ms },
+            health: run.health ?? null,
+            kpis: run.kpis ?? null,
+            reports,
+            feedback,
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     console.log(`${renderReport(run, reports, values.all)}\n\n${renderFeedback(feedback)}`);
@@ -71,7 +85,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
 }
 
 const shown = (r: CheckResult) =>
-  r.unit === 'rate' ? `${r.observed}/${r.total ?? '?'} (${(r.value * 100).toFixed(2)} %)` : r.unit === 'days' ? `${r.observed} days` : r.unit === 'z' ? `z ${r.value.toFixed(2)}` : `${(r.value * 100).toFixed(1)} % change`;
+  r.unit === 'rate'
+    ? `${r.observed}/${r.total ?? '?'} (${(r.value * 100).toFixed(2)} %)`
+    : r.unit === 'days'
+      ? `${r.observed} days`
+      : r.unit === 'z'
+        ? `z ${r.value.toFixed(2)}`
+        : `${(r.value * 100).toFixed(1)} % change`;
 const limits = (r: CheckResult) => (r.unit === 'rate' ? `>${r.warnAbove * 100}% / >${r.failAbove * 100}%` : `>${r.warnAbove} / >${r.failAbove}`);
 
 export function renderReport(run: PipelineRunDocument, reports: QualityReportDocument[], all = false): string {
@@ -90,7 +110,9 @@ export function renderReport(run: PipelineRunDocument, reports: QualityReportDoc
       );
     }
     if (!all && report.counts.pass > 0) lines.push(`  (${report.counts.pass} checks pass; --all lists them)`);
-    const notes = report.checks.filter((r) => r.status !== 'pass').map((r) => `  ${r.status.toUpperCase()} ${r.check}${r.field ? `:${r.field}` : ''}: ${r.message}`);
+    const notes = report.checks
+      .filter((r) => r.status !== 'pass')
+      .map((r) => `  ${r.status.toUpperCase()} ${r.check}${r.field ? `:${r.field}` : ''}: ${r.message}`);
     lines.push(...notes);
   }
   const k = run.kpis;
@@ -99,14 +121,34 @@ export function renderReport(run: PipelineRunDocument, reports: QualityReportDoc
       '',
       'KPIs:',
       `  live users ${k.liveUsers ?? '?'}, live tracks ${k.liveTracks ?? '?'}, listen histories ${k.liveHistories ?? '?'}, users with listens ${k.usersWithListens ?? '?'}`,
-      `  new users on ${run.date}: ${k.newUsersOnDate}; last 7 days: ${Object.entries(k.newUsersPerDay).slice(-7).map(([d, n]) => `${d.slice(5)} ${n}`).join(', ')}`,
+      `  new users on ${run.date}: ${k.newUsersOnDate}; last 7 days: ${Object.entries(k.newUsersPerDay)
+        .slice(-7)
+        .map(([d, n]) => `${d.slice(5)} ${n}`)
+        .join(', ')}`,
     );
-    if (k.historyLength) lines.push(`  history length: mean ${k.historyLength.mean}, p50 ${k.historyLength.p50}, p90 ${k.historyLength.p90}, max ${k.historyLength.max}; ${Object.entries(k.historyLength.histogram).map(([len, n]) => `${len}: ${n}`).join(', ')}`);
+    if (k.historyLength)
+      lines.push(
+        `  history length: mean ${k.historyLength.mean}, p50 ${k.historyLength.p50}, p90 ${k.historyLength.p90}, max ${k.historyLength.max}; ${Object.entries(
+          k.historyLength.histogram,
+        )
+          .map(([len, n]) => `${len}: ${n}`)
+          .join(', ')}`,
+      );
     if (k.topGenres.length > 0) lines.push(`  top genres by listens: ${k.topGenres.map((g) => `${g.genre} ${g.listens}`).join(', ')}`);
     if (k.favoriteGenres.length > 0) lines.push(`  favourite genres: ${k.favoriteGenres.map((g) => `${g.genre} ${g.users}`).join(', ')}`);
-    lines.push(`  run ${(k.durationMs / 1000).toFixed(1)} s; per source: ${Object.entries(k.sourceDurationsMs).map(([s, ms]) => `${s} ${((ms ?? 0) / 1000).toFixed(1)} s`).join(', ')}`);
-    lines.push(`  runs (14 days): ${Object.values(k.runsPerDay).reduce((a, d) => a + d.succeeded, 0)} succeeded, ${Object.values(k.runsPerDay).reduce((a, d) => a + d.failed, 0)} failed`);
-    lines.push(`  collection sizes: ${Object.entries(k.collectionSizes).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+    lines.push(
+      `  run ${(k.durationMs / 1000).toFixed(1)} s; per source: ${Object.entries(k.sourceDurationsMs)
+        .map(([s, ms]) => `${s} ${((ms ?? 0) / 1000).toFixed(1)} s`)
+        .join(', ')}`,
+    );
+    lines.push(
+      `  runs (14 days): ${Object.values(k.runsPerDay).reduce((a, d) => a + d.succeeded, 0)} succeeded, ${Object.values(k.runsPerDay).reduce((a, d) => a + d.failed, 0)} failed`,
+    );
+    lines.push(
+      `  collection sizes: ${Object.entries(k.collectionSizes)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}`,
+    );
   }
   return lines.join('\n');
 }
@@ -120,13 +162,23 @@ export function renderFeedback(summary: FeedbackSummary): string {
     'Live feedback per model version (CTR = plays / impressions), all time:',
     table(
       ['model', 'impressions', 'plays', 'likes', 'CTR', 'like rate', 'days'],
-      summary.models.map((m) => [m.model, m.impressions, m.plays, m.likes, percent(m.ctr), percent(m.likeRate), m.firstDay === m.lastDay ? m.firstDay : `${m.firstDay} to ${m.lastDay}`]),
+      summary.models.map((m) => [
+        m.model,
+        m.impressions,
+        m.plays,
+        m.likes,
+        percent(m.ctr),
+        percent(m.likeRate),
+        m.firstDay === m.lastDay ? m.firstDay : `${m.firstDay} to ${m.lastDay}`,
+      ]),
       new Set([1, 2, 3, 4, 5]),
     ),
     `Per day, ${summary.window.from} to ${summary.window.until} (plays / impressions = CTR):`,
   ];
   for (const m of summary.models) {
-    lines.push(`  ${m.model}: ${m.days.length === 0 ? 'no events in these days' : m.days.map((d) => `${d.day.slice(5)} ${d.plays}/${d.impressions} = ${percent(d.ctr)}`).join(', ')}`);
+    lines.push(
+      `  ${m.model}: ${m.days.length === 0 ? 'no events in these days' : m.days.map((d) => `${d.day.slice(5)} ${d.plays}/${d.impressions} = ${percent(d.ctr)}`).join(', ')}`,
+    );
   }
   return lines.join('\n');
 }

@@ -48,7 +48,8 @@ export async function retrainCommand(argv: string[]): Promise<number> {
   if (values.families !== undefined) {
     const list = values.families.split(',').map((f) => f.trim());
     const unknown = list.filter((f) => !(MODEL_FAMILIES as readonly string[]).includes(f));
-    if (unknown.length > 0 || list.length === 0) throw new UsageError(`--families takes families among ${MODEL_FAMILIES.join(', ')}; unknown: ${unknown.join(', ')}`);
+    if (unknown.length > 0 || list.length === 0)
+      throw new UsageError(`--families takes families among ${MODEL_FAMILIES.join(', ')}; unknown: ${unknown.join(', ')}`);
     input.families = [...new Set(list)] as ModelFamily[];
   }
   if (values.param) {
@@ -70,7 +71,9 @@ export async function retrainCommand(argv: string[]): Promise<number> {
     const workflowId = `retrain-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
     const handle = await client.workflow.start<typeof retrain>('retrain', { workflowId, taskQueue: config.taskQueue, args: [input] });
     if (!values.wait) {
-      console.log(values.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`);
+      console.log(
+        values.json ? JSON.stringify({ workflowId, runId: handle.firstExecutionRunId }) : `Started ${workflowId}; follow it in the Temporal UI or with --wait`,
+      );
       return 0;
     }
     return await followWorkflow(handle, {
@@ -90,8 +93,14 @@ export async function retrainCommand(argv: string[]): Promise<number> {
 export function renderRetrain(r: RetrainResult): string {
   const f = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
   const rows = [
-    ...r.candidates.map((c) => (c.status === 'trained' ? [c.key, 'candidate', f(c.metrics['ndcg@10']), f(c.metrics['recall@10']), f(c.metrics['coverage@20']), seconds(c.trainMs)] : [c.family, `skipped: ${c.reason}`, '-', '-', '-', '-'])),
-    ...(r.champion ? [[r.champion.key, 'champion', f(r.champion.metrics['ndcg@10']), f(r.champion.metrics['recall@10']), f(r.champion.metrics['coverage@20']), '-']] : []),
+    ...r.candidates.map((c) =>
+      c.status === 'trained'
+        ? [c.key, 'candidate', f(c.metrics['ndcg@10']), f(c.metrics['recall@10']), f(c.metrics['coverage@20']), seconds(c.trainMs)]
+        : [c.family, `skipped: ${c.reason}`, '-', '-', '-', '-'],
+    ),
+    ...(r.champion
+      ? [[r.champion.key, 'champion', f(r.champion.metrics['ndcg@10']), f(r.champion.metrics['recall@10']), f(r.champion.metrics['coverage@20']), '-']]
+      : []),
     [r.baseline.key, 'baseline', f(r.baseline.metrics['ndcg@10']), f(r.baseline.metrics['recall@10']), f(r.baseline.metrics['coverage@20']), '-'],
   ];
   return [

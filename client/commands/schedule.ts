@@ -64,7 +64,8 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: { id: { type: 'string' }, note: { type: 'string' } }, strict: true });
   const id = values.id ?? DAILY_SCHEDULE_ID;
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(id)) throw new UsageError(`--id must be letters, digits, ".", "_" or "-", got "${id}"`);
-  if (!['install', 'list', 'pause', 'unpause', 'trigger', 'delete'].includes(action)) throw new UsageError(`unknown schedule action "${action}"\n\n${SCHEDULE_USAGE}`);
+  if (!['install', 'list', 'pause', 'unpause', 'trigger', 'delete'].includes(action))
+    throw new UsageError(`unknown schedule action "${action}"\n\n${SCHEDULE_USAGE}`);
 
   const config = loadConfig();
   const { client, close } = await connectClient(config);

@@ -39,12 +39,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { db, close } = await connectDb(config);
   const server = createService({ db, canaryShare: config.canaryShare });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${values.host} is in use; pick another with --port`) : err));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${values.host} is in use; pick another with --port`) : err),
+    );
     server.listen(port, values.host, resolve);
   });
   const address = server.address();
-  const shown = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : `${values.host}:${port}`;
-  console.log(`Serving on http://${shown}/ (dashboard /, JSON: /users/ID/recommendations, POST /feedback, /api/dashboard, /health)${config.canaryShare > 0 ? `; canary: ${config.canaryShare} of users from the challenger batch when one is published` : ''}`);
+  const shown =
+    typeof address === 'object' && address
+      ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      : `${values.host}:${port}`;
+  console.log(
+    `Serving on http://${shown}/ (dashboard /, JSON: /users/ID/recommendations, POST /feedback, /api/dashboard, /health)${config.canaryShare > 0 ? `; canary: ${config.canaryShare} of users from the challenger batch when one is published` : ''}`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -47,7 +47,12 @@ export async function stackCommand(argv: string[]): Promise<number> {
       if (values.json) {
         console.log(JSON.stringify(status, null, 2));
       } else {
-        console.log(table(['component', 'state', 'pid', 'address', 'details'], status.map((s) => [s.component, s.state, s.pid ?? '-', s.address || '-', s.detail])));
+        console.log(
+          table(
+            ['component', 'state', 'pid', 'address', 'details'],
+            status.map((s) => [s.component, s.state, s.pid ?? '-', s.address || '-', s.detail]),
+          ),
+        );
         const logs = status.filter((s) => s.logFile).map((s) => `  ${s.component}: ${s.logFile}`);
         if (logs.length > 0) console.log(`Logs:\n${logs.join('\n')}`);
       }

@@ -56,7 +56,19 @@ export async function statusCommand(argv: string[]): Promise<number> {
         ['run', 'date', 'status', 'started', 'duration', 'fetched', 'inserted', 'updated', 'tombstoned', 'invalid', 'checks (pass/warn/fail)'],
         latest.map((r) => {
           const sum = (k: 'fetched' | 'inserted' | 'updated' | 'tombstoned' | 'invalid') => Object.values(r.sources).reduce((a, s) => a + (s?.[k] ?? 0), 0);
-          return [r._id, r.date, r.status, r.started_at.toISOString().slice(0, 19), r.duration_ms === null ? '-' : seconds(r.duration_ms), sum('fetched'), sum('inserted'), sum('updated'), sum('tombstoned'), sum('invalid'), checksCell(r)];
+          return [
+            r._id,
+            r.date,
+            r.status,
+            r.started_at.toISOString().slice(0, 19),
+            r.duration_ms === null ? '-' : seconds(r.duration_ms),
+            sum('fetched'),
+            sum('inserted'),
+            sum('updated'),
+            sum('tombstoned'),
+            sum('invalid'),
+            checksCell(r),
+          ];
         }),
         new Set([5, 6, 7, 8, 9]),
       ),
@@ -68,7 +80,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
 }
 
-const checksCell = (r: PipelineRunDocument) => (r.health ? `${r.health.status.toUpperCase()} ${r.health.counts.pass}/${r.health.counts.warn}/${r.health.counts.fail}` : '-');
+const checksCell = (r: PipelineRunDocument) =>
+  r.health ? `${r.health.status.toUpperCase()} ${r.health.counts.pass}/${r.health.counts.warn}/${r.health.counts.fail}` : '-';
 
 /** Everything the run record holds, for one run. */
 export function details(run: PipelineRunDocument): string {
@@ -80,7 +93,11 @@ export function details(run: PipelineRunDocument): string {
   if (run.health) lines.push(healthLine(run.health));
   if (run.recommendations) lines.push(recommendationsLine(run.recommendations));
   for (const [name, s] of Object.entries(run.sources) as [string, SourceSummary][]) {
-    const retries = Object.entries(s.retries).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
+    const retries =
+      Object.entries(s.retries)
+        .filter(([, n]) => n > 0)
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', ') || 'none';
     const added = Object.entries(s.drift.added).map(([f, n]) => `+${f} (${n})`);
     const missing = Object.entries(s.drift.missing).map(([f, n]) => `-${f} (${n})`);
     lines.push(

@@ -33,7 +33,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (workflowId === undefined) {
       // Visibility lags a little behind: a run listed as running may have just closed.
       for await (const execution of client.workflow.list({ query: `WorkflowType = 'dailyPipeline' AND ExecutionStatus = 'Running'` })) {
-        const described = await client.workflow.getHandle(execution.workflowId).describe().catch(() => undefined);
+        const described = await client.workflow
+          .getHandle(execution.workflowId)
+          .describe()
+          .catch(() => undefined);
         if (described?.status.name === 'RUNNING') {
           workflowId = execution.workflowId;
           break;

@@ -19,7 +19,11 @@ export interface PairedInterval {
  * (percentile method). Pairing keeps what the users share (an easy user is easy for both),
  * so the interval is far narrower than two separate standard errors would give.
  */
-export function pairedBootstrap(a: ArrayLike<number>, b: ArrayLike<number>, options: { resamples?: number; level?: number; seed?: number } = {}): PairedInterval {
+export function pairedBootstrap(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  options: { resamples?: number; level?: number; seed?: number } = {},
+): PairedInterval {
   const n = a.length;
   if (b.length !== n) throw new RangeError(`paired bootstrap: ${n} scores against ${b.length}`);
   const resamples = options.resamples ?? 1000;

@@ -25,7 +25,8 @@ export const DEFAULT_CSV_COLUMNS: CsvColumns = { user: 'user_id', item: 'item_id
 /** Why these column names cannot be read (one column named twice), or undefined. */
 export function columnsProblem(wanted: CsvColumns): string | undefined {
   const names = [wanted.user, wanted.item, wanted.time];
-  if (new Set(names.map((c) => c.toLowerCase())).size < names.length) return `the user, item and time columns must be three different columns (got ${names.join(', ')})`;
+  if (new Set(names.map((c) => c.toLowerCase())).size < names.length)
+    return `the user, item and time columns must be three different columns (got ${names.join(', ')})`;
   return undefined;
 }
 
@@ -56,7 +57,11 @@ export async function readInteractionsCsv(path: string, names: CsvColumns = DEFA
 }
 
 /** The same from lines already split (line 1 is the header). */
-export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterable<string>, source: string, names: CsvColumns = DEFAULT_CSV_COLUMNS): Promise<InteractionsCsv> {
+export async function parseInteractionsCsv(
+  lines: AsyncIterable<string> | Iterable<string>,
+  source: string,
+  names: CsvColumns = DEFAULT_CSV_COLUMNS,
+): Promise<InteractionsCsv> {
   let columns: { user: number; item: number; time: number; width: number } | undefined;
   let timeKind: 'number' | 'date' | undefined;
   const users = new Growable((n) => new Float64Array(n), 1 << 16);
@@ -81,7 +86,8 @@ export async function parseInteractionsCsv(lines: AsyncIterable<string> | Iterab
       const kind = /^-?\d+(\.\d+)?$/.test(text) ? 'number' : 'date';
       const time = kind === 'number' ? Number(text) : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
       if (!Number.isFinite(time)) throw new CsvError(`${at}: timestamp "${text}" is neither a number nor an ISO 8601 date`);
-      if (timeKind !== undefined && kind !== timeKind) throw new CsvError(`${at}: timestamp "${text}" is a ${kind}, earlier rows have ${timeKind}s: use one kind`);
+      if (timeKind !== undefined && kind !== timeKind)
+        throw new CsvError(`${at}: timestamp "${text}" is a ${kind}, earlier rows have ${timeKind}s: use one kind`);
       timeKind = kind;
       times.push(time);
     }
@@ -106,7 +112,8 @@ function headerColumns(fields: string[], at: string, wanted: CsvColumns) {
   if (problem) throw new CsvError(`${at}: ${problem}`);
   const required = wanted.timeRequired ? columns : [wanted.user, wanted.item];
   const missing = required.filter((name) => find(name) < 0);
-  if (missing.length > 0) throw new CsvMissingColumnError(`${at}: the header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (got: ${names.join(',')})`);
+  if (missing.length > 0)
+    throw new CsvMissingColumnError(`${at}: the header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (got: ${names.join(',')})`);
   const user = find(wanted.user);
   const item = find(wanted.item);
   const time = find(wanted.time);

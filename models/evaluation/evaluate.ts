@@ -35,8 +35,15 @@ export interface EvaluateOptions {
 export async function evaluateModel(model: RecommenderModel, split: Split, options: EvaluateOptions = {}): Promise<Metrics> {
   if (model.itemIds.length !== split.train.nItems) throw new RangeError(`model has ${model.itemIds.length} items, the split ${split.train.nItems}`);
   const lists = await rankTestUsers(model, split, options.threads ?? availableParallelism());
-  if (options.perUserNdcg && options.perUserNdcg.length !== split.testUsers.length) throw new RangeError(`perUserNdcg holds ${options.perUserNdcg.length} values for ${split.testUsers.length} test users`);
-  return computeMetrics(lists, { offsets: split.holdoutOffsets, items: split.holdoutItems }, itemPopularity(split.train), split.train.nItems, options.perUserNdcg);
+  if (options.perUserNdcg && options.perUserNdcg.length !== split.testUsers.length)
+    throw new RangeError(`perUserNdcg holds ${options.perUserNdcg.length} values for ${split.testUsers.length} test users`);
+  return computeMetrics(
+    lists,
+    { offsets: split.holdoutOffsets, items: split.holdoutItems },
+    itemPopularity(split.train),
+    split.train.nItems,
+    options.perUserNdcg,
+  );
 }
 
 let contexts = 0;
@@ -169,11 +176,29 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
     writeSplitFile(splitPath, input.split, input.itemIds);
     const rows: FamilyRow[] = [];
     for (const family of unique) {
-      const job: FamilyJob = { splitPath, family, params: input.params?.[family] ?? {}, seed: input.seed, threads: input.threads ?? 0, memoryMb: input.memoryMb ?? defaultTrainingMemoryMb(), ...(input.tuneBudgetMs !== undefined ? { tuneBudgetMs: input.tuneBudgetMs } : {}) };
+      const job: FamilyJob = {
+        splitPath,
+        family,
+        params: input.params?.[family] ?? {},
+        seed: input.seed,
+        threads: input.threads ?? 0,
+        memoryMb: input.memoryMb ?? defaultTrainingMemoryMb(),
+        ...(input.tuneBudgetMs !== undefined ? { tuneBudgetMs: input.tuneBudgetMs } : {}),
+      };
       const refusal = familyRefusal(family, job.params, input.split.train.nItems, job.memoryMb);
       if (refusal) {
         input.onProgress?.(`${family}: skipped: ${refusal}`);
-        rows.push({ family, params: resolveFamilyParams(family, job.params), metrics: null, ndcgUplift: null, trainMs: 0, evalMs: 0, peakRssMb: 0, baseRssMb: 0, skipped: refusal });
+        rows.push({
+          family,
+          params: resolveFamilyParams(family, job.params),
+          metrics: null,
+          ndcgUplift: null,
+          trainMs: 0,
+          evalMs: 0,
+          peakRssMb: 0,
+          baseRssMb: 0,
+          skipped: refusal,
+        });
         continue;
       }
       input.onProgress?.(`${family}: fitting on ${input.split.trainListens} listens`);
@@ -184,7 +209,10 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
     // Picked on validation, never on the test figures it is then reported with; MostPopular is
     // the fallback, not a candidate.
     const tuned = rows.filter((row) => row.metrics && row.tuning && row.family !== 'most-popular');
-    const pick = tuned.reduce<FamilyRow | undefined>((a, b) => (!a || (b.tuning as Tuning).validationNdcg > (a.tuning as Tuning).validationNdcg ? b : a), undefined);
+    const pick = tuned.reduce<FamilyRow | undefined>(
+      (a, b) => (!a || (b.tuning as Tuning).validationNdcg > (a.tuning as Tuning).validationNdcg ? b : a),
+      undefined,
+    );
     if (pick) pick.picked = true;
     return rows;
   } finally {
@@ -197,7 +225,17 @@ function runFamilyProcess(job: FamilyJob, onProgress: (message: string) => void)
     // Whatever the child prints goes to stderr: stdout may be carrying a JSON document.
     const child = fork(new URL('./familyProcess.js', import.meta.url), [], { stdio: ['ignore', 2, 2, 'ipc'] });
     let row: FamilyRow | undefined;
-    const failed = (error: string): FamilyRow => ({ family: job.family, params: job.params, metrics: null, ndcgUplift: null, trainMs: 0, evalMs: 0, peakRssMb: 0, baseRssMb: 0, error });
+    const failed = (error: string): FamilyRow => ({
+      family: job.family,
+      params: job.params,
+      metrics: null,
+      ndcgUplift: null,
+      trainMs: 0,
+      evalMs: 0,
+      peakRssMb: 0,
+      baseRssMb: 0,
+      error,
+    });
     child.on('message', (message: FamilyMessage) => {
       if (message.type === 'progress') onProgress(message.message);
       else if (message.type === 'done') row = { family: job.family, ...message.result, ndcgUplift: null };

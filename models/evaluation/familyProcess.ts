@@ -34,7 +34,8 @@ export interface FamilyResult {
   tuning?: Tuning;
 }
 
-export type FamilyMessage = { type: 'progress'; message: string } | { type: 'done'; result: FamilyResult } | { type: 'error'; message: string; peakRssMb: number; baseRssMb: number };
+export type FamilyMessage =
+  { type: 'progress'; message: string } | { type: 'done'; result: FamilyResult } | { type: 'error'; message: string; peakRssMb: number; baseRssMb: number };
 
 const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 
@@ -46,12 +47,23 @@ async function run(job: FamilyJob): Promise<FamilyMessage> {
     const tuning =
       job.tuneBudgetMs === undefined
         ? undefined
-        : await tuneFamily(job.family, split, itemIds, job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb, budgetMs: job.tuneBudgetMs, onProgress: (message) => void send({ type: 'progress', message }) });
+        : await tuneFamily(job.family, split, itemIds, job.params, {
+            seed: job.seed,
+            threads: job.threads,
+            memoryMb: job.memoryMb,
+            budgetMs: job.tuneBudgetMs,
+            onProgress: (message) => void send({ type: 'progress', message }),
+          });
     if (tuning) void send({ type: 'progress', message: `tuned: ${tuning.tried.length} settings tried; fitting the best on the whole training part` });
     const started = performance.now();
-    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, { seed: job.seed, threads: job.threads, memoryMb: job.memoryMb, onProgress: fitProgress((message) => void send({ type: 'progress', message })) });
+    const model = await fitModel(job.family, split.train, itemIds, tuning?.chosen ?? job.params, {
+      seed: job.seed,
+      threads: job.threads,
+      memoryMb: job.memoryMb,
+      onProgress: fitProgress((message) => void send({ type: 'progress', message })),
+    });
     const trainMs = Math.round(performance.now() - started);
-    send({ type: 'progress', message: `fitted in ${(trainMs / 1000).toFixed(1)} s; ranking ${split.testUsers.length} test users` });
+    void send({ type: 'progress', message: `fitted in ${(trainMs / 1000).toFixed(1)} s; ranking ${split.testUsers.length} test users` });
     const evaluating = performance.now();
     const metrics = await evaluateModel(model, split, job.threads > 0 ? { threads: job.threads } : {});
     const evalMs = Math.round(performance.now() - evaluating);

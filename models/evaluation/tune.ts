@@ -119,10 +119,19 @@ export async function tuneFamily(family: ModelFamily, split: Split, itemIds: Flo
   const best = tried.reduce((a, b) => (b.validationNdcg > a.validationNdcg ? b : a));
   // The seed is an option of the fit, not a parameter: the chosen setting is refitted with it.
   const { seed: _seed, ...chosen } = best.params;
-  return { chosen, validationNdcg: best.validationNdcg, tried, untried: grid.length - tried.length, validationUsers: validation.testUsers.length, validationTrainListens: validation.trainListens };
+  return {
+    chosen,
+    validationNdcg: best.validationNdcg,
+    tried,
+    untried: grid.length - tried.length,
+    validationUsers: validation.testUsers.length,
+    validationTrainListens: validation.trainListens,
+  };
 }
 
 function describe(params: FamilyParams): string {
-  const text = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ');
+  const text = Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return text === '' ? '(no parameters)' : text;
 }

@@ -6,7 +6,17 @@ import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
-import { activityRetries, expectExactRun, killWorker, requestsServed, runActivities, startWorkerProcess, totalRetries, until, type WorkerProcess } from '../support/chaos.js';
+import {
+  activityRetries,
+  expectExactRun,
+  killWorker,
+  requestsServed,
+  runActivities,
+  startWorkerProcess,
+  totalRetries,
+  until,
+  type WorkerProcess,
+} from '../support/chaos.js';
 import { startRestartableFerretdb, type RestartableServer } from '../support/restartableServers.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 
@@ -42,7 +52,9 @@ describe('chaos: the database restarts mid-run', function () {
     const apiUrl = await sim.listen(0);
     const db = 'chaos_db_restart';
     const queue = 'chaos-db-restart';
-    worker = await startWorkerProcess(stack.env({ MOOVITAMIX_API_URL: apiUrl, MONGODB_URI: ferret.address, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_LOG_LEVEL: 'ERROR' }));
+    worker = await startWorkerProcess(
+      stack.env({ MOOVITAMIX_API_URL: apiUrl, MONGODB_URI: ferret.address, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_LOG_LEVEL: 'ERROR' }),
+    );
 
     const connection = await Connection.connect({ address: stack.temporalAddress });
     try {

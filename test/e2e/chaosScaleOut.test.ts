@@ -50,10 +50,14 @@ describe('chaos: two workers share a run, one is killed', function () {
 
       const startedBy = async () => (await runActivities(client, workflowId)).map((r) => r.identity);
       const did = (ids: string[], w: WorkerProcess) => ids.filter((i) => i.startsWith(identityOf(w))).length;
-      await until(async () => {
-        const ids = await startedBy();
-        return did(ids, survivor) > 0 && did(ids, victim) > 0;
-      }, 60_000, 'both workers have completed activities');
+      await until(
+        async () => {
+          const ids = await startedBy();
+          return did(ids, survivor) > 0 && did(ids, victim) > 0;
+        },
+        60_000,
+        'both workers have completed activities',
+      );
       const pagesTotal = 3 * (RECORDS / 100);
       const atKill = requestsServed(sim);
       const before = await startedBy();
@@ -67,7 +71,10 @@ describe('chaos: two workers share a run, one is killed', function () {
       const after = await startedBy();
       expect(did(before, victim), 'the killed worker did work before the kill').to.be.greaterThan(0);
       expect(did(after, survivor), 'the survivor took over the rest of the run').to.be.greaterThan(did(before, survivor));
-      expect(after.every((i) => i.startsWith(identityOf(survivor)) || i.startsWith(identityOf(victim))), 'only these two workers').to.equal(true);
+      expect(
+        after.every((i) => i.startsWith(identityOf(survivor)) || i.startsWith(identityOf(victim))),
+        'only these two workers',
+      ).to.equal(true);
 
       await expectExactRun((await stack.mongo()).db(db), sim, result, RECORDS);
       process.stderr.write(

@@ -43,7 +43,9 @@ describe('chaos: the orchestrator restarts mid-run', function () {
     const apiUrl = await sim.listen(0);
     const db = `${stack.mongodbDb}_temporal_restart`;
     const queue = 'chaos-temporal-restart';
-    worker = await startWorkerProcess(stack.env({ MOOVITAMIX_API_URL: apiUrl, TEMPORAL_ADDRESS: temporal.address, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_LOG_LEVEL: 'ERROR' }));
+    worker = await startWorkerProcess(
+      stack.env({ MOOVITAMIX_API_URL: apiUrl, TEMPORAL_ADDRESS: temporal.address, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_LOG_LEVEL: 'ERROR' }),
+    );
 
     const connection = await Connection.connect({ address: temporal.address });
     try {
@@ -84,7 +86,10 @@ describe('chaos: the orchestrator restarts mid-run', function () {
       for (const name of SOURCE_NAMES) {
         const counts = [...sim.requestCounts()].filter(([k]) => k.startsWith(`/${name}?`)).map(([k, v]) => (k.endsWith('page=1') ? v - 2 : v));
         expect(counts, `${name}: pages`).to.have.length(RECORDS / 100);
-        expect(counts.every((v) => v >= 1), `${name}: every page fetched`).to.equal(true);
+        expect(
+          counts.every((v) => v >= 1),
+          `${name}: every page fetched`,
+        ).to.equal(true);
         again += counts.reduce((n, v) => n + v - 1, 0);
       }
       expect(again, 'pages fetched again').to.be.at.most(SOURCE_NAMES.length * RANGES + activityRetries(activities));

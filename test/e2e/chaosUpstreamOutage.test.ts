@@ -3,7 +3,17 @@ import { Client, Connection } from '@temporalio/client';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { SOURCE_NAMES } from '../../sources/index.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
-import { activityRetries, expectExactRun, killWorker, requestsServed, runActivities, startWorkerProcess, totalRetries, until, type WorkerProcess } from '../support/chaos.js';
+import {
+  activityRetries,
+  expectExactRun,
+  killWorker,
+  requestsServed,
+  runActivities,
+  startWorkerProcess,
+  totalRetries,
+  until,
+  type WorkerProcess,
+} from '../support/chaos.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 
 // The API goes down for 20 s mid-run (its port closed, every connection cut), then
@@ -39,7 +49,14 @@ describe('chaos: the upstream API is down mid-run', function () {
     const db = `${stack.mongodbDb}_outage`;
     const queue = 'chaos-outage';
     worker = await startWorkerProcess(
-      stack.env({ MOOVITAMIX_API_URL: apiUrl, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_HTTP_MAX_ATTEMPTS: '3', MOOVITAMIX_HTTP_BACKOFF_MS: '200', MOOVITAMIX_LOG_LEVEL: 'ERROR' }),
+      stack.env({
+        MOOVITAMIX_API_URL: apiUrl,
+        MONGODB_DB: db,
+        TEMPORAL_TASK_QUEUE: queue,
+        MOOVITAMIX_HTTP_MAX_ATTEMPTS: '3',
+        MOOVITAMIX_HTTP_BACKOFF_MS: '200',
+        MOOVITAMIX_LOG_LEVEL: 'ERROR',
+      }),
     );
 
     const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -88,14 +105,25 @@ describe('chaos: the upstream API is down mid-run', function () {
     const db = `${stack.mongodbDb}_outage_limits`;
     const queue = 'chaos-outage-limits';
     const limited = await startWorkerProcess(
-      stack.env({ MOOVITAMIX_API_URL: apiUrl, MONGODB_DB: db, TEMPORAL_TASK_QUEUE: queue, MOOVITAMIX_HTTP_MAX_ATTEMPTS: '2', MOOVITAMIX_HTTP_BACKOFF_MS: '100', MOOVITAMIX_LOG_LEVEL: 'ERROR' }),
+      stack.env({
+        MOOVITAMIX_API_URL: apiUrl,
+        MONGODB_DB: db,
+        TEMPORAL_TASK_QUEUE: queue,
+        MOOVITAMIX_HTTP_MAX_ATTEMPTS: '2',
+        MOOVITAMIX_HTTP_BACKOFF_MS: '100',
+        MOOVITAMIX_LOG_LEVEL: 'ERROR',
+      }),
     );
     const connection = await Connection.connect({ address: stack.temporalAddress });
     try {
       const client = new Client({ connection });
       const database = (await stack.mongo()).db(db);
       // A first, healthy run: everything is live and recommendations are published.
-      const first = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: 'chaos-limits-2026-03-05', taskQueue: queue, args: [{ date: '2026-03-05', drift: false }] });
+      const first = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', {
+        workflowId: 'chaos-limits-2026-03-05',
+        taskQueue: queue,
+        args: [{ date: '2026-03-05', drift: false }],
+      });
       expect(first.recommendations?.status).to.equal('published');
       const pointer = await database.collection('recommendation_state').findOne({ _id: 'active' as never });
       // A tenth of the records deleted upstream: a complete run would tombstone them.
@@ -129,7 +157,9 @@ describe('chaos: the upstream API is down mid-run', function () {
         expect(await database.collection(`raw_${source}`).countDocuments({ deleted_at: { $ne: null } }), `${source} tombstones`).to.equal(0);
       }
       expect(await database.collection('recommendation_state').findOne({ _id: 'active' as never })).to.deep.equal(pointer);
-      process.stderr.write(`    [chaos] upstream past the limits: the run failed ${(failedAfterMs / 1000).toFixed(1)} s after the API went down: ${message.slice(0, 160)}\n`);
+      process.stderr.write(
+        `    [chaos] upstream past the limits: the run failed ${(failedAfterMs / 1000).toFixed(1)} s after the API went down: ${message.slice(0, 160)}\n`,
+      );
     } finally {
       await connection.close();
       await killWorker(limited);

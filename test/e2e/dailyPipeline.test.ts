@@ -53,9 +53,10 @@ describe('daily pipeline, end to end', function () {
     withWorker(c, (client) => client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId, taskQueue: c.taskQueue, args: [{ date }] }));
   const failingRun = (c: Config, date: string) =>
     withWorker(c, (client) =>
-      client.workflow
-        .execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: c.taskQueue, args: [{ date }] })
-        .then(() => expect.fail('the run should fail'), (err: unknown) => err as WorkflowFailedError),
+      client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: c.taskQueue, args: [{ date }] }).then(
+        () => expect.fail('the run should fail'),
+        (err: unknown) => err as WorkflowFailedError,
+      ),
     );
   const sources = (error: WorkflowFailedError) => ((error.cause as ApplicationFailure).details?.[0] as { sources: Record<SourceName, SourceSummary> }).sources;
 
@@ -111,7 +112,9 @@ describe('daily pipeline, end to end', function () {
     const beat = () => {};
     const [indexed, collections] = [await fromKeyIndexes(db, beat), await fromCollections(db, beat)];
     expect(indexed, 'every source has a key index').to.not.equal(null);
-    expect([...(indexed?.users ?? [])]).to.deep.equal([...collections.users]).and.to.have.length(1000);
+    expect([...(indexed?.users ?? [])])
+      .to.deep.equal([...collections.users])
+      .and.to.have.length(1000);
     expect([...(indexed?.genres ?? [])]).to.deep.equal([...collections.genres]);
     expect(indexed?.liveTracks).to.deep.equal(collections.liveTracks);
     expect(indexed?.genreWords).to.deep.equal(collections.genreWords);
@@ -120,7 +123,9 @@ describe('daily pipeline, end to end', function () {
 
     const memo = await withWorker(config, async (client) => (await client.workflow.getHandle('daily-2026-01-15').describe()).memo);
     expect(memo?.date).to.equal('2026-01-15');
-    expect(String(memo?.summary)).to.match(/^tracks: 1000 fetched \(0 invalid, 0 duplicates\), 1000 inserted, 0 updated, 0 unchanged, 0 tombstoned; 10 pages, 10 requests, 0 retries; complete; /);
+    expect(String(memo?.summary)).to.match(
+      /^tracks: 1000 fetched \(0 invalid, 0 duplicates\), 1000 inserted, 0 updated, 0 unchanged, 0 tombstoned; 10 pages, 10 requests, 0 retries; complete; /,
+    );
   });
 
   it('re-running a date writes no record: raw and curated stay as they were, the ledger says the run saw them', async () => {
@@ -158,7 +163,10 @@ describe('daily pipeline, end to end', function () {
       const history = await db.collection<HistoryDocument>(`${SOURCES[name].rawCollection}_history`).find({ replaced_in_run: result.runId }).toArray();
       expect(history, name).to.have.length(c.updated);
       const docs = await rawDocs(db, name);
-      expect(docs.filter((d) => d.deleted_in_run === result.runId), name).to.have.length(c.deleted);
+      expect(
+        docs.filter((d) => d.deleted_in_run === result.runId),
+        name,
+      ).to.have.length(c.deleted);
       for (const h of history.slice(0, 5)) {
         const now = docs.find((d) => d._id === h.key);
         expect(now?.version_run).to.equal(result.runId);
@@ -199,7 +207,10 @@ describe('daily pipeline, end to end', function () {
         const invalid = report.invalid.length;
         expect(s, name).to.include({ fetched: 1000, invalid, valid: 1000 - invalid, duplicates: 2, inserted: 1000 - invalid - 2, tombstoned: 0 });
         const extra = report.extraField.length;
-        expect(Object.values(s.drift.added).reduce((a, b) => a + b, 0), `${name} drift`).to.equal(extra);
+        expect(
+          Object.values(s.drift.added).reduce((a, b) => a + b, 0),
+          `${name} drift`,
+        ).to.equal(extra);
         // Records with a null or missing id cannot be keyed: tombstoning must wait for a clean run.
         expect(s.complete).to.equal(false);
         expect(s.incompleteReason).to.match(/invalid records had no readable key/);
@@ -231,7 +242,16 @@ describe('daily pipeline, end to end', function () {
     try {
       const result = await runDaily({ ...c, apiUrl: await growing.listen(0) }, '2026-01-20');
       for (const name of ['tracks', 'users'] as const) {
-        expect(result.sources[name], name).to.include({ totalAtStart: 950, totalAtEnd: 1100, pagesPlanned: 11, fetched: 1100, inserted: 150, unchanged: 950, tombstoned: 0, complete: false });
+        expect(result.sources[name], name).to.include({
+          totalAtStart: 950,
+          totalAtEnd: 1100,
+          pagesPlanned: 11,
+          fetched: 1100,
+          inserted: 150,
+          unchanged: 950,
+          tombstoned: 0,
+          complete: false,
+        });
         expect(result.sources[name]?.incompleteReason).to.equal('fetched 1100 records, total was 950 at the start and 1100 at the end');
       }
     } finally {
@@ -284,7 +304,10 @@ describe('daily pipeline, end to end', function () {
   it('the CLI prints a table, and exits 1 naming the URL and status when the API refuses a source', async () => {
     const broken = { ...config, apiUrl: `${config.apiUrl}/no-such-prefix`, taskQueue: `${config.taskQueue}-broken` };
     const cli = await withWorker(broken, () =>
-      runCli(['run', '--date', '2026-01-23', '--wait', '--sources', 'tracks'], stack.env({ MONGODB_DB: config.mongodbDb, TEMPORAL_TASK_QUEUE: broken.taskQueue })),
+      runCli(
+        ['run', '--date', '2026-01-23', '--wait', '--sources', 'tracks'],
+        stack.env({ MONGODB_DB: config.mongodbDb, TEMPORAL_TASK_QUEUE: broken.taskQueue }),
+      ),
     );
     expect(cli.code, cli.stderr).to.equal(1);
     expect(cli.stdout).to.match(/Run daily-2026-01-23 FAILED/);
@@ -304,4 +327,3 @@ describe('daily pipeline, end to end', function () {
     expect(badEnv.stderr).to.include('TEMPORAL_ADDRESS must be host:port');
   });
 });
-

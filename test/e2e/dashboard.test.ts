@@ -39,7 +39,8 @@ describe('health dashboard and HTTP service', function () {
     };
     db = (await stack.mongo()).db(config.mongodbDb);
     await withWorker(config, async (client) => {
-      const run = (date: string) => client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: config.taskQueue, args: [{ date }] });
+      const run = (date: string) =>
+        client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: config.taskQueue, args: [{ date }] });
       await run('2025-01-02');
       sim.mutate({ updated: 10, deleted: 30, added: 5 });
       await run('2025-01-03');
@@ -68,19 +69,25 @@ describe('health dashboard and HTTP service', function () {
     const runs = await db.collection<PipelineRunDocument>('pipeline_runs').find().sort({ started_at: 1 }).toArray();
     expect(runs.map((r) => r.date)).to.deep.equal(['2025-01-02', '2025-01-03']);
     const marks = (chart: string, tag: string) =>
-      page.$$eval(`[data-chart="${chart}"] ${tag}[data-value]`, (els) => els.map((e) => [e.getAttribute('data-series'), e.getAttribute('data-label'), Number(e.getAttribute('data-value'))]));
+      page.$$eval(`[data-chart="${chart}"] ${tag}[data-value]`, (els) =>
+        els.map((e) => [e.getAttribute('data-series'), e.getAttribute('data-label'), Number(e.getAttribute('data-value'))]),
+      );
 
     const expectedRecords = ['tracks', 'users', 'listen_history'].flatMap((s) => runs.map((r) => [s, r.date, r.sources[s as 'tracks']?.fetched]));
     expect(await marks('records', 'circle')).to.deep.equal(expectedRecords);
     expect(expectedRecords.map((x) => x[2]).slice(0, 1), 'the first run fetched every track').to.deep.equal([150]);
     expect(await marks('duration', 'rect')).to.deep.equal(runs.map((r) => ['duration', r.date, (r.duration_ms as number) / 1000]));
     expect(await marks('checks', 'rect')).to.deep.equal(
-      runs.flatMap((r) => (['pass', 'warn', 'fail'] as const).map((s) => [s, r.date, r.health?.counts[s]])).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+      runs
+        .flatMap((r) => (['pass', 'warn', 'fail'] as const).map((s) => [s, r.date, r.health?.counts[s]]))
+        .sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
     );
 
     const latest = runs[1] as PipelineRunDocument;
     const kpis = latest.kpis as NonNullable<PipelineRunDocument['kpis']>;
-    const tiles = await page.$$eval('[data-kpi]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-kpi'), [e.getAttribute('data-value'), e.querySelector('.value')?.textContent]])));
+    const tiles = await page.$$eval('[data-kpi]', (els) =>
+      Object.fromEntries(els.map((e) => [e.getAttribute('data-kpi'), [e.getAttribute('data-value'), e.querySelector('.value')?.textContent]])),
+    );
     expect(tiles.liveUsers).to.deep.equal([String(kpis.liveUsers), String(kpis.liveUsers)]);
     expect(tiles.liveTracks).to.deep.equal([String(kpis.liveTracks), String(kpis.liveTracks)]);
     expect(kpis.liveTracks, 'the second run tombstoned the deleted tracks').to.equal(latest.sources.tracks?.fetched);
@@ -110,7 +117,11 @@ describe('health dashboard and HTTP service', function () {
     const health = await get('/health');
     const active = await activeState(db);
     expect(health.status).to.equal(200);
-    expect(JSON.parse(health.body)).to.deep.equal({ status: 'ok', database: 'ok', recommendations: { batch_id: active?.batch_id, switched_at: active?.switched_at.toISOString() } });
+    expect(JSON.parse(health.body)).to.deep.equal({
+      status: 'ok',
+      database: 'ok',
+      recommendations: { batch_id: active?.batch_id, switched_at: active?.switched_at.toISOString() },
+    });
     const data = JSON.parse((await get('/api/dashboard?limit=1')).body) as { runs: { id: string }[]; feedback: { models: unknown[] } };
     expect(data.runs.map((r) => r.id)).to.deep.equal(['daily-2025-01-03']);
     expect(data.feedback.models, 'no feedback was sent').to.deep.equal([]);
@@ -122,10 +133,23 @@ describe('health dashboard and HTTP service', function () {
     expect((await get('/', { method: 'POST' })).status).to.equal(405);
     expect((await get('/nope', { method: 'POST' })).status).to.equal(404);
     // A run recorded by an earlier version of the pipeline, without some figures, still charts.
-    await db.collection('pipeline_runs').insertOne({ _id: 'legacy-run', run_id: 'r0', date: '2020-01-01', status: 'COMPLETED', started_at: new Date('2020-01-01T02:00:00Z'), finished_at: null, duration_ms: 1000, sources: { tracks: { status: 'COMPLETED', fetched: 7 } } } as never);
+    await db.collection('pipeline_runs').insertOne({
+      _id: 'legacy-run',
+      run_id: 'r0',
+      date: '2020-01-01',
+      status: 'COMPLETED',
+      started_at: new Date('2020-01-01T02:00:00Z'),
+      finished_at: null,
+      duration_ms: 1000,
+      sources: { tracks: { status: 'COMPLETED', fetched: 7 } },
+    } as never);
     const all = await get('/api/dashboard?limit=365');
     expect(all.status).to.equal(200);
-    expect((JSON.parse(all.body) as { runs: { id: string; records: Record<string, number>; retryRate: number }[] }).runs[0]).to.deep.include({ id: 'legacy-run', records: { tracks: 7 }, retryRate: 0 });
+    expect((JSON.parse(all.body) as { runs: { id: string; records: Record<string, number>; retryRate: number }[] }).runs[0]).to.deep.include({
+      id: 'legacy-run',
+      records: { tracks: 7 },
+      retryRate: 0,
+    });
     const page = await get('/');
     expect(page.type).to.equal('text/html; charset=utf-8');
     expect(page.body).to.include('<script type="module" src="/dashboard.js">');

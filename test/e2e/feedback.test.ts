@@ -51,7 +51,10 @@ describe('live feedback and the canary (HTTP service, real database)', function 
     return { db, dbName, base, post, get };
   }
 
-  const counters = async (db: Db) => (await db.collection<FeedbackCountDocument>(FEEDBACK_COUNTS).find().toArray()).sort((a, b) => a._id.localeCompare(b._id)).map((c) => [c._id, c.impressions, c.plays, c.likes]);
+  const counters = async (db: Db) =>
+    (await db.collection<FeedbackCountDocument>(FEEDBACK_COUNTS).find().toArray())
+      .sort((a, b) => a._id.localeCompare(b._id))
+      .map((c) => [c._id, c.impressions, c.plays, c.likes]);
   const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 
   it('stores accepted events with their fields and counts each once, however often it is sent', async () => {
@@ -94,7 +97,9 @@ describe('live feedback and the canary (HTTP service, real database)', function 
 
     // Concurrent requests, retries among them, on the same counter: FerretDB's read-modify-write
     // updates would lose increments if they ran at once.
-    const fresh = Array.from({ length: 12 }, (_, r) => ({ events: Array.from({ length: 5 }, (_, i) => ({ event_id: `c-${r}-${i}`, user_id: 20 + r, track_id: 100 + i, model: A, type: 'impression', at })) }));
+    const fresh = Array.from({ length: 12 }, (_, r) => ({
+      events: Array.from({ length: 5 }, (_, i) => ({ event_id: `c-${r}-${i}`, user_id: 20 + r, track_id: 100 + i, model: A, type: 'impression', at })),
+    }));
     const sent = [...fresh, ...fresh.slice(0, 6)];
     const answers = await Promise.all(sent.map((b) => post(b)));
     expect(answers.every((a) => a.status === 202)).to.equal(true);
@@ -121,7 +126,17 @@ describe('live feedback and the canary (HTTP service, real database)', function 
     const events = db.collection<FeedbackEventDocument>(FEEDBACK_EVENTS);
     const at = new Date(hoursAgo(2));
     const day = at.toISOString().slice(0, 10);
-    const ev = (id: string, attempt: string, type: 'impression' | 'play') => ({ _id: id, event_id: id, user_id: 1, track_id: 2, model: A, type, at, received_at: at, attempt });
+    const ev = (id: string, attempt: string, type: 'impression' | 'play') => ({
+      _id: id,
+      event_id: id,
+      user_id: 1,
+      track_id: 2,
+      model: A,
+      type,
+      at,
+      received_at: at,
+      attempt,
+    });
     // Attempt "dead1" inserted two events and died before counting; "e3" was inserted by another attempt.
     // Attempt "dead2" had counted its event (its marker is in the counter) and died before cleaning up.
     await events.insertMany([ev('e1', 'dead1', 'impression'), ev('e2', 'dead1', 'play'), ev('e3', 'other', 'play'), ev('e4', 'dead2', 'impression')]);
@@ -130,7 +145,9 @@ describe('live feedback and the canary (HTTP service, real database)', function 
       { _id: 'dead2', ids: ['e4'], received_at: at },
       { _id: 'young', ids: [], received_at: new Date() },
     ] as never[]);
-    await db.collection(FEEDBACK_COUNTS).insertOne({ _id: `${A}|${day}`, model: A, day, impressions: 1, plays: 0, likes: 0, applied: { dead2: true }, updated_at: at } as never);
+    await db
+      .collection(FEEDBACK_COUNTS)
+      .insertOne({ _id: `${A}|${day}`, model: A, day, impressions: 1, plays: 0, likes: 0, applied: { dead2: true }, updated_at: at } as never);
 
     const recorder = new FeedbackRecorder(db);
     expect(await recorder.settle(60_000), 'the young entry may still be in flight').to.equal(2);
@@ -149,16 +166,47 @@ describe('live feedback and the canary (HTTP service, real database)', function 
     expect((await get<{ feedback: FeedbackSummary }>('/api/dashboard')).body.feedback.models).to.deep.equal([]);
 
     const [yesterday, today] = [hoursAgo(24), new Date().toISOString()];
-    const events = (model: string, type: string, n: number, at: string) => Array.from({ length: n }, (_, i) => ({ event_id: `${model.length}-${type}-${at.slice(0, 10)}-${i}`, user_id: i + 1, track_id: 500 + i, model, type, at }));
-    const sent = [...events(A, 'impression', 6, yesterday), ...events(A, 'play', 2, yesterday), ...events(A, 'impression', 4, today), ...events(A, 'play', 1, today), ...events(B, 'impression', 4, today), ...events(B, 'play', 1, today), ...events(B, 'like', 1, today)];
+    const events = (model: string, type: string, n: number, at: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        event_id: `${model.length}-${type}-${at.slice(0, 10)}-${i}`,
+        user_id: i + 1,
+        track_id: 500 + i,
+        model,
+        type,
+        at,
+      }));
+    const sent = [
+      ...events(A, 'impression', 6, yesterday),
+      ...events(A, 'play', 2, yesterday),
+      ...events(A, 'impression', 4, today),
+      ...events(A, 'play', 1, today),
+      ...events(B, 'impression', 4, today),
+      ...events(B, 'play', 1, today),
+      ...events(B, 'like', 1, today),
+    ];
     expect((await post({ events: sent })).body).to.deep.equal({ received: 19, accepted: 19, duplicates: 0 });
     expect((await post({ events: sent.slice(0, 9) })).body, 'a retry changes nothing').to.deep.include({ accepted: 0, duplicates: 9 });
 
     const [d1, d2] = [yesterday.slice(0, 10), today.slice(0, 10)];
     // Rates are given to 6 decimals (2/6 is 0.333333).
-    const rates = (impressions: number, plays: number, likes: number) => ({ impressions, plays, likes, ctr: Math.round((plays / impressions) * 1e6) / 1e6, likeRate: Math.round((likes / impressions) * 1e6) / 1e6 });
+    const rates = (impressions: number, plays: number, likes: number) => ({
+      impressions,
+      plays,
+      likes,
+      ctr: Math.round((plays / impressions) * 1e6) / 1e6,
+      likeRate: Math.round((likes / impressions) * 1e6) / 1e6,
+    });
     const expected = [
-      { model: A, ...rates(10, 3, 0), firstDay: d1, lastDay: d2, days: [{ day: d1, ...rates(6, 2, 0) }, { day: d2, ...rates(4, 1, 0) }] },
+      {
+        model: A,
+        ...rates(10, 3, 0),
+        firstDay: d1,
+        lastDay: d2,
+        days: [
+          { day: d1, ...rates(6, 2, 0) },
+          { day: d2, ...rates(4, 1, 0) },
+        ],
+      },
       { model: B, ...rates(4, 1, 1), firstDay: d2, lastDay: d2, days: [{ day: d2, ...rates(4, 1, 1) }] },
     ];
     const json = await runCli(['report', '--feedback', '--json'], env);
@@ -172,9 +220,20 @@ describe('live feedback and the canary (HTTP service, real database)', function 
     const noRun = await runCli(['report'], env);
     expect([noRun.code, noRun.stderr.trim()]).to.deep.equal([1, 'No runs yet. Start one with: moovitamix run --wait']);
     // With a run, the feedback follows its checks and KPIs.
-    await db.collection('pipeline_runs').insertOne({ _id: 'daily-x', run_id: 'r1', date: d2, status: 'COMPLETED', started_at: new Date(), finished_at: new Date(), duration_ms: 1000, sources: {} } as never);
+    await db.collection('pipeline_runs').insertOne({
+      _id: 'daily-x',
+      run_id: 'r1',
+      date: d2,
+      status: 'COMPLETED',
+      started_at: new Date(),
+      finished_at: new Date(),
+      duration_ms: 1000,
+      sources: {},
+    } as never);
     const full = await runCli(['report'], env);
-    expect(full.stdout).to.include(`Quality report of run daily-x (${d2}): COMPLETED`).and.include('Live feedback per model version (CTR = plays / impressions), all time:');
+    expect(full.stdout)
+      .to.include(`Quality report of run daily-x (${d2}): COMPLETED`)
+      .and.include('Live feedback per model version (CTR = plays / impressions), all time:');
     expect(full.stdout).to.include(`  ${B}: ${d2.slice(5)} 1/4 = 25.00 %`);
     expect(full.stdout).to.include(`  ${A}: ${d1.slice(5)} 2/6 = 33.33 %, ${d2.slice(5)} 1/4 = 25.00 %`);
     const fullJson = JSON.parse((await runCli(['report', '--json'], env)).stdout) as { run: { id: string }; feedback: FeedbackSummary };
@@ -186,13 +245,18 @@ describe('live feedback and the canary (HTTP service, real database)', function 
       await page.goto(`${base}/`);
       await page.waitForSelector('body[data-ready="true"]');
       const rows = await page.$$eval('#feedback tbody tr[data-model]', (trs) =>
-        trs.map((tr) => [tr.getAttribute('data-model'), ...[...tr.querySelectorAll('td[data-field]')].map((td) => [td.getAttribute('data-field'), td.getAttribute('data-value'), td.textContent])]),
+        trs.map((tr) => [
+          tr.getAttribute('data-model'),
+          ...[...tr.querySelectorAll('td[data-field]')].map((td) => [td.getAttribute('data-field'), td.getAttribute('data-value'), td.textContent]),
+        ]),
       );
       expect(rows).to.deep.equal([
         [A, ['impressions', '10', '10'], ['plays', '3', '3'], ['likes', '0', '0'], ['ctr', '0.3', '30 %'], ['likeRate', '0', '0 %']],
         [B, ['impressions', '4', '4'], ['plays', '1', '1'], ['likes', '1', '1'], ['ctr', '0.25', '25 %'], ['likeRate', '0.25', '25 %']],
       ]);
-      const points = await page.$$eval('[data-chart="ctr"] circle[data-value]', (els) => els.map((e) => [e.getAttribute('data-series'), Number(e.getAttribute('data-value'))]));
+      const points = await page.$$eval('[data-chart="ctr"] circle[data-value]', (els) =>
+        els.map((e) => [e.getAttribute('data-series'), Number(e.getAttribute('data-value'))]),
+      );
       expect(points).to.deep.equal(expected.flatMap((m) => m.days.map((d) => [m.model, Math.round(d.ctr * 1e4) / 100])));
     } finally {
       await browser.close();
@@ -212,10 +276,25 @@ describe('live feedback and the canary (HTTP service, real database)', function 
       ['not UTF-8', () => post(Uint8Array.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { raw: true }), 400, 'the body is not UTF-8 text'],
       ['an operator for the body', () => post({ $gt: '' }), 400, 'invalid feedback: user_id: is required'],
       ['an operator for an id', () => post({ ...valid, user_id: { $gt: '' } }), 400, 'invalid feedback: user_id: must be a number'],
-      ['an operator in a batch', () => post({ events: [valid, { ...valid, track_id: { $ne: null } }] }), 400, 'invalid feedback: events.1.track_id: must be a number'],
+      [
+        'an operator in a batch',
+        () => post({ events: [valid, { ...valid, track_id: { $ne: null } }] }),
+        400,
+        'invalid feedback: events.1.track_id: must be a number',
+      ],
       ['a negative id', () => post({ ...valid, user_id: -5 }), 400, 'user_id: must be >= 1'],
-      ['a huge id', () => post('{"user_id": 7, "track_id": 100000000000000000000, "model": "item-knn@3", "type": "play"}', { raw: true }), 400, 'track_id: must be a safe integer'],
-      ['an infinite id', () => post('{"user_id": 7, "track_id": 1e400, "model": "item-knn@3", "type": "play"}', { raw: true }), 400, 'track_id: must be an integer'],
+      [
+        'a huge id',
+        () => post('{"user_id": 7, "track_id": 100000000000000000000, "model": "item-knn@3", "type": "play"}', { raw: true }),
+        400,
+        'track_id: must be a safe integer',
+      ],
+      [
+        'an infinite id',
+        () => post('{"user_id": 7, "track_id": 1e400, "model": "item-knn@3", "type": "play"}', { raw: true }),
+        400,
+        'track_id: must be an integer',
+      ],
       ['an unknown type', () => post({ ...valid, type: 'skip' }), 400, 'type: must be one of impression, play, like'],
       ['an extra field', () => post({ ...valid, score: 1 }), 400, 'unknown field "score"'],
       ['a model key with an injection', () => post({ ...valid, model: '$where' }), 400, 'model: must be a model key'],
@@ -242,7 +321,12 @@ describe('live feedback and the canary (HTTP service, real database)', function 
         else controller.close();
       },
     });
-    const chunked = await fetch(`${base}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    const chunked = await fetch(`${base}/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(chunked.status).to.equal(413);
     const issues = (await post({ events: [valid, { ...valid, user_id: 0, type: 'x' }] })).body.issues;
     expect(issues).to.deep.equal([
@@ -267,13 +351,38 @@ describe('live feedback and the canary (HTTP service, real database)', function 
 
     async function publishBoth(db: Db) {
       const published = { champ: new Date('2025-03-01T02:00:00Z'), chal: new Date('2025-03-02T02:00:00Z') };
-      for (const [batchId, model, users] of [['champ', CHAMPION, USERS], ['chal', CHALLENGER, USERS.filter(inChallenger)]] as const) {
-        await db.collection(BATCHES).insertOne({ _id: batchId, status: 'published', collection: batchCollection(batchId), model: { key: model }, published_at: published[batchId] } as never);
+      for (const [batchId, model, users] of [
+        ['champ', CHAMPION, USERS],
+        ['chal', CHALLENGER, USERS.filter(inChallenger)],
+      ] as const) {
+        await db.collection(BATCHES).insertOne({
+          _id: batchId,
+          status: 'published',
+          collection: batchCollection(batchId),
+          model: { key: model },
+          published_at: published[batchId],
+        } as never);
         await db.collection(batchCollection(batchId)).insertMany(
-          users.map((u) => ({ _id: String(u), user_id: u, batch_id: batchId, model, computed_in: batchId, cold_start: false, count: 1, items: JSON.stringify([{ track_id: u, score: 1, reason: 'popular', because: [] }]) })) as never[],
+          users.map((u) => ({
+            _id: String(u),
+            user_id: u,
+            batch_id: batchId,
+            model,
+            computed_in: batchId,
+            cold_start: false,
+            count: 1,
+            items: JSON.stringify([{ track_id: u, score: 1, reason: 'popular', because: [] }]),
+          })) as never[],
         );
       }
-      const pointer = (id: 'active' | 'challenger', batchId: string): StateDocument => ({ _id: id, batch_id: batchId, collection: batchCollection(batchId), previous_batch_id: null, switched_at: published[batchId as 'champ'], reason: 'test' });
+      const pointer = (id: 'active' | 'challenger', batchId: string): StateDocument => ({
+        _id: id,
+        batch_id: batchId,
+        collection: batchCollection(batchId),
+        previous_batch_id: null,
+        switched_at: published[batchId as 'champ'],
+        reason: 'test',
+      });
       await db.collection<StateDocument>(STATE).insertMany([pointer('active', 'champ'), pointer('challenger', 'chal')]);
       return published;
     }

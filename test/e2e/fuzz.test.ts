@@ -38,18 +38,95 @@ function generator(seed: number) {
 type Gen = ReturnType<typeof generator>;
 
 const HOSTILE_IDS = [
-  '-1', '0', '00', '1e400', '1e3', '9007199254740993', '99999999999999999999', '0x1f', 'deadbeef', '1.5', ' 1', '1 ', '+1',
-  '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%2f..%2f', '%00', '1%00', '%ff', '%', '%E2%82%AC', 'üser', '🎵', '{"$gt":""}', '%7B%22%24gt%22%3A%22%22%7D',
-  '$where', 'null', 'undefined', 'NaN', 'Infinity', '[1]', '1,2', "1'--", '<script>', 'a'.repeat(5000), '1'.repeat(400),
+  '-1',
+  '0',
+  '00',
+  '1e400',
+  '1e3',
+  '9007199254740993',
+  '99999999999999999999',
+  '0x1f',
+  'deadbeef',
+  '1.5',
+  ' 1',
+  '1 ',
+  '+1',
+  '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+  '..%2f..%2f',
+  '%00',
+  '1%00',
+  '%ff',
+  '%',
+  '%E2%82%AC',
+  'üser',
+  '🎵',
+  '{"$gt":""}',
+  '%7B%22%24gt%22%3A%22%22%7D',
+  '$where',
+  'null',
+  'undefined',
+  'NaN',
+  'Infinity',
+  '[1]',
+  '1,2',
+  "1'--",
+  '<script>',
+  'a'.repeat(5000),
+  '1'.repeat(400),
 ];
 const HOSTILE_QUERIES = [
-  'limit=10', 'limit=10&limit=20', 'limit=1e9', 'limit=-1', 'limit=0', 'limit=101', 'limit=', 'limit', 'limit[$gt]=', 'limit[$gt]=0',
-  'limit=%7B%22%24gt%22%3A%22%22%7D', 'limit={"$gt":""}', 'limit=5&x=%00', '%00=1', 'limit=99999999999999999999', `limit=${'9'.repeat(3000)}`,
-  'limit=0x10', 'limit=1.5', 'limit=%20%205', '__proto__=1', 'constructor[prototype][x]=1', `${'a=1&'.repeat(500)}`, 'limit=%ZZ',
+  'limit=10',
+  'limit=10&limit=20',
+  'limit=1e9',
+  'limit=-1',
+  'limit=0',
+  'limit=101',
+  'limit=',
+  'limit',
+  'limit[$gt]=',
+  'limit[$gt]=0',
+  'limit=%7B%22%24gt%22%3A%22%22%7D',
+  'limit={"$gt":""}',
+  'limit=5&x=%00',
+  '%00=1',
+  'limit=99999999999999999999',
+  `limit=${'9'.repeat(3000)}`,
+  'limit=0x10',
+  'limit=1.5',
+  'limit=%20%205',
+  '__proto__=1',
+  'constructor[prototype][x]=1',
+  `${'a=1&'.repeat(500)}`,
+  'limit=%ZZ',
 ];
-const PATHS = ['/', '/health', '/api/dashboard', '/feedback', '/users', '/users/', '/users//recommendations', '/dashboard.js', '/favicon.svg', '/.env', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/api', '/admin', '/users/1/recommendations/extra'];
+const PATHS = [
+  '/',
+  '/health',
+  '/api/dashboard',
+  '/feedback',
+  '/users',
+  '/users/',
+  '/users//recommendations',
+  '/dashboard.js',
+  '/favicon.svg',
+  '/.env',
+  '/../../etc/passwd',
+  '/%2e%2e/%2e%2e/etc/passwd',
+  '/api',
+  '/admin',
+  '/users/1/recommendations/extra',
+];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', '', 'APPLICATION/JSON'];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=latin1',
+  '',
+  'APPLICATION/JSON',
+];
 
 interface FuzzRequest {
   method: string;
@@ -75,7 +152,22 @@ function randomEvent(g: Gen, valid: boolean): Record<string, unknown> {
   };
   if (valid) return event;
   const field = g.pick(['event_id', 'user_id', 'track_id', 'model', 'type', 'at', 'extra']);
-  event[field] = g.pick<unknown>([{ $gt: '' }, { $ne: null }, -1, 1e400, '1', '$where', null, [], 'x'.repeat(300), '2025-02-30T00:00:00Z', '../..', '\u0000', 1.5, true]);
+  event[field] = g.pick<unknown>([
+    { $gt: '' },
+    { $ne: null },
+    -1,
+    Infinity,
+    '1',
+    '$where',
+    null,
+    [],
+    'x'.repeat(300),
+    '2025-02-30T00:00:00Z',
+    '../..',
+    '\u0000',
+    1.5,
+    true,
+  ]);
   return event;
 }
 
@@ -92,13 +184,19 @@ function feedbackBody(g: Gen): { body: string | Uint8Array; valid: boolean } {
     case 4:
       return { body: Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d]), valid: false };
     case 5:
-      return { body: g.pick(['null', '[]', '"text"', '42', 'true', '{}', '{"events": []}', '{"events": {"$gt": ""}}', '{"__proto__": {"admin": true}}']), valid: false };
+      return {
+        body: g.pick(['null', '[]', '"text"', '42', 'true', '{}', '{"events": []}', '{"events": {"$gt": ""}}', '{"__proto__": {"admin": true}}']),
+        valid: false,
+      };
     case 6:
       return { body: JSON.stringify({ events: [randomEvent(g, true), randomEvent(g, false)] }), valid: false };
     case 7:
       return { body: JSON.stringify(randomEvent(g, false)), valid: false };
     default:
-      return { body: JSON.stringify(g.int(2) === 0 ? randomEvent(g, true) : { events: Array.from({ length: 1 + g.int(5) }, () => randomEvent(g, true)) }), valid: true };
+      return {
+        body: JSON.stringify(g.int(2) === 0 ? randomEvent(g, true) : { events: Array.from({ length: 1 + g.int(5) }, () => randomEvent(g, true)) }),
+        valid: true,
+      };
   }
 }
 
@@ -112,12 +210,23 @@ function randomRequest(g: Gen): FuzzRequest {
   if (roll < 7) {
     const { body, valid } = feedbackBody(g);
     const type = valid || g.int(4) > 0 ? 'application/json' : g.pick(CONTENT_TYPES);
-    return { method: 'POST', path: g.int(20) === 0 ? `/feedback?${g.pick(HOSTILE_QUERIES)}` : '/feedback', headers: type ? { 'content-type': type } : {}, body, valid: valid && type === 'application/json' };
+    return {
+      method: 'POST',
+      path: g.int(20) === 0 ? `/feedback?${g.pick(HOSTILE_QUERIES)}` : '/feedback',
+      headers: type ? { 'content-type': type } : {},
+      body,
+      valid: valid && type === 'application/json',
+    };
   }
   const method = g.pick(METHODS);
   const path = `${g.pick(PATHS)}${g.int(3) === 0 ? `?${g.pick(HOSTILE_QUERIES)}` : ''}`;
   const withBody = method !== 'GET' && method !== 'HEAD' && g.int(2) === 0;
-  return { method, path, headers: withBody ? { 'content-type': g.pick(CONTENT_TYPES) || 'application/json' } : {}, ...(withBody ? { body: feedbackBody(g).body } : {}) };
+  return {
+    method,
+    path,
+    headers: withBody ? { 'content-type': g.pick(CONTENT_TYPES) || 'application/json' } : {},
+    ...(withBody ? { body: feedbackBody(g).body } : {}),
+  };
 }
 
 /** Every `$` key anywhere in a command, and every string value. */
@@ -158,8 +267,12 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
         items: JSON.stringify([1, 2, 3].map((t) => ({ track_id: t + u, score: 1 / t, reason: 'similar', because: [7] }))),
       })) as never[],
     );
-    await seedDb.collection(BATCHES).insertOne({ _id: BATCH, status: 'published', collection: batchCollection(BATCH), published_at: at, created_at: at } as never);
-    await seedDb.collection(STATE).insertOne({ _id: ACTIVE_ID, batch_id: BATCH, collection: batchCollection(BATCH), previous_batch_id: null, switched_at: at, reason: 'fuzz' } as never);
+    await seedDb
+      .collection(BATCHES)
+      .insertOne({ _id: BATCH, status: 'published', collection: batchCollection(BATCH), published_at: at, created_at: at } as never);
+    await seedDb
+      .collection(STATE)
+      .insertOne({ _id: ACTIVE_ID, batch_id: BATCH, collection: batchCollection(BATCH), previous_batch_id: null, switched_at: at, reason: 'fuzz' } as never);
     monitored = await MongoClient.connect(stack.mongodbUri, { monitorCommands: true });
     monitored.on('commandStarted', (event) => commands.push(event));
     db = monitored.db(dbName);
@@ -173,7 +286,8 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
     await monitored?.close();
   });
 
-  const snapshot = async (names: string[]) => Object.fromEntries(await Promise.all(names.map(async (n) => [n, await db.collection(n).find().sort({ _id: 1 }).toArray()] as const)));
+  const snapshot = async (names: string[]) =>
+    Object.fromEntries(await Promise.all(names.map(async (n) => [n, await db.collection(n).find().sort({ _id: 1 }).toArray()] as const)));
   const collections = async () => (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
 
   it(`answers ${REQUESTS} random requests with 2xx or 4xx, in time, and lets no input reach the database unchecked`, async () => {
@@ -189,12 +303,18 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
 
     const send = async (r: FuzzRequest) => {
       const started = Date.now();
-      const res = await fetch(`${base}${r.path}`, { method: r.method, headers: r.headers, body: r.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch((e: Error) => {
+      const res = await fetch(`${base}${r.path}`, {
+        method: r.method,
+        headers: r.headers,
+        body: r.body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      }).catch((e: Error) => {
         throw new Error(`${r.method} ${r.path.slice(0, 120)}: no answer (${e.message}) after ${Date.now() - started} ms`);
       });
       const text = await res.text();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if (res.status >= 500 || res.status < 200 || (res.status >= 300 && res.status < 400)) serverErrors.push(`${res.status} ${r.method} ${r.path.slice(0, 120)} ${String(r.body ?? '').slice(0, 80)}: ${text.slice(0, 200)}`);
+      if (res.status >= 500 || res.status < 200 || (res.status >= 300 && res.status < 400))
+        serverErrors.push(`${res.status} ${r.method} ${r.path.slice(0, 120)} ${String(r.body ?? '').slice(0, 80)}: ${text.slice(0, 200)}`);
       if (r.method === 'POST' && r.path.startsWith('/feedback') && res.status === 202) {
         const answer = JSON.parse(text) as { accepted: number };
         accepted += answer.accepted;
@@ -243,7 +363,10 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
         }
         expect(Object.keys(filter), `${collection}: ${JSON.stringify(filter)}`).to.deep.equal(['_id']);
         const id = filter._id as unknown;
-        if (collection === batchCollection(BATCH)) expect(id, 'user lookup').to.be.a('string').and.match(/^[1-9][0-9]{0,15}$/);
+        if (collection === batchCollection(BATCH))
+          expect(id, 'user lookup')
+            .to.be.a('string')
+            .and.match(/^[1-9][0-9]{0,15}$/);
         else if (collection === STATE) expect(id).to.be.oneOf([ACTIVE_ID, 'challenger']);
         else if (collection === BATCHES) expect(id).to.equal(BATCH);
         lookups.set(collection, (lookups.get(collection) ?? new Set()).add(typeof id === 'string' ? 'string' : JSON.stringify(id)));
@@ -251,7 +374,8 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
         expect(FEEDBACK.has(cmd[c.commandName] as string), `${c.commandName} on ${String(cmd[c.commandName])}`).to.equal(true);
       } else {
         expect(['ping', 'getMore', 'killCursors', 'aggregate', 'count', 'endSessions'], `command ${c.commandName}`).to.include(c.commandName);
-        if (c.commandName === 'aggregate' || c.commandName === 'count') expect(cmd[c.commandName]).to.be.oneOf([...FEEDBACK, ...DASHBOARD_READS, STATE, BATCHES]);
+        if (c.commandName === 'aggregate' || c.commandName === 'count')
+          expect(cmd[c.commandName]).to.be.oneOf([...FEEDBACK, ...DASHBOARD_READS, STATE, BATCHES]);
       }
     }
     expect(lookups.get(batchCollection(BATCH))?.size, 'user lookups were made').to.equal(1);
@@ -259,9 +383,15 @@ describe('hostile input to the HTTP service (seeded fuzzing, real database)', fu
     expect([...operators]).to.include('$inc');
     expect([...strings].some((x) => /^[1-9][0-9]*$/.test(x))).to.equal(true);
     const sentOperators = ['$gt', '$ne', '$where', '$regex', '$expr', '$function'];
-    expect([...operators].filter((o) => sentOperators.includes(o)), 'operators from input').to.deep.equal([]);
+    expect(
+      [...operators].filter((o) => sentOperators.includes(o)),
+      'operators from input',
+    ).to.deep.equal([]);
     // No string a client could have smuggled: every string in a command is a key, a name or a validated value.
-    expect([...strings].filter((s) => !/^[A-Za-z0-9_:|@.#-]*$/.test(s) || s.includes('..')), 'strings in commands').to.deep.equal([]);
+    expect(
+      [...strings].filter((s) => !/^[A-Za-z0-9_:|@.#-]*$/.test(s) || s.includes('..')),
+      'strings in commands',
+    ).to.deep.equal([]);
 
     // The stores are as they were, but for the feedback accepted.
     const after = await collections();

@@ -52,9 +52,14 @@ describe('pipeline health, end to end', function () {
   }
 
   const run = (config: Config, date: string) =>
-    withWorker(config, (client) => client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: config.taskQueue, args: [{ date }] }));
+    withWorker(config, (client) =>
+      client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: config.taskQueue, args: [{ date }] }),
+    );
   const reports = async (db: Db, date: string) => {
-    const docs = await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: `daily-${date}` }).toArray();
+    const docs = await db
+      .collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION)
+      .find({ workflow_id: `daily-${date}` })
+      .toArray();
     return Object.fromEntries(docs.map((d) => [d.source, d])) as Record<SourceName, QualityReportDocument>;
   };
   const label = (c: CheckResult) => (c.field ? `${c.check}:${c.field}` : c.check);
@@ -90,8 +95,12 @@ describe('pipeline health, end to end', function () {
     expect(Object.keys(kpis?.newUsersPerDay ?? {})).to.have.length(30);
     const genreOf = new Map(served(sim, 'tracks').map((t) => [t.id, String(t.genres)]));
     const listensByGenre = new Map<string, number>();
-    for (const h of served(sim, 'listen_history')) for (const id of h.items as number[]) listensByGenre.set(genreOf.get(id) as string, (listensByGenre.get(genreOf.get(id) as string) ?? 0) + 1);
-    const expectedTop = [...listensByGenre.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map(([genre, listens]) => ({ genre, listens }));
+    for (const h of served(sim, 'listen_history'))
+      for (const id of h.items as number[]) listensByGenre.set(genreOf.get(id) as string, (listensByGenre.get(genreOf.get(id) as string) ?? 0) + 1);
+    const expectedTop = [...listensByGenre.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 10)
+      .map(([genre, listens]) => ({ genre, listens }));
     expect(kpis?.topGenres).to.deep.equal(expectedTop);
     expect(kpis?.collectionSizes).to.include({ raw_users: 200, tracks: 200, listens: 1000, quality_reports: 3 });
     expect(kpis?.runsPerDay[FRESH_DATE]).to.deep.equal({ succeeded: 1, failed: 0 });
@@ -126,8 +135,14 @@ describe('pipeline health, end to end', function () {
     expect(find('users', 'not_null:id').samples.length).to.be.within(1, 5);
     // accepted values and missing values on valid records.
     const k = sim.knobs.users;
-    expect(find('users', 'accepted_values:gender')).to.include({ status: 'warn', observed: count(users, (u) => typeof u.id === 'number' && !(GENDERS as readonly unknown[]).includes(u.gender)) });
-    expect(find('users', 'accepted_values:favorite_genres')).to.include({ status: 'warn', observed: count(users, (u) => typeof u.id === 'number' && !(FAVORITE_GENRES as readonly unknown[]).includes(u.favorite_genres)) });
+    expect(find('users', 'accepted_values:gender')).to.include({
+      status: 'warn',
+      observed: count(users, (u) => typeof u.id === 'number' && !(GENDERS as readonly unknown[]).includes(u.gender)),
+    });
+    expect(find('users', 'accepted_values:favorite_genres')).to.include({
+      status: 'warn',
+      observed: count(users, (u) => typeof u.id === 'number' && !(FAVORITE_GENRES as readonly unknown[]).includes(u.favorite_genres)),
+    });
     expect(k.unexpectedValue.length).to.be.greaterThan(5);
     expect(find('users', 'missing_rate:email')).to.include({ status: 'warn', observed: k.empty.length });
     // duplicates: two keys served twice per endpoint.
@@ -154,14 +169,24 @@ describe('pipeline health, end to end', function () {
 
     // The failing checks are alerts, each with its key.
     const open = (await alertsCollection(db).find({ status: 'open' }).toArray()).map((a) => a.key).sort();
-    expect(open).to.include.members(['check_failed:users:not_null:id', 'check_failed:users:types:id', 'check_failed:listen_history:orphan_users:user_id', 'check_failed:tracks:freshness:updated_at', 'error_rate:users']);
+    expect(open).to.include.members([
+      'check_failed:users:not_null:id',
+      'check_failed:users:types:id',
+      'check_failed:listen_history:orphan_users:user_id',
+      'check_failed:tracks:freshness:updated_at',
+      'error_rate:users',
+    ]);
     expect(open.filter((key) => key.startsWith('check_failed:')).length).to.equal(result.health?.counts.fail);
   });
 
   it('reconciles with the API: a source failing on page 2 fails reconcile_total and reconcile_pages, and the alerts reach a webhook that failed first', async () => {
     const hook = await startWebhookReceiver('/hooks/T0001/B0001/s3cr3t-token', [500]);
     try {
-      const { config, db } = await setup('failing', { seed: 'health-failing', faults: [{ kind: 'status', status: 404, path: '/tracks', page: 2 }] }, { alertWebhookUrl: hook.url });
+      const { config, db } = await setup(
+        'failing',
+        { seed: 'health-failing', faults: [{ kind: 'status', status: 404, path: '/tracks', page: 2 }] },
+        { alertWebhookUrl: hook.url },
+      );
       const error = await run(config, FRESH_DATE).then(
         () => expect.fail('the run should fail'),
         (err: unknown) => err as WorkflowFailedError,
@@ -196,7 +221,11 @@ describe('pipeline health, end to end', function () {
   it('never fails a run because its webhook refuses: the refusal is kept on the alert', async () => {
     const hook = await startWebhookReceiver('/other-path');
     try {
-      const { config, db } = await setup('refused', { seed: 'health-refused', orphanRate: 0.2 }, { alertWebhookUrl: `${hook.url.replace('/other-path', '/wrong-path')}` });
+      const { config, db } = await setup(
+        'refused',
+        { seed: 'health-refused', orphanRate: 0.2 },
+        { alertWebhookUrl: `${hook.url.replace('/other-path', '/wrong-path')}` },
+      );
       const result = await run(config, FRESH_DATE);
       expect(result.status).to.equal('COMPLETED');
       const alerts = await alertsCollection(db).find().toArray();
@@ -204,7 +233,10 @@ describe('pipeline health, end to end', function () {
       for (const a of alerts) expect(a.delivery.status, a.key).to.equal('pending');
       // A rejection is not retried: the first alert carries it, the others wait for the next run's delivery.
       expect(alerts.filter((a) => a.delivery.error === 'webhook answered 404' && a.delivery.attempts === 1)).to.have.length(1);
-      expect(hook.received.map((x) => x.status), 'a 404 is not retried').to.deep.equal([404, 404]);
+      expect(
+        hook.received.map((x) => x.status),
+        'a 404 is not retried',
+      ).to.deep.equal([404, 404]);
     } finally {
       await hook.close();
     }
@@ -214,9 +246,13 @@ describe('pipeline health, end to end', function () {
     const { config } = await setup('watch', { seed: 'health-watch', latencyMs: 1500 });
     const env = stack.env({ MONGODB_DB: config.mongodbDb, TEMPORAL_TASK_QUEUE: config.taskQueue });
     await withWorker(config, async (client) => {
-      const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', { workflowId: 'watched', taskQueue: config.taskQueue, args: [{ date: FRESH_DATE }] });
+      const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
+        workflowId: 'watched',
+        taskQueue: config.taskQueue,
+        args: [{ date: FRESH_DATE }],
+      });
       // Wait until the visibility store lists it (the CLI finds it there).
-      for (let listed = false; !listed; ) {
+      for (let listed = false; !listed;) {
         for await (const e of client.workflow.list({ query: `WorkflowId = 'watched' AND ExecutionStatus = 'Running'` })) listed = e.workflowId === 'watched';
       }
       const watched = await runCli(['watch'], env);
@@ -275,7 +311,10 @@ describe('pipeline health, end to end', function () {
       expect(short.stdout).to.match(/orphan_tracks\s+items\s+FAIL\s+error/);
       expect(short.stdout).to.not.match(/not_null\s+id\s+PASS/);
       expect(short.stdout).to.match(/\(\d+ checks pass; --all lists them\)/);
-      const json = JSON.parse((await runCli(['report', '--run', `daily-${d3}`, '--json'], env)).stdout) as { reports: QualityReportDocument[]; kpis: { liveUsers: number } };
+      const json = JSON.parse((await runCli(['report', '--run', `daily-${d3}`, '--json'], env)).stdout) as {
+        reports: QualityReportDocument[];
+        kpis: { liveUsers: number };
+      };
       expect(json.reports).to.have.length(3);
       expect(json.kpis.liveUsers).to.equal(80);
       const alertsOut = await runCli(['alerts'], env);

@@ -61,7 +61,15 @@ describe('moovitamix models evaluate', function () {
     expect(run.code, run.stderr).to.equal(0);
     const report = JSON.parse(run.stdout) as Report;
     expect(report.dataset).to.include({ rows: 35, users: 9, items: 16, timestamps: true });
-    expect(report.split).to.deep.equal({ method: 'leave-last-out', seed: 1, maxUsers: 10_000, testUsers: 7, testUsersTotal: 7, trainListens: 26, holdoutItems: 7 });
+    expect(report.split).to.deep.equal({
+      method: 'leave-last-out',
+      seed: 1,
+      maxUsers: 10_000,
+      testUsers: 7,
+      testUsersTotal: 7,
+      trainListens: 26,
+      holdoutItems: 7,
+    });
     expect(report.rows.map((r) => r.family)).to.deep.equal(['most-popular', 'item-knn']);
     const [mp, knn] = report.rows as [FamilyRow, FamilyRow];
     expect(rounded(mp.metrics!)).to.deep.equal({
@@ -107,14 +115,36 @@ describe('moovitamix models evaluate', function () {
     const report = JSON.parse(run.stdout) as Report;
     // 35 listens, the latest 7 held out: those after u8's 3rd listen (1735700820). Test users
     // u4 {109}, u7 {101, 110}, u8 {102, 108}, u9 {116} (113 was heard before the cut).
-    expect(report.split).to.deep.equal({ method: 'temporal', seed: 1, maxUsers: 10_000, fraction: 0.2, cutTime: 1735700820, testUsers: 4, testUsersTotal: 4, trainListens: 28, holdoutItems: 6 });
-    expect(rounded(report.rows[0]!.metrics!)).to.include({ 'hit_rate@10': 0.5, 'ndcg@10': 0.360395, 'map@10': 0.273214, 'ndcg@20': 0.495793, 'coverage@10': 0.875, 'mean_popularity@20': 1.64 });
+    expect(report.split).to.deep.equal({
+      method: 'temporal',
+      seed: 1,
+      maxUsers: 10_000,
+      fraction: 0.2,
+      cutTime: 1735700820,
+      testUsers: 4,
+      testUsersTotal: 4,
+      trainListens: 28,
+      holdoutItems: 6,
+    });
+    expect(rounded(report.rows[0]!.metrics!)).to.include({
+      'hit_rate@10': 0.5,
+      'ndcg@10': 0.360395,
+      'map@10': 0.273214,
+      'ndcg@20': 0.495793,
+      'coverage@10': 0.875,
+      'mean_popularity@20': 1.64,
+    });
 
-    const table = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'item-knn', '--param', 'item-knn.neighbors=2', '--threads', '1'], process.env);
+    const table = await runCli(
+      ['models', 'evaluate', '--interactions', FIXTURE, '--families', 'item-knn', '--param', 'item-knn.neighbors=2', '--threads', '1'],
+      process.env,
+    );
     expect(table.code, table.stderr).to.equal(0);
     const lines = table.stdout.split('\n');
     expect(lines[0]).to.equal(`Dataset ${FIXTURE}: 35 listens, 9 users, 16 items`);
-    expect(lines.find((l) => l.startsWith('family'))).to.match(/^family +ndcg@10 +recall@10 +hit@10 +map@10 +ndcg@20 +cov@20 +pop@20 +ndcg@10 vs MP +train +eval +peak MB +params$/);
+    expect(lines.find((l) => l.startsWith('family'))).to.match(
+      /^family +ndcg@10 +recall@10 +hit@10 +map@10 +ndcg@20 +cov@20 +pop@20 +ndcg@10 vs MP +train +eval +peak MB +params$/,
+    );
     expect(lines.find((l) => l.startsWith('most-popular'))).to.match(/^most-popular +0\.4069 +0\.7143 +0\.7143 +0\.3095 +0\.4843 +1\.0000 +1\.3 +baseline /);
     expect(lines.find((l) => l.startsWith('item-knn'))).to.match(/ neighbors=2 similarity=cosine$/);
 
@@ -136,7 +166,26 @@ describe('moovitamix models evaluate', function () {
     const [header, ...rows] = readFileSync(FIXTURE, 'utf8').trimEnd().split('\n');
     expect(header).to.equal('timestamp,user_id,item_id,context');
     const books = write('books.csv', ['read_at,Reader,book_id,context', ...rows].join('\n'));
-    const run = await runCli(['models', 'evaluate', '--interactions', books, '--user-col', 'reader', '--item-col', 'book_id', '--time-col', 'read_at', '--split', 'temporal', '--families', 'most-popular', '--json'], process.env);
+    const run = await runCli(
+      [
+        'models',
+        'evaluate',
+        '--interactions',
+        books,
+        '--user-col',
+        'reader',
+        '--item-col',
+        'book_id',
+        '--time-col',
+        'read_at',
+        '--split',
+        'temporal',
+        '--families',
+        'most-popular',
+        '--json',
+      ],
+      process.env,
+    );
     expect(run.code, run.stderr).to.equal(0);
     const report = JSON.parse(run.stdout) as Report;
     // The fixture's temporal figures (see above), from the same rows under other names.
@@ -145,30 +194,62 @@ describe('moovitamix models evaluate', function () {
 
     const unnamed = await runCli(['models', 'evaluate', '--interactions', books], process.env);
     expect(unnamed.code).to.equal(2);
-    expect(unnamed.stderr).to.include(`${books} line 1: the header lacks columns user_id, item_id (got: read_at,reader,book_id,context)\nName the columns with --user-col, --item-col (and --time-col).`);
-    const noSuchTime = await runCli(['models', 'evaluate', '--interactions', books, '--user-col', 'reader', '--item-col', 'book_id', '--time-col', 'finished_at'], process.env);
+    expect(unnamed.stderr).to.include(
+      `${books} line 1: the header lacks columns user_id, item_id (got: read_at,reader,book_id,context)\nName the columns with --user-col, --item-col (and --time-col).`,
+    );
+    const noSuchTime = await runCli(
+      ['models', 'evaluate', '--interactions', books, '--user-col', 'reader', '--item-col', 'book_id', '--time-col', 'finished_at'],
+      process.env,
+    );
     expect(noSuchTime.code).to.equal(2);
     expect(noSuchTime.stderr).to.include('the header lacks column finished_at');
   });
 
   it('reports a family past its documented limit on this data as skipped, with the reason, and exits 0', async () => {
-    const run = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'ease,item-knn', '--param', 'ease.maxItems=10', '--threads', '1', '--json'], process.env);
+    const run = await runCli(
+      ['models', 'evaluate', '--interactions', FIXTURE, '--families', 'ease,item-knn', '--param', 'ease.maxItems=10', '--threads', '1', '--json'],
+      process.env,
+    );
     expect(run.code, run.stderr).to.equal(0);
     const report = JSON.parse(run.stdout) as Report;
     expect(report.rows.map((r) => [r.family, r.metrics === null, r.skipped ?? null, r.error ?? null])).to.deep.equal([
       ['most-popular', false, null, null],
-      ['ease', true, 'EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10 (raise maxItems, or use item-knn, rp3beta or als)', null],
+      [
+        'ease',
+        true,
+        'EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10 (raise maxItems, or use item-knn, rp3beta or als)',
+        null,
+      ],
       ['item-knn', false, null, null],
     ]);
     expect(run.stderr).to.include('ease: skipped: EASE keeps a dense item x item matrix');
-    const table = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'ease', '--param', 'ease.maxItems=10', '--threads', '1'], process.env);
+    const table = await runCli(
+      ['models', 'evaluate', '--interactions', FIXTURE, '--families', 'ease', '--param', 'ease.maxItems=10', '--threads', '1'],
+      process.env,
+    );
     expect(table.code, table.stderr).to.equal(0);
     expect(table.stdout.split('\n').find((l) => l.startsWith('ease '))).to.match(/^ease +- +- +- +- +- +- +- +skipped /);
     expect(table.stdout).to.include('ease skipped: EASE keeps a dense item x item matrix: the catalogue has 16 items, more than maxItems 10');
   });
 
   it('--tune searches each grid on a validation split, refits the best and marks the candidate best on validation', async () => {
-    const run = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'item-knn,rp3beta', '--param', 'item-knn.neighbors=5', '--tune', '--threads', '1', '--json'], process.env);
+    const run = await runCli(
+      [
+        'models',
+        'evaluate',
+        '--interactions',
+        FIXTURE,
+        '--families',
+        'item-knn,rp3beta',
+        '--param',
+        'item-knn.neighbors=5',
+        '--tune',
+        '--threads',
+        '1',
+        '--json',
+      ],
+      process.env,
+    );
     expect(run.code, run.stderr).to.equal(0);
     const report = JSON.parse(run.stdout) as Report;
     const [mp, knn, rp3] = report.rows as [FamilyRow, FamilyRow, FamilyRow];
@@ -190,7 +271,10 @@ describe('moovitamix models evaluate', function () {
     expect(picked.map((r) => r.family)).to.have.length(1);
     expect(picked[0]!.tuning!.validationNdcg).to.equal(Math.max(knn.tuning!.validationNdcg, rp3.tuning!.validationNdcg));
 
-    const table = await runCli(['models', 'evaluate', '--interactions', FIXTURE, '--families', 'rp3beta', '--tune', '--tune-budget', '0', '--threads', '1'], process.env);
+    const table = await runCli(
+      ['models', 'evaluate', '--interactions', FIXTURE, '--families', 'rp3beta', '--tune', '--tune-budget', '0', '--threads', '1'],
+      process.env,
+    );
     expect(table.code, table.stderr).to.equal(0);
     const lines = table.stdout.split('\n');
     expect(lines.find((l) => l.startsWith('family'))).to.match(/^family +val ndcg@10 +tried +ndcg@10 /);
@@ -208,7 +292,25 @@ describe('moovitamix models evaluate', function () {
     // process on the next write, whatever this test checks.
     const log = join(dir, 'long-fit.log');
     const out = openSync(log, 'w');
-    const cli = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'models', 'evaluate', '--interactions', csv, '--families', 'als', '--param', 'als.iterations=1000', '--param', 'als.factors=512', '--threads', '1'], { stdio: ['ignore', out, out] });
+    const cli = spawn(
+      process.execPath,
+      [
+        join(projectRoot, 'bin', 'moovitamix.js'),
+        'models',
+        'evaluate',
+        '--interactions',
+        csv,
+        '--families',
+        'als',
+        '--param',
+        'als.iterations=1000',
+        '--param',
+        'als.factors=512',
+        '--threads',
+        '1',
+      ],
+      { stdio: ['ignore', out, out] },
+    );
     closeSync(out);
     const stderr = () => readFileSync(log, 'utf8');
     const exited = new Promise((resolve) => cli.once('exit', resolve));
@@ -216,7 +318,11 @@ describe('moovitamix models evaluate', function () {
       await until(() => stderr().includes('als: fitting on'), 60_000, 'the evaluation starts on ALS');
       // The ALS process, not MostPopular's on its way out: the child that has fitted for a second of CPU.
       let family: number[] = [];
-      await until(() => (family = childrenOf(cli.pid as number).filter((pid) => alive(pid) && cpuSeconds(pid) >= 1)).length === 1, 60_000, 'the ALS family process fits');
+      await until(
+        () => (family = childrenOf(cli.pid as number).filter((pid) => alive(pid) && cpuSeconds(pid) >= 1)).length === 1,
+        60_000,
+        'the ALS family process fits',
+      );
       cli.kill('SIGKILL');
       await exited;
       await until(() => !alive(family[0] as number), 30_000, `the family process ${family[0]} exits after its parent`);
@@ -275,7 +381,9 @@ function childrenOf(pid: number): number[] {
 /** User and system CPU seconds of a process (Linux: /proc/PID/stat, in clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;

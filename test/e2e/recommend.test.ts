@@ -5,7 +5,18 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { registerModel, setAlias } from '../../activities/models/registry.js';
 import { findList } from '../../activities/recommend/lookup.js';
-import { BATCHES, MANIFESTS, activeState, batchCollection, itemsOf, layersOf, servedList, type BatchDocument, type RecommendationDocument, type RecommendedItem } from '../../activities/recommend/store.js';
+import {
+  BATCHES,
+  MANIFESTS,
+  activeState,
+  batchCollection,
+  itemsOf,
+  layersOf,
+  servedList,
+  type BatchDocument,
+  type RecommendationDocument,
+  type RecommendedItem,
+} from '../../activities/recommend/store.js';
 import type { Config } from '../../config/config.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';
@@ -74,7 +85,10 @@ describe('recommendations, end to end', function () {
   };
   /** Every per-user document and manifest stored, as text: what "nothing written" is checked against. */
   const perUserState = async (db: Db) => {
-    const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_')).sort();
+    const names = (await db.listCollections({}, { nameOnly: true }).toArray())
+      .map((c) => c.name)
+      .filter((n) => n.startsWith('recommendations_'))
+      .sort();
     const parts: unknown[] = [];
     for (const name of [...names, MANIFESTS]) parts.push(name, await db.collection(name).find().sort({ _id: 1 }).toArray());
     return JSON.stringify(parts);
@@ -94,10 +108,20 @@ describe('recommendations, end to end', function () {
       const heard = histories.get(user) ?? [];
       expect(tracks, `user ${user}`).to.have.length(k);
       expect(new Set(tracks).size, `user ${user}: repeats`).to.equal(k);
-      expect(tracks.filter((t) => heard.includes(t)), `user ${user}: heard tracks`).to.deep.equal([]);
-      expect(tracks.filter((t) => !live.has(t)), `user ${user}: tombstoned tracks`).to.deep.equal([]);
+      expect(
+        tracks.filter((t) => heard.includes(t)),
+        `user ${user}: heard tracks`,
+      ).to.deep.equal([]);
+      expect(
+        tracks.filter((t) => !live.has(t)),
+        `user ${user}: tombstoned tracks`,
+      ).to.deep.equal([]);
       expect(doc.cold_start, `user ${user}: cold start`).to.equal(heard.filter((t) => live.has(t)).length === 0);
-      for (const item of doc.items) expect(item.because.filter((b) => !heard.includes(b)), `user ${user}: reasons name heard tracks`).to.deep.equal([]);
+      for (const item of doc.items)
+        expect(
+          item.because.filter((b) => !heard.includes(b)),
+          `user ${user}: reasons name heard tracks`,
+        ).to.deep.equal([]);
     }
   }
 
@@ -106,7 +130,16 @@ describe('recommendations, end to end', function () {
     const result = await withWorker(config, (client) => daily(client, config, DATE));
     expect(result.recommendations?.status).to.equal('published');
     const r = result.recommendations?.result;
-    expect(r).to.deep.include({ users: 300, computed: 300, carried: 0, coldStart: 50, chunks: 3, mode: 'incremental', fullBecause: 'no batch is active yet', previousBatchId: null });
+    expect(r).to.deep.include({
+      users: 300,
+      computed: 300,
+      carried: 0,
+      coldStart: 50,
+      chunks: 3,
+      mode: 'incremental',
+      fullBecause: 'no batch is active yet',
+      previousBatchId: null,
+    });
     expect(r?.model).to.match(/^most-popular@auto-[0-9a-f]{16}$/);
     const state = await activeState(db);
     expect(state?.batch_id).to.equal(r?.batchId);
@@ -125,25 +158,41 @@ describe('recommendations, end to end', function () {
     const pointerBefore = await activeState(db);
     const quiet = await withWorker(config, (client) => daily(client, config, '2025-01-04'));
     expect(quiet.recommendations).to.deep.include({ status: 'unchanged', workflowId: 'daily-2025-01-04/recommend' });
-    expect(quiet.recommendations?.result).to.deep.include({ status: 'unchanged', batchId: r?.batchId, recordId: quiet.recommendations?.result?.recordId, model: r?.model, users: 300, computed: 0, carried: 300, documents: 0, chunks: 0 });
+    expect(quiet.recommendations?.result).to.deep.include({
+      status: 'unchanged',
+      batchId: r?.batchId,
+      recordId: quiet.recommendations?.result?.recordId,
+      model: r?.model,
+      users: 300,
+      computed: 0,
+      carried: 300,
+      documents: 0,
+      chunks: 0,
+    });
     expect(await perUserState(db), 'no list, marker or manifest written').to.equal(before);
     expect(await activeState(db)).to.deep.equal(pointerBefore);
     const quietRun = await db.collection('pipeline_runs').findOne({ _id: 'daily-2025-01-04' as never });
     expect(quietRun?.recommendations).to.deep.include({ status: 'unchanged' });
     const report = await runCli(['status'], stack.env({ MONGODB_DB: config.mongodbDb }));
-    expect(report.stdout).to.include(`Recommendations: unchanged (300 users, no list to compute; model ${r?.model}): batch ${r?.batchId} stays active, nothing written`);
+    expect(report.stdout).to.include(
+      `Recommendations: unchanged (300 users, no list to compute; model ${r?.model}): batch ${r?.batchId} stays active, nothing written`,
+    );
     const again = quiet.recommendations?.result as RecommendResult;
     const record = await db.collection<BatchDocument>(BATCHES).findOne({ _id: again.recordId as string });
     expect(record?.status).to.equal('unchanged');
     // No merge wrote anything since the active batch was planned: settled by it, the data was not read again.
     expect(record?.settled_by).to.equal(r?.batchId);
-    expect(record?.data_version).to.be.a('string').and.to.equal((await db.collection<BatchDocument>(BATCHES).findOne({ _id: r?.batchId as string }))?.data_version);
+    expect(record?.data_version)
+      .to.be.a('string')
+      .and.to.equal((await db.collection<BatchDocument>(BATCHES).findOne({ _id: r?.batchId as string }))?.data_version);
 
     // A champion whose artifact is gone: the step fails, the run fails and alerts, readers keep the active batch.
     await db.collection('model_versions').insertOne({ _id: 'broken@1', name: 'broken', version: 1, family: 'item-knn' } as never);
     await db.collection('model_aliases').insertOne({ _id: 'champion', model_key: 'broken@1', moved_at: new Date(), reason: 'test' } as never);
     const failure = await withWorker(config, (client) => daily(client, config, '2025-01-05')).catch((e: Error) => e);
-    expect(String((failure as { cause?: { message?: string } }).cause?.message)).to.include('recommendations failed').and.to.include('model artifact broken@1 not found');
+    expect(String((failure as { cause?: { message?: string } }).cause?.message))
+      .to.include('recommendations failed')
+      .and.to.include('model artifact broken@1 not found');
     expect((await activeState(db))?.batch_id).to.equal(r?.batchId);
     // It failed while planning: no batch was written, nothing is left behind.
     expect((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => b._id).sort()).to.deep.equal([r?.batchId, again.recordId].sort());
@@ -164,7 +213,14 @@ describe('recommendations, end to end', function () {
     // The champion: item-kNN fitted on today's histories (training lands with the model issue).
     const itemIds = Float64Array.from([...ids(served(sim, 'tracks'))].sort((a, b) => a - b));
     const index = new Map([...itemIds].map((id, i) => [id, i]));
-    const model = fitItemKnn(interactionsFromLists([...before.values()].map((items) => items.map((t) => index.get(t) as number)), itemIds.length), itemIds, { neighbors: 20 });
+    const model = fitItemKnn(
+      interactionsFromLists(
+        [...before.values()].map((items) => items.map((t) => index.get(t) as number)),
+        itemIds.length,
+      ),
+      itemIds,
+      { neighbors: 20 },
+    );
     const version = await registerModel(db, { name: 'knn-test', model });
     await setAlias(db, 'champion', version._id, 'test');
 
@@ -206,7 +262,13 @@ describe('recommendations, end to end', function () {
       // ...and a data scientist who accepts them runs the step by hand.
       const b2 = await recommendRun(client, config, {}, 'recommend-after-mutation');
       const removed = [...docs1.keys()].filter((u) => !users.includes(u));
-      expect(b2).to.deep.include({ users: users.length, computed: expectedComputed.length, carried: users.length - expectedComputed.length, previousBatchId: b1?.batchId, fullBecause: null });
+      expect(b2).to.deep.include({
+        users: users.length,
+        computed: expectedComputed.length,
+        carried: users.length - expectedComputed.length,
+        previousBatchId: b1?.batchId,
+        fullBecause: null,
+      });
       expect(b2).to.deep.include({ status: 'published', layout: 'overlay', removed: removed.length, documents: expectedComputed.length + removed.length });
       expect(expectedComputed.length).to.be.within(40, users.length - 100);
       expect(removed.length).to.be.greaterThan(0);
@@ -241,7 +303,14 @@ describe('recommendations, end to end', function () {
 
       // A full run, then a day with nothing changed: unchanged, nothing pruned (b2, kept, reads through b1).
       const full = await recommendRun(client, config, { mode: 'full' }, 'recommend-full');
-      expect(full).to.deep.include({ computed: users.length, carried: 0, previousBatchId: b1?.batchId, fullBecause: 'a full run was asked for', layout: 'full', documents: users.length });
+      expect(full).to.deep.include({
+        computed: users.length,
+        carried: 0,
+        previousBatchId: b1?.batchId,
+        fullBecause: 'a full run was asked for',
+        layout: 'full',
+        documents: users.length,
+      });
       expect(full.pruned).to.deep.equal([]);
       const next = await recommendRun(client, config, {}, 'recommend-next');
       expect(next).to.deep.include({ status: 'unchanged', batchId: full.batchId, computed: 0, carried: users.length, documents: 0, pruned: [] });
@@ -250,14 +319,24 @@ describe('recommendations, end to end', function () {
       const forced = await recommendRun(client, config, { users: [users[0] as number, users[1] as number] }, 'recommend-forced');
       expect(forced).to.deep.include({ computed: 2, carried: users.length - 2, layout: 'overlay', documents: 2, previousBatchId: full.batchId });
       expect(forced.pruned.sort()).to.deep.equal([b1?.batchId, b2?.batchId].sort());
-      const collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('recommendations_')).sort();
+      const collections = (await db.listCollections({}, { nameOnly: true }).toArray())
+        .map((c) => c.name)
+        .filter((n) => n.startsWith('recommendations_'))
+        .sort();
       expect(collections).to.deep.equal([`recommendations_${full.batchId}`, `recommendations_${forced.batchId}`].sort());
       const statuses = Object.fromEntries((await db.collection<BatchDocument>(BATCHES).find().toArray()).map((b) => [b._id, b.status]));
-      expect(statuses).to.deep.equal({ [b1?.batchId as string]: 'pruned', [b2?.batchId as string]: 'pruned', [next.recordId as string]: 'pruned', [full.batchId]: 'superseded', [forced.batchId]: 'published' });
+      expect(statuses).to.deep.equal({
+        [b1?.batchId as string]: 'pruned',
+        [b2?.batchId as string]: 'pruned',
+        [next.recordId as string]: 'pruned',
+        [full.batchId]: 'superseded',
+        [forced.batchId]: 'published',
+      });
       const fullDocs = await batchDocs(db, full.batchId);
       const forcedView = await viewOf(db, forced.batchId, users);
       for (const [user, doc] of forcedView) {
-        if (user === users[0] || user === users[1]) expect(doc, `user ${user}`).to.deep.include({ computed_in: forced.batchId, items: fullDocs.get(user)?.items });
+        if (user === users[0] || user === users[1])
+          expect(doc, `user ${user}`).to.deep.include({ computed_in: forced.batchId, items: fullDocs.get(user)?.items });
         else expect(doc, `user ${user}`).to.deep.equal({ ...fullDocs.get(user), batch_id: forced.batchId });
       }
       // Rollback across the overlay: the full batch is served again.
@@ -283,7 +362,10 @@ describe('recommendations, end to end', function () {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const get = async (path: string, init?: RequestInit) => {
       const res = await fetch(`${base}${path}`, init);
-      return { status: res.status, body: res.headers.get('content-type')?.includes('json') && init?.method !== 'HEAD' ? ((await res.json()) as Record<string, unknown>) : null };
+      return {
+        status: res.status,
+        body: res.headers.get('content-type')?.includes('json') && init?.method !== 'HEAD' ? ((await res.json()) as Record<string, unknown>) : null,
+      };
     };
 
     expect((await get('/users/1/recommendations')).status, 'nothing published yet').to.equal(503);
@@ -310,7 +392,10 @@ describe('recommendations, end to end', function () {
       expect((await get(`/users/${user}/recommendations`, { method: 'POST' })).status).to.equal(405);
       expect((await get('/users/1/recommendations/extra')).status).to.equal(404);
       const health = await get('/health');
-      expect(health.body).to.deep.include({ status: 'ok', recommendations: { batch_id: first.batchId, switched_at: (await activeState(db))?.switched_at.toISOString() } });
+      expect(health.body).to.deep.include({
+        status: 'ok',
+        recommendations: { batch_id: first.batchId, switched_at: (await activeState(db))?.switched_at.toISOString() },
+      });
 
       // Poll while a full batch is computed and published.
       const firstDocs = await batchDocs(db, first.batchId);
@@ -340,13 +425,19 @@ describe('recommendations, end to end', function () {
       // overlay's list or the second batch's, named as the overlay; removed users get 404.
       sim.mutate({ updated: 2, deleted: 1, added: 1 });
       const gated = await daily(client, config, '2025-01-04');
-      const third = gated.recommendations?.status === 'published' ? (gated.recommendations.result as RecommendResult) : await recommendRun(client, config, {}, 'recommend-api-3');
+      const third =
+        gated.recommendations?.status === 'published'
+          ? (gated.recommendations.result as RecommendResult)
+          : await recommendRun(client, config, {}, 'recommend-api-3');
       expect(third).to.deep.include({ status: 'published', layout: 'overlay', previousBatchId: second.batchId });
       const live = new Set(ids(served(sim, 'users')));
       const gone = users.filter((u) => !live.has(u));
       expect(gone.length).to.be.greaterThan(0);
       const overlay = new Map((await db.collection<RecommendationDocument>(batchCollection(third.batchId)).find().toArray()).map((d) => [d.user_id, d]));
-      expect(overlay.size).to.equal(third.documents).and.to.equal(third.computed + (third.removed as number)).and.to.be.below(live.size);
+      expect(overlay.size)
+        .to.equal(third.documents)
+        .and.to.equal(third.computed + (third.removed as number))
+        .and.to.be.below(live.size);
       expect(third.removed).to.equal(gone.length);
       for (const user of new Set([...users, ...live])) {
         const res = await get(`/users/${user}/recommendations`);

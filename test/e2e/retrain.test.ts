@@ -46,7 +46,8 @@ describe('retraining, end to end', function () {
 
   const daily = (client: Client, date: string, extra: { drift?: boolean } = {}) =>
     client.workflow.execute<typeof dailyPipeline>('dailyPipeline', { workflowId: `daily-${date}`, taskQueue: config.taskQueue, args: [{ date, ...extra }] });
-  const retrainRun = (client: Client, id: string, input: RetrainInput) => client.workflow.execute<typeof retrain>('retrain', { workflowId: id, taskQueue: config.taskQueue, args: [input] });
+  const retrainRun = (client: Client, id: string, input: RetrainInput) =>
+    client.workflow.execute<typeof retrain>('retrain', { workflowId: id, taskQueue: config.taskQueue, args: [input] });
   const version = async (key: string) => (await db()).collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: key });
 
   let first: RetrainResult;
@@ -79,7 +80,9 @@ describe('retraining, end to end', function () {
       expect(c.tuning?.untried).to.equal(0);
       expect(c.tuning?.validation_ndcg10).to.equal(Math.max(...(c.tuning?.tried ?? []).map((t) => t.validation_ndcg10)));
     }
-    const best = [...first.candidates].sort((a, b) => (b.status === 'trained' && a.status === 'trained' ? (b.metrics['ndcg@10'] as number) - (a.metrics['ndcg@10'] as number) : 0))[0];
+    const best = [...first.candidates].sort((a, b) =>
+      b.status === 'trained' && a.status === 'trained' ? (b.metrics['ndcg@10'] as number) - (a.metrics['ndcg@10'] as number) : 0,
+    )[0];
     const bestKey = best?.status === 'trained' ? best.key : '';
     expect(first.decision.promoted).to.equal(bestKey);
     expect(first.decision.summary).to.match(new RegExp(`^promoted ${bestKey} \\(ndcg@10 0\\.\\d{4}, first champion\\)$`));
@@ -115,7 +118,11 @@ describe('retraining, end to end', function () {
 
     const shown = await runCli(['models', 'show', 'champion'], env);
     expect(shown.code, shown.stderr).to.equal(0);
-    expect(shown.stdout).to.include(`${bestKey}  (${promoted?.family}, champion, champion)`).and.include(`snapshot ${first.snapshotId}, split leave-last-out seed 7`).and.include(first.decision.summary).and.include('beats MostPopular');
+    expect(shown.stdout)
+      .to.include(`${bestKey}  (${promoted?.family}, champion, champion)`)
+      .and.include(`snapshot ${first.snapshotId}, split leave-last-out seed 7`)
+      .and.include(first.decision.summary)
+      .and.include('beats MostPopular');
     const listed = await runCli(['models', 'list'], env);
     expect(listed.stdout).to.match(new RegExp(`${bestKey}\\s+\\S+\\s+champion\\s+champion`));
   });
@@ -131,9 +138,13 @@ describe('retraining, end to end', function () {
     expect(again.champion?.metrics['ndcg@10']).to.equal(twin.metrics['ndcg@10']);
     expect(again.decision.promoted).to.equal(null);
     // The twin and the champion found the same items for every test user: the paired interval is exactly 0.
-    expect(again.decision.verdicts[0]?.failed[0]).to.match(/\(\+0\.0 %, needs \+2\.0 %\); paired 95 % interval of the difference over \d+ users \[\+0\.0000, \+0\.0000\]: it reaches 0, the difference may be noise$/);
+    expect(again.decision.verdicts[0]?.failed[0]).to.match(
+      /\(\+0\.0 %, needs \+2\.0 %\); paired 95 % interval of the difference over \d+ users \[\+0\.0000, \+0\.0000\]: it reaches 0, the difference may be noise$/,
+    );
     expect(again.decision.verdicts[0]?.interval).to.deep.include({ mean: 0, low: 0, high: 0, resamples: 1000 });
-    expect(again.decision.verdicts[1]?.failed).to.include('does not beat MostPopular: ' + `ndcg@10 ${again.baseline.metrics['ndcg@10']?.toFixed(4)} vs ${again.baseline.metrics['ndcg@10']?.toFixed(4)}`);
+    expect(again.decision.verdicts[1]?.failed).to.include(
+      'does not beat MostPopular: ' + `ndcg@10 ${again.baseline.metrics['ndcg@10']?.toFixed(4)} vs ${again.baseline.metrics['ndcg@10']?.toFixed(4)}`,
+    );
     expect(again.recommendations, 'nothing promoted, nothing recomputed').to.deep.equal([]);
     const d = await db();
     expect((await aliases(d)).get('champion')?.model_key).to.equal(champion);
@@ -157,7 +168,10 @@ describe('retraining, end to end', function () {
       expect(back.stdout).to.include(`champion: ${other} -> ${champion} (rolled back)`);
       expect((await aliases(d)).get('champion')?.model_key).to.equal(champion);
       expect((await version(other))?.status).to.equal('archived');
-      expect((await d.collection('recommendation_batches').findOne({ _id: (await activeState(d))?.batch_id as never }))?.model.key, 'recomputed with the champion rolled back to').to.equal(champion);
+      expect(
+        (await d.collection('recommendation_batches').findOne({ _id: (await activeState(d))?.batch_id as never }))?.model.key,
+        'recomputed with the champion rolled back to',
+      ).to.equal(champion);
       const log = await d.collection<AliasMove>(MODEL_ALIAS_LOG).find({ alias: 'champion' }).toArray();
       expect(log.map((m) => [m.from, m.to, m.kind])).to.deep.equal([
         [null, champion, 'promote'],
@@ -175,7 +189,10 @@ describe('retraining, end to end', function () {
       const challengerBatch = await d.collection('recommendation_batches').findOne({ _id: pointer?.batch_id as never });
       expect(challengerBatch).to.deep.include({ slot: 'challenger', users: 800, status: 'published' });
       expect(challengerBatch?.model.key).to.equal(other);
-      expect((await d.collection('recommendation_batches').findOne({ _id: (await activeState(d))?.batch_id as never }))?.model.key, 'the active batch is untouched').to.equal(champion);
+      expect(
+        (await d.collection('recommendation_batches').findOne({ _id: (await activeState(d))?.batch_id as never }))?.model.key,
+        'the active batch is untouched',
+      ).to.equal(champion);
     });
   });
 

@@ -20,7 +20,13 @@ describe('schedules and backfills', function () {
     stack = await getTestStack();
     sim = createSimulator({ seed: 'schedules', tracks: 200, users: 200 });
     const base = stack.config();
-    config = { ...base, apiUrl: await sim.listen(0), mongodbDb: `${stack.mongodbDb}_schedules`, taskQueue: 'schedules-test', http: { ...base.http, backoffMs: 50 } };
+    config = {
+      ...base,
+      apiUrl: await sim.listen(0),
+      mongodbDb: `${stack.mongodbDb}_schedules`,
+      taskQueue: 'schedules-test',
+      http: { ...base.http, backoffMs: 50 },
+    };
     env = stack.env({ MONGODB_DB: config.mongodbDb, TEMPORAL_TASK_QUEUE: config.taskQueue });
     connection = await Connection.connect({ address: stack.temporalAddress });
     client = new Client({ connection });
@@ -33,8 +39,12 @@ describe('schedules and backfills', function () {
   it('install creates the daily and the weekly retraining schedules, and installing again updates them in place', async () => {
     const created = await runCli(['schedule', 'install'], env);
     expect(created.code, created.stderr).to.equal(0);
-    expect(created.stdout).to.include('Schedule daily-pipeline created').and.match(/Next run of daily-pipeline: \d{4}-\d{2}-\d{2}T02:00:00\.000Z/);
-    expect(created.stdout).to.include('Schedule weekly-retrain created').and.match(/Next run of weekly-retrain: \d{4}-\d{2}-\d{2}T04:00:00\.000Z/);
+    expect(created.stdout)
+      .to.include('Schedule daily-pipeline created')
+      .and.match(/Next run of daily-pipeline: \d{4}-\d{2}-\d{2}T02:00:00\.000Z/);
+    expect(created.stdout)
+      .to.include('Schedule weekly-retrain created')
+      .and.match(/Next run of weekly-retrain: \d{4}-\d{2}-\d{2}T04:00:00\.000Z/);
     const nextRetrain = new Date(/Next run of weekly-retrain: (\S+)/.exec(created.stdout)?.[1] ?? '');
     expect(nextRetrain.getUTCDay(), 'a Sunday').to.equal(0);
     const again = await runCli(['schedule', 'install'], env);
@@ -51,7 +61,9 @@ describe('schedules and backfills', function () {
     expect(weekly.action).to.include({ type: 'startWorkflow', workflowType: 'retrain', taskQueue: 'schedules-test' });
     expect(weekly.action.type === 'startWorkflow' && weekly.action.args).to.deep.equal([{ trigger: 'schedule' }]);
     const list = await runCli(['schedule', 'list'], env);
-    expect(list.stdout).to.match(/daily-pipeline\s+dailyPipeline\s+active/).and.match(/weekly-retrain\s+retrain\s+active/);
+    expect(list.stdout)
+      .to.match(/daily-pipeline\s+dailyPipeline\s+active/)
+      .and.match(/weekly-retrain\s+retrain\s+active/);
     expect((await runCli(['schedule', 'delete', '--id', 'weekly-retrain'], env)).code).to.equal(0);
   });
 
@@ -88,7 +100,12 @@ describe('schedules and backfills', function () {
   it('backfill runs one pipeline per date, skips dates already done, and runs a failed date again', async () => {
     const first = await withWorker(config, () => runCli(['backfill', '--from', '2026-03-01', '--to', '2026-03-03', '--json'], env));
     expect(first.code, first.stderr).to.equal(0);
-    const report = JSON.parse(first.stdout) as { completed: number; skipped: number; failed: number; dates: { date: string; outcome: string; workflowId: string }[] };
+    const report = JSON.parse(first.stdout) as {
+      completed: number;
+      skipped: number;
+      failed: number;
+      dates: { date: string; outcome: string; workflowId: string }[];
+    };
     expect(report).to.include({ completed: 3, skipped: 0, failed: 0 });
     expect(report.dates.map((d) => [d.date, d.workflowId])).to.deep.equal([
       ['2026-03-01', 'daily-2026-03-01'],

@@ -28,7 +28,8 @@ function leaks(where: string, text: string): string[] {
 }
 
 /** Payload bytes as text, so a JSON or base64 payload is searched as it is stored. */
-const asText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : typeof v === 'bigint' ? String(v) : v));
+const asText = (value: unknown) =>
+  JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : typeof v === 'bigint' ? String(v) : v));
 
 function filesUnder(dir: string): string[] {
   let entries: string[];
@@ -70,7 +71,14 @@ describe('secrets stay secret (worker, CLI, Temporal, the database)', function (
     const taskQueue = `secrets-${process.pid}`;
     // FerretDB on SQLite takes any user and password (PLAIN); MongoDB with auth would check them.
     const uri = `${stack.mongodbUri.replace('mongodb://', `mongodb://moovi:${PASSWORD}@`)}${stack.mongodbUri.includes('?') ? '&' : '?'}authMechanism=PLAIN`;
-    const env = stack.env({ MONGODB_URI: uri, MONGODB_DB: dbName, TEMPORAL_TASK_QUEUE: taskQueue, ALERT_WEBHOOK_URL: hook.url, MOOVITAMIX_API_URL: await sim.listen(0), MOOVITAMIX_HTTP_BACKOFF_MS: '20' });
+    const env = stack.env({
+      MONGODB_URI: uri,
+      MONGODB_DB: dbName,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ALERT_WEBHOOK_URL: hook.url,
+      MOOVITAMIX_API_URL: await sim.listen(0),
+      MOOVITAMIX_HTTP_BACKOFF_MS: '20',
+    });
     const found: string[] = [];
     // The search finds a secret where there is one.
     expect(leaks('the URI itself', uri)).to.have.length(1);
@@ -97,7 +105,10 @@ describe('secrets stay secret (worker, CLI, Temporal, the database)', function (
     const daily = await run('run', ['run', '--date', DATE, '--wait', '--json']);
     expect(daily.stdout, daily.stderr).to.include(`daily-${DATE}`);
     expect(hook.received[0]?.status, 'the webhook refused once').to.equal(500);
-    expect(hook.received.filter((r) => r.status === 200 && r.body.text.includes('orphan_users')), 'then the alerts were delivered').to.not.be.empty;
+    expect(
+      hook.received.filter((r) => r.status === 200 && r.body.text.includes('orphan_users')),
+      'then the alerts were delivered',
+    ).to.have.length.greaterThan(0);
 
     for (const [name, args] of [
       ['status', ['status']],
@@ -136,7 +147,12 @@ describe('secrets stay secret (worker, CLI, Temporal, the database)', function (
         const handle = client.workflow.getHandle(info.workflowId, info.runId);
         const described = await handle.describe();
         const history = await handle.fetchHistory();
-        found.push(...leaks(`${info.workflowId}: description (memo, search attributes)`, asText({ memo: described.memo, attrs: described.searchAttributes, raw: described.raw })));
+        found.push(
+          ...leaks(
+            `${info.workflowId}: description (memo, search attributes)`,
+            asText({ memo: described.memo, attrs: described.searchAttributes, raw: described.raw }),
+          ),
+        );
         found.push(...leaks(`${info.workflowId}: history (inputs, results, failures)`, asText(history)));
         workflows += 1;
       }

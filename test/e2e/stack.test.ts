@@ -177,7 +177,9 @@ describe('moovitamix stack beside a Moovitamix API already running on this machi
   it('up uses it and starts no simulator; status shows it as the external API', async () => {
     const up = await runCli(['stack', 'up'], env);
     expect(up.code, up.stdout + up.stderr).to.equal(0);
-    expect(up.stdout).to.include(`simulator not started: the Moovitamix API already answers at ${env.MOOVITAMIX_API_URL} (external, not managed by this stack)`);
+    expect(up.stdout).to.include(
+      `simulator not started: the Moovitamix API already answers at ${env.MOOVITAMIX_API_URL} (external, not managed by this stack)`,
+    );
     const components: ComponentStatus[] = JSON.parse((await runCli(['stack', 'status', '--json'], env)).stdout);
     expect(components.map((c) => [c.component, c.state])).to.deep.equal([
       ['temporal', 'running'],
@@ -185,7 +187,12 @@ describe('moovitamix stack beside a Moovitamix API already running on this machi
       ['simulator', 'external'],
       ['worker', 'running'],
     ]);
-    expect(components[2]).to.deep.include({ pid: null, address: env.MOOVITAMIX_API_URL, detail: 'the Moovitamix API on this machine, not managed by this stack', logFile: null });
+    expect(components[2]).to.deep.include({
+      pid: null,
+      address: env.MOOVITAMIX_API_URL,
+      detail: 'the Moovitamix API on this machine, not managed by this stack',
+      logFile: null,
+    });
   });
 
   it('a daily run ingests from it', async () => {

@@ -77,14 +77,29 @@ describe('a worker killed mid-run', function () {
 
       const mongo = await stack.mongo();
       for (const name of SOURCE_NAMES) {
-        expect(result.sources[name], name).to.include({ status: 'COMPLETED', fetched: 3000, valid: 3000, inserted: 3000, updated: 0, unchanged: 0, duplicates: 0, pages: 30, complete: true });
+        expect(result.sources[name], name).to.include({
+          status: 'COMPLETED',
+          fetched: 3000,
+          valid: 3000,
+          inserted: 3000,
+          updated: 0,
+          unchanged: 0,
+          duplicates: 0,
+          pages: 30,
+          complete: true,
+        });
         const docs = await mongo.db(db).collection<RawDocument>(SOURCES[name].rawCollection).find().toArray();
         expect(docs, name).to.have.length(3000);
         expect(new Set(docs.map((d) => d._id)).size, `${name}: no duplicates`).to.equal(3000);
 
         // Page 1 is also read by the two probes of the run.
-        const counts = [...sim.requestCounts()].filter(([k]) => k.startsWith(`/${name}?`)).map(([k, v]) => [Number(k.split('=')[1]), k.endsWith('page=1') ? v - 2 : v] as const);
-        expect(counts.every(([, v]) => v >= 1 && v <= 2), `${name}: every page fetched once or twice`).to.equal(true);
+        const counts = [...sim.requestCounts()]
+          .filter(([k]) => k.startsWith(`/${name}?`))
+          .map(([k, v]) => [Number(k.split('=')[1]), k.endsWith('page=1') ? v - 2 : v] as const);
+        expect(
+          counts.every(([, v]) => v >= 1 && v <= 2),
+          `${name}: every page fetched once or twice`,
+        ).to.equal(true);
         const again = counts.filter(([, v]) => v === 2).length;
         expect(again, `${name}: pages fetched again`).to.be.at.most(ranges * STAGE_BATCH);
         expect(again, `${name}: not every page is fetched again`).to.be.lessThan(30);

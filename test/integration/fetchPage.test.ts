@@ -102,7 +102,9 @@ describe('fetchPage against a misbehaving API', function () {
   it('any other status fails at once, naming the URL and the status', async () => {
     const tooBig = await failure(fetchPage(http, url(1, 101)));
     expect(tooBig).to.include({ type: 'HttpFatalStatus', nonRetryable: true });
-    expect(tooBig.message).to.include(`GET ${url(1, 101)} answered 422`).and.include('less_than_equal');
+    expect(tooBig.message)
+      .to.include(`GET ${url(1, 101)} answered 422`)
+      .and.include('less_than_equal');
     const missing = await failure(fetchPage(http, url(1, 100, '/albums')));
     expect(missing).to.include({ type: 'HttpFatalStatus', nonRetryable: true });
     expect(missing.message).to.include('answered 404');
@@ -233,7 +235,13 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     expect(part).to.include({ pages: 3, fetched: 300, requests: 3 });
     expect(heartbeats).to.equal(3);
 
-    const retried: RangeFetched = await new MockActivityEnvironment({ attempt: 2 }).run(range, { source: 'tracks' as const, runId: 'resume', firstPage: 1, lastPage: 6, pageSize: 100 });
+    const retried: RangeFetched = await new MockActivityEnvironment({ attempt: 2 }).run(range, {
+      source: 'tracks' as const,
+      runId: 'resume',
+      firstPage: 1,
+      lastPage: 6,
+      pageSize: 100,
+    });
     const requested = sim.requestCounts();
     expect([1, 2, 3, 4, 5, 6].map((p) => requested.get(`/tracks?page=${p}`))).to.deep.equal([1, 1, 1, 1, 1, 1]);
     const invalid = sim.knobs.tracks.invalid.filter((i) => i < 600).length;
@@ -248,7 +256,13 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     // A page another attempt stored first keeps that attempt's copy: the range cannot vouch for it.
     const page2 = (await stagingCollection(db).findOne({ _id: stagedPageId('tracks', 'resume', 2) }))!;
     await stagingCollection(db).insertOne({ ...page2, _id: stagedPageId('tracks', 'raced', 2), run_id: 'raced' });
-    const raced: RangeFetched = await new MockActivityEnvironment({ attempt: 1 }).run(range, { source: 'tracks' as const, runId: 'raced', firstPage: 1, lastPage: 3, pageSize: 100 });
+    const raced: RangeFetched = await new MockActivityEnvironment({ attempt: 1 }).run(range, {
+      source: 'tracks' as const,
+      runId: 'raced',
+      firstPage: 1,
+      lastPage: 3,
+      pageSize: 100,
+    });
     expect(raced).to.include({ pages: 3, fetched: 300 });
     expect(raced).to.not.have.property('digest');
     await deleteStagedPages(db, 'tracks', 'raced', 3, 4);
@@ -266,19 +280,27 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
       const input = (runId: string) => ({ source: 'tracks' as const, runId, firstPage: 1, lastPage: 4, pageSize: 100 });
       const inline: FetchStats = await new MockActivityEnvironment().run((i: PageRangeInput) => fetchPageRange(base, i), input('inline'));
       sim.faults.add({ kind: 'truncated', times: 1 });
-      const threaded: FetchStats = await new MockActivityEnvironment().run((i: PageRangeInput) => fetchPageRange({ ...base, staging: pool }, i), input('threads'));
+      const threaded: FetchStats = await new MockActivityEnvironment().run(
+        (i: PageRangeInput) => fetchPageRange({ ...base, staging: pool }, i),
+        input('threads'),
+      );
       expect(threaded.retries.parse, 'the truncated body').to.equal(1);
       expect({ ...threaded, requests: 0, retries: null, bytes: 0 }).to.deep.equal({ ...inline, requests: 0, retries: null, bytes: 0 });
       const pages = async (runId: string) =>
-        (await stagingCollection(db).find({ run_id: runId }).sort({ page: 1 }).toArray()).map(({ _id, run_id, fetched_at, bytes, requests, retries, records, ...rest }) => ({
-          ...rest,
-          records: decodeRecords({ records, format: rest.format }),
-        }));
+        (await stagingCollection(db).find({ run_id: runId }).sort({ page: 1 }).toArray()).map(
+          ({ _id, run_id, fetched_at, bytes, requests, retries, records, ...rest }) => ({
+            ...rest,
+            records: decodeRecords({ records, format: rest.format }),
+          }),
+        );
       const [a, b] = [await pages('inline'), await pages('threads')];
       expect(a).to.have.length(4);
       expect(b).to.deep.equal(a);
-      const quarantined = async (runId: string) => (await quarantineCollection(db).find({ run_id: runId }).sort({ _id: 1 }).toArray()).map((q) => [q.key, q.record_json, q.issues]);
-      expect(await quarantined('threads')).to.deep.equal(await quarantined('inline')).and.to.have.length.greaterThan(0);
+      const quarantined = async (runId: string) =>
+        (await quarantineCollection(db).find({ run_id: runId }).sort({ _id: 1 }).toArray()).map((q) => [q.key, q.record_json, q.issues]);
+      expect(await quarantined('threads'))
+        .to.deep.equal(await quarantined('inline'))
+        .and.to.have.length.greaterThan(0);
     } finally {
       await pool.close();
     }

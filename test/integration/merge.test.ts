@@ -46,13 +46,26 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     await stagePages(db, source, runOf(runId), pages);
     return runMerge(runId, pages.length, options);
   };
-  const runMerge = (runId: string, pages: number, { complete = true, partitionRecords }: { complete?: boolean; partitionRecords?: number } = {}): Promise<MergeStats> => {
+  const runMerge = (
+    runId: string,
+    pages: number,
+    { complete = true, partitionRecords }: { complete?: boolean; partitionRecords?: number } = {},
+  ): Promise<MergeStats> => {
     const input: MergeInput = { source: 'tracks', runId: runOf(runId), pages, complete, expectedRecords: 0 };
     return new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords, sources: { ...SOURCES, tracks: source } }, i), input);
   };
   const raw = () => rawCollection(db, source);
   const curated = () => db.collection<{ _id: string; name?: string }>(source.curatedCollection);
-  const counts = (partial: Partial<MergeStats>): MergeStats => ({ inserted: 0, updated: 0, unchanged: 0, duplicates: 0, tombstoned: 0, historyVersions: 0, curatedDocuments: 0, ...partial });
+  const counts = (partial: Partial<MergeStats>): MergeStats => ({
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    duplicates: 0,
+    tombstoned: 0,
+    historyVersions: 0,
+    curatedDocuments: 0,
+    ...partial,
+  });
 
   it('inserts new records, builds the curated collection with typed fields', async () => {
     const stats = await merge('run-1', [tracks(1, 100), tracks(101, 150)]);
@@ -74,11 +87,19 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(await merge('run-1', [records.slice(0, 20), records.slice(20)])).to.deep.equal(counts({ inserted: 32, curatedDocuments: 32 }));
     const fresh = await readSourceRun(db, 'tracks', runOf('run-1'));
     // The same pages as an older worker staged them: three fields a line, no format.
-    const pages = await stagingCollection(db).find({ run_id: runOf('run-1') }).sort({ page: 1 }).toArray();
+    const pages = await stagingCollection(db)
+      .find({ run_id: runOf('run-1') })
+      .sort({ page: 1 })
+      .toArray();
     expect(pages.every((p) => p.format === RECORDS_WITH_FACTS)).to.equal(true);
     const old = (p: (typeof pages)[number]) => {
       const { format: _f, ...rest } = p;
-      return { ...rest, _id: p._id.replace(runOf('run-1'), runOf('run-old')), run_id: runOf('run-old'), records: new Binary(gzipRecords(recordsText(decodeRecords(p).map(([k, h, , j]) => [k, h, j] as unknown as StagedRecord))).subarray()) };
+      return {
+        ...rest,
+        _id: p._id.replace(runOf('run-1'), runOf('run-old')),
+        run_id: runOf('run-old'),
+        records: new Binary(gzipRecords(recordsText(decodeRecords(p).map(([k, h, , j]) => [k, h, j] as unknown as StagedRecord))).subarray()),
+      };
     };
     source = { ...SOURCES.tracks, rawCollection: `raw_tracks_m${n}_old`, curatedCollection: `tracks_m${n}_old` };
     await stagingCollection(db).insertMany(pages.map(old));
@@ -113,11 +134,16 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
 
   it('a changed snapshot: updated records keep their prior version in history, absent ones are tombstoned, new ones inserted', async () => {
     await merge('run-1', [tracks(1, 100)]);
-    const changed = tracks(1, 100).filter((t) => t.id > 10).map((t) => (t.id <= 15 ? named(t.id, 'Renamed') : t));
+    const changed = tracks(1, 100)
+      .filter((t) => t.id > 10)
+      .map((t) => (t.id <= 15 ? named(t.id, 'Renamed') : t));
     const stats = await merge('run-2', [[...changed, ...tracks(101, 103)]]);
     expect(stats).to.deep.equal(counts({ inserted: 3, updated: 5, unchanged: 85, tombstoned: 10, historyVersions: 5, curatedDocuments: 8 }));
     const gone = await raw().findOne({ _id: '3' });
-    expect(gone).to.include({ deleted_in_run: runOf('run-2') }).and.to.have.property('deleted_at').that.is.instanceOf(Date);
+    expect(gone)
+      .to.include({ deleted_in_run: runOf('run-2') })
+      .and.to.have.property('deleted_at')
+      .that.is.instanceOf(Date);
     expect(gone?.record, 'tombstoned, never removed').to.deep.equal(track(3));
     const renamed = await raw().findOne({ _id: '12' });
     expect(renamed).to.include({ version_run: runOf('run-2'), first_seen_run: runOf('run-1') });
@@ -169,13 +195,29 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
 
   it('a merge that died mid-way, retried, ends as a clean one would: exact counts, one history version per update, curated exact', async () => {
     await merge('run-1', [tracks(1, 400)], { partitionRecords: 100 });
-    const next = tracks(1, 400).filter((t) => t.id % 10 !== 0).map((t) => (t.id % 7 === 0 ? named(t.id, 'Changed') : t));
+    const next = tracks(1, 400)
+      .filter((t) => t.id % 10 !== 0)
+      .map((t) => (t.id % 7 === 0 ? named(t.id, 'Changed') : t));
     await stagePages(db, source, runOf('run-2'), [next]);
     // The curated transform fails for one key on the first attempt: buckets before it are written, those after are not.
     let failures = 1;
-    const failing: SourceDescription = { ...source, curate: (r) => (r.id === 399 && failures-- > 0 ? (() => { throw new Error('worker died'); })() : source.curate(r)) };
+    const failing: SourceDescription = {
+      ...source,
+      curate: (r) =>
+        r.id === 399 && failures-- > 0
+          ? (() => {
+              throw new Error('worker died');
+            })()
+          : source.curate(r),
+    };
     const attempt = (desc: SourceDescription) =>
-      new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords: 100, sources: { ...SOURCES, tracks: desc } }, i), { source: 'tracks', runId: runOf('run-2'), pages: 1, complete: true, expectedRecords: 0 } as MergeInput);
+      new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords: 100, sources: { ...SOURCES, tracks: desc } }, i), {
+        source: 'tracks',
+        runId: runOf('run-2'),
+        pages: 1,
+        complete: true,
+        expectedRecords: 0,
+      } as MergeInput);
     let died: unknown;
     await attempt(failing).catch((err: unknown) => (died = err));
     expect(String(died)).to.contain('worker died');
@@ -195,7 +237,9 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     await merge('run-1', [tracks(1, 50)]);
     const before = await db.collection(`${source.rawCollection}_keys`).findOne({ _id: 'meta' } as never);
     expect(await merge('run-2', [tracks(1, 50)])).to.deep.equal(counts({ unchanged: 50 }));
-    expect(await db.collection(`${source.rawCollection}_keys`).findOne({ _id: 'meta' } as never), 'an unchanged run leaves the key index alone').to.deep.equal(before);
+    expect(await db.collection(`${source.rawCollection}_keys`).findOne({ _id: 'meta' } as never), 'an unchanged run leaves the key index alone').to.deep.equal(
+      before,
+    );
 
     // A run that died after writing curated for a key, and was never retried.
     await markKeyIndexWriting(db, source, runOf('run-dead'));
@@ -230,7 +274,10 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const stats = await merge('run-d', pages);
     expect(stats).to.include({ inserted: 19, duplicates: 2 });
     expect((await raw().findOne({ _id: '4' }))?.record.name).to.equal('Track 4');
-    const copies = await quarantineCollection(db).find({ run_id: runOf('run-d'), reason: 'duplicate' }).sort({ page: 1 }).toArray();
+    const copies = await quarantineCollection(db)
+      .find({ run_id: runOf('run-d'), reason: 'duplicate' })
+      .sort({ page: 1 })
+      .toArray();
     expect(copies.map((q) => [q.page, q.key, JSON.parse(q.record_json).name])).to.deep.equal([
       [2, '4', 'Copy on page 2'],
       [3, '4', 'Copy on page 3'],
@@ -255,7 +302,14 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
       const logger = new DefaultLogger('INFO', (entry) => {
         if (entry.message === 'source merged') repeated = entry.meta?.repeatOf;
       });
-      const input: MergeInput = { source: 'tracks', runId: runOf(runId), pages, complete: options.complete ?? true, expectedRecords: 0, ...(options.ranges ? { ranges: options.ranges } : {}) };
+      const input: MergeInput = {
+        source: 'tracks',
+        runId: runOf(runId),
+        pages,
+        complete: options.complete ?? true,
+        expectedRecords: 0,
+        ...(options.ranges ? { ranges: options.ranges } : {}),
+      };
       const stats = await new MockActivityEnvironment(undefined, { logger }).run(
         (i: MergeInput) => mergeSource({ db, repeatPages: options.repeatPages, sources: { ...SOURCES, tracks: source } }, i),
         input,
@@ -288,7 +342,10 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
       // One record changed on page 2: merged in full; its pages are then the ones repeated.
       const changed = [tracks(1, 60), [...tracks(61, 99), named(100, 'Changed')]];
       await stagePages(db, source, runOf('run-4'), changed);
-      expect(await observed('run-4', 2)).to.deep.equal({ stats: counts({ unchanged: 99, updated: 1, historyVersions: 1, curatedDocuments: 1 }), repeated: undefined });
+      expect(await observed('run-4', 2)).to.deep.equal({
+        stats: counts({ unchanged: 99, updated: 1, historyVersions: 1, curatedDocuments: 1 }),
+        repeated: undefined,
+      });
       await stagePages(db, source, runOf('run-5'), changed);
       expect(await observed('run-5', 2)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: runOf('run-4') });
       // The same records on pages cut differently: merged in full (and nothing changes).
@@ -296,9 +353,12 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
       expect(await observed('run-6', 1)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });
     });
 
-    it('is recognised from the digests of the fetch\'s ranges without reading a page; a range that differs is merged in full, ranges that do not tile the pages are not used', async () => {
+    it("is recognised from the digests of the fetch's ranges without reading a page; a range that differs is merged in full, ranges that do not tile the pages are not used", async () => {
       await merge('run-1', pages);
-      const digestsOf = async (runId: string) => [(await findStagedPage(db, 'tracks', runOf(runId), 1))?.digest, (await findStagedPage(db, 'tracks', runOf(runId), 2))?.digest];
+      const digestsOf = async (runId: string) => [
+        (await findStagedPage(db, 'tracks', runOf(runId), 1))?.digest,
+        (await findStagedPage(db, 'tracks', runOf(runId), 2))?.digest,
+      ];
       await stagePages(db, source, runOf('run-2'), pages);
       const [d1, d2] = await digestsOf('run-2');
       const ranges = [
@@ -309,7 +369,10 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
       expect(await deleteStagedPages(db, 'tracks', runOf('run-2'), 2, 8)).to.equal(2);
       expect(await observed('run-2', 2, { ranges })).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: runOf('run-1') });
       await stagePages(db, source, runOf('run-3'), pages);
-      expect((await observed('run-3', 2, { ranges: [{ firstPage: 1, lastPage: 2, digest: rangeDigest([d1, d2]) as string }] })).repeated, 'one range over both pages').to.equal(runOf('run-1'));
+      expect(
+        (await observed('run-3', 2, { ranges: [{ firstPage: 1, lastPage: 2, digest: rangeDigest([d1, d2]) as string }] })).repeated,
+        'one range over both pages',
+      ).to.equal(runOf('run-1'));
 
       // A range whose pages differ: merged in full, from the pages.
       await stagePages(db, source, runOf('run-4'), pages);
@@ -355,7 +418,9 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const stats = await merge('run-2', next, { partitionRecords: 97 });
     const sevens = Math.floor(1200 / 7);
     const elevens = Math.floor(1200 / 11) - Math.floor(1200 / 77);
-    expect(stats).to.deep.equal(counts({ updated: elevens, unchanged: 1200 - sevens - elevens, tombstoned: sevens, historyVersions: elevens, curatedDocuments: elevens }));
+    expect(stats).to.deep.equal(
+      counts({ updated: elevens, unchanged: 1200 - sevens - elevens, tombstoned: sevens, historyVersions: elevens, curatedDocuments: elevens }),
+    );
     expect(await curated().countDocuments()).to.equal(1200 - sevens);
     expect(await raw().countDocuments()).to.equal(1200);
   });

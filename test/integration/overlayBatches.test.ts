@@ -44,7 +44,11 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     // 40 users over 30 tracks; users 36-40 have no history.
     await db.collection('tracks').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: String(i + 1), id: i + 1, genres: 'rock' })) as never[]);
     await db.collection('users').insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: String(i + 1), id: i + 1, favorite_genres: 'Rock' })) as never[]);
-    await db.collection('raw_listen_history').insertMany(Array.from({ length: 35 }, (_, i) => ({ _id: String(i + 1), record: { user_id: i + 1, items: history(i + 1) }, deleted_at: null })) as never[]);
+    await db
+      .collection('raw_listen_history')
+      .insertMany(
+        Array.from({ length: 35 }, (_, i) => ({ _id: String(i + 1), record: { user_id: i + 1, items: history(i + 1) }, deleted_at: null })) as never[],
+      );
   });
   after(() => pool.close());
 
@@ -72,7 +76,9 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
   /** A full batch's own collection, as its readers see it. */
   async function wholeBatch(batchId: string): Promise<Map<number, Served>> {
     const docs = await db.collection<RecommendationDocument>(batchCollection(batchId)).find().toArray();
-    return new Map(docs.map((d) => [d.user_id, { items: d.items, cold_start: d.cold_start, model: d.model, computed_in: d.computed_in, batch_id: d.batch_id }]));
+    return new Map(
+      docs.map((d) => [d.user_id, { items: d.items, cold_start: d.cold_start, model: d.model, computed_in: d.computed_in, batch_id: d.batch_id }]),
+    );
   }
   const listsOnly = (m: Map<number, Served>) => new Map([...m].map(([u, s]) => [u, { items: s.items, cold_start: s.cold_start, model: s.model }]));
   const pointer = async () => (await activeState(db)) as StateDocument;
@@ -103,7 +109,10 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     const stateBefore = await pointer();
     const b = await run(() => prepareBatch(db, settings, { batchId: 'b', workflowId: 'wf-b', mode: 'incremental' }));
     expect(b).to.deep.include({ unchanged: true, baseBatchId: 'a', chunks: 0, users: 40, toCompute: 0, toCarry: 40, model: a.model });
-    expect(await run(() => prepareBatch(db, settings, { batchId: 'b', workflowId: 'wf-b', mode: 'incremental' })), 'a retried attempt').to.deep.equal({ ...b, fullBecause: null });
+    expect(await run(() => prepareBatch(db, settings, { batchId: 'b', workflowId: 'wf-b', mode: 'incremental' })), 'a retried attempt').to.deep.equal({
+      ...b,
+      fullBecause: null,
+    });
     expect(await perUserState()).to.equal(before);
     expect(await pointer()).to.deep.equal(stateBefore);
     expect(await recommendationCollections()).to.deep.equal([batchCollection('a')]);
@@ -125,7 +134,9 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     expect((JSON.parse(dayThree.get(3)?.items as string) as { track_id: number }[]).map((i) => i.track_id)).to.not.include.members([28, 29, 30]);
 
     // Refreshed (here: a refresh interval of 0), the fallback is refitted on today's counts: a new model, everyone computed.
-    const refit = await run(() => prepareBatch(db, { ...settings, fallbackRefreshHours: 0 }, { batchId: 'refit', workflowId: 'wf-refit', mode: 'incremental' }));
+    const refit = await run(() =>
+      prepareBatch(db, { ...settings, fallbackRefreshHours: 0 }, { batchId: 'refit', workflowId: 'wf-refit', mode: 'incremental' }),
+    );
     expect(refit.model.key).to.not.equal(a.model.key);
     expect(refit).to.deep.include({ layout: 'full', toCompute: 40 });
     expect(refit.fullBecause).to.include('the model changed');
@@ -139,7 +150,11 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
 
   it('a champion: overlays resolve to exactly the lists a full batch computes, removed users included; rollback; pruning keeps chain bases; compaction', async () => {
     const lists = Array.from({ length: 35 }, (_, i) => history(i + 1).map((t) => t - 1));
-    const model = fitItemKnn(interactionsFromLists(lists, 30), Float64Array.from({ length: 30 }, (_, i) => i + 1), { neighbors: 10 });
+    const model = fitItemKnn(
+      interactionsFromLists(lists, 30),
+      Float64Array.from({ length: 30 }, (_, i) => i + 1),
+      { neighbors: 10 },
+    );
     await setAlias(db, 'champion', (await registerModel(db, { name: 'knn-overlay', model }))._id, 'test');
     expect(await build('d')).to.deep.include({ layout: 'full', toCompute: 40, baseBatchId: 'c' });
     await run(() => publishBatch(db, 'd'));
@@ -232,7 +247,10 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     await run(() => publishBatch(db, 'm1'));
     expect(await batchDoc('m1')).to.deep.include({ spares: 2, masked_tracks: [] });
     const stored = await db.collection<RecommendationDocument>(batchCollection('m1')).find().toArray();
-    expect(stored.every((d) => d.count === 5 && (JSON.parse(d.spares as string) as unknown[]).length === 2), 'k tracks served, 2 spares after them').to.equal(true);
+    expect(
+      stored.every((d) => d.count === 5 && (JSON.parse(d.spares as string) as unknown[]).length === 2),
+      'k tracks served, 2 spares after them',
+    ).to.equal(true);
 
     // The track most lists hold goes: every list keeps 5 live tracks of its 7, so none is recomputed.
     const holders = new Map<number, number>();
@@ -246,19 +264,32 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     expect((await batchDoc('m2')).masked_tracks).to.deep.equal([top]);
     expect((await pointer()).masked_tracks).to.deep.equal([top]);
     const viewM2 = await served(await pointer());
-    for (const list of viewM2.values()) expect((JSON.parse(list.items) as { track_id: number }[]).map((i) => i.track_id)).to.have.lengthOf(5).and.not.include(top);
+    for (const list of viewM2.values())
+      expect((JSON.parse(list.items) as { track_id: number }[]).map((i) => i.track_id))
+        .to.have.lengthOf(5)
+        .and.not.include(top);
     const full2 = await build('m2-full', 'full', spared);
     expect(full2.toCompute).to.equal(41);
     expect(listsOnly(viewM2)).to.deep.equal(listsOnly(await wholeBatch('m2-full')));
     await run(() => abandonBatch(db, 'm2-full', 'test'));
     // The same data again: nothing to publish, the mask is the same.
-    expect(await run(() => prepareBatch(db, { ...settings, ...spared }, { batchId: 'm2-again', workflowId: 'wf-m2-again', mode: 'incremental' }))).to.deep.include({ unchanged: true });
+    expect(
+      await run(() => prepareBatch(db, { ...settings, ...spared }, { batchId: 'm2-again', workflowId: 'wf-m2-again', mode: 'incremental' })),
+    ).to.deep.include({ unchanged: true });
 
     // Two more of the most held go: a list that held all three has only 4 of its 7 left and is computed again.
-    const next = [...holders].filter(([t]) => t !== top).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 2).map(([t]) => t);
+    const next = [...holders]
+      .filter(([t]) => t !== top)
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, 2)
+      .map(([t]) => t);
     for (const t of next) await db.collection('tracks').deleteOne({ _id: String(t) as never });
     const gone = new Set([top, ...next]);
-    const outOfSpares = stored.filter((d) => (JSON.parse(d.items) as { track_id: number }[]).concat(JSON.parse(d.spares as string) as { track_id: number }[]).filter((i) => gone.has(i.track_id)).length > 2).length;
+    const outOfSpares = stored.filter(
+      (d) =>
+        (JSON.parse(d.items) as { track_id: number }[]).concat(JSON.parse(d.spares as string) as { track_id: number }[]).filter((i) => gone.has(i.track_id))
+          .length > 2,
+    ).length;
     expect(outOfSpares, 'some lists run out of spares').to.be.greaterThan(0);
     const m3 = await build('m3', 'incremental', spared);
     expect(m3).to.deep.include({ layout: 'overlay', toCompute: outOfSpares });

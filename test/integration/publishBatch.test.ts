@@ -30,9 +30,13 @@ describe('recommendation batches (real MongoDB-protocol server)', function () {
     // 25 users over 30 tracks; users 21-25 have no history.
     await db.collection('tracks').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: String(i + 1), id: i + 1, genres: 'rock' })) as never[]);
     await db.collection('users').insertMany(Array.from({ length: 25 }, (_, i) => ({ _id: String(i + 1), id: i + 1, favorite_genres: 'Rock' })) as never[]);
-    await db
-      .collection('raw_listen_history')
-      .insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: String(i + 1), record: { user_id: i + 1, items: [1 + (i % 30), 1 + ((i * 7) % 30), 1 + ((i * 13 + 5) % 30)] }, deleted_at: null })) as never[]);
+    await db.collection('raw_listen_history').insertMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        _id: String(i + 1),
+        record: { user_id: i + 1, items: [1 + (i % 30), 1 + ((i * 7) % 30), 1 + ((i * 13 + 5) % 30)] },
+        deleted_at: null,
+      })) as never[],
+    );
   });
   after(() => pool.close());
 
@@ -90,9 +94,20 @@ describe('recommendation batches (real MongoDB-protocol server)', function () {
     // A registered champion: a model that stays the same while the listens change.
     const histories = await db.collection('raw_listen_history').find().toArray();
     const itemIds = Float64Array.from({ length: 30 }, (_, i) => i + 1);
-    const model = fitMostPopular(interactionsFromLists(histories.map((h) => (h.record.items as number[]).map((t) => t - 1)), 30), itemIds);
+    const model = fitMostPopular(
+      interactionsFromLists(
+        histories.map((h) => (h.record.items as number[]).map((t) => t - 1)),
+        30,
+      ),
+      itemIds,
+    );
     await setAlias(db, 'champion', (await registerModel(db, { name: 'popular-test', model }))._id, 'test');
-    expect(await build('f', 'incremental')).to.deep.include({ baseBatchId: 'c', toCompute: 25, toCarry: 0, fullBecause: 'the model changed (' + (await activeBatchModel()) + ' -> popular-test@1)' });
+    expect(await build('f', 'incremental')).to.deep.include({
+      baseBatchId: 'c',
+      toCompute: 25,
+      toCarry: 0,
+      fullBecause: 'the model changed (' + (await activeBatchModel()) + ' -> popular-test@1)',
+    });
     await run(() => publishBatch(db, 'f'));
 
     await db.collection('raw_listen_history').updateOne({ _id: '3' as never }, { $set: { 'record.items': [30, 29, 28] } });

@@ -18,7 +18,8 @@ import { getTestStack } from '../support/testStack.js';
 describe('model registry (real MongoDB-protocol server)', function () {
   this.timeout(120_000);
   let db: Db;
-  const modelOf = (n: number): RecommenderModel => fitMostPopular(interactionsFromLists([[0, 1], Array.from({ length: n }, (_, i) => i % 4)], 4), Float64Array.from([1, 2, 3, 4]));
+  const modelOf = (n: number): RecommenderModel =>
+    fitMostPopular(interactionsFromLists([[0, 1], Array.from({ length: n }, (_, i) => i % 4)], 4), Float64Array.from([1, 2, 3, 4]));
 
   before(async () => {
     const stack = await getTestStack();
@@ -45,7 +46,14 @@ describe('model registry (real MongoDB-protocol server)', function () {
     const b = await registerModel(db, { name: 'alias', model: modelOf(2) });
     await setAlias(db, 'champion', a._id, 'test');
     await setAlias(db, 'challenger', b._id, 'test');
-    await db.collection(STATE).insertOne({ _id: CHALLENGER_ID, batch_id: 'x', collection: 'recommendations_x', previous_batch_id: null, switched_at: new Date(), reason: 'test' } as never);
+    await db.collection(STATE).insertOne({
+      _id: CHALLENGER_ID,
+      batch_id: 'x',
+      collection: 'recommendations_x',
+      previous_batch_id: null,
+      switched_at: new Date(),
+      reason: 'test',
+    } as never);
     let refused: Error | undefined;
     await setAlias(db, 'challenger', a._id, 'test').catch((e: Error) => (refused = e));
     expect(refused?.message).to.equal(`${a._id} is the champion: it cannot be its own challenger`);
@@ -62,7 +70,16 @@ describe('model registry (real MongoDB-protocol server)', function () {
     const activities = createTrainingActivities({ db, settings: defaultTrainingSettings(), canaryEnabled: () => false });
     const baseline = { key: 'most-popular (baseline)', family: 'most-popular', metrics: { 'ndcg@10': 0.1 } };
     const err = await activities
-      .decideRetraining({ runId: 'retrain-moved', trigger: 'manual', snapshotId: 'snap-x', seed: 1, candidates: [{ key: 'alias@9', family: 'most-popular', metrics: { 'ndcg@10': 0.9, 'coverage@20': 1 } }], baseline, champion: { key: 'alias@1', family: 'most-popular', metrics: { 'ndcg@10': 0.2 } }, skipped: [] })
+      .decideRetraining({
+        runId: 'retrain-moved',
+        trigger: 'manual',
+        snapshotId: 'snap-x',
+        seed: 1,
+        candidates: [{ key: 'alias@9', family: 'most-popular', metrics: { 'ndcg@10': 0.9, 'coverage@20': 1 } }],
+        baseline,
+        champion: { key: 'alias@1', family: 'most-popular', metrics: { 'ndcg@10': 0.2 } },
+        skipped: [],
+      })
       .catch((e: Error & { type?: string }) => e);
     expect((err as { type?: string }).type).to.equal('ChampionMoved');
     expect((err as Error).message).to.equal(`the champion moved during this retraining (alias@1 -> ${current}): nothing decided; retrain again`);

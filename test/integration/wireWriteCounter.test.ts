@@ -28,10 +28,17 @@ describe('wire write counter (bench:daily)', function () {
     const a = db.collection<{ _id: string; v: number }>('a');
     await a.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: `k${i}`, v: i })));
     counter.take();
-    await a.insertMany([{ _id: 'x', v: 1 }, { _id: 'y', v: 1 }, { _id: 'z', v: 2 }]);
+    await a.insertMany([
+      { _id: 'x', v: 1 },
+      { _id: 'y', v: 1 },
+      { _id: 'z', v: 2 },
+    ]);
     await a.updateOne({ _id: 'k0' }, { $set: { v: 100 } });
     await a.updateOne({ _id: 'k1' }, { $set: { v: 1 } }); // unchanged: a statement, no write
-    await a.bulkWrite([{ updateOne: { filter: { _id: 'k2' }, update: { $set: { v: 7 } } } }, { updateOne: { filter: { _id: 'k3' }, update: { $set: { v: 3 } } } }]);
+    await a.bulkWrite([
+      { updateOne: { filter: { _id: 'k2' }, update: { $set: { v: 7 } } } },
+      { updateOne: { filter: { _id: 'k3' }, update: { $set: { v: 3 } } } },
+    ]);
     await a.updateMany({ v: 1 }, { $set: { v: 9 } }); // x, y and k1
     await a.deleteMany({ v: 9 });
     await a.find({}).toArray(); // reads are not counted

@@ -27,9 +27,14 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
   child.stdout?.on('data', (d: Buffer) => (out += d));
   child.stderr?.on('data', (d: Buffer) => (out += d));
   const worker = { child, output: () => out };
-  await until(() => out.includes('Worker polling'), 60_000, 'the worker polls', () => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited (${child.exitCode ?? child.signalCode}): ${out}`);
-  });
+  await until(
+    () => out.includes('Worker polling'),
+    60_000,
+    'the worker polls',
+    () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited (${child.exitCode ?? child.signalCode}): ${out}`);
+    },
+  );
   return worker;
 }
 
@@ -89,7 +94,10 @@ export async function expectExactRun(db: Db, sim: Simulator, result: DailyPipeli
     const raw = await db.collection<RawDocument>(SOURCES[name].rawCollection).find().toArray();
     expect(raw, `${name}: raw documents`).to.have.length(records);
     expect(new Set(raw.map((d) => d._id)).size, `${name}: no duplicate keys`).to.equal(records);
-    expect(raw.filter((d) => (d as { deleted_at?: unknown }).deleted_at != null), `${name}: nothing tombstoned`).to.have.length(0);
+    expect(
+      raw.filter((d) => (d as { deleted_at?: unknown }).deleted_at != null),
+      `${name}: nothing tombstoned`,
+    ).to.have.length(0);
   }
   expect(await db.collection('tracks').countDocuments()).to.equal(records);
   expect(await db.collection('users').countDocuments()).to.equal(records);
@@ -103,7 +111,15 @@ export async function expectExactRun(db: Db, sim: Simulator, result: DailyPipeli
   expect(run).to.include({ _id: result.workflowId, run_id: result.runId, status: 'COMPLETED' });
   expect(run.finished_at).to.be.instanceOf(Date);
   for (const name of SOURCE_NAMES) {
-    expect(run.sources[name], `${name}: run record`).to.deep.include({ status: 'COMPLETED', fetched: records, inserted: records, duplicates: 0, tombstoned: 0, pages, complete: true });
+    expect(run.sources[name], `${name}: run record`).to.deep.include({
+      status: 'COMPLETED',
+      fetched: records,
+      inserted: records,
+      duplicates: 0,
+      tombstoned: 0,
+      pages,
+      complete: true,
+    });
   }
 }
 
@@ -124,7 +140,10 @@ export interface ActivityRecord {
 export async function runActivities(client: Client, workflowId: string): Promise<ActivityRecord[]> {
   const out: ActivityRecord[] = [];
   for (const id of [workflowId, ...SOURCE_NAMES.map((s) => `${workflowId}/${s}`)]) {
-    const history = await client.workflow.getHandle(id).fetchHistory().catch(() => undefined);
+    const history = await client.workflow
+      .getHandle(id)
+      .fetchHistory()
+      .catch(() => undefined);
     for (const e of history?.events ?? []) {
       const started = e.activityTaskStartedEventAttributes;
       if (started) out.push({ identity: started.identity ?? '', attempt: started.attempt ?? 1 });

@@ -27,7 +27,15 @@ export interface ChromiumBinary {
 }
 
 // Without these, Chromium reaches out to Google's services at start, which a closed network refuses.
-const QUIET_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const QUIET_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let found: ChromiumBinary | undefined;
 
@@ -41,16 +49,25 @@ export function testChromium(log: (line: string) => void = (line) => process.std
 export async function launchTestBrowser(): Promise<Browser> {
   const binary = testChromium();
   try {
-    return await chromium.launch({ executablePath: binary.executablePath, args: QUIET_ARGS, ...(binary.env ? { env: { ...process.env, ...binary.env } } : {}) });
+    return await chromium.launch({
+      executablePath: binary.executablePath,
+      args: QUIET_ARGS,
+      ...(binary.env ? { env: { ...process.env, ...binary.env } } : {}),
+    });
   } catch (err) {
-    throw new Error(`Cannot start the test browser ${binary.executablePath} (${binary.origin}): ${(err as Error).message}\nSet CHROMIUM_PATH to a working Chromium to use another.`);
+    throw new Error(
+      `Cannot start the test browser ${binary.executablePath} (${binary.origin}): ${(err as Error).message}\nSet CHROMIUM_PATH to a working Chromium to use another.`,
+    );
   }
 }
 
 function locate(log: (line: string) => void): ChromiumBinary {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`CHROMIUM_PATH is ${fromEnv}, which is not an executable file. Unset it to use the Chromium that npm install brings, or point it at a Chromium.`);
+    if (!isExecutable(fromEnv))
+      throw new Error(
+        `CHROMIUM_PATH is ${fromEnv}, which is not an executable file. Unset it to use the Chromium that npm install brings, or point it at a Chromium.`,
+      );
     return { executablePath: fromEnv, origin: 'CHROMIUM_PATH' };
   }
   const packaged = packagedChromium();
@@ -103,7 +120,11 @@ function inflate(pkg: { dir: string; version: string }, log: (line: string) => v
     log(`inflated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   const libs = join(target, 'lib');
-  return { executablePath, origin: `@sparticuz/chromium ${pkg.version}`, ...(missingLibraries(executablePath) ? { env: { LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } } : {}) };
+  return {
+    executablePath,
+    origin: `@sparticuz/chromium ${pkg.version}`,
+    ...(missingLibraries(executablePath) ? { env: { LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } } : {}),
+  };
 }
 
 function untar(archive: string, into: string): void {

@@ -40,7 +40,16 @@ export async function startRestartableFerretdb(dir: string): Promise<Restartable
   const binary = (await ensureFerretdb(loadConfig({ ...process.env, MONGODB_URI: undefined }).cacheDir, progress)).path;
   const port = await freePort();
   return restartable(() =>
-    startMongo({ binary, kind: 'ferretdb', host: '127.0.0.1', port, dataDir: join(dir, 'ferretdb'), logFile: join(dir, 'ferretdb.log'), detached: false, sqliteSynchronous: 'normal' }),
+    startMongo({
+      binary,
+      kind: 'ferretdb',
+      host: '127.0.0.1',
+      port,
+      dataDir: join(dir, 'ferretdb'),
+      logFile: join(dir, 'ferretdb.log'),
+      detached: false,
+      sqliteSynchronous: 'normal',
+    }),
   );
 }
 
@@ -49,6 +58,15 @@ export async function startRestartableTemporal(dir: string): Promise<Restartable
   const binary = (await ensureTemporal(loadConfig({ ...process.env, MONGODB_URI: undefined }).cacheDir, progress)).path;
   const port = await freePort();
   return restartable(() =>
-    startTemporal({ binary, host: '127.0.0.1', port, uiPort: null, dbFile: join(dir, 'temporal.db'), namespace: 'default', logFile: join(dir, 'temporal.log'), detached: false }),
+    startTemporal({
+      binary,
+      host: '127.0.0.1',
+      port,
+      uiPort: null,
+      dbFile: join(dir, 'temporal.db'),
+      namespace: 'default',
+      logFile: join(dir, 'temporal.log'),
+      detached: false,
+    }),
   );
 }

@@ -10,6 +10,8 @@ export async function stagePages(db: Db, source: SourceDescription, runId: strin
   for (const [i, items] of pages.entries()) {
     const { staged, quarantined } = stagePage({ source, runId, page: i + 1, now: new Date() }, { items, total: all });
     await insertIgnoringDuplicates(quarantineCollection(db), quarantined);
-    await insertIgnoringDuplicates(stagingCollection(db), [{ ...staged, records: new Binary(staged.records), bytes: 0, requests: 1, retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 } }]);
+    await insertIgnoringDuplicates(stagingCollection(db), [
+      { ...staged, records: new Binary(staged.records), bytes: 0, requests: 1, retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 } },
+    ]);
   }
 }

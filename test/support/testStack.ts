@@ -95,11 +95,19 @@ export async function stopTestStack(): Promise<void> {
   if (!starting) return;
   if (externalDb) {
     const client = await MongoClient.connect(externalDb.uri);
-    await client.db(externalDb.db).dropDatabase().catch(() => {});
+    await client
+      .db(externalDb.db)
+      .dropDatabase()
+      .catch(() => {});
     await client.close();
   }
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  await Promise.all(servers.splice(0).reverse().map((s) => s.stop()));
+  await Promise.all(
+    servers
+      .splice(0)
+      .reverse()
+      .map((s) => s.stop()),
+  );
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   starting = undefined;
 }

@@ -24,7 +24,8 @@ function run(date: string, extra: Partial<PipelineRunDocument> = {}): PipelineRu
   };
 }
 
-const keys = (r: PipelineRunDocument, others: PipelineRunDocument[], reports: QualityReportDocument[] = []) => evaluateRules(r, reports, others, alerts).map((t) => t.key);
+const keys = (r: PipelineRunDocument, others: PipelineRunDocument[], reports: QualityReportDocument[] = []) =>
+  evaluateRules(r, reports, others, alerts).map((t) => t.key);
 
 describe('alert rules', () => {
   it('raises nothing for a healthy run after healthy days', () => {
@@ -40,7 +41,10 @@ describe('alert rules', () => {
 
   it('raises recommend_failed when the recommendation step failed, not when it was skipped', () => {
     // The step's failure fails the run record too: one alert, not run_failed as well.
-    const failed = run('2026-11-23', { status: 'FAILED', recommendations: { status: 'failed', workflowId: 'daily-2026-11-23/recommend', reason: 'batch 1 failed verification' } });
+    const failed = run('2026-11-23', {
+      status: 'FAILED',
+      recommendations: { status: 'failed', workflowId: 'daily-2026-11-23/recommend', reason: 'batch 1 failed verification' },
+    });
     expect(keys(failed, [])).to.deep.equal(['recommend_failed']);
     const [t] = evaluateRules(failed, [], [], alerts);
     expect(t).to.deep.include({ key: 'recommend_failed', severity: 'critical' });
@@ -83,7 +87,13 @@ describe('alert rules', () => {
   });
 
   it('renders Slack-compatible messages: an alert, and the daily summary', () => {
-    const alert = { severity: 'critical', rule: 'run_failed', workflow_id: 'daily-2026-11-23', date: '2026-11-23', message: 'Run failed: users (404)' } as AlertDocument;
+    const alert = {
+      severity: 'critical',
+      rule: 'run_failed',
+      workflow_id: 'daily-2026-11-23',
+      date: '2026-11-23',
+      message: 'Run failed: users (404)',
+    } as AlertDocument;
     expect(alertMessage(alert)).to.deep.equal({ text: ':red_circle: *CRITICAL* run_failed (run daily-2026-11-23, 2026-11-23)\nRun failed: users (404)' });
     const text = renderSummary(
       run('2026-11-23', { health: { status: 'warn', counts: { pass: 10, warn: 2, fail: 0 }, sources: {}, downstream: { allowed: true, reason: null } } }),

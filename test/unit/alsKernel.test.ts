@@ -11,7 +11,8 @@ describe('ALS kernels (WebAssembly)', () => {
   /** (gram + Σ (c−1) y yᵀ) x = Σ c y, formed and solved in float64. */
   function reference(y: Float32Array, nItems: number, f: number, regularization: number, heard: number[], counts: number[], alpha: number): Float64Array {
     const a = new Float64Array(f * f);
-    for (let i = 0; i < nItems; i++) for (let r = 0; r < f; r++) for (let c = 0; c < f; c++) a[r * f + c]! += (y[i * f + r] as number) * (y[i * f + c] as number);
+    for (let i = 0; i < nItems; i++)
+      for (let r = 0; r < f; r++) for (let c = 0; c < f; c++) a[r * f + c]! += (y[i * f + r] as number) * (y[i * f + c] as number);
     for (let r = 0; r < f; r++) a[r * f + r]! += regularization;
     const b = new Float64Array(f);
     heard.forEach((item, q) => {
@@ -58,7 +59,15 @@ describe('ALS kernels (WebAssembly)', () => {
       const expected = reference(y, nItems, f, regularization, heard, counts, alpha);
 
       const plan = new KernelArena();
-      const s = { y: plan.f32(nItems * f), gram: plan.f32(f * f), x: plan.f32(f), offsets: plan.i32(2), cols: plan.i32(heard.length), counts: plan.f32(heard.length), scratch: plan.f32(3 * f) };
+      const s = {
+        y: plan.f32(nItems * f),
+        gram: plan.f32(f * f),
+        x: plan.f32(f),
+        offsets: plan.i32(2),
+        cols: plan.i32(heard.length),
+        counts: plan.f32(heard.length),
+        scratch: plan.f32(3 * f),
+      };
       const arena = plan.open('the test');
       arena.f32(s.y).set(y);
       arena.i32(s.offsets).set([0, heard.length]);
@@ -83,7 +92,13 @@ describe('ALS kernels (WebAssembly)', () => {
       kernel.solveRows(at(s.x), at(s.y), f, at(s.gram), at(s.offsets), at(s.cols), at(s.counts), alpha, 2 * f, 0, 1, at(s.scratch));
       closeTo(arena.f32(s.x), expected, 1e-3, 'conjugate gradient');
 
-      const model = { family: 'als', params: { factors: f, alpha, regularization }, itemIds: Float64Array.from({ length: nItems }, (_, i) => i + 1), popularity: new Float64Array(nItems), itemFactors: y } as unknown as RecommenderModel;
+      const model = {
+        family: 'als',
+        params: { factors: f, alpha, regularization },
+        itemIds: Float64Array.from({ length: nItems }, (_, i) => i + 1),
+        popularity: new Float64Array(nItems),
+        itemFactors: y,
+      } as unknown as RecommenderModel;
       const foldIn = new AlsFoldIn(model);
       // Longer arrays than n: only the first n count.
       closeTo(foldIn.solve(Int32Array.from([...heard, 0, 1]), Float32Array.from([...counts, 9, 9]), heard.length), expected, 1e-3, 'fold-in');
@@ -100,6 +115,8 @@ describe('ALS kernels (WebAssembly)', () => {
     const plan = new KernelArena();
     plan.f32(2 ** 30);
     plan.f32(2 ** 30);
-    expect(() => plan.open('ALS on the moon')).to.throw('ALS on the moon needs 8.0 GiB of factors and listens in one WebAssembly memory, which holds at most 4 GiB');
+    expect(() => plan.open('ALS on the moon')).to.throw(
+      'ALS on the moon needs 8.0 GiB of factors and listens in one WebAssembly memory, which holds at most 4 GiB',
+    );
   });
 });

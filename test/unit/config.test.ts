@@ -74,7 +74,9 @@ describe('configuration', () => {
       loadConfig(env({ MONGODB_DB: 'a.b', TEMPORAL_ADDRESS: 'nope' }));
       expect.fail('should throw');
     } catch (err) {
-      expect((err as Error).message).to.match(/MONGODB_DB/).and.to.match(/TEMPORAL_ADDRESS/);
+      expect((err as Error).message)
+        .to.match(/MONGODB_DB/)
+        .and.to.match(/TEMPORAL_ADDRESS/);
     }
   });
 
@@ -84,7 +86,9 @@ describe('configuration', () => {
         loadConfig(env({ MONGODB_URI: uri }));
         expect.fail('should throw');
       } catch (err) {
-        expect((err as Error).message, uri).to.match(/MONGODB_URI/).and.not.to.include('s3cret-pw');
+        expect((err as Error).message, uri)
+          .to.match(/MONGODB_URI/)
+          .and.not.to.include('s3cret-pw');
         expect((err as Error).message).to.include('value not shown');
       }
     }
@@ -107,7 +111,12 @@ describe('configuration', () => {
       writeFileSync(join(dir, 'bad.json'), JSON.stringify({ checks: { nosuch: {} } }));
       expect(() => loadConfig(env({ MOOVITAMIX_QUALITY_CONFIG: join(dir, 'bad.json'), ALERT_WEBHOOK_URL: 'ftp://x/s3cret-hook-token' })))
         .to.throw(ConfigError)
-        .that.satisfies((err: Error) => err.message.includes('ALERT_WEBHOOK_URL must be an http:// or https:// URL') && err.message.includes('bad.json') && !err.message.includes('s3cret-hook-token'));
+        .that.satisfies(
+          (err: Error) =>
+            err.message.includes('ALERT_WEBHOOK_URL must be an http:// or https:// URL') &&
+            err.message.includes('bad.json') &&
+            !err.message.includes('s3cret-hook-token'),
+        );
       expect(() => loadConfig(env({ MOOVITAMIX_QUALITY_CONFIG: join(dir, 'missing.json') }))).to.throw(/Cannot read MOOVITAMIX_QUALITY_CONFIG/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

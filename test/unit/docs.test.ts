@@ -14,7 +14,9 @@ const doc = (name: string) => readFileSync(join(projectRoot, 'docs', name), 'utf
 const PRODUCT = ['activities', 'client', 'config', 'contracts', 'models', 'service', 'simulator', 'sources', 'stack', 'worker', 'workflows'];
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Variables loadConfig reads: every key it looks up in the environment it is given. */
@@ -50,7 +52,13 @@ describe('reference documentation', () => {
     // Found both ways: neither list can silently come back empty.
     expect(byConfig.size, [...byConfig].join(' ')).to.be.greaterThan(30);
     expect(inSources.size).to.be.greaterThan(30);
-    expect([...byConfig]).to.include.members(['MOOVITAMIX_API_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS', 'MOOVITAMIX_METRICS_PORT', 'MOOVITAMIX_RETRAIN_FAMILIES']);
+    expect([...byConfig]).to.include.members([
+      'MOOVITAMIX_API_URL',
+      'MONGODB_URI',
+      'TEMPORAL_ADDRESS',
+      'MOOVITAMIX_METRICS_PORT',
+      'MOOVITAMIX_RETRAIN_FAMILIES',
+    ]);
     expect([...inSources.keys()]).to.include.members(['MOOVITAMIX_LOG_LEVEL', 'TEMPORAL_UI_URL']);
     // HOME is the user's home, no setting of ours.
     const names = new Set([...byConfig, ...inSources.keys()].filter((n) => n !== 'HOME'));

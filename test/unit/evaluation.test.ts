@@ -64,7 +64,12 @@ describe('offline evaluation', () => {
     });
 
     it('no users: zeros, not NaN', () => {
-      const m = computeMetrics({ offsets: Int32Array.from([0]), items: new Int32Array(0) }, { offsets: Int32Array.from([0]), items: new Int32Array(0) }, new Float32Array(3), 3);
+      const m = computeMetrics(
+        { offsets: Int32Array.from([0]), items: new Int32Array(0) },
+        { offsets: Int32Array.from([0]), items: new Int32Array(0) },
+        new Float32Array(3),
+        3,
+      );
       expect(Object.values(m).every((v) => v === 0)).to.equal(true);
     });
   });
@@ -80,11 +85,22 @@ describe('offline evaluation', () => {
       // Every user stays in training; u1 and u2 whole.
       expect(rows(s.train)).to.deep.equal([[0, 2], [4], [3, 3], [0, 2]]);
       expect([s.trainListens, s.testUsersTotal, s.train.nItems]).to.deep.equal([7, 2, 5]);
-      expect(describeSplit(s)).to.deep.equal({ method: 'leave-last-out', seed: 1, maxUsers: 10_000, testUsers: 2, testUsersTotal: 2, trainListens: 7, holdoutItems: 2 });
+      expect(describeSplit(s)).to.deep.equal({
+        method: 'leave-last-out',
+        seed: 1,
+        maxUsers: 10_000,
+        testUsers: 2,
+        testUsersTotal: 2,
+        trainListens: 7,
+        holdoutItems: 2,
+      });
     });
 
     it('samples test users with the seed: the same seed the same users, another seed others; training unchanged', () => {
-      const big = interactionsFromLists(Array.from({ length: 200 }, (_, u) => [u % 7, (u + 1) % 7, (u + 3) % 7]), 7);
+      const big = interactionsFromLists(
+        Array.from({ length: 200 }, (_, u) => [u % 7, (u + 1) % 7, (u + 3) % 7]),
+        7,
+      );
       const a = leaveLastOut(big, { seed: 11, maxUsers: 20 });
       const again = leaveLastOut(big, { seed: 11, maxUsers: 20 });
       const other = leaveLastOut(big, { seed: 12, maxUsers: 20 });
@@ -101,7 +117,15 @@ describe('offline evaluation', () => {
 
   describe('temporal split', () => {
     // Times: u0 at 1, 2, 8, 9; u1 at 3, 4; u2 at 5, 10; u3 at 6, 7. 10 listens, fraction 0.3: the last 3 (8, 9, 10) held out.
-    const m = interactionsFromLists([[0, 1, 1, 2], [3, 4], [0, 3], [2, 2]], 5);
+    const m = interactionsFromLists(
+      [
+        [0, 1, 1, 2],
+        [3, 4],
+        [0, 3],
+        [2, 2],
+      ],
+      5,
+    );
     const times = Float64Array.from([1, 2, 8, 9, 3, 4, 5, 10, 6, 7]);
 
     it('cuts at one global time; holdouts are distinct tracks not heard before the cut', () => {
@@ -126,13 +150,19 @@ describe('offline evaluation', () => {
       const csv = await parseInteractionsCsv(['\uFEFFitem_id,extra,user_id', '30,"a, b",7', '10,x,5', '20,y,7', '30,z,5', ''], 'toy.csv');
       expect(Array.from(csv.userIds)).to.deep.equal([5, 7]);
       expect(Array.from(csv.itemIds)).to.deep.equal([10, 20, 30]);
-      expect(rows(csv.interactions)).to.deep.equal([[0, 2], [2, 1]]);
+      expect(rows(csv.interactions)).to.deep.equal([
+        [0, 2],
+        [2, 1],
+      ]);
       expect(csv.rows).to.equal(4);
       expect(csv.times).to.equal(undefined);
     });
 
     it('reads timestamps as numbers or ISO dates, aligned with the listens', async () => {
-      const csv = await parseInteractionsCsv(['user_id,item_id,timestamp', '2,1,2025-01-02T00:00:00Z', '1,1,2025-01-01T00:00:00Z', '2,3,2025-01-03'], 'toy.csv');
+      const csv = await parseInteractionsCsv(
+        ['user_id,item_id,timestamp', '2,1,2025-01-02T00:00:00Z', '1,1,2025-01-01T00:00:00Z', '2,3,2025-01-03'],
+        'toy.csv',
+      );
       expect(Array.from(csv.times!)).to.deep.equal([Date.parse('2025-01-01T00:00:00Z'), Date.parse('2025-01-02T00:00:00Z'), Date.parse('2025-01-03')]);
     });
 
@@ -150,7 +180,9 @@ describe('offline evaluation', () => {
       expect(await failure(['user_id,item_id', '1,2', '1,x'])).to.equal('bad.csv line 3: item_id "x" is not a non-negative integer');
       expect(await failure(['user_id,item_id', '1,2', '', '1.5,2'])).to.equal('bad.csv line 4: user_id "1.5" is not a non-negative integer');
       expect(await failure(['item_id,user_id', '7'])).to.equal('bad.csv line 2: expected 2 fields or more, got 1');
-      expect(await failure(['user_id,item_id,timestamp', '1,2,100', '1,3,2025-01-01'])).to.match(/^bad\.csv line 3: timestamp "2025-01-01" is a date, earlier rows have numbers/);
+      expect(await failure(['user_id,item_id,timestamp', '1,2,100', '1,3,2025-01-01'])).to.match(
+        /^bad\.csv line 3: timestamp "2025-01-01" is a date, earlier rows have numbers/,
+      );
       expect(await failure(['user_id,item_id,timestamp', '1,2,soon'])).to.match(/^bad\.csv line 2: timestamp "soon" is neither/);
       expect(await failure([])).to.match(/empty file/);
     });
@@ -177,9 +209,15 @@ describe('offline evaluation', () => {
       this.timeout(60_000);
       const users = 3_000;
       const items = syntheticListens(users, 500, 10, 3);
-      const big = interactionsFromLists(Array.from({ length: users }, (_, u) => Array.from(items.subarray(u * 10, u * 10 + 10))), 500);
+      const big = interactionsFromLists(
+        Array.from({ length: users }, (_, u) => Array.from(items.subarray(u * 10, u * 10 + 10))),
+        500,
+      );
       const s = leaveLastOut(big, { seed: 2, maxUsers: 2_500 });
-      const model = fitMostPopular(s.train, Float64Array.from({ length: 500 }, (_, i) => i + 1));
+      const model = fitMostPopular(
+        s.train,
+        Float64Array.from({ length: 500 }, (_, i) => i + 1),
+      );
       const single = await evaluateModel(model, s, { threads: 1 });
       const pooled = await evaluateModel(model, s, { threads: 2 });
       expect(pooled).to.deep.equal(single);
@@ -203,7 +241,14 @@ describe('offline evaluation', () => {
     it('evaluates families each in a process of its own, MostPopular first; a failing family gets its error', async function () {
       this.timeout(60_000);
       const s = leaveLastOut(m, { seed: 1 });
-      const rows = await evaluateFamilies({ itemIds: ids, split: s, families: ['item-knn', 'no-such-family' as ModelFamily], params: { 'item-knn': { neighbors: 3 } }, seed: 1, threads: 1 });
+      const rows = await evaluateFamilies({
+        itemIds: ids,
+        split: s,
+        families: ['item-knn', 'no-such-family' as ModelFamily],
+        params: { 'item-knn': { neighbors: 3 } },
+        seed: 1,
+        threads: 1,
+      });
       expect(rows.map((r) => r.family)).to.deep.equal(['most-popular', 'item-knn', 'no-such-family']);
       expect(rows[0]!.metrics).to.deep.equal(await evaluateModel(fitMostPopular(s.train, ids), s, { threads: 1 }));
       expect(rows[0]!.ndcgUplift).to.equal(0);

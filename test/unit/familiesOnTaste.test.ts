@@ -14,7 +14,8 @@ describe('model families on taste-mode data', function () {
   const data = tasteListens({ seed: 'families', users: 3000, tracks: 1000, listensPerUser: 20 });
   const split = leaveLastOut(data, { seed: 1, maxUsers: 2000 });
   const itemIds = Float64Array.from({ length: 1000 }, (_, i) => i + 1);
-  const ndcg = async (family: ModelFamily, params: FamilyParams) => (await evaluateModel(await fitModel(family, split.train, itemIds, params, { seed: 1, threads: 2 }), split, { threads: 2 }))['ndcg@10'];
+  const ndcg = async (family: ModelFamily, params: FamilyParams) =>
+    (await evaluateModel(await fitModel(family, split.train, itemIds, params, { seed: 1, threads: 2 }), split, { threads: 2 }))['ndcg@10'];
 
   let baseline: number;
   before(async () => {

@@ -17,8 +17,14 @@ const issues = (body: unknown) => {
 
 describe('feedback input, canary split and click-through sums', () => {
   it('accepts one event or a batch, with defaults for event_id and at', () => {
-    expect(parseFeedback(event(), NOW)).to.deep.equal({ ok: true, events: [{ event_id: null, user_id: 7, track_id: 42, model: 'item-knn@3', type: 'play', at: NOW }] });
-    const batch = parseFeedback({ events: [event({ event_id: 'a-1', at: '2025-03-10T13:04:05+01:00' }), event({ type: 'impression', model: 'most-popular@auto-0123456789abcdef' })] }, NOW);
+    expect(parseFeedback(event(), NOW)).to.deep.equal({
+      ok: true,
+      events: [{ event_id: null, user_id: 7, track_id: 42, model: 'item-knn@3', type: 'play', at: NOW }],
+    });
+    const batch = parseFeedback(
+      { events: [event({ event_id: 'a-1', at: '2025-03-10T13:04:05+01:00' }), event({ type: 'impression', model: 'most-popular@auto-0123456789abcdef' })] },
+      NOW,
+    );
     expect(batch.ok && batch.events.map((e) => [e.event_id, e.type, e.model, e.at.toISOString()])).to.deep.equal([
       ['a-1', 'play', 'item-knn@3', '2025-03-10T12:04:05.000Z'],
       [null, 'impression', 'most-popular@auto-0123456789abcdef', NOW.toISOString()],
@@ -61,7 +67,9 @@ describe('feedback input, canary split and click-through sums', () => {
     const base = { event_id: null, user_id: 7, track_id: 42, model: 'item-knn@3', type: 'play' as const, at: NOW };
     expect(feedbackEventId({ ...base, event_id: 'x1' })).to.equal('e:7:x1');
     expect(feedbackEventId({ ...base, event_id: 'x1', user_id: 8 })).to.equal('e:8:x1');
-    expect(feedbackEventId(base)).to.match(/^h:[0-9a-f]{32}$/).and.equal(feedbackEventId({ ...base }));
+    expect(feedbackEventId(base))
+      .to.match(/^h:[0-9a-f]{32}$/)
+      .and.equal(feedbackEventId({ ...base }));
     for (const other of [{ track_id: 43 }, { type: 'like' as const }, { model: 'item-knn@4' }, { at: new Date(NOW.getTime() + 1) }]) {
       expect(feedbackEventId({ ...base, ...other }), JSON.stringify(other)).to.not.equal(feedbackEventId(base));
     }
@@ -78,7 +86,7 @@ describe('feedback input, canary split and click-through sums', () => {
     expect(Math.abs(tenth.size / users.length - 0.1)).to.be.below(0.01);
     expect(Math.abs(third.size / users.length - 0.3)).to.be.below(0.015);
     expect([...tenth].filter((u) => !third.has(u))).to.deep.equal([]);
-    expect([...third].every((u) => (canaryBucket(u) < 0.3))).to.equal(true);
+    expect([...third].every((u) => canaryBucket(u) < 0.3)).to.equal(true);
   });
 
   it('reads MOOVITAMIX_CANARY_SHARE as a fraction from 0 to 0.5', () => {
@@ -94,9 +102,15 @@ describe('feedback input, canary split and click-through sums', () => {
 
   it('sums counters per model, all time and per day in the window', () => {
     const row = (model: string, day: string, impressions: number, plays: number, likes: number) => ({ model, day, impressions, plays, likes });
-    const summary = summarizeCounts([row('b@1', '2025-03-10', 4, 1, 1), row('a@1', '2025-03-10', 6, 2, 0), row('a@1', '2025-01-01', 4, 1, 0), row('c@1', '2025-03-09', 0, 2, 0)], 14, NOW);
+    const summary = summarizeCounts(
+      [row('b@1', '2025-03-10', 4, 1, 1), row('a@1', '2025-03-10', 6, 2, 0), row('a@1', '2025-01-01', 4, 1, 0), row('c@1', '2025-03-09', 0, 2, 0)],
+      14,
+      NOW,
+    );
     expect(summary.window).to.deep.equal({ days: 14, from: '2025-02-25', until: '2025-03-10' });
-    expect(summary.models.map((m) => [m.model, m.impressions, m.plays, m.likes, m.ctr, m.likeRate, m.firstDay, m.lastDay, m.days.map((d) => d.day)])).to.deep.equal([
+    expect(
+      summary.models.map((m) => [m.model, m.impressions, m.plays, m.likes, m.ctr, m.likeRate, m.firstDay, m.lastDay, m.days.map((d) => d.day)]),
+    ).to.deep.equal([
       ['a@1', 10, 3, 0, 0.3, 0, '2025-01-01', '2025-03-10', ['2025-03-10']],
       ['b@1', 4, 1, 1, 0.25, 0.25, '2025-03-10', '2025-03-10', ['2025-03-10']],
       ['c@1', 0, 2, 0, null, null, '2025-03-09', '2025-03-09', ['2025-03-09']],

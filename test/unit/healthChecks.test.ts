@@ -22,7 +22,15 @@ describe('quality checks (pure evaluation)', () => {
   it('profiles nulls, wrong types, empty values and values outside the accepted set, with sample keys', () => {
     const p = new RecordProfiler(SOURCES.users);
     const user = (id: number, extra: Record<string, unknown> = {}) => ({
-      id, first_name: 'A', last_name: 'B', email: `${id}@x`, gender: 'Female', favorite_genres: 'Rock', created_at: '2024-01-01T00:00:00', updated_at: '2024-06-01T00:00:00', ...extra,
+      id,
+      first_name: 'A',
+      last_name: 'B',
+      email: `${id}@x`,
+      gender: 'Female',
+      favorite_genres: 'Rock',
+      created_at: '2024-01-01T00:00:00',
+      updated_at: '2024-06-01T00:00:00',
+      ...extra,
     });
     p.add(user(1), '1', true);
     p.add(user(2, { gender: 'Unspecified', email: '' }), '2', true);
@@ -41,14 +49,22 @@ describe('quality checks (pure evaluation)', () => {
     const ids = new IdSet([30, 10, 20, 99_000_001]);
     expect([10, 20, 30, 99_000_001].map((id) => ids.has(id))).to.deep.equal([true, true, true, true]);
     expect([0, 11, 31].map((id) => ids.has(id))).to.deep.equal([false, false, false]);
-    const h = new Map([[1, 5], [5, 4], [9, 1]]);
+    const h = new Map([
+      [1, 5],
+      [5, 4],
+      [9, 1],
+    ]);
     expect([percentile(h, 10, 0.5), percentile(h, 10, 0.9), percentile(h, 10, 1)]).to.deep.equal([1, 5, 9]);
   });
 
   it('reconciles fetched records and stored pages with the API, and reports drift per field', () => {
     const clean = summaryChecks(summary(), settings.checks, { count: 0, samples: [] });
     expect(clean.map((r) => [r.check, r.status])).to.deep.equal([
-      ['unique_key', 'pass'], ['duplicate_rate', 'pass'], ['reconcile_total', 'pass'], ['reconcile_pages', 'pass'], ['schema_drift', 'pass'],
+      ['unique_key', 'pass'],
+      ['duplicate_rate', 'pass'],
+      ['reconcile_total', 'pass'],
+      ['reconcile_pages', 'pass'],
+      ['schema_drift', 'pass'],
     ]);
     const bad = summaryChecks(
       summary({ fetched: 103, totalAtEnd: 103, pagesPlanned: 2, pages: 1, duplicates: 3, drift: { added: { bpm: 4 }, missing: {} } }),
@@ -61,7 +77,11 @@ describe('quality checks (pure evaluation)', () => {
     expect(by('reconcile_total')).to.include({ status: 'fail', observed: 3 });
     expect(by('reconcile_pages')).to.include({ status: 'fail', observed: 1 });
     expect(by('schema_drift')).to.include({ status: 'warn', field: 'bpm', observed: 4 });
-    const failed = summaryChecks(summary({ status: 'FAILED', totalAtStart: null, totalAtEnd: null, pagesPlanned: null, fetched: 0, pages: 0, error: 'GET ... answered 404' }), settings.checks, { count: 0, samples: [] });
+    const failed = summaryChecks(
+      summary({ status: 'FAILED', totalAtStart: null, totalAtEnd: null, pagesPlanned: null, fetched: 0, pages: 0, error: 'GET ... answered 404' }),
+      settings.checks,
+      { count: 0, samples: [] },
+    );
     expect(failed.find((r) => r.check === 'reconcile_total')?.message).to.include('source failed: GET ... answered 404');
   });
 
@@ -95,7 +115,10 @@ describe('quality checks (pure evaluation)', () => {
     expect(gated).to.deep.include({ status: 'fail', counts: { pass: 7, warn: 0, fail: 1 } });
     expect(gated.downstream).to.deep.equal({ allowed: false, reason: 'failing checks: users not_null:id' });
     expect(runHealth(checks, [], 'off').downstream).to.deep.equal({ allowed: true, reason: null });
-    expect(runHealth([checks[1] as (typeof checks)[number]], ['listen_history'], 'off')).to.deep.include({ status: 'fail', downstream: { allowed: false, reason: 'source failed: listen_history' } });
+    expect(runHealth([checks[1] as (typeof checks)[number]], ['listen_history'], 'off')).to.deep.include({
+      status: 'fail',
+      downstream: { allowed: false, reason: 'source failed: listen_history' },
+    });
   });
 });
 
@@ -110,7 +133,9 @@ describe('quality settings', () => {
   });
 
   it('names every bad setting at once', () => {
-    expect(() => resolveQualitySettings({ gate: 'sometimes', checks: { not_null: { failAbove: 2 }, nosuch: {} } })).to.throw(/gate: gate must be error or off[\s\S]*checks\.not_null\.failAbove: must be <= 1/);
+    expect(() => resolveQualitySettings({ gate: 'sometimes', checks: { not_null: { failAbove: 2 }, nosuch: {} } })).to.throw(
+      /gate: gate must be error or off[\s\S]*checks\.not_null\.failAbove: must be <= 1/,
+    );
     expect(() => resolveQualitySettings({ checks: { nosuch: {} } })).to.throw(/checks/);
   });
 });

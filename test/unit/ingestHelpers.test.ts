@@ -42,7 +42,15 @@ describe('statistics', () => {
     const range = emptyFetchStats();
     const retries = { '429': 1, '5xx': 2, timeout: 0, network: 1, parse: 0 };
     addPageStats(range, { fetched: 100, invalid: 3, keylessInvalid: 1, bytes: 20_000, drift: { added: { bpm: 2 }, missing: {} }, requests: 5, retries });
-    addPageStats(range, { fetched: 50, invalid: 0, keylessInvalid: 0, bytes: 9_000, drift: { added: { bpm: 1 }, missing: { name: 1 } }, requests: 1, retries: { ...retries, '429': 0, '5xx': 0, network: 0 } });
+    addPageStats(range, {
+      fetched: 50,
+      invalid: 0,
+      keylessInvalid: 0,
+      bytes: 9_000,
+      drift: { added: { bpm: 1 }, missing: { name: 1 } },
+      requests: 1,
+      retries: { ...retries, '429': 0, '5xx': 0, network: 0 },
+    });
     expect(range).to.deep.equal({
       requests: 6,
       retries: { '429': 1, '5xx': 2, timeout: 0, network: 1, parse: 0 },

@@ -85,6 +85,9 @@ describe('layers', () => {
   it('workflows take only types from other folders, and values only from contracts (their code runs in the deterministic sandbox)', () => {
     const runtime = imports.filter((i) => i.from === 'workflows' && !i.typeOnly && i.to !== 'contracts').map((i) => i.file);
     expect(runtime).to.deep.equal([]);
-    expect(imports.some((i) => i.from === 'workflows' && !i.typeOnly && i.to === 'contracts'), 'the recommend limit').to.equal(true);
+    expect(
+      imports.some((i) => i.from === 'workflows' && !i.typeOnly && i.to === 'contracts'),
+      'the recommend limit',
+    ).to.equal(true);
   });
 });

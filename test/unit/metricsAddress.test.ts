@@ -41,7 +41,10 @@ describe('the worker metrics port', () => {
 
   it('is the configured one when free, and off at 0', async () => {
     const port = await freePort();
-    expect(await chooseMetricsAddress('127.0.0.1', port)).to.deep.equal({ address: `127.0.0.1:${port}`, description: `metrics http://127.0.0.1:${port}/metrics` });
+    expect(await chooseMetricsAddress('127.0.0.1', port)).to.deep.equal({
+      address: `127.0.0.1:${port}`,
+      description: `metrics http://127.0.0.1:${port}/metrics`,
+    });
     expect(await chooseMetricsAddress('127.0.0.1', 0)).to.deep.equal({ address: null, description: 'metrics off (MOOVITAMIX_METRICS_PORT=0)' });
   });
 

@@ -15,7 +15,12 @@ const IDS = Float64Array.from([10, 20, 30, 40, 50]);
 function listsOf(out: ScoredChunk, u: number) {
   const rows = [];
   for (let r = out.offsets[u] as number; r < (out.offsets[u + 1] as number); r++) {
-    rows.push({ item: out.items[r], score: Number((out.scores[r] as number).toFixed(4)), reason: REASONS[out.reasons[r] as number], because: Array.from(out.because.subarray(r * 3, r * 3 + 3)).filter((b) => b >= 0) });
+    rows.push({
+      item: out.items[r],
+      score: Number((out.scores[r] as number).toFixed(4)),
+      reason: REASONS[out.reasons[r] as number],
+      because: Array.from(out.because.subarray(r * 3, r * 3 + 3)).filter((b) => b >= 0),
+    });
   }
   return rows;
 }
@@ -37,9 +42,15 @@ describe('recommendation models', () => {
       return Array.from(model.neighbors!.subarray(from, to)).map((j, n) => [j, Number(model.similarities![from + n]!.toFixed(4))]);
     };
     // item 0 (users 0,1) and item 1 (users 0,1,2): 2 / sqrt(2*3) = 0.8165; item 0 and 2: 1 / sqrt(2*1) = 0.7071.
-    expect(row(0)).to.deep.equal([[1, 0.8165], [2, 0.7071]]);
+    expect(row(0)).to.deep.equal([
+      [1, 0.8165],
+      [2, 0.7071],
+    ]);
     // item 1: with 0 (0.8165), with 2 and with 3 (1/sqrt(3) = 0.5774 each; the lower index wins the tie).
-    expect(row(1)).to.deep.equal([[0, 0.8165], [2, 0.5774]]);
+    expect(row(1)).to.deep.equal([
+      [0, 0.8165],
+      [2, 0.5774],
+    ]);
     expect(row(4)).to.deep.equal([]);
     expect(Array.from(model.popularity)).to.deep.equal([2, 3, 1, 1, 1]);
   });

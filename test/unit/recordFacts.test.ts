@@ -7,7 +7,15 @@ import { SOURCES } from '../../sources/index.js';
 // merge's live profile: what the checks read must be the same either way.
 describe('record facts', () => {
   const user = (id: number, extra: Record<string, unknown> = {}) => ({
-    id, first_name: 'A', last_name: 'B', email: `${id}@x`, gender: 'Female', favorite_genres: 'Rock', created_at: '2024-01-01T10:00:00', updated_at: '2024-06-01T00:00:00', ...extra,
+    id,
+    first_name: 'A',
+    last_name: 'B',
+    email: `${id}@x`,
+    gender: 'Female',
+    favorite_genres: 'Rock',
+    created_at: '2024-01-01T10:00:00',
+    updated_at: '2024-06-01T00:00:00',
+    ...extra,
   });
   const history = (userId: unknown, items: unknown[]) => ({ user_id: userId, items, created_at: '2024-01-01T00:00:00', updated_at: '2024-02-01T00:00:00' });
 
@@ -32,7 +40,15 @@ describe('record facts', () => {
 
   it('give the live profile the records give, sample keys included', () => {
     for (const [name, records] of [
-      ['users', [user(1), user(2, { email: '', gender: 'Other' }), user(3, { favorite_genres: 7 }), user(4, { created_at: 'not a date', updated_at: '2025-01-01T00:00:00' })]],
+      [
+        'users',
+        [
+          user(1),
+          user(2, { email: '', gender: 'Other' }),
+          user(3, { favorite_genres: 7 }),
+          user(4, { created_at: 'not a date', updated_at: '2025-01-01T00:00:00' }),
+        ],
+      ],
       ['listen_history', [history(1, [1, 2]), history('u2', []), history(3, ['a', 'b', 4]), history(4, [5])]],
     ] as const) {
       const source = SOURCES[name];
@@ -46,7 +62,12 @@ describe('record facts', () => {
       expect(fromFacts.toDocument(), name).to.deep.equal(fromRecords.toDocument());
     }
     const histories = new LiveProfile(SOURCES.listen_history);
-    for (const [i, r] of [history(1, [1, 2]), history('u2', []), history(3, ['a', 'b', 4])].entries()) histories.servedFacts(String(i), factsOf(SOURCES.listen_history, r));
-    expect(histories.toDocument()).to.deep.include({ live: 3, history_lengths: { 0: 1, 2: 1, 3: 1 }, not_ids: { user_id: { count: 1, samples: ['1'] }, items: { count: 2, samples: ['2'] } } });
+    for (const [i, r] of [history(1, [1, 2]), history('u2', []), history(3, ['a', 'b', 4])].entries())
+      histories.servedFacts(String(i), factsOf(SOURCES.listen_history, r));
+    expect(histories.toDocument()).to.deep.include({
+      live: 3,
+      history_lengths: { 0: 1, 2: 1, 3: 1 },
+      not_ids: { user_id: { count: 1, samples: ['1'] }, items: { count: 2, samples: ['2'] } },
+    });
   });
 });

@@ -6,7 +6,11 @@ import { pairedBootstrap } from '../../models/evaluation/bootstrap.js';
 import { driftReasons, psi, trackBins } from '../../activities/training/drift.js';
 import { parseParamList } from '../../config/trainingSettings.js';
 
-const model = (key: string, ndcg: number, coverage = 0.3): ScoredModel => ({ key, family: key.split('@')[0] as string, metrics: { 'ndcg@10': ndcg, 'coverage@20': coverage } });
+const model = (key: string, ndcg: number, coverage = 0.3): ScoredModel => ({
+  key,
+  family: key.split('@')[0] as string,
+  metrics: { 'ndcg@10': ndcg, 'coverage@20': coverage },
+});
 const rules = { minUplift: 0.02, minCoverage: 0.05 };
 const baseline = model('most-popular (baseline)', 0.1, 0.01);
 
@@ -24,7 +28,9 @@ describe('retraining: the promotion rule', () => {
     expect(decidePromotion({ candidates: [model('als@2', 0.204)], champion, baseline }, rules).promoted).to.equal('als@2');
     const short = decidePromotion({ candidates: [model('als@2', 0.2038)], champion, baseline }, rules);
     expect(short.promoted).to.equal(null);
-    expect(short.verdicts[0]?.failed).to.deep.equal(['ndcg@10 vs champion item-knn@1: 0.2038 vs 0.2000 (+1.9 %, needs +2.0 %); no per-user scores to bootstrap: judged on the means']);
+    expect(short.verdicts[0]?.failed).to.deep.equal([
+      'ndcg@10 vs champion item-knn@1: 0.2038 vs 0.2000 (+1.9 %, needs +2.0 %); no per-user scores to bootstrap: judged on the means',
+    ]);
     // Short of the uplift, but better than MostPopular and covering enough: the canary's challenger.
     expect(short.challenger).to.equal('als@2');
     const equal = decidePromotion({ candidates: [model('als@2', 0.2)], champion, baseline }, rules);
@@ -51,7 +57,11 @@ describe('retraining: the promotion rule', () => {
     const champion = model('item-knn@1', 0.2);
     const d = decidePromotion({ candidates: [model('item-knn@1', 0.2), model('als@2', 0.3), model('ease@1', 0.31, 0.01)], champion, baseline }, rules);
     expect(d.promoted).to.equal('als@2');
-    expect(d.verdicts.map((v) => [v.key, v.passed])).to.deep.equal([['item-knn@1', false], ['als@2', true], ['ease@1', false]]);
+    expect(d.verdicts.map((v) => [v.key, v.passed])).to.deep.equal([
+      ['item-knn@1', false],
+      ['als@2', true],
+      ['ease@1', false],
+    ]);
     expect(d.verdicts[0]?.failed).to.deep.equal(['is the champion already']);
   });
 });
@@ -64,7 +74,10 @@ describe('retraining: noise in the promotion rule', () => {
 
   it('a paired bootstrap of identical or shifted scores gives the exact interval', () => {
     expect(pairedBootstrap(championScores, championScores)).to.deep.include({ mean: 0, low: 0, high: 0, users, resamples: 1000, level: 0.95 });
-    const shifted = pairedBootstrap(championScores.map((x) => x + 0.01), championScores);
+    const shifted = pairedBootstrap(
+      championScores.map((x) => x + 0.01),
+      championScores,
+    );
     expect([shifted.low, shifted.high].map((x) => Number(x.toFixed(12)))).to.deep.equal([0.01, 0.01]);
   });
 
@@ -101,7 +114,9 @@ describe('retraining: noise in the promotion rule', () => {
     expect(refused.challenger).to.equal('als@2');
     const promoted = decidePromotion({ candidates: [model('als@2', 0.21)], champion, baseline, intervals: { 'als@2': clear } }, rules);
     expect(promoted.promoted).to.equal('als@2');
-    expect(promoted.verdicts[0]?.reasons[2]).to.equal('ndcg@10 vs champion item-knn@1: 0.2100 vs 0.2000 (+5.0 %, needs +2.0 %); paired 95 % interval of the difference over 2000 users [+0.0040, +0.0160]');
+    expect(promoted.verdicts[0]?.reasons[2]).to.equal(
+      'ndcg@10 vs champion item-knn@1: 0.2100 vs 0.2000 (+5.0 %, needs +2.0 %); paired 95 % interval of the difference over 2000 users [+0.0040, +0.0160]',
+    );
     // A clear interval does not excuse a missed margin.
     expect(decidePromotion({ candidates: [model('als@2', 0.203)], champion, baseline, intervals: { 'als@2': clear } }, rules).promoted).to.equal(null);
   });
@@ -118,7 +133,19 @@ describe('retraining: drift', () => {
   });
 
   it('bins tracks as the reference top tracks plus one other bin', () => {
-    const bins = trackBins(new Map([[1, 10], [2, 5], [3, 1]]), new Map([[2, 4], [3, 2], [9, 7]]), 2);
+    const bins = trackBins(
+      new Map([
+        [1, 10],
+        [2, 5],
+        [3, 1],
+      ]),
+      new Map([
+        [2, 4],
+        [3, 2],
+        [9, 7],
+      ]),
+      2,
+    );
     expect(bins.reference).to.deep.equal({ '1': 10, '2': 5, other: 1 });
     expect(bins.current).to.deep.equal({ '2': 4, other: 9 });
   });
@@ -137,7 +164,17 @@ describe('retraining: drift', () => {
 describe('retraining: settings', () => {
   it('has the documented defaults and reads every variable', () => {
     const d = loadConfig({ HOME: '/h' }).training;
-    expect(d).to.deep.include({ families: ['item-knn', 'rp3beta', 'als', 'ease'], params: {}, minUplift: 0.02, minCoverage: 0.05, driftPsi: 0.2, driftMetricDrop: 0.1, evalMaxUsers: 10_000, keepSnapshots: 3, tuneBudgetS: 600 });
+    expect(d).to.deep.include({
+      families: ['item-knn', 'rp3beta', 'als', 'ease'],
+      params: {},
+      minUplift: 0.02,
+      minCoverage: 0.05,
+      driftPsi: 0.2,
+      driftMetricDrop: 0.1,
+      evalMaxUsers: 10_000,
+      keepSnapshots: 3,
+      tuneBudgetS: 600,
+    });
     // Half the machine's memory, in MB.
     expect(d.memoryMb).to.equal(Math.floor(totalmem() / 2 / 2 ** 20));
     const settings = loadConfig({
@@ -154,13 +191,32 @@ describe('retraining: settings', () => {
       MOOVITAMIX_RETRAIN_TUNE_BUDGET_S: '0',
       MOOVITAMIX_TRAINING_MEMORY_MB: '4096',
     }).training;
-    expect(settings).to.deep.equal({ families: ['als', 'item-knn'], params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } }, minUplift: 0.05, minCoverage: 0.1, driftPsi: 0.3, driftMetricDrop: 0.2, evalMaxUsers: 500, threads: 1, keepSnapshots: 5, tuneBudgetS: 0, memoryMb: 4096 });
+    expect(settings).to.deep.equal({
+      families: ['als', 'item-knn'],
+      params: { als: { factors: '32' }, 'item-knn': { similarity: 'bm25' } },
+      minUplift: 0.05,
+      minCoverage: 0.1,
+      driftPsi: 0.3,
+      driftMetricDrop: 0.2,
+      evalMaxUsers: 500,
+      threads: 1,
+      keepSnapshots: 5,
+      tuneBudgetS: 0,
+      memoryMb: 4096,
+    });
   });
 
   it('reports every bad variable by name', () => {
     let message = '';
     try {
-      loadConfig({ HOME: '/h', MOOVITAMIX_RETRAIN_FAMILIES: 'als,deep-magic', MOOVITAMIX_RETRAIN_PARAMS: 'factors=3', MOOVITAMIX_PROMOTE_MIN_COVERAGE: '1.5', MOOVITAMIX_EVAL_MAX_USERS: '-4', MOOVITAMIX_DRIFT_PSI: '0.2.1' });
+      loadConfig({
+        HOME: '/h',
+        MOOVITAMIX_RETRAIN_FAMILIES: 'als,deep-magic',
+        MOOVITAMIX_RETRAIN_PARAMS: 'factors=3',
+        MOOVITAMIX_PROMOTE_MIN_COVERAGE: '1.5',
+        MOOVITAMIX_EVAL_MAX_USERS: '-4',
+        MOOVITAMIX_DRIFT_PSI: '0.2.1',
+      });
     } catch (err) {
       message = (err as Error).message;
     }

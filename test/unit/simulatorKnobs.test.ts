@@ -10,7 +10,10 @@ describe('simulator knobs', () => {
   it('serve exactly the reported records invalid, each breaking the contract', () => {
     const { served, report } = applyKnobs(dataset(), { invalidRate: 0.05 }, 'knobs');
     for (const name of SOURCE_NAMES) {
-      const invalid = served[name].map((r, i) => [i, validate(SOURCES[name], JSON.parse(r)).length > 0] as const).filter(([, bad]) => bad).map(([i]) => i);
+      const invalid = served[name]
+        .map((r, i) => [i, validate(SOURCES[name], JSON.parse(r)).length > 0] as const)
+        .filter(([, bad]) => bad)
+        .map(([i]) => i);
       expect(invalid, name).to.deep.equal(report[name].invalid);
       expect(invalid.length, name).to.be.within(25, 80);
     }
@@ -45,7 +48,10 @@ describe('simulator knobs', () => {
     expect(mutateDataset(dataset(), { updated: 5, deleted: 2, added: 3 }, 'm')).to.deep.equal(report);
     expect(report.listen_history).to.deep.equal({ updated: 50, deleted: 20, added: 30 });
     const rowUsers = new Set(mutated.records.listen_history.map((h) => JSON.parse(h).user_id as number));
-    expect([...now].filter((id) => !old.has(id)).every((id) => rowUsers.has(id)), 'new rows go to the new users').to.equal(true);
+    expect(
+      [...now].filter((id) => !old.has(id)).every((id) => rowUsers.has(id)),
+      'new rows go to the new users',
+    ).to.equal(true);
   });
 
   it('parse a mutation from the command line and refuse nonsense', () => {

@@ -99,8 +99,13 @@ describe('taste generator', () => {
       for (let j = i + 1; j < Math.min(sets.length, i + 100); j++) {
         let shared = 0;
         for (const t of sets[i] as Set<number>) if ((sets[j] as Set<number>).has(t)) shared++;
-        if (data.cluster[i] === data.cluster[j]) (same += shared), sameN++;
-        else (other += shared), otherN++;
+        if (data.cluster[i] === data.cluster[j]) {
+          same += shared;
+          sameN++;
+        } else {
+          other += shared;
+          otherN++;
+        }
       }
     }
     expect(sameN).to.be.greaterThan(1000);
@@ -161,19 +166,33 @@ describe('taste generator', () => {
     const last = d.lists.map((l) => l[l.length - 1] as number);
     const m = interactionsFromLists(train, d.nItems);
     const pop = itemPopularity(m);
-    const model = fitItemKnn(m, Float64Array.from({ length: d.nItems }, (_, i) => i + 1), { neighbors: 50 });
+    const model = fitItemKnn(
+      m,
+      Float64Array.from({ length: d.nItems }, (_, i) => i + 1),
+      { neighbors: 50 },
+    );
     const byPopularity = Array.from({ length: d.nItems }, (_, i) => i).sort((a, b) => (pop[b] as number) - (pop[a] as number) || a - b);
     let popularHits = 0;
     let knnHits = 0;
     const score = new Float64Array(d.nItems);
     train.forEach((heard, u) => {
       const seen = new Set(heard);
-      if (byPopularity.filter((i) => !seen.has(i)).slice(0, 10).includes(last[u] as number)) popularHits++;
+      if (
+        byPopularity
+          .filter((i) => !seen.has(i))
+          .slice(0, 10)
+          .includes(last[u] as number)
+      )
+        popularHits++;
       score.fill(0);
       for (const i of heard) {
-        for (let p = model.neighborOffsets![i] as number; p < (model.neighborOffsets![i + 1] as number); p++) score[model.neighbors![p] as number]! += model.similarities![p] as number;
+        for (let p = model.neighborOffsets![i] as number; p < (model.neighborOffsets![i + 1] as number); p++)
+          score[model.neighbors![p] as number]! += model.similarities![p] as number;
       }
-      const top = byPopularity.filter((i) => !seen.has(i)).sort((a, b) => (score[b] as number) - (score[a] as number)).slice(0, 10);
+      const top = byPopularity
+        .filter((i) => !seen.has(i))
+        .sort((a, b) => (score[b] as number) - (score[a] as number))
+        .slice(0, 10);
       if (top.includes(last[u] as number)) knnHits++;
     });
     expect(knnHits).to.be.greaterThan(1.5 * popularHits);
@@ -229,7 +248,8 @@ describe('simulator datasets in taste mode', () => {
     const plain = generateDataset(options);
     const taste = generateDataset({ ...options, taste: true });
     const parse = (records: string[]) => records.map((r) => JSON.parse(r) as Record<string, unknown>);
-    const without = (records: Record<string, unknown>[], ...fields: string[]) => records.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !fields.includes(k))));
+    const without = (records: Record<string, unknown>[], ...fields: string[]) =>
+      records.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !fields.includes(k))));
     expect(without(parse(taste.records.tracks), 'artist', 'genres')).to.deep.equal(without(parse(plain.records.tracks), 'artist', 'genres'));
     expect(without(parse(taste.records.users), 'favorite_genres')).to.deep.equal(without(parse(plain.records.users), 'favorite_genres'));
     expect(without(parse(taste.records.listen_history), 'items')).to.deep.equal(without(parse(plain.records.listen_history), 'items'));
@@ -264,7 +284,9 @@ describe('simulator datasets in taste mode', () => {
     FAVORITE_GENRES.forEach((name, g) => {
       expect(tasteGenreWord(g)).to.match(/^\S+$/);
       expect(FAVORITE_GENRES as readonly string[]).not.to.include(tasteGenreWord(g));
-      expect(genreCode(tasteGenreWord(g)), name).to.equal(genreCode(name)).and.to.be.greaterThan(0);
+      expect(genreCode(tasteGenreWord(g)), name)
+        .to.equal(genreCode(name))
+        .and.to.be.greaterThan(0);
     });
   });
 });
@@ -287,7 +309,15 @@ describe('taste mode options', () => {
   });
 
   it('stack up passes --taste on as a flag, with the other simulator options', () => {
-    expect(stackUpSimulatorArgs(['--seed', 's', '--count', '5000', '--taste', '--taste-clusters', '12'])).to.deep.equal(['--seed', 's', '--count', '5000', '--taste', '--taste-clusters', '12']);
+    expect(stackUpSimulatorArgs(['--seed', 's', '--count', '5000', '--taste', '--taste-clusters', '12'])).to.deep.equal([
+      '--seed',
+      's',
+      '--count',
+      '5000',
+      '--taste',
+      '--taste-clusters',
+      '12',
+    ]);
     expect(stackUpSimulatorArgs(['--seed', 's'])).to.deep.equal(['--seed', 's']);
     expect(() => stackUpSimulatorArgs(['--taste=yes'])).to.throw();
   });

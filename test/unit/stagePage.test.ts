@@ -6,7 +6,6 @@ import { decodeRecords, stagedPageId } from '../../activities/ingest/staging.js'
 import { track } from '../support/fixtures.js';
 import { SOURCES } from '../../sources/index.js';
 
-
 describe('stagePage', () => {
   const ctx = { source: SOURCES.tracks, runId: 'run-1', page: 4, now: new Date('2026-11-23T00:00:00Z') };
 

@@ -32,7 +32,9 @@ describe('ThreadPool', () => {
   });
 
   it('keeps a thread that gets a task before idleMs runs out', async () => {
-    const pool = new ThreadPool<StageRequest, StagedText>(new URL('../../activities/ingest/stagingThread.js', import.meta.url), 1, 'staging', { idleMs: 60_000 });
+    const pool = new ThreadPool<StageRequest, StagedText>(new URL('../../activities/ingest/stagingThread.js', import.meta.url), 1, 'staging', {
+      idleMs: 60_000,
+    });
     try {
       for (let page = 1; page <= 3; page++) await pool.run(request(page, page));
       expect(pool.threadCount).to.equal(1);

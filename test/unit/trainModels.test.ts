@@ -25,7 +25,12 @@ function neighbourRow(model: RecommenderModel, i: number): [number, number][] {
 
 /** Synthetic power-law listens (the bench's generator), as CSR. */
 function synthetic(users: number, tracks: number, perUser: number, seed = 1): Interactions {
-  return { nUsers: users, nItems: tracks, offsets: Int32Array.from({ length: users + 1 }, (_, u) => u * perUser), items: syntheticListens(users, tracks, perUser, seed) };
+  return {
+    nUsers: users,
+    nItems: tracks,
+    offsets: Int32Array.from({ length: users + 1 }, (_, u) => u * perUser),
+    items: syntheticListens(users, tracks, perUser, seed),
+  };
 }
 
 /** Scores every user of m on a fresh Scorer, as the offline evaluation does. */
@@ -79,19 +84,31 @@ describe('training model families', () => {
       expect(Array.from(w.byItem, (x) => round(x))).to.deep.equal([0.346795, 0.287682, 0.23883, 0.361657, 0.287682, 0.287682, 0.693147]);
       const model = await fitModel('item-knn', m, idsFor(4), { similarity: 'bm25-user', neighbors: 2 }, inline);
       // sim(0,1) = w00 · w01 = 0.082825 (u0); sim(0,2) = w10 · w12 = 0.082761 (u1); sim(2,3) = w32 · w33 = 0.199406 (u3).
-      expect(neighbourRow(model, 0)).to.deep.equal([[1, 0.082825], [2, 0.082761]]);
-      expect(neighbourRow(model, 2)).to.deep.equal([[3, 0.199406], [0, 0.082761]]);
+      expect(neighbourRow(model, 0)).to.deep.equal([
+        [1, 0.082825],
+        [2, 0.082761],
+      ]);
+      expect(neighbourRow(model, 2)).to.deep.equal([
+        [3, 0.199406],
+        [0, 0.082761],
+      ]);
       expect(model.params).to.deep.equal({ neighbors: 2, similarity: 'bm25-user', k1: 1.2, b: 0.75 });
     });
 
-    it('keeps the dot products of the weighted item columns, best first (implicit\'s similarity matrix off its diagonal)', async () => {
+    it("keeps the dot products of the weighted item columns, best first (implicit's similarity matrix off its diagonal)", async () => {
       const model = await fitModel('item-knn', m, idsFor(4), { similarity: 'bm25', neighbors: 2 }, inline);
       // implicit's BM25Recommender(K=3).similarity on this matrix, rounded to 6 places:
       //   [[0.177307 0.099767 0.068707 0], [0.099767 0.563214 0 0], [0.068707 0 0.165522 0.104042], [0 0 0.104042 0.130796]]
       // sim(0,1) = w00 · w01 (u0); sim(0,2) = w10 · w12 (u1); sim(2,3) = w32 · w33 (u3); items 1 and 2 (or 3) share no listener.
-      expect(neighbourRow(model, 0)).to.deep.equal([[1, 0.099767], [2, 0.068707]]);
+      expect(neighbourRow(model, 0)).to.deep.equal([
+        [1, 0.099767],
+        [2, 0.068707],
+      ]);
       expect(neighbourRow(model, 1)).to.deep.equal([[0, 0.099767]]);
-      expect(neighbourRow(model, 2)).to.deep.equal([[3, 0.104042], [0, 0.068707]]);
+      expect(neighbourRow(model, 2)).to.deep.equal([
+        [3, 0.104042],
+        [0, 0.068707],
+      ]);
       expect(neighbourRow(model, 3)).to.deep.equal([[2, 0.104042]]);
       expect(model.params).to.deep.equal({ neighbors: 2, similarity: 'bm25', k1: 1.2, b: 0.75 });
     });
@@ -110,18 +127,30 @@ describe('training model families', () => {
     // The same 4 users over 4 items: u0: 0 0 1, u1: 0 2, u2: 1, u3: 2 3.
     const m = interactionsFromLists([[0, 0, 1], [0, 2], [1], [2, 3]], 4);
 
-    it('matches the reference algorithm (Dacrema et al.\'s RP3betaRecommender, dense numpy) on a hand-checked case', async () => {
+    it("matches the reference algorithm (Dacrema et al.'s RP3betaRecommender, dense numpy) on a hand-checked case", async () => {
       // sim(0,1) = P(0→u0) · P(u0→1) / listeners_1^0.3 = 1/2 · 1/3 / 2^0.3 = 0.135375 (u0 heard item 0 twice, item 1 once).
       const model = await fitModel('rp3beta', m, idsFor(4), { neighbors: 2, alpha: 1, beta: 0.3 }, inline);
-      expect(neighbourRow(model, 0)).to.deep.equal([[2, 0.203063], [1, 0.135375]]);
+      expect(neighbourRow(model, 0)).to.deep.equal([
+        [2, 0.203063],
+        [1, 0.135375],
+      ]);
       expect(neighbourRow(model, 1)).to.deep.equal([[0, 0.270751]]);
-      expect(neighbourRow(model, 2)).to.deep.equal([[3, 0.25], [0, 0.203063]]);
+      expect(neighbourRow(model, 2)).to.deep.equal([
+        [3, 0.25],
+        [0, 0.203063],
+      ]);
       expect(neighbourRow(model, 3)).to.deep.equal([[2, 0.406126]]);
       expect(model.params).to.deep.equal({ neighbors: 2, alpha: 1, beta: 0.3 });
       // alpha raises each step's probability to its power.
       const other = await fitModel('rp3beta', m, idsFor(4), { neighbors: 2, alpha: 0.5, beta: 0.5 }, inline);
-      expect(neighbourRow(other, 0)).to.deep.equal([[2, 0.353553], [1, 0.288675]]);
-      expect(neighbourRow(other, 2)).to.deep.equal([[3, 0.5], [0, 0.353553]]);
+      expect(neighbourRow(other, 0)).to.deep.equal([
+        [2, 0.353553],
+        [1, 0.288675],
+      ]);
+      expect(neighbourRow(other, 2)).to.deep.equal([
+        [3, 0.5],
+        [0, 0.353553],
+      ]);
     });
 
     it('survives its artifact', async () => {
@@ -210,7 +239,13 @@ describe('training model families', () => {
     it('refuses a catalogue past what the training memory budget holds, naming both', async () => {
       // 1 MB holds sqrt(2^20 / 8) = 362 items: 363 do not.
       expect(easeItemsWithin(1)).to.equal(362);
-      const m = interactionsFromLists([[0, 1], [1, 2]], 363);
+      const m = interactionsFromLists(
+        [
+          [0, 1],
+          [1, 2],
+        ],
+        363,
+      );
       let error: Error | undefined;
       await fitModel('ease', m, idsFor(363), {}, { ...inline, memoryMb: 1 }).catch((err: Error) => (error = err));
       expect(error?.message).to.equal(
@@ -229,7 +264,13 @@ describe('training model families', () => {
     });
 
     it('refuses a catalogue above maxItems, naming both', async () => {
-      const m = interactionsFromLists([[0, 1], [2, 3, 4]], 5);
+      const m = interactionsFromLists(
+        [
+          [0, 1],
+          [2, 3, 4],
+        ],
+        5,
+      );
       let error: Error | undefined;
       await fitModel('ease', m, idsFor(5), { maxItems: 4 }, inline).catch((err: Error) => (error = err));
       expect(error?.message).to.match(/catalogue has 5 items, more than maxItems 4/);
@@ -313,15 +354,26 @@ describe('training model families', () => {
     const m = synthetic(300, 60, 12);
     const live = new Uint8Array(60).fill(1);
     for (let i = 0; i < 60; i += 7) live[i] = 0;
-    for (const [family, params] of [['item-knn', {}], ['rp3beta', {}], ['als', { factors: 8, iterations: 4 }], ['ease', {}]] as const) {
+    for (const [family, params] of [
+      ['item-knn', {}],
+      ['rp3beta', {}],
+      ['als', { factors: 8, iterations: 4 }],
+      ['ease', {}],
+    ] as const) {
       const model = await fitModel(family, m, idsFor(60), params, inline);
       const explained = scoreAll(model, m, live, 20);
       const bare = scoreAll(model, m, live, 20, false);
       expect(Array.from(bare.items), family).to.deep.equal(Array.from(explained.items));
       expect(Array.from(bare.scores), family).to.deep.equal(Array.from(explained.scores));
       expect(Array.from(bare.reasons), family).to.deep.equal(Array.from(explained.reasons));
-      expect(explained.because.some((b) => b !== -1), family).to.equal(true);
-      expect(bare.because.every((b) => b === -1), family).to.equal(true);
+      expect(
+        explained.because.some((b) => b !== -1),
+        family,
+      ).to.equal(true);
+      expect(
+        bare.because.every((b) => b === -1),
+        family,
+      ).to.equal(true);
     }
   });
 
@@ -358,7 +410,10 @@ describe('training model families', () => {
 
   it('ALS and EASE models survive encoding, and a malformed one is refused', async () => {
     const m = synthetic(100, 30, 6);
-    for (const [family, params] of [['als', { factors: 5, iterations: 2 }], ['ease', {}]] as const) {
+    for (const [family, params] of [
+      ['als', { factors: 5, iterations: 2 }],
+      ['ease', {}],
+    ] as const) {
       const model = await fitModel(family, m, idsFor(30), params, inline);
       const back = decodeModel(encodeModel(model));
       expect(back.family).to.equal(family);
@@ -368,7 +423,9 @@ describe('training model families', () => {
       expect(back[array]!.buffer).to.be.instanceOf(SharedArrayBuffer);
     }
     const als = await fitModel('als', m, idsFor(30), { factors: 5, iterations: 1 }, inline);
-    expect(() => decodeModel(encodeModel({ ...als, params: { ...als.params, factors: 4 } }))).to.throw(/itemFactors must hold items x factors = 30 x 4 values, got 150/);
+    expect(() => decodeModel(encodeModel({ ...als, params: { ...als.params, factors: 4 } }))).to.throw(
+      /itemFactors must hold items x factors = 30 x 4 values, got 150/,
+    );
     const ease = await fitModel('ease', m, idsFor(30), {}, inline);
     expect(() => decodeModel(encodeModel({ ...ease, weights: ease.weights!.subarray(0, 899) }))).to.throw(/weights must hold items² = 30² values, got 899/);
   });
@@ -383,14 +440,20 @@ describe('training model families', () => {
     });
 
     it('refuses unknown names, malformed and out-of-range values', () => {
-      expect(() => parseFamilyParams('item-knn', { neighbours: '5' })).to.throw('unknown item-knn parameter "neighbours" (known: neighbors, similarity, k1, b)');
+      expect(() => parseFamilyParams('item-knn', { neighbours: '5' })).to.throw(
+        'unknown item-knn parameter "neighbours" (known: neighbors, similarity, k1, b)',
+      );
       expect(() => parseFamilyParams('most-popular', { k: '1' })).to.throw('most-popular takes no parameters, got "k"');
       expect(() => parseFamilyParams('als', { seed: '1' })).to.throw(/seed is not a als parameter/);
       expect(() => parseFamilyParams('item-knn', { neighbors: '0' })).to.throw('item-knn parameter neighbors must be from 1 to 5000, got 0');
       expect(() => parseFamilyParams('item-knn', { neighbors: '2.5' })).to.throw(/neighbors must be a whole number/);
-      expect(() => parseFamilyParams('item-knn', { similarity: 'jaccard' })).to.throw('item-knn parameter similarity must be one of cosine, bm25, bm25-user, got "jaccard"');
+      expect(() => parseFamilyParams('item-knn', { similarity: 'jaccard' })).to.throw(
+        'item-knn parameter similarity must be one of cosine, bm25, bm25-user, got "jaccard"',
+      );
       expect(() => parseFamilyParams('item-knn', { similarity: 'bm25', b: '1.5' })).to.throw(/b must be from 0 to 1, got 1.5/);
-      expect(() => parseFamilyParams('item-knn', { k1: '2' })).to.throw('item-knn parameter k1 applies to similarity=bm25 or bm25-user only (similarity is cosine)');
+      expect(() => parseFamilyParams('item-knn', { k1: '2' })).to.throw(
+        'item-knn parameter k1 applies to similarity=bm25 or bm25-user only (similarity is cosine)',
+      );
       expect(() => parseFamilyParams('als', { regularization: '0' })).to.throw(/regularization must be above 0 to 1000000, got 0/);
       expect(() => parseFamilyParams('als', { factors: 'many' })).to.throw(/factors must be a number from 1 to 1024, got "many"/);
       expect(() => parseFamilyParams('als', { alpha: '' })).to.throw(/alpha must be a number/);

@@ -34,7 +34,11 @@ export interface WriteContext {
  * flight; updates, replaces and deletes by `_id` in bulk commands. `stored` holds the raw
  * documents of the changed and tombstoned keys, as they were before the run.
  */
-export async function applyChanges(ctx: WriteContext, c: Changes, stored: Map<string, RawDocument>): Promise<{ historyVersions: number; curatedDocuments: number }> {
+export async function applyChanges(
+  ctx: WriteContext,
+  c: Changes,
+  stored: Map<string, RawDocument>,
+): Promise<{ historyVersions: number; curatedDocuments: number }> {
   const { db, source, run, now, bulkStatements } = ctx;
   const raw = rawCollection(db, source);
   const curatedCollection = db.collection<{ _id: string }>(source.curatedCollection);

@@ -139,7 +139,12 @@ function decodeChunk(chunk: ChunkDocument, withExtras: boolean): { count: number
   const bytes = chunk.hashes.buffer;
   // One view for the chunk: hex per key without a Buffer per key.
   const hashes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map((b) => fromBinary(b, Uint16Array)) as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
+  const [first, version, deleted, missed] = [chunk.first, chunk.version, chunk.deleted, chunk.missed].map((b) => fromBinary(b, Uint16Array)) as [
+    Uint16Array,
+    Uint16Array,
+    Uint16Array,
+    Uint16Array,
+  ];
   const run = (i: number) => (i === NONE ? null : (chunk.runs[i] as string));
   const labelOf = withExtras ? fromBinary(chunk.label_of, Uint32Array) : null;
   const offsets = withExtras ? fromBinary(chunk.value_offsets, Int32Array) : null;
@@ -150,7 +155,9 @@ function decodeChunk(chunk: ChunkDocument, withExtras: boolean): { count: number
       const out: KeyEntry[] = new Array(to - from);
       for (let i = from; i < to; i++) {
         const extras: KeyExtras =
-          labelOf && offsets && values ? { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) } : NO_EXTRAS;
+          labelOf && offsets && values
+            ? { label: chunk.labels[labelOf[i] as number] ?? '', values: Array.from(values.subarray(offsets[i] as number, offsets[i + 1] as number)) }
+            : NO_EXTRAS;
         out[i - from] = [
           keys[i] as string,
           {

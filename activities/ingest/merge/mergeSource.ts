@@ -16,7 +16,19 @@ import { readSourceRun, recordSourceRun, sourceRunId } from '../sourceRuns.js';
 import { findByIds, writeLimits } from '../storeKind.js';
 import { applyChanges, type Served } from './applyChanges.js';
 import { BatchInserter } from './batchWriters.js';
-import { keyIndexWriter, LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, NO_EXTRAS, openKeyIndex, releaseMergeLease, saveKeyIndex, takeMergeLease, type KeyExtras, type KeyState } from './keyIndex.js';
+import {
+  keyIndexWriter,
+  LEASE_STALE_MS,
+  markKeyIndexWriting,
+  mergeLeaseHolder,
+  NO_EXTRAS,
+  openKeyIndex,
+  releaseMergeLease,
+  saveKeyIndex,
+  takeMergeLease,
+  type KeyExtras,
+  type KeyState,
+} from './keyIndex.js';
 import { rebuildCurated } from './rebuildCurated.js';
 import { keepPageDigests, repeatOf } from './repeatPages.js';
 import { PartitionFiles } from './partitions.js';
@@ -67,7 +79,14 @@ function parseStagedLine(line: string): { key: string; page: number; position: n
   const [a, b, c, d, e] = cut as [number, number, number, number | undefined, number | undefined];
   const position = Number(line.slice(b + 1, c));
   if (position < 0) return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: null, facts: null, recordJson: null };
-  return { key: line.slice(0, a), page: Number(line.slice(a + 1, b)), position, hash: line.slice(c + 1, d), facts: line.slice((d as number) + 1, e), recordJson: line.slice((e as number) + 1) };
+  return {
+    key: line.slice(0, a),
+    page: Number(line.slice(a + 1, b)),
+    position,
+    hash: line.slice(c + 1, d),
+    facts: line.slice((d as number) + 1, e),
+    recordJson: line.slice((e as number) + 1),
+  };
 }
 
 export interface MergeDeps {
@@ -152,7 +171,14 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       const { _id, run_id, complete, first_merged_at, merged_at, stats: _stats, ...rest } = prior;
       stats.unchanged = repeat.served;
       await recordSourceRun(db, { ...rest, _id: sourceRunId(source.name, run), run_id: run, complete: true, merged_at: new Date(), stats });
-      log.info('source merged', { source: source.name, run, complete: input.complete, repeatOf: repeat.run, ...stats, repeatMs: Math.round(performance.now() - t) });
+      log.info('source merged', {
+        source: source.name,
+        run,
+        complete: input.complete,
+        repeatOf: repeat.run,
+        ...stats,
+        repeatMs: Math.round(performance.now() - t),
+      });
       return stats;
     }
   }
@@ -207,9 +233,12 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
         ? index.chunks({ extras: false })
         : (async function* () {
             const cursor = raw.find({}, { projection: { hash: 1, first_seen_run: 1, version_run: 1, deleted_in_run: 1, missed_since_run: 1 } }).batchSize(2000);
-            let batch: [string, RawState][] = [];
+            const batch: [string, RawState][] = [];
             for await (const d of cursor) {
-              batch.push([d._id, { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null }]);
+              batch.push([
+                d._id,
+                { hash: d.hash, first: d.first_seen_run, version: d.version_run, deletedIn: d.deleted_in_run ?? null, missed: d.missed_since_run ?? null },
+              ]);
               if (batch.length === 2000) yield batch.splice(0);
             }
             yield batch;
@@ -327,8 +356,13 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
         const wait = after.write(key, afterLine(key, next, next.deletedIn === null ? extrasFor(key) : NO_EXTRAS));
         if (wait) await wait;
       }
-      for (const { key, hash } of inserts) await after.write(key, afterLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }, extrasFor(key)));
-      for (const { key, hash } of changes) await after.write(key, afterLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }, extrasFor(key)));
+      for (const { key, hash } of inserts)
+        await after.write(key, afterLine(key, { hash, first: run, version: run, deletedIn: null, missed: null }, extrasFor(key)));
+      for (const { key, hash } of changes)
+        await after.write(
+          key,
+          afterLine(key, { hash, first: (state.get(key) as RawState).first, version: run, deletedIn: null, missed: null }, extrasFor(key)),
+        );
       if (inserts.length + changes.length + tombstones.length + seenAgain.length + missedNow.length > 0) {
         if (!wrote) {
           await markKeyIndexWriting(db, source, run);
@@ -348,9 +382,15 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       log.warn('rebuilding the curated collection: a merge of another run died while writing', { source: source.name, run });
       stats.curatedDocuments = await rebuildCurated(db, source, run);
     }
-    if (wrote || index === null) await saveKeyIndex(db, source, run, (async function* () {
-      for (const line of await after.lines(0)) yield parseAfterLine(line);
-    })());
+    if (wrote || index === null)
+      await saveKeyIndex(
+        db,
+        source,
+        run,
+        (async function* () {
+          for (const line of await after.lines(0)) yield parseAfterLine(line);
+        })(),
+      );
     phase('keyIndexMs');
 
     await recordSourceRun(db, {
@@ -363,7 +403,13 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       stats,
       ...live.toDocument(),
     });
-    await keepPageDigests(db, source, run, input.complete && clean && stats.duplicates === 0 ? digests : null, stats.inserted + stats.updated + stats.unchanged);
+    await keepPageDigests(
+      db,
+      source,
+      run,
+      input.complete && clean && stats.duplicates === 0 ? digests : null,
+      stats.inserted + stats.updated + stats.unchanged,
+    );
     phase('ledgerMs');
     log.info('source merged', { source: source.name, run, complete: input.complete, partitions, ...stats, ...timings });
     return stats;

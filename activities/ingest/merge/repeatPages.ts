@@ -46,12 +46,23 @@ function digestsCollection(db: Db, source: SourceDescription) {
  * staged without a digest, digests of another generation, or kept by this very run: a
  * retry reports what its first attempt did).
  */
-export async function repeatOf(db: Db, source: SourceDescription, input: Pick<MergeInput, 'runId' | 'pages' | 'complete' | 'ranges'>): Promise<{ run: string; served: number } | null> {
+export async function repeatOf(
+  db: Db,
+  source: SourceDescription,
+  input: Pick<MergeInput, 'runId' | 'pages' | 'complete' | 'ranges'>,
+): Promise<{ run: string; served: number } | null> {
   if (!input.complete) return null;
   const generation = await keyIndexGeneration(db, source);
   if (!generation) return null;
   const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
-  if (!kept || kept.generation !== generation || kept.run === input.runId || kept.profile_version !== LIVE_PROFILE_VERSION || kept.digests.length !== input.pages) return null;
+  if (
+    !kept ||
+    kept.generation !== generation ||
+    kept.run === input.runId ||
+    kept.profile_version !== LIVE_PROFILE_VERSION ||
+    kept.digests.length !== input.pages
+  )
+    return null;
   const same = { run: kept.run, served: kept.served };
   // The fetch's ranges, when they tile the pages, say what was staged without a read.
   if (input.ranges && tiles(input.ranges, input.pages)) {
