@@ -19,12 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../config/paths.js';
-import { readInteractionsCsv } from '../models/evaluation/csv.js';
-import { evaluateFamilies } from '../models/evaluation/evaluate.js';
+import { readInteractionsCsv } from '../client/evaluation/csv.js';
 import { leaveLastOut } from '../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../models/evaluation/tune.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../models/types.js';
 import { peerPython } from './peerVenv.js';
+import { evaluateFamilies } from '../client/evaluation/evaluateFamilies.js';
 
 const PEERS = ['most-popular', 'implicit-cosine', 'implicit-bm25', 'implicit-als', 'rp3beta'];
 

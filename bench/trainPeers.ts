@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../config/paths.js';
-import { readInteractionsCsv } from '../models/evaluation/csv.js';
+import { readInteractionsCsv } from '../client/evaluation/csv.js';
 import { fitModel, type FamilyParams } from '../models/families.js';
 import type { Interactions } from '../models/interactions.js';
 import type { ModelFamily } from '../models/types.js';

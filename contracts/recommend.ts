@@ -6,10 +6,9 @@ export const MAX_RECOMPUTE_USERS = 10_000;
 export interface RecommendResult {
   /**
    * published: a new batch is active; unchanged: no user's inputs, the live users, the model
-   * and the settings changed, so nothing was written and the active batch stays (absent in
-   * runs recorded before overlays: published).
+   * and the settings changed, so nothing was written and the active batch stays.
    */
-  status?: 'published' | 'unchanged';
+  status: 'published' | 'unchanged';
   /** The batch active after the run: the new one, or for an unchanged run the one that stayed. */
   batchId: string;
   /** An unchanged run's own record in recommendation_batches (it holds no lists). */
@@ -22,8 +21,8 @@ export interface RecommendResult {
   documents?: number;
   /** Users the base served who are no longer live (an overlay marks them). */
   removed?: number;
-  /** The pointer it was published to (absent in runs recorded before the canary: active). */
-  slot?: 'active' | 'challenger';
+  /** The pointer it was published to. */
+  slot: 'active' | 'challenger';
   model: string;
   mode: 'full' | 'incremental';
   /** Why an incremental run computed everyone (no active batch, a new model), else null. */

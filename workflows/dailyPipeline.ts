@@ -4,7 +4,6 @@ import {
   WorkflowIdReusePolicy,
   executeChild,
   log,
-  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -17,12 +16,20 @@ import type { Activities } from '../activities/index.js';
 import type { RunReport, SourceSummary } from '../activities/runs/types.js';
 import type { SourceName } from '../sources/index.js';
 import { failureDetails, rootMessage } from './failures.js';
-import { describe, ingestSource } from './ingestSource.js';
+import { ingestSource } from './ingestSource.js';
+import { describeDrift, describeHealth, describeIngest, describeRecommendations } from './memo.js';
 import { isCalendarDate } from './pagePlan.js';
 import { pipelineProgressQuery } from './queries.js';
-import { describeRecommend, recommend } from './recommend.js';
+import { recommend } from './recommend.js';
 import { retrain } from './retrain.js';
-import type { DailyPipelineInput, DailyPipelineResult, IngestSourceResult, PipelineProgress } from './types.js';
+import {
+  INGEST_OPTIONS,
+  type DailyPipelineInput,
+  type DailyPipelineResult,
+  type IngestOptions,
+  type IngestSourceResult,
+  type PipelineProgress,
+} from './types.js';
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import { emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
 
@@ -112,17 +119,7 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       try {
         const result = await executeChild(ingestSource, {
           workflowId: entry.workflowId,
-          args: [
-            {
-              source,
-              runId,
-              pageSize: input.pageSize,
-              concurrency: input.concurrency,
-              maxRanges: input.maxRanges,
-              heartbeatTimeout: input.heartbeatTimeout,
-              ...(input.fetchAttempts !== undefined ? { fetchAttempts: input.fetchAttempts } : {}),
-            },
-          ],
+          args: [{ source, runId, ...ingestOptions(input) }],
         });
         summaries[source] = { status: 'COMPLETED', ...result };
         entry.state = 'completed';
@@ -142,76 +139,67 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
   for (const source of sources) ordered[source] = summaries[source];
   const failed = sources.filter((s) => ordered[s]?.status === 'FAILED');
 
-  // Runs recorded before the health step existed replay without it.
-  const withHealth = patched('pipeline-health');
-  let checks: CheckSourceResult[] = [];
-  if (withHealth) {
-    progress.stage = 'checking';
-    checks = await Promise.all(sources.map((source) => checkOne(workflowId, runId, date, source, ordered[source] as SourceSummary)));
-  }
+  progress.stage = 'checking';
+  const checks = await Promise.all(sources.map((source) => checkOne(workflowId, runId, date, source, ordered[source] as SourceSummary)));
   await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', ordered);
   const ingestLines = sources.map((s) =>
-    ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describe(s, ordered[s] as IngestSourceResult),
+    ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describeIngest(s, ordered[s] as IngestSourceResult),
   );
   upsertMemo({ summary: ingestLines.join('\n') });
 
-  let health: RunHealth | undefined;
+  let health: RunHealth;
   let alerts: AlertOutcome | undefined;
   let recommendations: PipelineRecommendations | undefined;
   let drift: PipelineDrift | undefined;
-  if (withHealth) {
-    progress.stage = 'alerting';
-    try {
-      health = await summarizeRun({ workflowId, runId, date, startedAt: new Date(startedAt).toISOString(), checks, failedSources: failed });
-    } catch (err) {
-      // Health that cannot be recorded is unknown: downstream steps must not start on it.
-      log.error('health could not be recorded', { error: rootMessage(err) });
-      health = unrecordedHealth(checks, rootMessage(err));
-    }
-    // Runs recorded before the recommendation step existed replay without it.
-    if (patched('pipeline-recommend') && input.recommend !== false) {
-      progress.stage = 'recommending';
-      recommendations = await recommendStep(workflowId, health, failed);
-      progress.recommendations = recommendations;
-      progress.stage = 'alerting';
-    }
-    // Runs recorded before the drift check existed replay without it.
-    if (patched('pipeline-drift') && input.drift !== false && failed.length === 0 && health.downstream.allowed) {
-      progress.stage = 'checking drift';
-      drift = await driftStep(workflowId);
-      try {
-        await recordDrift({ workflowId, drift });
-      } catch (err) {
-        log.warn('drift outcome not recorded', { error: rootMessage(err) });
-      }
-      progress.stage = 'alerting';
-    }
-    try {
-      alerts = await evaluateAlerts({ workflowId });
-    } catch (err) {
-      log.error('alerts could not be evaluated', { error: rootMessage(err) });
-    }
-    progress.health = health;
-    const lines = [
-      ...ingestLines,
-      describeHealth(health, alerts),
-      ...(recommendations ? [describeRecommendations(recommendations)] : []),
-      ...(drift ? [describeDrift(drift)] : []),
-    ];
-    upsertMemo({
-      summary: lines.join('\n'),
-      health: health.status,
-      downstreamAllowed: health.downstream.allowed,
-      ...(recommendations ? { recommendations: recommendations.status } : {}),
-    });
-    await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
-    await deliver('daily summary', () => deliverSummary({ workflowId }));
+  progress.stage = 'alerting';
+  try {
+    health = await summarizeRun({ workflowId, runId, date, startedAt: new Date(startedAt).toISOString(), checks, failedSources: failed });
+  } catch (err) {
+    // Health that cannot be recorded is unknown: downstream steps must not start on it.
+    log.error('health could not be recorded', { error: rootMessage(err) });
+    health = unrecordedHealth(checks, rootMessage(err));
   }
+  if (input.recommend !== false) {
+    progress.stage = 'recommending';
+    recommendations = await recommendStep(workflowId, health, failed);
+    progress.recommendations = recommendations;
+    progress.stage = 'alerting';
+  }
+  if (input.drift !== false && failed.length === 0 && health.downstream.allowed) {
+    progress.stage = 'checking drift';
+    drift = await driftStep(workflowId);
+    try {
+      await recordDrift({ workflowId, drift });
+    } catch (err) {
+      log.warn('drift outcome not recorded', { error: rootMessage(err) });
+    }
+    progress.stage = 'alerting';
+  }
+  try {
+    alerts = await evaluateAlerts({ workflowId });
+  } catch (err) {
+    log.error('alerts could not be evaluated', { error: rootMessage(err) });
+  }
+  progress.health = health;
+  const lines = [
+    ...ingestLines,
+    describeHealth(health, alerts),
+    ...(recommendations ? [describeRecommendations(recommendations)] : []),
+    ...(drift ? [describeDrift(drift)] : []),
+  ];
+  upsertMemo({
+    summary: lines.join('\n'),
+    health: health.status,
+    downstreamAllowed: health.downstream.allowed,
+    ...(recommendations ? { recommendations: recommendations.status } : {}),
+  });
+  await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
+  await deliver('daily summary', () => deliverSummary({ workflowId }));
   progress.stage = 'done';
   if (failed.length > 0) {
     throw ApplicationFailure.nonRetryable(`ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`, 'PipelineFailed', {
       sources: ordered,
-      ...(health ? { health } : {}),
+      health,
       ...(recommendations ? { recommendations } : {}),
     });
   }
@@ -225,7 +213,7 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
     status: 'COMPLETED',
     durationMs: Date.now() - startedAt,
     sources: ordered,
-    ...(health ? { health } : {}),
+    health,
     ...(alerts ? { alerts } : {}),
     ...(recommendations ? { recommendations } : {}),
     ...(drift ? { drift } : {}),
@@ -264,12 +252,6 @@ async function driftStep(workflowId: string): Promise<PipelineDrift> {
   }
 }
 
-function describeDrift(d: PipelineDrift): string {
-  if (d.status === 'drifted') return `drift: ${d.reasons.join('; ')}: retraining started (${d.retrainWorkflowId})`;
-  if (d.status === 'stable') return `drift: none (PSI tracks ${d.figures?.psiTracks.toFixed(3)}, genres ${d.figures?.psiGenres.toFixed(3)})`;
-  return `drift: ${d.status}: ${d.reasons.join('; ')}`;
-}
-
 /**
  * After a healthy ingest, the recommend child computes and publishes every user's lists.
  * A stopped gate skips it; a failure keeps the active batch. Either way it is recorded
@@ -298,11 +280,6 @@ async function recommendStep(workflowId: string, health: RunHealth, failed: Sour
   return outcome;
 }
 
-function describeRecommendations(r: PipelineRecommendations): string {
-  if ((r.status === 'published' || r.status === 'unchanged') && r.result) return `recommendations: ${describeRecommend(r.result)}`;
-  return `recommendations: ${r.status}: ${r.reason}`;
-}
-
 /** One source's checks; checks that cannot run count as a failing check, not a failed run. */
 async function checkOne(workflowId: string, runId: string, date: string, source: SourceName, summary: SourceSummary): Promise<CheckSourceResult> {
   try {
@@ -322,15 +299,6 @@ async function deliver(what: string, send: () => Promise<unknown>): Promise<void
   }
 }
 
-function describeHealth(health: RunHealth, alerts: AlertOutcome | undefined): string {
-  const { pass, warn, fail } = health.counts;
-  return (
-    `health: ${health.status} (${pass} pass, ${warn} warn, ${fail} fail); ` +
-    `downstream ${health.downstream.allowed ? 'allowed' : `stopped: ${health.downstream.reason}`}; ` +
-    (alerts ? `alerts: ${alerts.opened} new, ${alerts.open.critical + alerts.open.warning} open` : 'alerts: not evaluated')
-  );
-}
-
 function unrecordedHealth(checks: CheckSourceResult[], error: string): RunHealth {
   const counts = { pass: 0, warn: 0, fail: 0 };
   for (const c of checks) {
@@ -339,6 +307,11 @@ function unrecordedHealth(checks: CheckSourceResult[], error: string): RunHealth
     counts.fail += c.counts.fail;
   }
   return { status: 'fail', counts, sources: {}, downstream: { allowed: false, reason: `health could not be recorded: ${error}` } };
+}
+
+/** The run's options for its sources, those it was given. */
+function ingestOptions(input: DailyPipelineInput): IngestOptions {
+  return Object.fromEntries(INGEST_OPTIONS.filter((name) => input[name] !== undefined).map((name) => [name, input[name]]));
 }
 
 /** A scheduled run's date is the schedule's; any other run's, the day it started (UTC). */

@@ -4,6 +4,7 @@ import type { Activities } from '../activities/index.js';
 import { addCounts } from './counts.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { planPageRanges, type PageRange } from './pagePlan.js';
+import { describeIngest } from './memo.js';
 import { ingestProgressQuery } from './queries.js';
 import type { IngestProgress, IngestSourceInput, IngestSourceResult } from './types.js';
 import { type FetchStats, type MergeStats, type RangeDigest, emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
@@ -171,16 +172,6 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   await dropStaging({ source: input.source, runId: input.runId, pages: planned });
   progress.state = 'completed';
   const result = summary(merge, true);
-  upsertMemo({ summary: describe(input.source, result) });
+  upsertMemo({ summary: describeIngest(input.source, result) });
   return result;
-}
-
-/** One line for the Temporal UI's memo. */
-export function describe(source: string, r: IngestSourceResult): string {
-  return (
-    `${source}: ${r.fetched} fetched (${r.invalid} invalid, ${r.duplicates} duplicates), ` +
-    `${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.tombstoned} tombstoned; ` +
-    `${r.pages} pages, ${r.requests} requests, ${Object.values(r.retries).reduce((a, b) => a + b, 0)} retries; ` +
-    `${r.complete ? 'complete' : `incomplete (${r.incompleteReason})`}; ${(r.durationMs / 1000).toFixed(1)} s`
-  );
 }

@@ -3,6 +3,7 @@ import type { Activities } from '../activities/index.js';
 import type { BatchPlan } from '../activities/recommend/prepare.js';
 import type { PublishOutcome } from '../activities/recommend/publish.js';
 import { rootMessage } from './failures.js';
+import { describeRecommend } from './memo.js';
 import { recommendProgressQuery } from './queries.js';
 import type { RecommendInput, RecommendProgress, RecommendTotals } from './types.js';
 import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../contracts/recommend.js';
@@ -84,7 +85,7 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
         status: 'unchanged',
         batchId: plan.baseBatchId,
         recordId: batchId,
-        ...(slot !== 'active' ? { slot } : {}),
+        slot,
         model: plan.model.key,
         mode: plan.mode,
         fullBecause: null,
@@ -156,7 +157,7 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
       compactBecause: plan.compactBecause ?? null,
       documents: published.documents,
       removed: plan.removed ?? 0,
-      ...(slot !== 'active' ? { slot } : {}),
+      slot,
       model: plan.model.key,
       mode: plan.mode,
       fullBecause: plan.fullBecause,
@@ -183,12 +184,6 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
     upsertMemo({ summary: `batch ${batchId} failed, the active batch stays: ${rootMessage(err)}` });
     throw ApplicationFailure.nonRetryable(`recommendations failed, the active batch stays: ${rootMessage(err)}`, 'RecommendFailed', { batchId });
   }
-}
-
-export function describeRecommend(r: RecommendResult): string {
-  if (r.status === 'unchanged') return `unchanged: ${r.users} users, no list to compute, model ${r.model}; batch ${r.batchId} stays active, nothing written`;
-  const layout = r.layout === 'overlay' ? `, an overlay of ${r.documents} documents (${r.removed ?? 0} removed users) on ${r.previousBatchId}` : '';
-  return `published ${r.batchId}${r.slot === 'challenger' ? ' (challenger, for the canary)' : ''}: ${r.users} users (${r.computed} computed, ${r.carried} carried over, ${r.coldStart} cold start), model ${r.model}${layout}`;
 }
 
 function zeroTotals(): RecommendTotals {

@@ -9,10 +9,8 @@ import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeli
 import type { SourceName } from '../sources/index.js';
 import type { FetchStats } from '../contracts/ingest.js';
 
-export interface IngestSourceInput {
-  source: SourceName;
-  /** The daily run this ingest belongs to: it names the staging collection and is stored on every record touched. */
-  runId: string;
+/** How a source is fetched: the daily run passes its own to every source. */
+export interface IngestOptions {
   /** Records per request (1..100). Default 100. */
   pageSize?: number;
   /** Requests in flight for this source: fetchPageRange activities at once. Default 8. */
@@ -29,6 +27,15 @@ export interface IngestSourceInput {
   fetchAttempts?: number;
 }
 
+/** The names of IngestOptions, for a workflow to pick them from its input. */
+export const INGEST_OPTIONS = ['pageSize', 'concurrency', 'maxRanges', 'heartbeatTimeout', 'fetchAttempts'] as const satisfies readonly (keyof IngestOptions)[];
+
+export interface IngestSourceInput extends IngestOptions {
+  source: SourceName;
+  /** The daily run this ingest belongs to: it names the staging collection and is stored on every record touched. */
+  runId: string;
+}
+
 /** What ingestSource returns, and hands over as the details of an IngestFailed failure. */
 export type IngestSourceResult = Omit<SourceSummary, 'status' | 'error'>;
 
@@ -42,7 +49,7 @@ export interface IngestProgress {
   fetch: FetchStats;
 }
 
-export interface DailyPipelineInput {
+export interface DailyPipelineInput extends IngestOptions {
   /**
    * The run's logical date, YYYY-MM-DD. Default: the schedule's TemporalScheduledStartTime
    * for a scheduled run, else the day the workflow started (UTC). The API has no date
@@ -51,12 +58,6 @@ export interface DailyPipelineInput {
   date?: string;
   /** Sources to ingest; default all. */
   sources?: SourceName[];
-  pageSize?: number;
-  concurrency?: number;
-  maxRanges?: number;
-  heartbeatTimeout?: string;
-  /** Temporal attempts of each activity that calls the API (see IngestSourceInput). */
-  fetchAttempts?: number;
   /** After a healthy ingest, compute and publish recommendations (default true). */
   recommend?: boolean;
   /** After a healthy ingest, check drift against the champion's training data and retrain past a threshold (default true). */
@@ -70,8 +71,8 @@ export interface DailyPipelineResult {
   status: 'COMPLETED';
   durationMs: number;
   sources: Partial<Record<SourceName, SourceSummary>>;
-  /** The checks' outcome and whether downstream steps may start (runs since the health step). */
-  health?: RunHealth;
+  /** The checks' outcome and whether downstream steps may start. */
+  health: RunHealth;
   alerts?: AlertOutcome;
   recommendations?: PipelineRecommendations;
   drift?: PipelineDrift;

@@ -1,3 +1,4 @@
+import { fitMostPopular } from '../../models/mostPopular.js';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
@@ -459,14 +460,21 @@ async function fallbackModel(
   const itemIds = Float64Array.from([...liveTracks.keys()].sort((a, b) => a - b));
   const itemOf = new Map<number, number>();
   itemIds.forEach((id, i) => itemOf.set(id, i));
-  const popularity = new Float32Array(itemIds.length);
+  // The listens of live tracks as the model family reads them (rows of item indices), twice over the users: count, then fill.
+  const offsets = new Int32Array(nUsers + 1);
   for (let u = 0; u < nUsers; u++) {
+    let live = 0;
+    for (const track of tracksOf(u)) if (itemOf.has(track)) live++;
+    offsets[u + 1] = offsets[u]! + live;
+  }
+  const items = new Int32Array(offsets[nUsers]!);
+  for (let u = 0, at = 0; u < nUsers; u++) {
     for (const track of tracksOf(u)) {
       const item = itemOf.get(track);
-      if (item !== undefined) popularity[item]! += 1;
+      if (item !== undefined) items[at++] = item;
     }
   }
-  const model: RecommenderModel = { family: 'most-popular', params: {}, itemIds, popularity };
+  const model = fitMostPopular({ nUsers, nItems: itemIds.length, offsets, items }, itemIds);
   const bytes = encodeModel(model);
   const version = `auto-${modelDigest(bytes)}`;
   const key = `most-popular@${version}`;

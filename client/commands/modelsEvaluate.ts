@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInteractionsCsv, type CsvColumns } from '../../models/evaluation/csv.js';
-import { evaluateFamilies, type FamilyRow } from '../../models/evaluation/evaluate.js';
+import { CsvMissingColumnError, DEFAULT_CSV_COLUMNS, columnsProblem, readInteractionsCsv, type CsvColumns } from '../evaluation/csv.js';
 import {
   DEFAULT_MAX_USERS,
   DEFAULT_TEST_FRACTION,
@@ -18,6 +17,7 @@ import { parseParamList } from '../../config/trainingSettings.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { seconds, table } from '../format.js';
 import { UsageError } from '../../config/usageError.js';
+import { evaluateFamilies, type FamilyRow } from '../evaluation/evaluateFamilies.js';
 
 export const MODELS_EVALUATE_USAGE = `Usage: moovitamix models evaluate --interactions FILE.csv [options]
 

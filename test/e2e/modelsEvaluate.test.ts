@@ -4,10 +4,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../config/paths.js';
-import type { FamilyRow } from '../../models/evaluation/evaluate.js';
 import type { SplitDescription } from '../../models/evaluation/split.js';
 import { until } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
+import type { FamilyRow } from '../../client/evaluation/evaluateFamilies.js';
 
 // `moovitamix models evaluate` as a user runs it, on test/fixtures/interactions-small.csv:
 // 35 listens of users 1..9 over tracks 101..116, rows ordered by timestamp, with an

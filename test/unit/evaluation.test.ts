@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { syntheticListens } from '../../bench/syntheticListens.js';
 import { interactionsFromLists, type Interactions } from '../../models/interactions.js';
 import { fitMostPopular } from '../../models/mostPopular.js';
-import { CsvError, parseInteractionsCsv } from '../../models/evaluation/csv.js';
-import { evaluateFamilies, evaluateModel } from '../../models/evaluation/evaluate.js';
+import { CsvError, parseInteractionsCsv } from '../../client/evaluation/csv.js';
+import { evaluateModel } from '../../models/evaluation/evaluate.js';
 import { METRIC_KEYS, averagePrecisionAt, computeMetrics, hitRateAt, ndcgAt, recallAt } from '../../models/evaluation/metrics.js';
 import { describeSplit, leaveLastOut, temporalSplit, type Split } from '../../models/evaluation/split.js';
-import { readSplitFile, writeSplitFile } from '../../models/evaluation/splitFile.js';
+import { readSplitFile, writeSplitFile } from '../../client/evaluation/splitFile.js';
 import type { ModelFamily } from '../../models/types.js';
+import { evaluateFamilies } from '../../client/evaluation/evaluateFamilies.js';
 
 const close = (x: number) => Number(x.toFixed(6));
 const rows = (m: Interactions) => Array.from({ length: m.nUsers }, (_, u) => Array.from(m.items.subarray(m.offsets[u], m.offsets[u + 1])));

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import type { Split, SplitMethod } from './split.js';
+import type { Split, SplitMethod } from '../../models/evaluation/split.js';
 
 /*
  * A split and the catalogue's item ids as one binary file, so a child process can evaluate

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Growable } from '../growable.js';
-import type { Interactions } from '../interactions.js';
+import { Growable } from '../../models/growable.js';
+import type { Interactions } from '../../models/interactions.js';
 
 /*
  * Listening data from a CSV file: a header naming a user column and an item column (by
