@@ -15,3 +15,13 @@ export async function connectDb(config: Config): Promise<{ db: Db; close: () => 
   }
   return { db: client.db(config.mongodbDb), close: () => client.close() };
 }
+
+/** Runs `fn` with the pipeline's database, and closes the connection whatever happens. */
+export async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
+  const { db, close } = await connectDb(config);
+  try {
+    return await fn(db);
+  } finally {
+    await close();
+  }
+}

@@ -14,3 +14,13 @@ export async function connectClient(config: Config): Promise<{ client: Client; c
   }
   return { client: new Client({ connection, namespace: config.temporalNamespace }), close: () => connection.close() };
 }
+
+/** Runs `fn` with a Temporal client, and closes the connection whatever happens. */
+export async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const { client, close } = await connectClient(config);
+  try {
+    return await fn(client);
+  } finally {
+    await close();
+  }
+}

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { alertsCollection, type AlertDocument } from '../../activities/health/alerts.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
-import { connectDb } from '../mongo.js';
+import { withDb } from '../mongo.js';
 import { UsageError } from '../../config/usageError.js';
 
 export const ALERTS_USAGE = `Usage: moovitamix alerts [--all] [--json] [--limit N]
@@ -31,8 +31,7 @@ export async function alertsCommand(argv: string[]): Promise<number> {
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit must be a whole number from 1 to 10000, got "${values.limit}"`);
 
-  const { db, close } = await connectDb(loadConfig());
-  try {
+  return withDb(loadConfig(), async (db) => {
     const alerts = (
       await alertsCollection(db)
         .find(values.all ? {} : { status: 'open' })
@@ -50,9 +49,7 @@ export async function alertsCommand(argv: string[]): Promise<number> {
     }
     console.log(renderAlerts(alerts));
     return 0;
-  } finally {
-    await close();
-  }
+  });
 }
 
 export function renderAlerts(alerts: AlertDocument[]): string {

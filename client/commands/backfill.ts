@@ -6,8 +6,8 @@ import { loadConfig, type Config } from '../../config/config.js';
 import { isCalendarDate } from '../../workflows/pagePlan.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { seconds, table } from '../format.js';
-import { connectDb } from '../mongo.js';
-import { connectClient } from '../temporalClient.js';
+import { withDb } from '../mongo.js';
+import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 import { parseConcurrency } from './run.js';
 
@@ -59,43 +59,41 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   const parallel = parseConcurrency(values.parallel) ?? 1;
 
   const config = loadConfig();
-  const [{ client, close }, mongo] = [await connectClient(config), await connectDb(config)];
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
-  try {
-    const runs = mongo.db.collection<PipelineRunDocument>(RUNS_COLLECTION);
-    const done = new Set((await runs.find({ status: 'COMPLETED' }, { projection: { date: 1 } }).toArray()).map((r) => r.date));
-    log(`Backfill ${from}..${to}: ${dates.length} dates, ${dates.filter((d) => done.has(d)).length} already done, ${parallel} at a time`);
-    const outcomes: DateOutcome[] = [];
-    const pending = [...dates];
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, dates.length) }, async () => {
-        for (let date = pending.shift(); date; date = pending.shift()) {
-          const outcome = done.has(date) ? skipped(date) : await runDate(client, config, date);
-          outcomes.push(outcome);
-          log(
-            `  ${date}  ${outcome.outcome}${outcome.durationMs !== null ? ` in ${seconds(outcome.durationMs)}` : ''}${outcome.error ? `: ${outcome.error}` : ''}  (${outcome.workflowId})`,
-          );
-        }
-      }),
-    );
-    outcomes.sort((a, b) => a.date.localeCompare(b.date));
-    const count = (o: DateOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
-    if (values.json)
-      console.log(JSON.stringify({ from, to, completed: count('completed'), skipped: count('skipped'), failed: count('failed'), dates: outcomes }, null, 2));
-    else {
-      console.log(
-        table(
-          ['date', 'outcome', 'duration', 'fetched', 'workflow'],
-          outcomes.map((o) => [o.date, o.outcome, o.durationMs === null ? '-' : seconds(o.durationMs), o.fetched ?? '-', o.workflowId]),
-        ),
+  return withClient(config, (client) =>
+    withDb(config, async (db) => {
+      const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
+      const done = new Set((await runs.find({ status: 'COMPLETED' }, { projection: { date: 1 } }).toArray()).map((r) => r.date));
+      log(`Backfill ${from}..${to}: ${dates.length} dates, ${dates.filter((d) => done.has(d)).length} already done, ${parallel} at a time`);
+      const outcomes: DateOutcome[] = [];
+      const pending = [...dates];
+      await Promise.all(
+        Array.from({ length: Math.min(parallel, dates.length) }, async () => {
+          for (let date = pending.shift(); date; date = pending.shift()) {
+            const outcome = done.has(date) ? skipped(date) : await runDate(client, config, date);
+            outcomes.push(outcome);
+            log(
+              `  ${date}  ${outcome.outcome}${outcome.durationMs !== null ? ` in ${seconds(outcome.durationMs)}` : ''}${outcome.error ? `: ${outcome.error}` : ''}  (${outcome.workflowId})`,
+            );
+          }
+        }),
       );
-      console.log(`${count('completed')} completed, ${count('skipped')} skipped (already done), ${count('failed')} failed`);
-    }
-    return count('failed') > 0 ? 1 : 0;
-  } finally {
-    await close();
-    await mongo.close();
-  }
+      outcomes.sort((a, b) => a.date.localeCompare(b.date));
+      const count = (o: DateOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
+      if (values.json)
+        console.log(JSON.stringify({ from, to, completed: count('completed'), skipped: count('skipped'), failed: count('failed'), dates: outcomes }, null, 2));
+      else {
+        console.log(
+          table(
+            ['date', 'outcome', 'duration', 'fetched', 'workflow'],
+            outcomes.map((o) => [o.date, o.outcome, o.durationMs === null ? '-' : seconds(o.durationMs), o.fetched ?? '-', o.workflowId]),
+          ),
+        );
+        console.log(`${count('completed')} completed, ${count('skipped')} skipped (already done), ${count('failed')} failed`);
+      }
+      return count('failed') > 0 ? 1 : 0;
+    }),
+  );
 }
 
 function skipped(date: string): DateOutcome {

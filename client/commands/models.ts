@@ -14,7 +14,7 @@ import {
 import { DECISIONS, type DecisionDocument } from '../../activities/training/decisions.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
-import { connectDb } from '../mongo.js';
+import { withDb } from '../mongo.js';
 import { UsageError } from '../../config/usageError.js';
 import { evaluateCommand } from './modelsEvaluate.js';
 import { startRecommend } from './recommend.js';
@@ -45,11 +45,11 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     case 'evaluate':
       return evaluateCommand(rest);
     case 'list':
-      return withDb(rest, {}, (db, v) => list(db, v.json === true));
+      return withArgsAndDb(rest, {}, (db, v) => list(db, v.json === true));
     case 'show':
-      return withDb(rest, {}, (db, v, positionals) => show(db, positionals, v.json === true));
+      return withArgsAndDb(rest, {}, (db, v, positionals) => show(db, positionals, v.json === true));
     case 'promote':
-      return withDb(
+      return withArgsAndDb(
         rest,
         {
           alias: { type: 'string', default: 'champion' },
@@ -60,7 +60,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
         (db, v, positionals) => promote(db, positionals, v),
       );
     case 'rollback':
-      return withDb(
+      return withArgsAndDb(
         rest,
         { reason: { type: 'string' }, 'no-recompute': { type: 'boolean', default: false }, wait: { type: 'boolean', default: false } },
         (db, v) => rollback(db, v),
@@ -79,19 +79,14 @@ export async function modelsCommand(argv: string[]): Promise<number> {
 type Values = Record<string, string | boolean | undefined>;
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
-async function withDb(argv: string[], options: Options, run: (db: Db, values: Values, positionals: string[]) => Promise<number>): Promise<number> {
+async function withArgsAndDb(argv: string[], options: Options, run: (db: Db, values: Values, positionals: string[]) => Promise<number>): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: { ...options, json: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
-  const { db, close } = await connectDb(loadConfig());
-  try {
-    return await run(db, values as Values, positionals);
-  } finally {
-    await close();
-  }
+  return withDb(loadConfig(), (db) => run(db, values as Values, positionals));
 }
 
 async function list(db: Db, json: boolean): Promise<number> {

@@ -9,8 +9,8 @@ import type { RecommendInput } from '../../workflows/types.js';
 import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../../contracts/recommend.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
-import { connectDb } from '../mongo.js';
-import { connectClient } from '../temporalClient.js';
+import { withDb } from '../mongo.js';
+import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 
 export const RECOMMEND_USAGE = `Usage: moovitamix recommend [--full] [--users ID,...] [--challenger] [--wait] [--json]
@@ -64,8 +64,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
 /** Starts a recommend run (recommend-<time>); with `wait`, follows it and prints what it did. */
 export async function startRecommend(input: RecommendInput, options: { wait: boolean; json: boolean }): Promise<number> {
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
-  try {
+  return withClient(config, async (client) => {
     const workflowId = `recommend-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
     const handle = await client.workflow.start<typeof recommend>('recommend', { workflowId, taskQueue: config.taskQueue, args: [input] });
     if (!options.wait) {
@@ -83,9 +82,7 @@ export async function startRecommend(input: RecommendInput, options: { wait: boo
       },
       render: renderResult,
     });
-  } finally {
-    await close();
-  }
+  });
 }
 
 export function parseUserIds(text: string): number[] {
@@ -122,26 +119,24 @@ function renderResult(r: RecommendResult): string {
 
 async function rollbackCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true });
-  const { db, close } = await connectDb(loadConfig());
-  try {
-    const moved = await rollbackActive(db);
-    console.log(values.json ? JSON.stringify(moved) : `Rolled back: batch ${moved.to} is active again (was ${moved.from})`);
-    return 0;
-  } catch (err) {
-    if (err instanceof RollbackRefused) {
-      console.error(`moovitamix: rollback refused: ${err.message}`);
-      return 1;
+  return withDb(loadConfig(), async (db) => {
+    try {
+      const moved = await rollbackActive(db);
+      console.log(values.json ? JSON.stringify(moved) : `Rolled back: batch ${moved.to} is active again (was ${moved.from})`);
+      return 0;
+    } catch (err) {
+      if (err instanceof RollbackRefused) {
+        console.error(`moovitamix: rollback refused: ${err.message}`);
+        return 1;
+      }
+      throw err;
     }
-    throw err;
-  } finally {
-    await close();
-  }
+  });
 }
 
 async function statusOfBatches(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true });
-  const { db, close } = await connectDb(loadConfig());
-  try {
+  return withDb(loadConfig(), async (db) => {
     const state = await activeState(db);
     const batches = (
       await db
@@ -176,9 +171,7 @@ async function statusOfBatches(argv: string[]): Promise<number> {
       );
     }
     return 0;
-  } finally {
-    await close();
-  }
+  });
 }
 
 /** full, `overlay/N` (N layers read through), or `-` for an unchanged run's record. */
@@ -192,8 +185,7 @@ async function showCommand(argv: string[]): Promise<number> {
   const [id, ...extra] = positionals;
   if (id === undefined || extra.length > 0) throw new UsageError('recommend show takes one user id');
   const [userId] = parseUserIds(id);
-  const { db, close } = await connectDb(loadConfig());
-  try {
+  return withDb(loadConfig(), async (db) => {
     const state = await activeState(db);
     if (!state) {
       console.error('moovitamix: no recommendations have been published yet');
@@ -217,7 +209,5 @@ async function showCommand(argv: string[]): Promise<number> {
       ),
     );
     return 0;
-  } finally {
-    await close();
-  }
+  });
 }

@@ -6,7 +6,7 @@ import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import type { PipelineRunDocument } from '../../activities/runs/types.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
-import { connectDb } from '../mongo.js';
+import { withDb } from '../mongo.js';
 import { healthLine } from '../pipelineRuns.js';
 import { UsageError } from '../../config/usageError.js';
 
@@ -44,8 +44,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   if (values.run !== undefined && !RUN_ID.test(values.run)) throw new UsageError(`not a run id: ${JSON.stringify(values.run)}`);
   if (values.feedback && (values.run !== undefined || values.all)) throw new UsageError('--feedback reports feedback alone: it takes no --run or --all');
 
-  const { db, close } = await connectDb(loadConfig());
-  try {
+  return withDb(loadConfig(), async (db) => {
     if (values.feedback) {
       const feedback = await feedbackSummary(db);
       console.log(values.json ? JSON.stringify({ feedback }, null, 2) : renderFeedback(feedback));
@@ -79,9 +78,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     }
     console.log(`${renderReport(run, reports, values.all)}\n\n${renderFeedback(feedback)}`);
     return 0;
-  } finally {
-    await close();
-  }
+  });
 }
 
 const shown = (r: CheckResult) =>

@@ -7,7 +7,7 @@ import type { retrain } from '../../workflows/retrain.js';
 import type { RetrainInput, RetrainResult } from '../../workflows/types.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
-import { connectClient } from '../temporalClient.js';
+import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 
 export const RETRAIN_USAGE = `Usage: moovitamix retrain [--families F,...] [--param FAMILY.NAME=VALUE ...] [--seed N] [--no-recompute] [--wait] [--json]
@@ -66,8 +66,7 @@ export async function retrainCommand(argv: string[]): Promise<number> {
   if (values['no-recompute']) input.recompute = false;
 
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
-  try {
+  return withClient(config, async (client) => {
     const workflowId = `retrain-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
     const handle = await client.workflow.start<typeof retrain>('retrain', { workflowId, taskQueue: config.taskQueue, args: [input] });
     if (!values.wait) {
@@ -85,9 +84,7 @@ export async function retrainCommand(argv: string[]): Promise<number> {
       },
       render: renderRetrain,
     });
-  } finally {
-    await close();
-  }
+  });
 }
 
 export function renderRetrain(r: RetrainResult): string {

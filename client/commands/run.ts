@@ -4,7 +4,7 @@ import { SOURCE_NAMES, isSourceName, type SourceName } from '../../sources/index
 import { isCalendarDate } from '../../workflows/pagePlan.js';
 import type { DailyPipelineInput } from '../../workflows/types.js';
 import { startPipeline } from '../pipelineRuns.js';
-import { connectClient } from '../temporalClient.js';
+import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 
 export const RUN_USAGE = `Usage: moovitamix run [--date YYYY-MM-DD] [--wait] [--json] [--sources a,b] [--concurrency N]
@@ -60,12 +60,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     input.sources = names as SourceName[];
   }
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
-  try {
+  return withClient(config, async (client) => {
     return await startPipeline(client, config, { workflowId: `daily-${date}`, input, wait: values.wait, json: values.json });
-  } finally {
-    await close();
-  }
+  });
 }
 
 export async function ingestCommand(argv: string[]): Promise<number> {
@@ -85,18 +82,16 @@ export async function ingestCommand(argv: string[]): Promise<number> {
     console.log(INGEST_USAGE);
     return 0;
   }
-  if (!values.source || !isSourceName(values.source)) throw new UsageError(`--source must be one of ${SOURCE_NAMES.join(', ')}`);
+  const source = values.source;
+  if (!source || !isSourceName(source)) throw new UsageError(`--source must be one of ${SOURCE_NAMES.join(', ')}`);
   const date = parseDate(values.date);
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
-  try {
+  return withClient(config, async (client) => {
     return await startPipeline(client, config, {
-      workflowId: `ingest-${values.source}-${date}`,
-      input: { date, sources: [values.source], concurrency: parseConcurrency(values.concurrency) },
+      workflowId: `ingest-${source}-${date}`,
+      input: { date, sources: [source], concurrency: parseConcurrency(values.concurrency) },
       wait: values.wait,
       json: values.json,
     });
-  } finally {
-    await close();
-  }
+  });
 }

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../config/config.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import type { retrain } from '../../workflows/retrain.js';
 import { table } from '../format.js';
-import { connectClient } from '../temporalClient.js';
+import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 
 export const DAILY_SCHEDULE_ID = 'daily-pipeline';
@@ -68,8 +68,7 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
     throw new UsageError(`unknown schedule action "${action}"\n\n${SCHEDULE_USAGE}`);
 
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
-  try {
+  return withClient(config, async (client) => {
     const handle = client.schedule.getHandle(id);
     switch (action) {
       case 'install': {
@@ -100,9 +99,7 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
         console.log(`Schedule ${id} deleted.`);
         return 0;
     }
-  } finally {
-    await close();
-  }
+  });
 }
 
 async function install(client: Client, def: ReturnType<typeof definitions>[keyof ReturnType<typeof definitions>], id: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { PipelineRunDocument, SourceSummary } from '../../activities/runs/t
 import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import { loadConfig } from '../../config/config.js';
 import { seconds, table } from '../format.js';
-import { connectDb } from '../mongo.js';
+import { withDb } from '../mongo.js';
 import { healthLine, recommendationsLine, summaryTable } from '../pipelineRuns.js';
 import { UsageError } from '../../config/usageError.js';
 
@@ -30,8 +30,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const id = positionals[0];
   if (id !== undefined && !/^[A-Za-z0-9._:/-]{1,200}$/.test(id)) throw new UsageError(`not a run id: ${JSON.stringify(id)}`);
 
-  const { db, close } = await connectDb(loadConfig());
-  try {
+  return withDb(loadConfig(), async (db) => {
     const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
     if (id !== undefined) {
       const run = await runs.findOne({ _id: id });
@@ -75,9 +74,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     );
     console.log(`\n${details(latest[0] as PipelineRunDocument)}`);
     return 0;
-  } finally {
-    await close();
-  }
+  });
 }
 
 const checksCell = (r: PipelineRunDocument) =>

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { loadConfig } from '../../config/config.js';
 import { follow } from '../pipelineRuns.js';
-import { connectClient } from '../temporalClient.js';
+import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 import { RUN_ID } from './report.js';
 
@@ -27,8 +27,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const id = positionals[0];
   if (id !== undefined && !RUN_ID.test(id)) throw new UsageError(`not a run id: ${JSON.stringify(id)}`);
   const config = loadConfig();
-  const { client, close } = await connectClient(config);
-  try {
+  return withClient(config, async (client) => {
     let workflowId = id;
     if (workflowId === undefined) {
       // Visibility lags a little behind: a run listed as running may have just closed.
@@ -55,7 +54,5 @@ export async function watchCommand(argv: string[]): Promise<number> {
     }
     (values.json ? process.stderr : process.stdout).write(`Following workflow ${workflowId} (run ${description.runId}, ${description.status.name})\n`);
     return await follow(client, handle, description.runId, config, values.json);
-  } finally {
-    await close();
-  }
+  });
 }

@@ -85,17 +85,7 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
       const refusal = familyRefusal(family, job.params, input.split.train.nItems, job.memoryMb);
       if (refusal) {
         input.onProgress?.(`${family}: skipped: ${refusal}`);
-        rows.push({
-          family,
-          params: resolveFamilyParams(family, job.params),
-          metrics: null,
-          ndcgUplift: null,
-          trainMs: 0,
-          evalMs: 0,
-          peakRssMb: 0,
-          baseRssMb: 0,
-          skipped: refusal,
-        });
+        rows.push({ ...notRun(family, resolveFamilyParams(family, job.params)), skipped: refusal });
         continue;
       }
       input.onProgress?.(`${family}: fitting on ${input.split.trainListens} listens`);
@@ -117,22 +107,17 @@ export async function evaluateFamilies(input: EvaluateFamiliesInput): Promise<Fa
   }
 }
 
+/** The row of a family that fitted nothing (add why: skipped or error). */
+function notRun(family: ModelFamily, params: FamilyParams): FamilyRow {
+  return { family, params, metrics: null, ndcgUplift: null, trainMs: 0, evalMs: 0, peakRssMb: 0, baseRssMb: 0 };
+}
+
 function runFamilyProcess(job: FamilyJob, onProgress: (message: string) => void): Promise<FamilyRow> {
   return new Promise((resolve) => {
     // Whatever the child prints goes to stderr: stdout may be carrying a JSON document.
-    const child = fork(new URL('../../client/evaluation/familyProcess.js', import.meta.url), [], { stdio: ['ignore', 2, 2, 'ipc'] });
+    const child = fork(new URL('./familyProcess.js', import.meta.url), [], { stdio: ['ignore', 2, 2, 'ipc'] });
     let row: FamilyRow | undefined;
-    const failed = (error: string): FamilyRow => ({
-      family: job.family,
-      params: job.params,
-      metrics: null,
-      ndcgUplift: null,
-      trainMs: 0,
-      evalMs: 0,
-      peakRssMb: 0,
-      baseRssMb: 0,
-      error,
-    });
+    const failed = (error: string): FamilyRow => ({ ...notRun(job.family, job.params), error });
     child.on('message', (message: FamilyMessage) => {
       if (message.type === 'progress') onProgress(message.message);
       else if (message.type === 'done') row = { family: job.family, ...message.result, ndcgUplift: null };
