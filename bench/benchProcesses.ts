@@ -6,10 +6,11 @@ import { contentHash } from '../activities/ingest/canonicalJson.js';
 import { pageUrl } from '../activities/ingest/fetchPage.js';
 import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { projectRoot } from '../config/paths.js';
-import { SOURCE_NAMES, SOURCES, type SourceName } from '../sources/index.js';
+import { SOURCES } from '../sources/index.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { generateDataset } from '../simulator/dataset.js';
 import { startThrowawayMongo, startThrowawayTemporal, type ServerHandle } from '../stack/servers.js';
+import { SOURCE_NAMES, type SourceName } from '../contracts/names.js';
 
 /** The servers a benchmark runs on: a Temporal dev server and FerretDB, as on the dev stack and in CI here. */
 export async function startBenchServers(

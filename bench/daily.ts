@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
-import { SOURCE_NAMES } from '../sources/index.js';
 import type { ServerHandle } from '../stack/servers.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 import {
@@ -34,6 +33,7 @@ import {
   writeCeiling,
 } from './benchProcesses.js';
 import { WireWriteCounter, type CollectionWrites } from './wireWriteCounter.js';
+import { SOURCE_NAMES } from '../contracts/names.js';
 
 const { values } = parseArgs({
   options: {

@@ -29,8 +29,8 @@ import {
   startBenchWorker,
   writeCeiling,
 } from './benchProcesses.js';
-import { SOURCE_NAMES } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
+import { SOURCE_NAMES } from '../contracts/names.js';
 
 const { values } = parseArgs({
   options: {

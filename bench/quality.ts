@@ -22,9 +22,9 @@ import { projectRoot } from '../config/paths.js';
 import { readInteractionsCsv } from '../client/evaluation/csv.js';
 import { leaveLastOut } from '../models/evaluation/split.js';
 import { DEFAULT_TUNE_BUDGET_S } from '../models/evaluation/tune.js';
-import { MODEL_FAMILIES, type ModelFamily } from '../models/types.js';
 import { peerPython } from './peerVenv.js';
 import { evaluateFamilies } from '../client/evaluation/evaluateFamilies.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../contracts/names.js';
 
 const PEERS = ['most-popular', 'implicit-cosine', 'implicit-bm25', 'implicit-als', 'rp3beta'];
 

@@ -15,13 +15,13 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fitModel, type FamilyParams } from '../models/families.js';
-import type { ModelFamily } from '../models/types.js';
 import { evaluateModel } from '../models/evaluation/evaluate.js';
 import { leaveLastOut } from '../models/evaluation/split.js';
 import { tasteListens } from '../simulator/taste.js';
 import { syntheticListens } from './syntheticListens.js';
 import { peerCases, peerFitFigures } from './trainPeers.js';
 import { projectRoot } from '../config/paths.js';
+import type { ModelFamily } from '../contracts/names.js';
 
 /** One measured fit: a family and its parameters on synthetic power-law listens. */
 export interface FitCase {

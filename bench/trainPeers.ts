@@ -7,8 +7,8 @@ import { projectRoot } from '../config/paths.js';
 import { readInteractionsCsv } from '../client/evaluation/csv.js';
 import { fitModel, type FamilyParams } from '../models/families.js';
 import type { Interactions } from '../models/interactions.js';
-import type { ModelFamily } from '../models/types.js';
 import { peerPython } from './peerVenv.js';
+import type { ModelFamily } from '../contracts/names.js';
 
 export interface PeerCase {
   name: string;

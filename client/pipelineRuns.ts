@@ -1,14 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { RunHealth } from '../activities/health/types.js';
-import type { SourceSummary } from '../activities/runs/types.js';
+import type { RunHealth } from '../contracts/health.js';
+import type { SourceSummary } from '../contracts/runs.js';
 import { workflowUiUrl } from '../config/addresses.js';
 import type { Config } from '../config/config.js';
-import type { SourceName } from '../sources/index.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 import { ingestProgressQuery, pipelineProgressQuery } from '../workflows/queries.js';
-import type { DailyPipelineInput, IngestProgress, PipelineProgress } from '../workflows/types.js';
+import type { DailyPipelineInput, IngestProgress, PipelineProgress } from '../contracts/workflows.js';
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import { seconds, table } from './format.js';
+import type { SourceName } from '../contracts/names.js';
 
 export type Summary = Partial<Record<SourceName, SourceSummary>>;
 

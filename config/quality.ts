@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import { RATE_CHECKS, type RateCheck } from '../contracts/health.js';
 
 /*
  * How strict the health checks and alert rules are. Defaults below; a JSON file named by
@@ -37,22 +38,6 @@ export interface VolumeSettings {
   warnChange: number;
   failChange: number;
 }
-
-export const RATE_CHECKS = [
-  'not_null',
-  'types',
-  'accepted_values',
-  'unique_key',
-  'duplicate_rate',
-  'missing_rate',
-  'orphan_users',
-  'orphan_tracks',
-  'reconcile_total',
-  'reconcile_pages',
-  'schema_drift',
-] as const;
-export type RateCheck = (typeof RATE_CHECKS)[number];
-export type CheckName = RateCheck | 'freshness' | 'volume';
 
 export interface AlertSettings {
   /** A run slower than this many times the median of recent runs raises `slow_run`. */

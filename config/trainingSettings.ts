@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 // Not models/families.js: the configuration loads this module, and needs no model code.
 import { defaultTrainingMemoryMb } from '../models/trainingMemory.js';
-import { MODEL_FAMILIES, type ModelFamily } from '../models/types.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../contracts/names.js';
 
 /** How models are trained, compared and promoted; from the environment (see docs/configuration.md). */
 export interface TrainingSettings {

@@ -1,3 +1,4 @@
+// What a daily run did after the ingest: recommendations and the drift check.
 import type { RecommendResult } from './recommend.js';
 
 /** What the daily run's drift check found, and the retraining it started. */

@@ -1,3 +1,4 @@
+import type { ModelFamily } from './names.js';
 // What a recommend run takes and returns: read by the daily run, its run record, the CLI and the service.
 
 /** Users a run may be asked to recompute by id (more: run a full batch). */
@@ -35,4 +36,58 @@ export interface RecommendResult {
   previousBatchId: string | null;
   pruned: string[];
   durationMs: number;
+}
+
+/** What identifies a model in the registry and in every recommendation it made. */
+export interface ModelRef {
+  /** `<name>@<version>` for a registered model, `most-popular@<content hash>` for the fallback. */
+  key: string;
+  name: string;
+  version: string;
+  family: ModelFamily;
+}
+
+export type Slot = 'active' | 'challenger';
+
+/** full: a document per live user; overlay: the computed users' lists and removal markers over its base's layers. */
+export type BatchLayout = 'full' | 'overlay';
+
+/** What the workflow needs to fan out: counts and ids only. */
+export interface BatchPlan {
+  batchId: string;
+  collection: string;
+  model: ModelRef;
+  mode: 'full' | 'incremental';
+  slot: Slot;
+  baseBatchId: string | null;
+  /** Why every user is computed when the mode was incremental. */
+  fullBecause: string | null;
+  chunks: number;
+  users: number;
+  toCompute: number;
+  toCarry: number;
+  /**
+   * Nothing to publish: no user to compute or remove, the same model and settings. No
+   * chunk is scored; the active batch (`baseBatchId`) stays. Absent in plans recorded
+   * before overlays: false.
+   */
+  unchanged?: boolean;
+  /** full: a document per live user; overlay: only computed users and removal markers. Absent: full. */
+  layout?: BatchLayout;
+  /** Why an incremental run over a base wrote a full batch anyway (the overlay chain was compacted). */
+  compactBecause?: string | null;
+  /** Users the base served who are no longer live (removal markers in an overlay). */
+  removed?: number;
+}
+
+export interface PublishOutcome {
+  batchId: string;
+  users: number;
+  computed: number;
+  carried: number;
+  coldStart: number;
+  /** The batch that was active before: what `recommend rollback` returns to. */
+  previousBatchId: string | null;
+  /** Documents its own collection holds: every user's list (full), or the computed lists and removal markers (overlay). */
+  documents: number;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { MODEL_FAMILIES, type ModelFamily, type RecommenderModel } from './types.js';
+import { type RecommenderModel } from './types.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../contracts/names.js';
 
 /*
  * A model as bytes: "MVXM1\n", a JSON header line, then each typed array's bytes, each

@@ -7,7 +7,8 @@ import { fitMostPopular } from './mostPopular.js';
 import { fitRp3betaOn } from './rp3beta.js';
 import { openRunner } from './training/runner.js';
 import { defaultTrainingMemoryMb } from './trainingMemory.js';
-import type { ModelFamily, RecommenderModel } from './types.js';
+import type { RecommenderModel } from './types.js';
+import type { ModelFamily } from '../contracts/names.js';
 
 export { DEFAULT_PARAMS, parseFamilyParams, parseGivenParams, resolveFamilyParams, type FamilyParams } from './familyParams.js';
 export { defaultTrainingMemoryMb } from './trainingMemory.js';

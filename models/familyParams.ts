@@ -2,7 +2,7 @@ import { DEFAULT_ALS } from './als.js';
 import { DEFAULT_EASE } from './ease.js';
 import { DEFAULT_ITEM_KNN, ITEM_SIMILARITIES } from './itemKnn.js';
 import { DEFAULT_RP3BETA } from './rp3beta.js';
-import { MODEL_FAMILIES, type ModelFamily } from './types.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../contracts/names.js';
 
 export type FamilyParams = Record<string, number | string>;
 

@@ -1,11 +1,4 @@
-/**
- * A recommendation model over dense item indices 0..n-1 (`itemIds[i]` is the track id of
- * item i). Every family carries the popularity of its training data: it ranks the
- * cold-start lists and pads a personal list that comes up short.
- */
-export const MODEL_FAMILIES = ['most-popular', 'item-knn', 'rp3beta', 'als', 'ease'] as const;
-export type ModelFamily = (typeof MODEL_FAMILIES)[number];
-
+import type { ModelFamily } from '../contracts/names.js';
 export interface RecommenderModel {
   family: ModelFamily;
   /** Hyper-parameters, as stored with the model (numbers and strings only). */
@@ -22,15 +15,6 @@ export interface RecommenderModel {
   itemFactors?: Float32Array;
   /** ease: the dense item x item weights, row-major (weights[i*n + j]: how much hearing i suggests j). */
   weights?: Float32Array;
-}
-
-/** What identifies a model in the registry and in every recommendation it made. */
-export interface ModelRef {
-  /** `<name>@<version>` for a registered model, `most-popular@<content hash>` for the fallback. */
-  key: string;
-  name: string;
-  version: string;
-  family: ModelFamily;
 }
 
 /**

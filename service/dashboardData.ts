@@ -2,8 +2,8 @@ import type { Db } from 'mongodb';
 import { feedbackSummary, type FeedbackSummary } from '../activities/feedback/summary.js';
 import { alertsCollection } from '../activities/health/alerts.js';
 import { RUNS_COLLECTION } from '../activities/runs/recordRun.js';
-import type { PipelineRunDocument } from '../activities/runs/types.js';
-import type { RunKpis } from '../activities/health/types.js';
+import type { PipelineRunDocument } from '../contracts/runs.js';
+import type { RunKpis } from '../contracts/health.js';
 
 /** One run as the dashboard charts it: figures only. */
 export interface RunPoint {

@@ -1,10 +1,10 @@
 import { CONTRACT_MAX_ID, FAVORITE_GENRES, GENDERS, ITEMS_PER_HISTORY, formatNaiveTimestamp } from '../sources/contract.js';
-import type { SourceName } from '../sources/index.js';
 import { artistName, titleCase, words } from './names.js';
 import { createRandom, sampleDistinct, type Random } from './random.js';
 import { generateTaste, type TasteData } from './taste.js';
 import { TasteRecords } from './tasteRecords.js';
 import { EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, WORDS } from './words.js';
+import type { SourceName } from '../contracts/names.js';
 
 export interface DatasetOptions {
   seed: string;

@@ -1,7 +1,7 @@
 import { formatNaiveTimestamp, parseNaiveTimestamp } from '../sources/contract.js';
-import { SOURCE_NAMES, type SourceName } from '../sources/index.js';
 import { idRange, makeListenHistory, makeTrack, makeUser, timestamp, type Dataset } from './dataset.js';
 import { createRandom, type Random } from './random.js';
+import { SOURCE_NAMES, type SourceName } from '../contracts/names.js';
 
 /**
  * Data knobs: what a bad day does to the records themselves. They are applied to the

@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SOURCE_NAMES, type SourceName } from '../sources/index.js';
 import { DEFAULT_COUNT, generateDataset, idRange, makeListenHistory, makeTrack, makeUser, type Dataset, type DatasetOptions } from './dataset.js';
 import { FaultPlan, applyFault, type FaultRule, type RandomFaults } from './faults.js';
 import { applyKnobs, mutateDataset, type DataKnobs, type KnobReport, type Mutation, type MutationReport } from './knobs.js';
 import { SWAGGER_HTML, openApiDocument } from './openapi.js';
 import { parsePageQuery } from './query.js';
 import { createRandom } from './random.js';
+import { SOURCE_NAMES, type SourceName } from '../contracts/names.js';
 
 export interface SimulatorOptions extends DataKnobs {
   /** Same seed, same dataset. Without one, every start serves a new dataset, as the real service does. */

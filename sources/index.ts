@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import { SOURCE_NAMES, type SourceName } from '../contracts/names.js';
 import { FAVORITE_GENRES, GENDERS } from './contract.js';
 import { curateListenHistory, curateTrack, curateUser } from './curated.js';
 import { listenHistorySchema, trackSchema, userSchema, type ListenHistory, type Track, type User } from './schemas.js';
@@ -34,9 +35,6 @@ export interface SourceDescription {
   /** The field whose newest value says how fresh the data is. */
   freshnessField: string;
 }
-
-export const SOURCE_NAMES = ['tracks', 'users', 'listen_history'] as const;
-export type SourceName = (typeof SOURCE_NAMES)[number];
 
 export const SOURCES: Readonly<Record<SourceName, SourceDescription>> = {
   tracks: {

@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { pageUrl } from '../activities/ingest/fetchPage.js';
-import { SOURCE_NAMES, SOURCES } from '../sources/index.js';
+import { SOURCES } from '../sources/index.js';
 import { pageEnvelope } from '../sources/schemas.js';
+import { SOURCE_NAMES } from '../contracts/names.js';
 
 /**
  * Whether a server at this URL answers the Moovitamix contract: each list endpoint gives

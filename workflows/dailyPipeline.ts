@@ -10,11 +10,9 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AlertOutcome } from '../activities/health/alerts.js';
-import type { CheckSourceResult, RunHealth } from '../activities/health/types.js';
+import type { CheckSourceResult, RunHealth } from '../contracts/health.js';
 import type { Activities } from '../activities/index.js';
-import type { RunReport, SourceSummary } from '../activities/runs/types.js';
-import type { SourceName } from '../sources/index.js';
+import type { RunReport, SourceSummary } from '../contracts/runs.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { ingestSource } from './ingestSource.js';
 import { describeDrift, describeHealth, describeIngest, describeRecommendations } from './memo.js';
@@ -29,9 +27,11 @@ import {
   type IngestOptions,
   type IngestSourceResult,
   type PipelineProgress,
-} from './types.js';
+} from '../contracts/workflows.js';
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import { emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
+import type { SourceName } from '../contracts/names.js';
+import type { AlertOutcome } from '../contracts/health.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.

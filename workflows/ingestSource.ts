@@ -6,7 +6,7 @@ import { failureDetails, rootMessage } from './failures.js';
 import { planPageRanges, type PageRange } from './pagePlan.js';
 import { describeIngest } from './memo.js';
 import { ingestProgressQuery } from './queries.js';
-import type { IngestProgress, IngestSourceInput, IngestSourceResult } from './types.js';
+import type { IngestProgress, IngestSourceInput, IngestSourceResult } from '../contracts/workflows.js';
 import { type FetchStats, type MergeStats, type RangeDigest, emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
 
 /** Temporal attempts of each activity that calls the API, unless the run says otherwise. */

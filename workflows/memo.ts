@@ -1,9 +1,9 @@
 // The memo lines the Temporal UI shows for each run, in one place: pure, for workflows.
-import type { AlertOutcome } from '../activities/health/alerts.js';
-import type { RunHealth } from '../activities/health/types.js';
+import type { RunHealth } from '../contracts/health.js';
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import type { RecommendResult } from '../contracts/recommend.js';
-import type { IngestSourceResult } from './types.js';
+import type { IngestSourceResult } from '../contracts/workflows.js';
+import type { AlertOutcome } from '../contracts/health.js';
 
 /** One line for the Temporal UI's memo. */
 export function describeIngest(source: string, r: IngestSourceResult): string {

@@ -1,5 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { IngestProgress, PipelineProgress, RecommendProgress, RetrainProgress } from './types.js';
+import type { IngestProgress, PipelineProgress, RecommendProgress, RetrainProgress } from '../contracts/workflows.js';
 
 /** Live progress of one source's ingest: pages stored so far and their counts. */
 export const ingestProgressQuery = defineQuery<IngestProgress>('ingestProgress');

@@ -1,12 +1,11 @@
 import { ApplicationFailure, ContinueAsNew, continueAsNew, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { BatchPlan } from '../activities/recommend/prepare.js';
-import type { PublishOutcome } from '../activities/recommend/publish.js';
 import { rootMessage } from './failures.js';
 import { describeRecommend } from './memo.js';
 import { recommendProgressQuery } from './queries.js';
-import type { RecommendInput, RecommendProgress, RecommendTotals } from './types.js';
+import type { RecommendInput, RecommendProgress, RecommendTotals } from '../contracts/workflows.js';
 import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../contracts/recommend.js';
+import type { BatchPlan, PublishOutcome } from '../contracts/recommend.js';
 
 // Planning reads every live user, history and track once: minutes at millions of users.
 const { prepareRecommendations } = proxyActivities<Activities>({

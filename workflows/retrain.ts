@@ -1,12 +1,11 @@
 import { ActivityFailure, ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { TrainCandidateOutcome } from '../activities/training/activities.js';
-import type { ScoredModel } from '../activities/training/decide.js';
 import { rootMessage } from './failures.js';
 import { retrainProgressQuery } from './queries.js';
 import { recommend } from './recommend.js';
-import type { ModelFamily } from '../models/types.js';
-import type { RetrainInput, RetrainProgress, RetrainRecommendations, RetrainResult } from './types.js';
+import type { RetrainInput, RetrainProgress, RetrainRecommendations, RetrainResult } from '../contracts/workflows.js';
+import type { ModelFamily } from '../contracts/names.js';
+import type { TrainCandidateOutcome, ScoredModel } from '../contracts/training.js';
 
 // Reading every live listen once: minutes at millions of users.
 const { snapshotTrainingData, retrainFamilies } = proxyActivities<Activities>({

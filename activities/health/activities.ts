@@ -1,11 +1,11 @@
 import type { Db } from 'mongodb';
-import type { SourceName } from '../../sources/index.js';
 import { evaluateAlerts } from './alerts.js';
 import { checkSource } from './checkSource.js';
 import type { QualitySettings } from '../../config/quality.js';
 import { summarizeRun } from './summarizeRun.js';
-import type { CheckSourceInput, CheckSourceResult } from './types.js';
+import type { CheckSourceInput, CheckSourceResult } from '../../contracts/health.js';
 import { deliverAlerts, deliverSummary } from './webhook.js';
+import type { SourceName } from '../../contracts/names.js';
 
 export interface HealthDeps {
   db: Db;

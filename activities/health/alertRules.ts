@@ -1,8 +1,8 @@
-import type { SourceName } from '../../sources/index.js';
-import type { PipelineRunDocument } from '../runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { checkLabel, median } from './checks.js';
 import type { AlertSettings } from '../../config/quality.js';
-import type { QualityReportDocument } from './types.js';
+import type { QualityReportDocument } from '../../contracts/health.js';
+import type { SourceName } from '../../contracts/names.js';
 
 export type AlertRule = 'run_failed' | 'recommend_failed' | 'missed_run' | 'slow_run' | 'retry_rate' | 'error_rate' | 'check_failed' | 'volume_anomaly';
 export type AlertSeverity = 'critical' | 'warning';

@@ -1,11 +1,12 @@
 import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { RUNS_COLLECTION } from '../runs/recordRun.js';
-import type { PipelineRunDocument } from '../runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { evaluateRules, type AlertRule, type AlertSeverity } from './alertRules.js';
 import { QUALITY_REPORTS_COLLECTION } from './checkSource.js';
 import type { AlertSettings } from '../../config/quality.js';
-import type { QualityReportDocument } from './types.js';
+import type { QualityReportDocument } from '../../contracts/health.js';
+import type { AlertOutcome } from '../../contracts/health.js';
 
 export const ALERTS_COLLECTION = 'alerts';
 
@@ -34,14 +35,6 @@ export interface AlertDocument {
   resolved_at: Date | null;
   resolved_by: string | null;
   delivery: { status: 'pending' | 'delivered' | 'skipped'; attempts: number; delivered_at: Date | null; error: string | null };
-}
-
-export interface AlertOutcome {
-  opened: number;
-  ongoing: number;
-  resolved: number;
-  /** Open alerts after this run, by severity. */
-  open: { critical: number; warning: number };
 }
 
 export const alertsCollection = (db: Db) => db.collection<AlertDocument>(ALERTS_COLLECTION);

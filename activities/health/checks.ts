@@ -1,7 +1,8 @@
-import type { SourceSummary } from '../runs/types.js';
-import type { FreshnessSettings, QualitySettings, RateCheck, RateCheckSettings, VolumeSettings } from '../../config/quality.js';
-import type { CheckResult, CheckStatus, StatusCounts } from './types.js';
+import type { SourceSummary } from '../../contracts/runs.js';
+import type { FreshnessSettings, QualitySettings, RateCheckSettings, VolumeSettings } from '../../config/quality.js';
+import type { CheckResult, CheckStatus, StatusCounts } from '../../contracts/health.js';
 import type { RecordProfiler, Tally } from '../ingest/profile.js';
+import type { RateCheck } from '../../contracts/health.js';
 
 /*
  * Pure evaluation of the checks: measurements in, results out. The activity that

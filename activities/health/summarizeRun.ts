@@ -1,11 +1,12 @@
 import type { Db } from 'mongodb';
-import { SOURCES, SOURCE_NAMES, type SourceName } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import { RUNS_COLLECTION } from '../runs/recordRun.js';
-import type { PipelineRunDocument } from '../runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { worst } from './checks.js';
 import { QUALITY_REPORTS_COLLECTION } from './checkSource.js';
 import type { QualitySettings } from '../../config/quality.js';
-import type { CheckSourceResult, QualityReportDocument, RunHealth, RunKpis } from './types.js';
+import type { CheckSourceResult, QualityReportDocument, RunHealth, RunKpis } from '../../contracts/health.js';
+import { SOURCE_NAMES, type SourceName } from '../../contracts/names.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,4 +1,4 @@
-import type { PipelineRunDocument } from '../runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { AlertDocument } from './alerts.js';
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '?' : x.toLocaleString('en-US'));

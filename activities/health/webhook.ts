@@ -2,7 +2,7 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import got from 'got';
 import type { Db } from 'mongodb';
 import { RUNS_COLLECTION } from '../runs/recordRun.js';
-import type { PipelineRunDocument } from '../runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { alertsCollection, type AlertDocument } from './alerts.js';
 import { renderSummary } from './summaryMessage.js';
 

@@ -9,7 +9,7 @@ import type { RetryPolicy } from './requestPage.js';
 import type { StagingPool } from './stagingPool.js';
 import { deleteExpiredPages, deleteStagedPages } from './staging.js';
 import { writeLimits } from './storeKind.js';
-import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from './types.js';
+import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from '../../contracts/ingest.js';
 
 export interface IngestDeps {
   db: Db;

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
-import { SOURCE_NAMES, SOURCES } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import { keyIndexGeneration } from './merge/keyIndex.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 /**
  * A name for the content of the raw layer of every source: equal on two days exactly when

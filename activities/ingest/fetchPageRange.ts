@@ -10,8 +10,8 @@ import { stageBody, type StagingPool } from './stagingPool.js';
 import { findStagedPage, insertStagedPages, type StagedPage } from './staging.js';
 import { rangeDigest } from './stagedRecords.js';
 import { addPageStats, addRequestStats } from './stats.js';
-import type { PageRangeInput } from './types.js';
 import { emptyRequestStats, type RetryReason, emptyFetchStats, type FetchStats } from '../../contracts/ingest.js';
+import type { PageRangeInput } from '../../contracts/ingest.js';
 
 /** A range's figures, and the digest of what its pages staged as stored (absent when unknown). */
 export interface RangeFetched extends FetchStats {

@@ -1,4 +1,4 @@
-import { getSource, type SourceDescription, type SourceName } from '../../sources/index.js';
+import { getSource, type SourceDescription } from '../../sources/index.js';
 import { contentHash } from './canonicalJson.js';
 import { readEnvelope, type PageEnvelope } from './pageEnvelope.js';
 import type { QuarantineDocument } from './quarantine.js';
@@ -7,6 +7,7 @@ import { gzipRecords, pageDigest, recordsText, RECORDS_WITH_FACTS, stagedPageId,
 import { encodeFacts, factsOf } from './recordFacts.js';
 import { noteDrift, readableKey, validate } from './validate.js';
 import { emptyDrift } from '../../contracts/ingest.js';
+import type { SourceName } from '../../contracts/names.js';
 
 export interface PageContext {
   source: SourceDescription;

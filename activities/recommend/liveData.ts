@@ -1,9 +1,10 @@
 import type { Db } from 'mongodb';
-import { SOURCE_NAMES, SOURCES } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import { openKeyIndex } from '../ingest/merge/keyIndex.js';
 import { rawCollection } from '../ingest/raw.js';
 import { Growable } from '../../models/growable.js';
 import { genreCode, normalizeGenre } from './inputs.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 const HEARTBEAT_EVERY = 20_000;
 

@@ -3,7 +3,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { decodeModel, encodeModel, modelDigest } from '../../models/artifact.js';
-import type { ModelRef, RecommenderModel } from '../../models/types.js';
+import type { RecommenderModel } from '../../models/types.js';
 import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
 import { fromBinary, toBinary } from '../binary.js';
 import { Growable } from '../../models/growable.js';
@@ -24,12 +24,12 @@ import {
   layersOf,
   slotState,
   type BatchDocument,
-  type BatchLayout,
-  type Slot,
   type ContextDocument,
   type InputDocument,
   type ManifestDocument,
 } from './store.js';
+import type { ModelRef, BatchLayout, Slot } from '../../contracts/recommend.js';
+import type { BatchPlan } from '../../contracts/recommend.js';
 
 export interface PrepareInput {
   batchId: string;
@@ -40,34 +40,6 @@ export interface PrepareInput {
   users?: number[];
   /** active (default): the champion's batch for everyone; challenger: the challenger's batch for the canary. */
   slot?: Slot;
-}
-
-/** What the workflow needs to fan out: counts and ids only. */
-export interface BatchPlan {
-  batchId: string;
-  collection: string;
-  model: ModelRef;
-  mode: 'full' | 'incremental';
-  slot: Slot;
-  baseBatchId: string | null;
-  /** Why every user is computed when the mode was incremental. */
-  fullBecause: string | null;
-  chunks: number;
-  users: number;
-  toCompute: number;
-  toCarry: number;
-  /**
-   * Nothing to publish: no user to compute or remove, the same model and settings. No
-   * chunk is scored; the active batch (`baseBatchId`) stays. Absent in plans recorded
-   * before overlays: false.
-   */
-  unchanged?: boolean;
-  /** full: a document per live user; overlay: only computed users and removal markers. Absent: full. */
-  layout?: BatchLayout;
-  /** Why an incremental run over a base wrote a full batch anyway (the overlay chain was compacted). */
-  compactBecause?: string | null;
-  /** Users the base served who are no longer live (removal markers in an overlay). */
-  removed?: number;
 }
 
 /**

@@ -19,18 +19,7 @@ import {
   type BatchDocument,
   type ManifestDocument,
 } from './store.js';
-
-export interface PublishOutcome {
-  batchId: string;
-  users: number;
-  computed: number;
-  carried: number;
-  coldStart: number;
-  /** The batch that was active before: what `recommend rollback` returns to. */
-  previousBatchId: string | null;
-  /** Documents its own collection holds: every user's list (full), or the computed lists and removal markers (overlay). */
-  documents: number;
-}
+import type { PublishOutcome } from '../../contracts/recommend.js';
 
 /**
  * Verifies a batch and makes it active. Verified means: every chunk's manifest is there,

@@ -1,6 +1,8 @@
 import type { Binary, Db } from 'mongodb';
-import type { ModelRef, Reason } from '../../models/types.js';
+import type { Reason } from '../../models/types.js';
 import { RollbackRefused } from '../../contracts/rollbackRefused.js';
+import type { ModelRef } from '../../contracts/recommend.js';
+import type { BatchLayout, Slot } from '../../contracts/recommend.js';
 
 /*
  * Where recommendations live. Each batch writes its own collection,
@@ -29,13 +31,8 @@ export const ACTIVE_ID = 'active';
  * Same shape as the active pointer.
  */
 export const CHALLENGER_ID = 'challenger';
-export type Slot = typeof ACTIVE_ID | typeof CHALLENGER_ID;
-
 /** `unchanged`: a run's record that found nothing to publish (it holds no lists, the active batch stayed). */
 export type BatchStatus = 'building' | 'published' | 'superseded' | 'rolled_back' | 'failed' | 'pruned' | 'unchanged';
-
-/** full: a document per live user; overlay: the computed users' lists and removal markers over its base's layers. */
-export type BatchLayout = 'full' | 'overlay';
 
 export interface BatchDocument {
   _id: string;

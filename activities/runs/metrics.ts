@@ -1,5 +1,5 @@
 import type { MetricMeter } from '@temporalio/common';
-import type { RunReport } from './types.js';
+import type { RunReport } from '../../contracts/runs.js';
 
 /** The pipeline's own Prometheus series; the worker exports them beside the SDK's. */
 export interface PipelineMetrics {

@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { NO_METRICS, type PipelineMetrics } from './metrics.js';
 import type { PipelineDrift, PipelineRecommendations } from '../../contracts/pipeline.js';
-import type { PipelineRunDocument, RunReport } from './types.js';
+import type { PipelineRunDocument, RunReport } from '../../contracts/runs.js';
 
 export const RUNS_COLLECTION = 'pipeline_runs';
 

@@ -2,19 +2,21 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { tuneFamily } from '../../models/evaluation/tune.js';
-import { tuningRecord, type TuningRecord } from './tuningRecord.js';
+import { tuningRecord } from './tuningRecord.js';
 import { familyRefusal, fitModel, parseGivenParams } from '../../models/families.js';
-import type { ModelFamily } from '../../models/types.js';
 import { codeVersion } from './codeVersion.js';
 import { heartbeating } from './heartbeating.js';
 import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../models/registry.js';
-import { decidePromotion, type Decision, type ScoredModel } from './decide.js';
+import { decidePromotion } from './decide.js';
 import { DECISIONS, type DecisionDocument } from './decisions.js';
 import { measureDrift, type DriftOutcome } from './measureDrift.js';
 import { cannotRemap, evaluateOnSplit, scoreOnSplit, splitSnapshot } from './evaluation.js';
 import { dropUserScores, pairedUplifts, saveUserScores, type SplitIdentity } from './userScores.js';
 import type { TrainingSettings } from '../../config/trainingSettings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
+import type { ModelFamily } from '../../contracts/names.js';
+import type { TuningRecord, Decision, ScoredModel } from '../../contracts/training.js';
+import type { TrainCandidateOutcome } from '../../contracts/training.js';
 
 export interface TrainingDeps {
   db: Db;
@@ -39,10 +41,6 @@ export interface TrainCandidateInput {
   /** Raw parameters given for this run; the worker's configured ones otherwise. */
   params?: Record<string, string>;
 }
-
-export type TrainCandidateOutcome =
-  | { status: 'trained'; key: string; family: ModelFamily; metrics: Record<string, number>; trainMs: number; tuning?: TuningRecord }
-  | { status: 'skipped'; family: ModelFamily; reason: string };
 
 export interface ReferenceOutcome {
   baseline: ScoredModel;

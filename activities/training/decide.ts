@@ -1,3 +1,4 @@
+import type { Decision, PairedInterval, ScoredModel, Verdict } from '../../contracts/training.js';
 /*
  * The promotion rule, as a pure function so that it can be tested on its own and stored
  * with its reasons. A candidate replaces the champion only when, on the same split:
@@ -12,17 +13,6 @@
  * Among the candidates that pass, the highest NDCG@10 wins (ties: the first listed).
  */
 
-import type { PairedInterval } from '../../models/evaluation/bootstrap.js';
-import type { TuningRecord } from './tuningRecord.js';
-
-export interface ScoredModel {
-  key: string;
-  family: string;
-  metrics: Record<string, number>;
-  /** How its setting was chosen, when it was tuned: kept with the decision. */
-  tuning?: TuningRecord;
-}
-
 export interface PromotionRules {
   minUplift: number;
   minCoverage: number;
@@ -30,27 +20,6 @@ export interface PromotionRules {
 
 export const PROMOTION_METRIC = 'ndcg@10';
 export const COVERAGE_METRIC = 'coverage@20';
-
-export interface Verdict {
-  key: string;
-  passed: boolean;
-  /** Every rule, as a sentence. */
-  reasons: string[];
-  /** The rules it failed (empty when it passed). */
-  failed: string[];
-  /** The paired bootstrap of its NDCG@10 minus the champion's, when both have per-user scores on the split. */
-  interval?: PairedInterval;
-}
-
-export interface Decision {
-  /** The candidate promoted to champion, or null. */
-  promoted: string | null;
-  /** The best candidate that beat MostPopular and the champion, and kept coverage, but missed the uplift: the canary's challenger. */
-  challenger: string | null;
-  /** One line for the memo and the CLI. */
-  summary: string;
-  verdicts: Verdict[];
-}
 
 export function decidePromotion(
   input: { candidates: ScoredModel[]; champion: ScoredModel | null; baseline: ScoredModel; intervals?: Readonly<Record<string, PairedInterval>> },

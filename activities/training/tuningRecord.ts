@@ -1,14 +1,5 @@
 import type { Tuning } from '../../models/evaluation/tune.js';
-
-/** How a candidate's setting was chosen, as its lineage and the decision keep it. */
-export interface TuningRecord {
-  chosen: Record<string, number | string>;
-  validation_ndcg10: number;
-  /** Every setting tried with its validation ndcg@10, in the order tried. */
-  tried: { params: Record<string, number | string>; validation_ndcg10: number }[];
-  untried: number;
-  validation_users: number;
-}
+import type { TuningRecord } from '../../contracts/training.js';
 
 export function tuningRecord(t: Tuning): TuningRecord {
   return {

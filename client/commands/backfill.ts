@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { loadConfig, type Config } from '../../config/config.js';
 import { isCalendarDate } from '../../workflows/pagePlan.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';

@@ -14,10 +14,10 @@ import {
 import { DEFAULT_TUNE_BUDGET_S } from '../../models/evaluation/tune.js';
 import { defaultTrainingMemoryMb, parseGivenParams, type FamilyParams } from '../../models/families.js';
 import { parseParamList } from '../../config/trainingSettings.js';
-import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { seconds, table } from '../format.js';
 import { UsageError } from '../../config/usageError.js';
 import { evaluateFamilies, type FamilyRow } from '../evaluation/evaluateFamilies.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../../contracts/names.js';
 
 export const MODELS_EVALUATE_USAGE = `Usage: moovitamix models evaluate --interactions FILE.csv [options]
 

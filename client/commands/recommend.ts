@@ -5,7 +5,7 @@ import { BATCHES, activeState, itemsOf, layersOf, rollbackActive, type BatchDocu
 import { loadConfig } from '../../config/config.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';
-import type { RecommendInput } from '../../workflows/types.js';
+import type { RecommendInput } from '../../contracts/workflows.js';
 import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../../contracts/recommend.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { feedbackSummary, type FeedbackSummary } from '../../activities/feedback/summary.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../activities/health/checkSource.js';
-import type { CheckResult, QualityReportDocument } from '../../activities/health/types.js';
+import type { CheckResult, QualityReportDocument } from '../../contracts/health.js';
 import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { withDb } from '../mongo.js';

@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
 import { parseParamList } from '../../config/trainingSettings.js';
 import { loadConfig } from '../../config/config.js';
-import { MODEL_FAMILIES, type ModelFamily } from '../../models/types.js';
 import { retrainProgressQuery } from '../../workflows/queries.js';
 import type { retrain } from '../../workflows/retrain.js';
-import type { RetrainInput, RetrainResult } from '../../workflows/types.js';
+import type { RetrainInput, RetrainResult } from '../../contracts/workflows.js';
 import { followWorkflow } from '../follow.js';
 import { seconds, table } from '../format.js';
 import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../../contracts/names.js';
 
 export const RETRAIN_USAGE = `Usage: moovitamix retrain [--families F,...] [--param FAMILY.NAME=VALUE ...] [--seed N] [--no-recompute] [--wait] [--json]
 

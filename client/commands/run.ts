@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/config.js';
-import { SOURCE_NAMES, isSourceName, type SourceName } from '../../sources/index.js';
+import { isSourceName } from '../../sources/index.js';
 import { isCalendarDate } from '../../workflows/pagePlan.js';
-import type { DailyPipelineInput } from '../../workflows/types.js';
+import type { DailyPipelineInput } from '../../contracts/workflows.js';
 import { startPipeline } from '../pipelineRuns.js';
 import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
+import { SOURCE_NAMES, type SourceName } from '../../contracts/names.js';
 
 export const RUN_USAGE = `Usage: moovitamix run [--date YYYY-MM-DD] [--wait] [--json] [--sources a,b] [--concurrency N]
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { PipelineRunDocument, SourceSummary } from '../../activities/runs/types.js';
+import type { PipelineRunDocument, SourceSummary } from '../../contracts/runs.js';
 import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import { loadConfig } from '../../config/config.js';
 import { seconds, table } from '../format.js';

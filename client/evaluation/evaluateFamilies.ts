@@ -6,9 +6,9 @@ import { defaultTrainingMemoryMb, familyRefusal, resolveFamilyParams, type Famil
 import type { Metrics } from '../../models/evaluation/metrics.js';
 import type { Split } from '../../models/evaluation/split.js';
 import type { Tuning } from '../../models/evaluation/tune.js';
-import type { ModelFamily } from '../../models/types.js';
 import type { FamilyJob, FamilyMessage } from './familyProcess.js';
 import { writeSplitFile } from './splitFile.js';
+import type { ModelFamily } from '../../contracts/names.js';
 
 // `models evaluate`: each family fitted and scored in a child process of its own (models/
 // holds the fitting and scoring; the files and processes around them live here).

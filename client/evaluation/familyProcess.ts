@@ -1,9 +1,9 @@
 import { fitModel, type FamilyParams } from '../../models/families.js';
-import type { ModelFamily } from '../../models/types.js';
 import { evaluateModel } from '../../models/evaluation/evaluate.js';
 import type { Metrics } from '../../models/evaluation/metrics.js';
 import { readSplitFile } from './splitFile.js';
 import { fitProgress, tuneFamily, type Tuning } from '../../models/evaluation/tune.js';
+import type { ModelFamily } from '../../contracts/names.js';
 
 /*
  * The child process of evaluateFamilies: fits one family on the split's training matrix

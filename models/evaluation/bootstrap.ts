@@ -1,16 +1,5 @@
 import { seededRandom } from '../seededRandom.js';
-
-export interface PairedInterval {
-  /** Mean of a − b over the users. */
-  mean: number;
-  /** The interval's bounds: percentiles of the resampled means. */
-  low: number;
-  high: number;
-  /** 0.95: a 95 % interval. */
-  level: number;
-  resamples: number;
-  users: number;
-}
+import type { PairedInterval } from '../../contracts/training.js';
 
 /**
  * A paired bootstrap of the mean difference between two models' per-user scores on the

@@ -1,8 +1,8 @@
 import { fitModel, resolveFamilyParams, type FamilyParams } from '../families.js';
 import { seededRandom } from '../seededRandom.js';
-import type { ModelFamily } from '../types.js';
 import { evaluateModel } from './evaluate.js';
 import { leaveLastOut, type Split } from './split.js';
+import type { ModelFamily } from '../../contracts/names.js';
 
 /**
  * The settings tuning tries per family (docs/models.md): a small grid around what worked on

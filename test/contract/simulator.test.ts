@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { validate } from '../../activities/ingest/validate.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
 import { FAVORITE_GENRES, GENDERS, NAIVE_TIMESTAMP } from '../../sources/contract.js';
-import { SOURCES, SOURCE_NAMES } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 // One test per rule of ../shared/docs/moovitamix-api.md, against a running simulator.
 

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { Client, Connection } from '@temporalio/client';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
-import { SOURCE_NAMES } from '../../sources/index.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { activityRetries, expectExactRun, killWorker, requestsServed, runActivities, startWorkerProcess, until, type WorkerProcess } from '../support/chaos.js';
 import { startRestartableTemporal, type RestartableServer } from '../support/restartableServers.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 // Temporal restarts mid-run on the same port and database file: the worker and the
 // client reconnect and the same execution carries on from its history, fetching again

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { Client, Connection } from '@temporalio/client';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
-import { SOURCE_NAMES } from '../../sources/index.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import {
   activityRetries,
@@ -15,6 +14,7 @@ import {
   type WorkerProcess,
 } from '../support/chaos.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 // The API goes down for 20 s mid-run (its port closed, every connection cut), then
 // comes back on the same port: requests retry with backoff, then the range activities

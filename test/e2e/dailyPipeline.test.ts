@@ -7,14 +7,15 @@ import { quarantineCollection } from '../../activities/ingest/quarantine.js';
 import type { HistoryDocument, RawDocument } from '../../activities/ingest/raw.js';
 import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
 import { fromCollections, fromKeyIndexes } from '../../activities/recommend/liveData.js';
-import type { PipelineRunDocument, SourceSummary } from '../../activities/runs/types.js';
+import type { PipelineRunDocument, SourceSummary } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
-import { SOURCES, SOURCE_NAMES, type SourceName } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';
+import { SOURCE_NAMES, type SourceName } from '../../contracts/names.js';
 
 // The whole path for real: simulator -> worker (got, valibot) -> Temporal -> MongoDB.
 

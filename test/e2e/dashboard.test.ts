@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import type { Browser } from 'playwright-core';
 import { alertsCollection } from '../../activities/health/alerts.js';
 import { activeState } from '../../activities/recommend/store.js';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { resolveQualitySettings } from '../../config/quality.js';
 import { createService } from '../../service/server.js';

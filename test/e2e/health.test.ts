@@ -4,19 +4,20 @@ import type { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { alertsCollection, type AlertDocument } from '../../activities/health/alerts.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../activities/health/checkSource.js';
-import type { CheckResult, QualityReportDocument, RunHealth } from '../../activities/health/types.js';
+import type { CheckResult, QualityReportDocument, RunHealth } from '../../contracts/health.js';
 import type { RawDocument } from '../../activities/ingest/raw.js';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { resolveQualitySettings } from '../../config/quality.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
 import { FAVORITE_GENRES, GENDERS } from '../../sources/contract.js';
-import { SOURCES, type SourceName } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { startWebhookReceiver } from '../support/webhookReceiver.js';
 import { withWorker } from '../support/withWorker.js';
+import type { SourceName } from '../../contracts/names.js';
 
 // Pipeline health for real: crafted snapshots from the simulator, checks, KPIs, alerts
 // and their delivery to a local webhook, through Temporal and the database.

@@ -24,7 +24,7 @@ import { createService } from '../../service/server.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import type { recommend } from '../../workflows/recommend.js';
-import type { RecommendInput } from '../../workflows/types.js';
+import type { RecommendInput } from '../../contracts/workflows.js';
 import type { RecommendResult } from '../../contracts/recommend.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';

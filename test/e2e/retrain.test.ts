@@ -8,7 +8,7 @@ import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import type { retrain } from '../../workflows/retrain.js';
-import type { RetrainInput, RetrainResult } from '../../workflows/types.js';
+import type { RetrainInput, RetrainResult } from '../../contracts/workflows.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';

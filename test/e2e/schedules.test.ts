@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Client, Connection } from '@temporalio/client';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { runCli } from '../support/cli.js';

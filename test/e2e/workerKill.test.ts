@@ -7,9 +7,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { RawDocument } from '../../activities/ingest/raw.js';
 import { projectRoot } from '../../config/paths.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
-import { SOURCES, SOURCE_NAMES } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 // A worker killed with SIGKILL mid-run, then another started: the run finishes with
 // exact counts and no duplicates, fetching again at most the pages not yet written per range

@@ -10,10 +10,10 @@ import { requestPage } from '../../activities/ingest/requestPage.js';
 import { rangeDigest, stagedPageId } from '../../activities/ingest/stagedRecords.js';
 import { decodeRecords, deleteStagedPages, stagingCollection } from '../../activities/ingest/staging.js';
 import { StagingPool } from '../../activities/ingest/stagingPool.js';
-import type { PageRangeInput } from '../../activities/ingest/types.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { getTestStack } from '../support/testStack.js';
 import { emptyRequestStats, type FetchStats } from '../../contracts/ingest.js';
+import type { PageRangeInput } from '../../contracts/ingest.js';
 
 // fetchPage over real HTTP against the simulator misbehaving on purpose: every way a
 // page can fail is classified as worth retrying or not, and says what happened.

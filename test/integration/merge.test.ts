@@ -11,12 +11,12 @@ import { decodeRecords, deleteStagedPages, findStagedPage, stagingCollection } f
 import { gzipRecords, rangeDigest, recordsText, RECORDS_WITH_FACTS, type StagedRecord } from '../../activities/ingest/stagedRecords.js';
 import { historyCollection, rawCollection } from '../../activities/ingest/raw.js';
 import { lastSeenRun, readSourceRun } from '../../activities/ingest/sourceRuns.js';
-import type { MergeInput } from '../../activities/ingest/types.js';
 import { track } from '../support/fixtures.js';
 import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { stagePages } from '../support/staging.js';
 import { getTestStack } from '../support/testStack.js';
 import type { MergeStats, RangeDigest } from '../../contracts/ingest.js';
+import type { MergeInput } from '../../contracts/ingest.js';
 
 // mergeSource against the real MongoDB-protocol server of the test stack.
 

@@ -5,11 +5,12 @@ import { expect } from 'chai';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { RawDocument } from '../../activities/ingest/raw.js';
-import type { PipelineRunDocument } from '../../activities/runs/types.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { projectRoot } from '../../config/paths.js';
 import type { Simulator } from '../../simulator/server.js';
-import { SOURCES, SOURCE_NAMES } from '../../sources/index.js';
-import type { DailyPipelineResult } from '../../workflows/types.js';
+import { SOURCES } from '../../sources/index.js';
+import type { DailyPipelineResult } from '../../contracts/workflows.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 // Helpers of the fault tests (test/e2e/chaos*.test.ts): worker processes, polling, and
 // the exact-count assertions every scenario ends with.

@@ -10,8 +10,8 @@ import { evaluateModel } from '../../models/evaluation/evaluate.js';
 import { METRIC_KEYS, averagePrecisionAt, computeMetrics, hitRateAt, ndcgAt, recallAt } from '../../models/evaluation/metrics.js';
 import { describeSplit, leaveLastOut, temporalSplit, type Split } from '../../models/evaluation/split.js';
 import { readSplitFile, writeSplitFile } from '../../client/evaluation/splitFile.js';
-import type { ModelFamily } from '../../models/types.js';
 import { evaluateFamilies } from '../../client/evaluation/evaluateFamilies.js';
+import type { ModelFamily } from '../../contracts/names.js';
 
 const close = (x: number) => Number(x.toFixed(6));
 const rows = (m: Interactions) => Array.from({ length: m.nUsers }, (_, u) => Array.from(m.items.subarray(m.offsets[u], m.offsets[u + 1])));

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { evaluateModel } from '../../models/evaluation/evaluate.js';
 import { leaveLastOut } from '../../models/evaluation/split.js';
 import { fitModel, type FamilyParams } from '../../models/families.js';
-import type { ModelFamily } from '../../models/types.js';
 import { tasteListens } from '../../simulator/taste.js';
+import type { ModelFamily } from '../../contracts/names.js';
 
 // The point of personal models: on data with taste (the simulator's taste mode: clusters
 // over genres and artists, power-law popularity, histories in time order), every family

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { totalmem } from 'node:os';
 import { loadConfig } from '../../config/config.js';
-import { decidePromotion, type ScoredModel } from '../../activities/training/decide.js';
+import { decidePromotion } from '../../activities/training/decide.js';
 import { pairedBootstrap } from '../../models/evaluation/bootstrap.js';
 import { driftReasons, psi, trackBins } from '../../activities/training/drift.js';
 import { parseParamList } from '../../config/trainingSettings.js';
+import type { ScoredModel } from '../../contracts/training.js';
 
 const model = (key: string, ndcg: number, coverage = 0.3): ScoredModel => ({
   key,

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { generateDataset } from '../../simulator/dataset.js';
 import { applyKnobs, mutateDataset, parseMutation } from '../../simulator/knobs.js';
-import { SOURCES, SOURCE_NAMES } from '../../sources/index.js';
+import { SOURCES } from '../../sources/index.js';
 import { validate } from '../../activities/ingest/validate.js';
+import { SOURCE_NAMES } from '../../contracts/names.js';
 
 const dataset = () => generateDataset({ seed: 'knobs', tracks: 1000, users: 1000, listenHistory: 1000 });
 

@@ -11,7 +11,8 @@ import { seededRandom } from '../../models/seededRandom.js';
 import { InlineRunner } from '../../models/training/runner.js';
 import type { TrainTask } from '../../models/training/tasks.js';
 import { TrainPool } from '../../models/training/trainPool.js';
-import { REASONS, type ModelFamily, type RecommenderModel } from '../../models/types.js';
+import { REASONS, type RecommenderModel } from '../../models/types.js';
+import type { ModelFamily } from '../../contracts/names.js';
 
 const round = (x: number, digits = 6) => Number(x.toFixed(digits));
 const idsFor = (n: number) => Float64Array.from({ length: n }, (_, i) => (i + 1) * 10);

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { heartbeat, log, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { getSource, type SourceDescription, type SourceName } from '../../../sources/index.js';
+import { getSource, type SourceDescription } from '../../../sources/index.js';
 import { quarantineCollection, type QuarantineDocument } from '../quarantine.js';
 import { rawCollection } from '../raw.js';
 import { decodeRecords, stagedPagesInOrder } from '../staging.js';
-import type { MergeInput } from '../types.js';
 import { LiveProfile } from '../liveProfile.js';
 import { decodeFacts, encodeFacts, factsOf, type RecordFacts } from '../recordFacts.js';
 import type { StagedRecord } from '../stagedRecords.js';
@@ -33,6 +32,8 @@ import { rebuildCurated } from './rebuildCurated.js';
 import { keepPageDigests, repeatOf } from './repeatPages.js';
 import { PartitionFiles } from './partitions.js';
 import { emptyMergeStats, type MergeStats } from '../../../contracts/ingest.js';
+import type { SourceName } from '../../../contracts/names.js';
+import type { MergeInput } from '../../../contracts/ingest.js';
 
 /** Records per partition held in memory at once. */
 const PARTITION_RECORDS = 20_000;

@@ -3,8 +3,8 @@ import type { SourceDescription } from '../../../sources/index.js';
 import { rangeDigest } from '../stagedRecords.js';
 import { stagedPagesInOrder } from '../staging.js';
 import { LIVE_PROFILE_VERSION } from '../liveProfile.js';
-import type { MergeInput } from '../types.js';
 import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
+import type { MergeInput } from '../../../contracts/ingest.js';
 
 /*
  * A day that served the very pages the last clean merge of the source did (every page's

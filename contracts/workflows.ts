@@ -1,13 +1,12 @@
-import type { Decision, ScoredModel } from '../activities/training/decide.js';
-import type { TrainCandidateOutcome } from '../activities/training/activities.js';
-import type { ModelFamily } from '../models/types.js';
-import type { SourceSummary } from '../activities/runs/types.js';
-import type { AlertOutcome } from '../activities/health/alerts.js';
-import type { RunHealth } from '../activities/health/types.js';
-import type { BatchPlan } from '../activities/recommend/prepare.js';
-import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
-import type { SourceName } from '../sources/index.js';
-import type { FetchStats } from '../contracts/ingest.js';
+// The inputs, results and progress of the workflows: what the CLI, the service and schedules send and read.
+import type { SourceSummary } from './runs.js';
+import type { RunHealth } from './health.js';
+import type { PipelineDrift, PipelineRecommendations } from './pipeline.js';
+import type { FetchStats } from './ingest.js';
+import type { ModelFamily, SourceName } from './names.js';
+import type { AlertOutcome } from './health.js';
+import type { Decision, ScoredModel, TrainCandidateOutcome } from './training.js';
+import type { BatchPlan } from './recommend.js';
 
 /** How a source is fetched: the daily run passes its own to every source. */
 export interface IngestOptions {

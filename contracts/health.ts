@@ -1,6 +1,6 @@
-import type { SourceSummary } from '../runs/types.js';
-import type { SourceName } from '../../sources/index.js';
-import type { CheckName } from '../../config/quality.js';
+// A run's health: what each source's checks found, the run's verdict and KPIs, and the alerts it opened.
+import type { SourceSummary } from './runs.js';
+import type { SourceName } from './names.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -108,4 +108,30 @@ export interface RunHealth {
   sources: Partial<Record<SourceName, { status: CheckStatus; failing: string[] }>>;
   /** Whether steps after the ingest (recommendations) may start, and why not. */
   downstream: { allowed: boolean; reason: string | null };
+}
+
+export const RATE_CHECKS = [
+  'not_null',
+  'types',
+  'accepted_values',
+  'unique_key',
+  'duplicate_rate',
+  'missing_rate',
+  'orphan_users',
+  'orphan_tracks',
+  'reconcile_total',
+  'reconcile_pages',
+  'schema_drift',
+] as const;
+
+export type RateCheck = (typeof RATE_CHECKS)[number];
+
+export type CheckName = RateCheck | 'freshness' | 'volume';
+
+export interface AlertOutcome {
+  opened: number;
+  ongoing: number;
+  resolved: number;
+  /** Open alerts after this run, by severity. */
+  open: { critical: number; warning: number };
 }

@@ -1,7 +1,8 @@
-import type { SourceName } from '../../sources/index.js';
-import type { RunHealth, RunKpis } from '../health/types.js';
-import type { PipelineDrift, PipelineRecommendations } from '../../contracts/pipeline.js';
-import type { FetchStats, MergeStats } from '../../contracts/ingest.js';
+// The run record: what one daily run did, source by source, as pipeline_runs keeps it.
+import type { RunHealth, RunKpis } from './health.js';
+import type { PipelineDrift, PipelineRecommendations } from './pipeline.js';
+import type { FetchStats, MergeStats } from './ingest.js';
+import type { SourceName } from './names.js';
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
 
