@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { loadConfig } from './config.js';
 
 /** How recommendations are computed and kept; from the environment (see docs/configuration.md). */
 export interface RecommendSettings {
@@ -26,16 +26,7 @@ export interface RecommendSettings {
   spares: number;
 }
 
+/** The settings with every variable at its default (config/settings.ts). */
 export function defaultRecommendSettings(): RecommendSettings {
-  return {
-    k: 20,
-    genreBoost: 3,
-    chunkSize: 5000,
-    keepBatches: 3,
-    threads: Math.max(1, availableParallelism()),
-    fallbackRefreshHours: 168,
-    maxOverlays: 4,
-    maxOverlayShare: 0.25,
-    spares: 5,
-  };
+  return loadConfig({}).recommend;
 }

@@ -1,6 +1,4 @@
-import { availableParallelism } from 'node:os';
-// Not models/families.js: the configuration loads this module, and needs no model code.
-import { defaultTrainingMemoryMb } from '../models/trainingMemory.js';
+import { loadConfig } from './config.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../contracts/names.js';
 
 /** How models are trained, compared and promoted; from the environment (see docs/configuration.md). */
@@ -32,20 +30,12 @@ export interface TrainingSettings {
   memoryMb: number;
 }
 
+/** The candidates a retraining trains unless MOOVITAMIX_RETRAIN_FAMILIES says otherwise. */
+export const DEFAULT_FAMILIES: readonly ModelFamily[] = ['item-knn', 'rp3beta', 'als', 'ease'];
+
+/** The settings with every variable at its default (config/settings.ts). */
 export function defaultTrainingSettings(): TrainingSettings {
-  return {
-    families: ['item-knn', 'rp3beta', 'als', 'ease'],
-    params: {},
-    minUplift: 0.02,
-    minCoverage: 0.05,
-    driftPsi: 0.2,
-    driftMetricDrop: 0.1,
-    evalMaxUsers: 10_000,
-    threads: Math.max(1, availableParallelism()),
-    keepSnapshots: 3,
-    tuneBudgetS: 600,
-    memoryMb: defaultTrainingMemoryMb(),
-  };
+  return loadConfig({}).training;
 }
 
 /**
@@ -57,8 +47,7 @@ export function trainingCandidatesFromEnv(env: Record<string, string | undefined
   settings: Pick<TrainingSettings, 'families' | 'params'>;
   problems: string[];
 } {
-  const { families: defaultFamilies } = defaultTrainingSettings();
-  const settings: Pick<TrainingSettings, 'families' | 'params'> = { families: defaultFamilies, params: {} };
+  const settings: Pick<TrainingSettings, 'families' | 'params'> = { families: [...DEFAULT_FAMILIES], params: {} };
   const problems: string[] = [];
   const raw = (name: string) => {
     const value = env[name]?.trim();

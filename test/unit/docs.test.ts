@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadConfig } from '../../config/config.js';
 import { projectRoot } from '../../config/paths.js';
+import { SETTINGS, settingsTable } from '../../config/settings.js';
 import { runCli } from '../support/cli.js';
 
 // The reference pages must name everything a user can set or type: every environment
@@ -35,10 +36,11 @@ function readByLoadConfig(): Set<string> {
 /** Variables read directly elsewhere: `process.env.NAME`, `env.NAME`, `env['NAME']`, `variable: 'NAME'`. */
 function readInSources(): Map<string, string> {
   const found = new Map<string, string>();
-  const pattern = /\b(?:process\.env|env)(?:\.([A-Z][A-Z0-9_]+)|\[['"]([A-Z][A-Z0-9_]+)['"]\])|variable: '([A-Z][A-Z0-9_]+)'/g;
+  const pattern =
+    /\b(?:process\.env|env)(?:\.([A-Z][A-Z0-9_]+)|\[['"]([A-Z][A-Z0-9_]+)['"]\])|variable: '([A-Z][A-Z0-9_]+)'|(?:whole|fraction)Setting\(\s*'([A-Z][A-Z0-9_]+)'/g;
   for (const folder of PRODUCT) {
     for (const file of sources(join(projectRoot, folder))) {
-      for (const m of readFileSync(file, 'utf8').matchAll(pattern)) found.set((m[1] ?? m[2] ?? m[3]) as string, relative(projectRoot, file));
+      for (const m of readFileSync(file, 'utf8').matchAll(pattern)) found.set((m[1] ?? m[2] ?? m[3] ?? m[4]) as string, relative(projectRoot, file));
     }
   }
   return found;
@@ -64,6 +66,16 @@ describe('reference documentation', () => {
     const names = new Set([...byConfig, ...inSources.keys()].filter((n) => n !== 'HOME'));
     const missing = [...names].filter((name) => !new RegExp(`\\b${name}\\b`).test(page)).map((name) => `${name} (${inSources.get(name) ?? 'loadConfig'})`);
     expect(missing, 'variables read but not documented in docs/configuration.md').to.deep.equal([]);
+  });
+
+  it('docs/configuration.md holds the settings table as config/settings.ts generates it, and the table every variable the product reads', () => {
+    const page = doc('configuration.md');
+    const block = page.split('<!-- settings table: generated from config/settings.ts -->\n')[1]?.split('\n<!-- end of settings table -->')[0];
+    expect(block, 'run `node dist/config/writeSettingsDoc.js` to write it again').to.equal(settingsTable());
+    const listed = new Set(SETTINGS.map((s) => s.variable));
+    const unlisted = [...readByLoadConfig(), ...readInSources().keys()].filter((name) => name !== 'HOME' && name !== 'XDG_CACHE_HOME' && !listed.has(name));
+    expect(unlisted, 'variables read but not in config/settings.ts').to.deep.equal([]);
+    expect(listed.size).to.be.greaterThan(40);
   });
 
   it("docs/cli.md names every command and subcommand of the CLI's own help", async () => {
