@@ -23,7 +23,7 @@ import {
   type RecommendationDocument,
   type RecommendedItem,
   type StateDocument,
-} from '../activities/recommend/store.js';
+} from '../stores/recommendations.js';
 import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { startThrowawayMongo, type ServerHandle } from '../stack/servers.js';

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Db } from 'mongodb';
-import { registerModel, setAlias } from '../activities/models/registry.js';
+import { registerModel, setAlias } from '../stores/modelRegistry.js';
 import { projectRoot } from '../config/paths.js';
 import { fitItemKnn } from '../models/itemKnn.js';
 import type { ServerHandle } from '../stack/servers.js';

@@ -135,3 +135,44 @@ export interface AlertOutcome {
   /** Open alerts after this run, by severity. */
   open: { critical: number; warning: number };
 }
+
+/** Offending records of one kind for one field: how many, and the first few keys. */
+export interface Tally {
+  count: number;
+  samples: string[];
+}
+
+export interface FieldProfile {
+  /** Absent or null. */
+  nulls: Tally;
+  /** Present and non-null but not of the contract's type or format. */
+  wrongType: Tally;
+  /** Absent, null, an empty string or an empty list. */
+  missing: Tally;
+  /** A string outside the field's accepted values. */
+  unexpected: Tally;
+}
+
+/**
+ * What the health checks need of a source's live records, gathered by the merge while it
+ * holds each of them anyway: the field profile of the records the run served, and the
+ * aggregates of every live record (counts, per-day and per-genre tallies). The checks read
+ * this, and the ids records point at from the key indexes, instead of every record.
+ */
+export interface LiveProfileDocument {
+  /** Records the run served and stored (valid, first copy of each key). */
+  profile: { records: number; newest: number | null; fields: Record<string, FieldProfile> };
+  /** Live records after the merge. */
+  live: number;
+  /** users: live users by the UTC day they were created, and by favourite genre. */
+  created_days?: Record<string, number>;
+  favorite_genres?: Record<string, number>;
+  /** listen_history: live histories by length. */
+  history_lengths?: Record<string, number>;
+  /** Per reference field: values that are not ids at all (each counts as an orphan). */
+  not_ids?: Record<string, Tally>;
+}
+
+export type AlertRule = 'run_failed' | 'recommend_failed' | 'missed_run' | 'slow_run' | 'retry_rate' | 'error_rate' | 'check_failed' | 'volume_anomaly';
+
+export type AlertSeverity = 'critical' | 'warning';

@@ -112,3 +112,8 @@ export interface StagingInput {
   /** Pages the run staged (1..pages); absent in runs scheduled before it was passed. */
   pages?: number;
 }
+
+export interface Issue {
+  path: string;
+  message: string;
+}

@@ -55,3 +55,23 @@ export interface Decision {
 export type TrainCandidateOutcome =
   | { status: 'trained'; key: string; family: ModelFamily; metrics: Record<string, number>; trainMs: number; tuning?: TuningRecord }
   | { status: 'skipped'; family: ModelFamily; reason: string };
+
+export interface DriftFigures {
+  psiTracks: number;
+  psiGenres: number;
+  /** The champion's NDCG@10 when it was trained, and on today's snapshot (null: not measured). */
+  championNdcgThen: number | null;
+  championNdcgNow: number | null;
+}
+
+export interface DriftOutcome extends DriftFigures {
+  drifted: boolean;
+  /** The thresholds crossed, as sentences. */
+  reasons: string[];
+  /** Why nothing was measured (no champion yet, ...), else null. */
+  skipped: string | null;
+  champion: string | null;
+  /** Today's snapshot, and the one the champion was trained on. */
+  snapshotId: string | null;
+  referenceSnapshotId: string | null;
+}

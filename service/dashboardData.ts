@@ -1,9 +1,10 @@
 import type { Db } from 'mongodb';
-import { feedbackSummary, type FeedbackSummary } from '../activities/feedback/summary.js';
-import { alertsCollection } from '../activities/health/alerts.js';
-import { RUNS_COLLECTION } from '../activities/runs/recordRun.js';
+import { feedbackSummary, type FeedbackSummary } from '../stores/feedback/summary.js';
 import type { PipelineRunDocument } from '../contracts/runs.js';
 import type { RunKpis } from '../contracts/health.js';
+import { alertsCollection } from '../stores/alerts.js';
+import { RUNS_COLLECTION } from '../stores/runs.js';
+import { MODEL_VERSIONS, type ModelVersionDocument } from '../stores/modelRegistry.js';
 
 /** One run as the dashboard charts it: figures only. */
 export interface RunPoint {
@@ -75,12 +76,7 @@ export async function dashboardData(db: Db, limit = 30): Promise<DashboardData> 
       lastSeenAt: a.last_seen_at.toISOString(),
     }));
   // The model registry (retraining) writes model_versions; until then there is nothing to chart.
-  const models = (
-    await db
-      .collection<{ name: string; version: number; family: string; created_at: Date; metrics?: Record<string, number> }>('model_versions')
-      .find({})
-      .toArray()
-  )
+  const models = (await db.collection<ModelVersionDocument>(MODEL_VERSIONS).find({}).toArray())
     .sort((a, b) => a.created_at.getTime() - b.created_at.getTime())
     .map((m) => ({ name: m.name, version: m.version, family: m.family, createdAt: m.created_at.toISOString(), metrics: m.metrics ?? {} }));
   return {

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { FeedbackRecorder } from '../activities/feedback/record.js';
+import { FeedbackRecorder } from '../stores/feedback/record.js';
 import { parseFeedback } from './feedbackSchema.js';
 import type { Reply, Route } from './server.js';
 

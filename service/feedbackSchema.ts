@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { FEEDBACK_TYPES, type FeedbackEvent } from '../activities/feedback/store.js';
+import { FEEDBACK_TYPES, type FeedbackEvent } from '../stores/feedback/store.js';
 import { recordId } from '../sources/schemas.js';
 
 /** `<name>@<version>`: a registered model (`item-knn@3`) or the fallback (`most-popular@auto-<16 hex>`). */

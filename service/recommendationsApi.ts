@@ -8,7 +8,7 @@ import {
   type BatchDocument,
   type RecommendationDocument,
   type StateDocument,
-} from '../activities/recommend/store.js';
+} from '../stores/recommendations.js';
 import { canaryArm, type Arm } from './canary.js';
 import type { Reply, Route } from './server.js';
 

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import { projectRoot } from '../config/paths.js';
-import { activeState, challengerState } from '../activities/recommend/store.js';
+import { activeState, challengerState } from '../stores/recommendations.js';
 import { dashboardData } from './dashboardData.js';
 import { feedbackRoutes } from './feedbackApi.js';
 import { readJsonBody } from './jsonBody.js';

@@ -3,9 +3,7 @@ import { checkLabel, median } from './checks.js';
 import type { AlertSettings } from '../../config/quality.js';
 import type { QualityReportDocument } from '../../contracts/health.js';
 import type { SourceName } from '../../contracts/names.js';
-
-export type AlertRule = 'run_failed' | 'recommend_failed' | 'missed_run' | 'slow_run' | 'retry_rate' | 'error_rate' | 'check_failed' | 'volume_anomaly';
-export type AlertSeverity = 'critical' | 'warning';
+import type { AlertRule, AlertSeverity } from '../../contracts/health.js';
 
 /** A rule whose condition holds for a run. `key` names the condition: the same key is the same alert. */
 export interface AlertTrigger {

@@ -2,19 +2,20 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { SOURCES, type SourceDescription } from '../../sources/index.js';
-import { quarantineCollection } from '../ingest/quarantine.js';
-import { rawCollection } from '../ingest/raw.js';
-import { RUNS_COLLECTION } from '../runs/recordRun.js';
+import { quarantineCollection } from '../../stores/quarantine.js';
+import { rawCollection } from '../../stores/raw.js';
 import type { PipelineRunDocument, SourceSummary } from '../../contracts/runs.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
 import { openKeyIndex } from '../ingest/merge/keyIndex.js';
-import { IdSet, RecordProfiler, percentile, top, type Tally } from '../ingest/profile.js';
-import { readSourceRun, type SourceRunDocument } from '../ingest/sourceRuns.js';
+import { IdSet, RecordProfiler, percentile, top } from '../ingest/profile.js';
+import { readSourceRun, type SourceRunDocument } from '../../stores/sourceRuns.js';
 import type { QualitySettings } from '../../config/quality.js';
 import type { CheckResult, CheckSourceInput, CheckSourceResult, QualityReportDocument, SourceKpis } from '../../contracts/health.js';
 import type { SourceName } from '../../contracts/names.js';
+import type { Tally } from '../../contracts/health.js';
+import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
+import { RUNS_COLLECTION } from '../../stores/runs.js';
 
-export const QUALITY_REPORTS_COLLECTION = 'quality_reports';
 const BATCH = 2_000;
 const HEARTBEAT_EVERY = 10_000;
 

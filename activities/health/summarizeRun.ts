@@ -1,19 +1,21 @@
 import type { Db } from 'mongodb';
 import { SOURCES } from '../../sources/index.js';
-import { RUNS_COLLECTION } from '../runs/recordRun.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { worst } from './checks.js';
-import { QUALITY_REPORTS_COLLECTION } from './checkSource.js';
 import type { QualitySettings } from '../../config/quality.js';
 import type { CheckSourceResult, QualityReportDocument, RunHealth, RunKpis } from '../../contracts/health.js';
 import { SOURCE_NAMES, type SourceName } from '../../contracts/names.js';
+import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
+import { RUNS_COLLECTION } from '../../stores/runs.js';
+import { QUARANTINE_COLLECTION } from '../../stores/quarantine.js';
+import { ALERTS_COLLECTION } from '../../stores/alerts.js';
 
 const DAY_MS = 86_400_000;
 
 /** The collections whose sizes are tracked run over run. */
 export function trackedCollections(): string[] {
   const names = SOURCE_NAMES.flatMap((s) => [SOURCES[s].rawCollection, `${SOURCES[s].rawCollection}_history`, SOURCES[s].curatedCollection]);
-  return [...names, 'quarantine', RUNS_COLLECTION, QUALITY_REPORTS_COLLECTION, 'alerts'];
+  return [...names, QUARANTINE_COLLECTION, RUNS_COLLECTION, QUALITY_REPORTS_COLLECTION, ALERTS_COLLECTION];
 }
 
 /** The run's health from its sources' check results: pure, so the gate is tested alone. */

@@ -1,5 +1,5 @@
 import type { PipelineRunDocument } from '../../contracts/runs.js';
-import type { AlertDocument } from './alerts.js';
+import type { AlertDocument } from '../../stores/alerts.js';
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '?' : x.toLocaleString('en-US'));
 

@@ -1,10 +1,10 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import got from 'got';
 import type { Db } from 'mongodb';
-import { RUNS_COLLECTION } from '../runs/recordRun.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
-import { alertsCollection, type AlertDocument } from './alerts.js';
 import { renderSummary } from './summaryMessage.js';
+import { alertsCollection, type AlertDocument } from '../../stores/alerts.js';
+import { RUNS_COLLECTION } from '../../stores/runs.js';
 
 export interface WebhookDeps {
   db: Db;

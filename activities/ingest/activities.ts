@@ -7,7 +7,7 @@ import { fetchPageRange } from './fetchPageRange.js';
 import { mergeSource } from './merge/mergeSource.js';
 import type { RetryPolicy } from './requestPage.js';
 import type { StagingPool } from './stagingPool.js';
-import { deleteExpiredPages, deleteStagedPages } from './staging.js';
+import { deleteExpiredPages, deleteStagedPages } from '../../stores/staging.js';
 import { writeLimits } from './storeKind.js';
 import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from '../../contracts/ingest.js';
 

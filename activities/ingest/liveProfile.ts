@@ -1,6 +1,8 @@
 import type { SourceDescription } from '../../sources/index.js';
-import { note, RecordProfiler, type FieldProfile, type Tally } from './profile.js';
+import { note, RecordProfiler } from './profile.js';
 import type { RecordFacts } from './recordFacts.js';
+import type { Tally } from '../../contracts/health.js';
+import type { LiveProfileDocument } from '../../contracts/health.js';
 
 /**
  * What the live profile computes from a record's facts, as a number: a merge that repeats
@@ -8,26 +10,6 @@ import type { RecordFacts } from './recordFacts.js';
  * when both computed it the same way. Bump it whenever the profile's definition changes.
  */
 export const LIVE_PROFILE_VERSION = 1;
-
-/**
- * What the health checks need of a source's live records, gathered by the merge while it
- * holds each of them anyway: the field profile of the records the run served, and the
- * aggregates of every live record (counts, per-day and per-genre tallies). The checks read
- * this, and the ids records point at from the key indexes, instead of every record.
- */
-export interface LiveProfileDocument {
-  /** Records the run served and stored (valid, first copy of each key). */
-  profile: { records: number; newest: number | null; fields: Record<string, FieldProfile> };
-  /** Live records after the merge. */
-  live: number;
-  /** users: live users by the UTC day they were created, and by favourite genre. */
-  created_days?: Record<string, number>;
-  favorite_genres?: Record<string, number>;
-  /** listen_history: live histories by length. */
-  history_lengths?: Record<string, number>;
-  /** Per reference field: values that are not ids at all (each counts as an orphan). */
-  not_ids?: Record<string, Tally>;
-}
 
 export class LiveProfile {
   readonly profiler: RecordProfiler;

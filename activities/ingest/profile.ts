@@ -2,25 +2,9 @@ import * as v from 'valibot';
 import { declaredFields } from '../../sources/schemas.js';
 import type { SourceDescription } from '../../sources/index.js';
 import { factsOf, MISSING, NULL, timeOf, UNEXPECTED, type RecordFacts } from './recordFacts.js';
+import type { FieldProfile, Tally } from '../../contracts/health.js';
 
 const SAMPLES = 5;
-
-/** Offending records of one kind for one field: how many, and the first few keys. */
-export interface Tally {
-  count: number;
-  samples: string[];
-}
-
-export interface FieldProfile {
-  /** Absent or null. */
-  nulls: Tally;
-  /** Present and non-null but not of the contract's type or format. */
-  wrongType: Tally;
-  /** Absent, null, an empty string or an empty list. */
-  missing: Tally;
-  /** A string outside the field's accepted values. */
-  unexpected: Tally;
-}
 
 /** Counts `n` offences of a record against a tally, keeping its key among the first few. */
 export function note(tally: Tally, key: string, n = 1): void {

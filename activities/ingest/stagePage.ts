@@ -1,9 +1,9 @@
 import { getSource, type SourceDescription } from '../../sources/index.js';
 import { contentHash } from './canonicalJson.js';
 import { readEnvelope, type PageEnvelope } from './pageEnvelope.js';
-import type { QuarantineDocument } from './quarantine.js';
-import type { StagedPage } from './staging.js';
-import { gzipRecords, pageDigest, recordsText, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from './stagedRecords.js';
+import type { QuarantineDocument } from '../../stores/quarantine.js';
+import type { StagedPage } from '../../stores/staging.js';
+import { gzipRecords, pageDigest, recordsText, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from '../../stores/stagedRecords.js';
 import { encodeFacts, factsOf } from './recordFacts.js';
 import { noteDrift, readableKey, validate } from './validate.js';
 import { emptyDrift } from '../../contracts/ingest.js';

@@ -1,4 +1,4 @@
-import type { StagedPage } from './staging.js';
+import type { StagedPage } from '../../stores/staging.js';
 import { addDrift } from './validate.js';
 import { RETRY_REASONS, type FetchStats, type RequestStats } from '../../contracts/ingest.js';
 

@@ -2,11 +2,7 @@ import * as v from 'valibot';
 import type { SourceDescription } from '../../sources/index.js';
 import { recordId } from '../../sources/schemas.js';
 import type { Drift } from '../../contracts/ingest.js';
-
-export interface Issue {
-  path: string;
-  message: string;
-}
+import type { Issue } from '../../contracts/ingest.js';
 
 /** Checks a record against its source's schema, then that it can be stored as it is. */
 export function validate(source: SourceDescription, item: unknown): Issue[] {

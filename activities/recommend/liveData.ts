@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { SOURCES } from '../../sources/index.js';
 import { openKeyIndex } from '../ingest/merge/keyIndex.js';
-import { rawCollection } from '../ingest/raw.js';
+import { rawCollection } from '../../stores/raw.js';
 import { Growable } from '../../models/growable.js';
 import { genreCode, normalizeGenre } from './inputs.js';
 import { SOURCE_NAMES } from '../../contracts/names.js';

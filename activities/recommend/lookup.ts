@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { isRemoved, pointerLayers, servedList, type LayerDocument, type RecommendationDocument, type StateDocument } from './store.js';
+import { isRemoved, pointerLayers, servedList, type LayerDocument, type RecommendationDocument, type StateDocument } from '../../stores/recommendations.js';
 
 /**
  * One user's list as the batch a pointer names serves it. The layers are read at once (one

@@ -4,8 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { decodeModel, encodeModel, modelDigest } from '../../models/artifact.js';
 import type { RecommenderModel } from '../../models/types.js';
-import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../models/registry.js';
-import { fromBinary, toBinary } from '../binary.js';
+import { aliasRef, artifactExists, championRef, loadModel, rememberModel, saveArtifact } from '../../stores/modelRegistry.js';
+import { fromBinary, toBinary } from '../../stores/binary.js';
 import { Growable } from '../../models/growable.js';
 import { readLiveData } from './liveData.js';
 import { dataVersion } from '../ingest/dataVersion.js';
@@ -27,7 +27,7 @@ import {
   type ContextDocument,
   type InputDocument,
   type ManifestDocument,
-} from './store.js';
+} from '../../stores/recommendations.js';
 import type { ModelRef, BatchLayout, Slot } from '../../contracts/recommend.js';
 import type { BatchPlan } from '../../contracts/recommend.js';
 

@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { deleteArtifact } from '../models/registry.js';
-import { fromBinary } from '../binary.js';
+import { deleteArtifact } from '../../stores/modelRegistry.js';
+import { fromBinary } from '../../stores/binary.js';
 import { countOnes } from './scoreChunk.js';
 import {
   ACTIVE_ID,
@@ -18,7 +18,7 @@ import {
   switchActive,
   type BatchDocument,
   type ManifestDocument,
-} from './store.js';
+} from '../../stores/recommendations.js';
 import type { PublishOutcome } from '../../contracts/recommend.js';
 
 /**

@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { insertIgnoringDuplicates } from '../ingest/quarantine.js';
+import { insertIgnoringDuplicates } from '../../stores/quarantine.js';
 import type { ScoredChunk, ScoringContext } from '../../models/score.js';
 import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
-import { loadModel } from '../models/registry.js';
-import { fromBinary, packedBinary, sharedFromBinary, toBinary } from '../binary.js';
+import { loadModel } from '../../stores/modelRegistry.js';
+import { fromBinary, packedBinary, sharedFromBinary, toBinary } from '../../stores/binary.js';
 import { Growable } from '../../models/growable.js';
 import type { ScoringPool } from '../../models/scoringPool.js';
 import {
@@ -20,7 +20,7 @@ import {
   type LayerDocument,
   type ManifestDocument,
   type RecommendedItem,
-} from './store.js';
+} from '../../stores/recommendations.js';
 
 export interface ScoreChunkInput {
   batchId: string;

@@ -6,17 +6,18 @@ import { tuningRecord } from './tuningRecord.js';
 import { familyRefusal, fitModel, parseGivenParams } from '../../models/families.js';
 import { codeVersion } from './codeVersion.js';
 import { heartbeating } from './heartbeating.js';
-import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../models/registry.js';
+import { aliasRef, registerModel, setAlias, MODEL_VERSIONS, loadModel, type ModelVersionDocument } from '../../stores/modelRegistry.js';
 import { decidePromotion } from './decide.js';
-import { DECISIONS, type DecisionDocument } from './decisions.js';
-import { measureDrift, type DriftOutcome } from './measureDrift.js';
+import { DECISIONS, type DecisionDocument } from '../../stores/decisions.js';
+import { measureDrift } from './measureDrift.js';
 import { cannotRemap, evaluateOnSplit, scoreOnSplit, splitSnapshot } from './evaluation.js';
-import { dropUserScores, pairedUplifts, saveUserScores, type SplitIdentity } from './userScores.js';
+import { dropUserScores, pairedUplifts, saveUserScores, type SplitIdentity } from '../../stores/userScores.js';
 import type { TrainingSettings } from '../../config/trainingSettings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot } from './snapshot.js';
 import type { ModelFamily } from '../../contracts/names.js';
 import type { TuningRecord, Decision, ScoredModel } from '../../contracts/training.js';
 import type { TrainCandidateOutcome } from '../../contracts/training.js';
+import type { DriftOutcome } from '../../contracts/training.js';
 
 export interface TrainingDeps {
   db: Db;

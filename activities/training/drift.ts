@@ -1,3 +1,4 @@
+import type { DriftFigures } from '../../contracts/training.js';
 /*
  * Drift: how far today's listening has moved from the data the champion was trained on,
  * as the Population Stability Index over two distributions (listens over tracks, listens
@@ -55,14 +56,6 @@ export interface DriftThresholds {
   psi: number;
   /** Relative drop of the champion's NDCG@10 past which it has drifted (0.1 = 10 %). */
   metricDrop: number;
-}
-
-export interface DriftFigures {
-  psiTracks: number;
-  psiGenres: number;
-  /** The champion's NDCG@10 when it was trained, and on today's snapshot (null: not measured). */
-  championNdcgThen: number | null;
-  championNdcgNow: number | null;
 }
 
 /** Which thresholds the figures cross, as sentences; empty when nothing drifted. */

@@ -1,23 +1,15 @@
 import type { Db } from 'mongodb';
 import { dataVersion } from '../ingest/dataVersion.js';
-import { aliasRef, loadModel, MODEL_VERSIONS, type ModelVersionDocument } from '../models/registry.js';
-import { driftReasons, psi, trackBins, type DriftFigures } from './drift.js';
+import { aliasRef, loadModel, MODEL_VERSIONS, type ModelVersionDocument } from '../../stores/modelRegistry.js';
+import { driftReasons, psi, trackBins } from './drift.js';
 import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
 import { heartbeating } from './heartbeating.js';
 import type { TrainingSettings } from '../../config/trainingSettings.js';
-import { loadSnapshot, pruneSnapshots, takeSnapshot, TRAINING_SNAPSHOTS, type Snapshot, type SnapshotDocument } from './snapshot.js';
-
-export interface DriftOutcome extends DriftFigures {
-  drifted: boolean;
-  /** The thresholds crossed, as sentences. */
-  reasons: string[];
-  /** Why nothing was measured (no champion yet, ...), else null. */
-  skipped: string | null;
-  champion: string | null;
-  /** Today's snapshot, and the one the champion was trained on. */
-  snapshotId: string | null;
-  referenceSnapshotId: string | null;
-}
+import { loadSnapshot, pruneSnapshots, takeSnapshot, type Snapshot } from './snapshot.js';
+import { TRAINING_SNAPSHOTS, type SnapshotDocument } from '../../stores/snapshots.js';
+import type { DriftFigures } from '../../contracts/training.js';
+import type { DriftOutcome } from '../../contracts/training.js';
+import { DRIFT_CHECKS, type DriftCheckDocument } from '../../stores/driftChecks.js';
 
 /** Test users the champion is scored on in a drift check: a daily check must stay cheap. */
 const DRIFT_EVAL_USERS = 5000;
@@ -82,16 +74,6 @@ export async function measureDrift(db: Db, settings: TrainingSettings, beat: (st
   };
   if (data !== null) await checks.replaceOne({ _id: ref.key }, { basis, outcome, checked_at: new Date() }, { upsert: true });
   return outcome;
-}
-
-/** The last drift check of a champion (`_id` = its key), and what it was measured on. */
-export const DRIFT_CHECKS = 'drift_checks';
-interface DriftCheckDocument {
-  _id: string;
-  /** The data version, thresholds and sample size it was measured with. */
-  basis: string;
-  outcome: DriftOutcome;
-  checked_at: Date;
 }
 
 function listensPerTrack(s: Snapshot): Map<number, number> {

@@ -4,7 +4,8 @@ import type { Db } from 'mongodb';
 import type { Interactions } from '../../models/interactions.js';
 import { Growable } from '../../models/growable.js';
 import { readLiveData } from '../recommend/liveData.js';
-import { artifactExists, deleteArtifact, loadArtifact, saveArtifact, MODEL_VERSIONS } from '../models/registry.js';
+import { artifactExists, deleteArtifact, loadArtifact, saveArtifact, MODEL_VERSIONS } from '../../stores/modelRegistry.js';
+import { type SnapshotArray, type SnapshotDocument, TRAINING_SNAPSHOTS } from '../../stores/snapshots.js';
 
 /*
  * A training snapshot: the live listens of live users on live tracks, frozen at one moment
@@ -13,22 +14,6 @@ import { artifactExists, deleteArtifact, loadArtifact, saveArtifact, MODEL_VERSI
  * The arrays are stored as chunked binary artifacts (`snapshot/<id>/<array>`) next to the
  * models'; the document holds the figures and the distribution drift is measured against.
  */
-
-export const TRAINING_SNAPSHOTS = 'training_snapshots';
-
-export interface SnapshotDocument {
-  /** `snap-<content hash>`: the same listens give the same id. */
-  _id: string;
-  created_at: Date;
-  users: number;
-  tracks: number;
-  listens: number;
-  /** Genre words of the catalogue (index = the code in the `item_genres` array). */
-  genre_words: string[];
-  /** Listen share per genre word: the reference for genre drift. */
-  genre_shares: Record<string, number>;
-  arrays: Record<SnapshotArray, number>;
-}
 
 /** A loaded snapshot: the CSR matrix over dense item indices, and the ids behind them. */
 export interface Snapshot {
@@ -42,8 +27,10 @@ export interface Snapshot {
   genreWords: string[];
 }
 
-const ARRAYS = { user_ids: Float64Array, item_ids: Float64Array, offsets: Int32Array, items: Int32Array, item_genres: Uint16Array } as const;
-type SnapshotArray = keyof typeof ARRAYS;
+const ARRAYS = { user_ids: Float64Array, item_ids: Float64Array, offsets: Int32Array, items: Int32Array, item_genres: Uint16Array } as const satisfies Record<
+  SnapshotArray,
+  unknown
+>;
 
 const arrayKey = (id: string, name: SnapshotArray) => `snapshot/${id}/${name}`;
 

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { alertsCollection, type AlertDocument } from '../../activities/health/alerts.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { withDb } from '../mongo.js';
 import { UsageError } from '../../config/usageError.js';
+import { alertsCollection, type AlertDocument } from '../../stores/alerts.js';
 
 export const ALERTS_USAGE = `Usage: moovitamix alerts [--all] [--json] [--limit N]
 

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { loadConfig, type Config } from '../../config/config.js';
 import { isCalendarDate } from '../../workflows/pagePlan.js';
@@ -10,6 +9,7 @@ import { withDb } from '../mongo.js';
 import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 import { parseConcurrency } from './run.js';
+import { RUNS_COLLECTION } from '../../stores/runs.js';
 
 export const BACKFILL_USAGE = `Usage: moovitamix backfill --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--json]
 

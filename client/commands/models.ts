@@ -1,17 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Db } from 'mongodb';
 import { RollbackRefused } from '../../contracts/rollbackRefused.js';
-import {
-  ALIASES,
-  MODEL_VERSIONS,
-  aliasLog,
-  aliases,
-  rollbackTarget,
-  setAlias,
-  type Alias,
-  type ModelVersionDocument,
-} from '../../activities/models/registry.js';
-import { DECISIONS, type DecisionDocument } from '../../activities/training/decisions.js';
+import { ALIASES, MODEL_VERSIONS, aliasLog, aliases, rollbackTarget, setAlias, type Alias, type ModelVersionDocument } from '../../stores/modelRegistry.js';
+import { DECISIONS, type DecisionDocument } from '../../stores/decisions.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { withDb } from '../mongo.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { findList } from '../../activities/recommend/lookup.js';
 import { RollbackRefused } from '../../contracts/rollbackRefused.js';
-import { BATCHES, activeState, itemsOf, layersOf, rollbackActive, type BatchDocument } from '../../activities/recommend/store.js';
+import { BATCHES, activeState, itemsOf, layersOf, rollbackActive, type BatchDocument } from '../../stores/recommendations.js';
 import { loadConfig } from '../../config/config.js';
 import { recommendProgressQuery } from '../../workflows/queries.js';
 import type { recommend } from '../../workflows/recommend.js';

@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
-import { feedbackSummary, type FeedbackSummary } from '../../activities/feedback/summary.js';
-import { QUALITY_REPORTS_COLLECTION } from '../../activities/health/checkSource.js';
+import { feedbackSummary, type FeedbackSummary } from '../../stores/feedback/summary.js';
 import type { CheckResult, QualityReportDocument } from '../../contracts/health.js';
-import { RUNS_COLLECTION } from '../../activities/runs/recordRun.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { withDb } from '../mongo.js';
 import { healthLine } from '../pipelineRuns.js';
 import { UsageError } from '../../config/usageError.js';
+import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
+import { RUNS_COLLECTION } from '../../stores/runs.js';
 
 export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--all] [--json]
        moovitamix report --feedback [--json]

@@ -3,8 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from 'mongodb';
 import type { Browser } from 'playwright-core';
-import { alertsCollection } from '../../activities/health/alerts.js';
-import { activeState } from '../../activities/recommend/store.js';
+import { activeState } from '../../stores/recommendations.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { resolveQualitySettings } from '../../config/quality.js';
@@ -14,6 +13,7 @@ import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import { launchTestBrowser } from '../support/chromium.js';
 import { getTestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';
+import { alertsCollection } from '../../stores/alerts.js';
 
 // The dashboard in a real browser (headless Chromium, see support/chromium.ts), over runs made by the
 // real pipeline: every number drawn must be the one in the database.

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
-import { FEEDBACK_COUNTS, FEEDBACK_EVENTS, FEEDBACK_PENDING } from '../../activities/feedback/store.js';
-import { ACTIVE_ID, BATCHES, STATE, batchCollection } from '../../activities/recommend/store.js';
+import { FEEDBACK_COUNTS, FEEDBACK_EVENTS, FEEDBACK_PENDING } from '../../stores/feedback/store.js';
+import { ACTIVE_ID, BATCHES, STATE, batchCollection } from '../../stores/recommendations.js';
 import { createService } from '../../service/server.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 

@@ -2,10 +2,8 @@ import { expect } from 'chai';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { alertsCollection, type AlertDocument } from '../../activities/health/alerts.js';
-import { QUALITY_REPORTS_COLLECTION } from '../../activities/health/checkSource.js';
 import type { CheckResult, QualityReportDocument, RunHealth } from '../../contracts/health.js';
-import type { RawDocument } from '../../activities/ingest/raw.js';
+import type { RawDocument } from '../../stores/raw.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { resolveQualitySettings } from '../../config/quality.js';
@@ -18,6 +16,8 @@ import { getTestStack, type TestStack } from '../support/testStack.js';
 import { startWebhookReceiver } from '../support/webhookReceiver.js';
 import { withWorker } from '../support/withWorker.js';
 import type { SourceName } from '../../contracts/names.js';
+import { alertsCollection, type AlertDocument } from '../../stores/alerts.js';
+import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
 
 // Pipeline health for real: crafted snapshots from the simulator, checks, KPIs, alerts
 // and their delivery to a local webhook, through Temporal and the database.

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { registerModel, setAlias } from '../../activities/models/registry.js';
+import { registerModel, setAlias } from '../../stores/modelRegistry.js';
 import { findList } from '../../activities/recommend/lookup.js';
 import {
   BATCHES,
@@ -16,7 +16,7 @@ import {
   type BatchDocument,
   type RecommendationDocument,
   type RecommendedItem,
-} from '../../activities/recommend/store.js';
+} from '../../stores/recommendations.js';
 import type { Config } from '../../config/config.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import type { Client } from '@temporalio/client';
-import { MODEL_ALIAS_LOG, MODEL_VERSIONS, aliases, loadArtifact, type AliasMove, type ModelVersionDocument } from '../../activities/models/registry.js';
-import { activeState, challengerState } from '../../activities/recommend/store.js';
-import { DECISIONS, type DecisionDocument } from '../../activities/training/decisions.js';
-import { TRAINING_SNAPSHOTS } from '../../activities/training/snapshot.js';
+import { MODEL_ALIAS_LOG, MODEL_VERSIONS, aliases, loadArtifact, type AliasMove, type ModelVersionDocument } from '../../stores/modelRegistry.js';
+import { activeState, challengerState } from '../../stores/recommendations.js';
+import { DECISIONS, type DecisionDocument } from '../../stores/decisions.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
@@ -12,6 +11,7 @@ import type { RetrainInput, RetrainResult } from '../../contracts/workflows.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';
+import { TRAINING_SNAPSHOTS } from '../../stores/snapshots.js';
 
 // Retraining for real: taste-mode data ingested by the daily pipeline, candidates trained
 // and judged on one snapshot, promotion, recomputed lists, the CLI, rollback and drift.

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { STAGE_BATCH } from '../../activities/ingest/fetchPageRange.js';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { RawDocument } from '../../activities/ingest/raw.js';
+import type { RawDocument } from '../../stores/raw.js';
 import { projectRoot } from '../../config/paths.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { SOURCES } from '../../sources/index.js';

@@ -4,12 +4,12 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CheckSourceResult, RunHealth } from '../../contracts/health.js';
 import type { Activities } from '../../activities/index.js';
-import type { DriftOutcome } from '../../activities/training/measureDrift.js';
 import { emptyMergeStats } from '../../contracts/ingest.js';
 import type { PipelineRecommendations } from '../../contracts/pipeline.js';
 import { prebuiltBundlePath } from '../../worker/workflowBundle.js';
 import type { DailyPipelineInput, DailyPipelineResult } from '../../contracts/workflows.js';
 import { getTestStack } from '../support/testStack.js';
+import type { DriftOutcome } from '../../contracts/training.js';
 
 // The daily run's fallback branches, which real runs seldom take: the real workflow code on
 // the real Temporal server, its activities stubbed (an upstream with nothing to fetch, and

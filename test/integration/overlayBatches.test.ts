@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
-import { registerModel, setAlias } from '../../activities/models/registry.js';
+import { registerModel, setAlias } from '../../stores/modelRegistry.js';
 import { findList } from '../../activities/recommend/lookup.js';
 import { prepareBatch } from '../../activities/recommend/prepare.js';
 import { abandonBatch, publishBatch, pruneBatches } from '../../activities/recommend/publish.js';
@@ -19,7 +19,7 @@ import {
   type BatchDocument,
   type RecommendationDocument,
   type StateDocument,
-} from '../../activities/recommend/store.js';
+} from '../../stores/recommendations.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';
 import { getTestStack } from '../support/testStack.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Db } from 'mongodb';
-import { MODEL_VERSIONS, aliases, loadArtifact, registerModel, setAlias, type ModelVersionDocument } from '../../activities/models/registry.js';
-import { CHALLENGER_ID, STATE } from '../../activities/recommend/store.js';
+import { MODEL_VERSIONS, aliases, loadArtifact, registerModel, setAlias, type ModelVersionDocument } from '../../stores/modelRegistry.js';
+import { CHALLENGER_ID, STATE } from '../../stores/recommendations.js';
 import { createTrainingActivities } from '../../activities/training/activities.js';
 import { cannotRemap } from '../../activities/training/evaluation.js';
 import { defaultTrainingSettings } from '../../config/trainingSettings.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import type { RawDocument } from '../../activities/ingest/raw.js';
+import type { RawDocument } from '../../stores/raw.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { projectRoot } from '../../config/paths.js';
 import type { Simulator } from '../../simulator/server.js';

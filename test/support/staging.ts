@@ -1,7 +1,7 @@
 import { Binary, type Db } from 'mongodb';
-import { insertIgnoringDuplicates, quarantineCollection } from '../../activities/ingest/quarantine.js';
+import { insertIgnoringDuplicates, quarantineCollection } from '../../stores/quarantine.js';
 import { stagePage } from '../../activities/ingest/stagePage.js';
-import { stagingCollection } from '../../activities/ingest/staging.js';
+import { stagingCollection } from '../../stores/staging.js';
 import type { SourceDescription } from '../../sources/index.js';
 
 /** Stages pages of records for a run, as fetchPageRange would (pages numbered from 1, in the order given). */

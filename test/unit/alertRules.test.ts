@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { evaluateRules } from '../../activities/health/alertRules.js';
 import { alertMessage } from '../../activities/health/webhook.js';
 import { renderSummary } from '../../activities/health/summaryMessage.js';
-import type { AlertDocument } from '../../activities/health/alerts.js';
 import type { QualityReportDocument } from '../../contracts/health.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { defaultQualitySettings } from '../../config/quality.js';
 import { summary } from '../support/fixtures.js';
+import type { AlertDocument } from '../../stores/alerts.js';
 
 const alerts = defaultQualitySettings().alerts;
 

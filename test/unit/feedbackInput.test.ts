@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { feedbackEventId } from '../../activities/feedback/store.js';
-import { summarizeCounts } from '../../activities/feedback/summary.js';
+import { feedbackEventId } from '../../stores/feedback/store.js';
+import { summarizeCounts } from '../../stores/feedback/summary.js';
 import { loadConfig } from '../../config/config.js';
 import { canaryArm, canaryBucket } from '../../service/canary.js';
 import { MAX_EVENTS, parseFeedback } from '../../service/feedbackSchema.js';

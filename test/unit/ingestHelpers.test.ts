@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fromBinary, packedBinary, toBinary } from '../../activities/binary.js';
+import { fromBinary, packedBinary, toBinary } from '../../stores/binary.js';
 import { canonicalJson, contentHash } from '../../activities/ingest/canonicalJson.js';
 import { retryAfterMs } from '../../activities/ingest/fetchPage.js';
 import { mapLimit } from '../../activities/ingest/mapLimit.js';

@@ -9,6 +9,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['contracts'],
   ['sources', 'models'],
   ['config'],
+  ['stores'],
   ['activities'],
   ['workflows'],
   ['simulator', 'stack'],
@@ -80,6 +81,27 @@ describe('layers', () => {
       'models/y.ts imports sources/ (models/ may import only contracts)',
       'contracts/z.ts imports models/ (contracts/ may import only nothing of ours)',
     ]);
+  });
+
+  it('only stores/ names a collection: no collection by a literal name elsewhere, and every name a collection is opened by is declared there', () => {
+    const literal: string[] = [];
+    const declaredAt = new Map<string, string>();
+    const opened = new Map<string, string>();
+    for (const folder of LAYERS.flat()) {
+      for (const file of sources(join(projectRoot, folder))) {
+        const text = readFileSync(file, 'utf8');
+        const at = relative(projectRoot, file);
+        for (const _ of text.matchAll(/\.collection(?:<[^>]*>)?\(\s*(['"`])/g)) if (!at.startsWith('stores/')) literal.push(at);
+        for (const m of text.matchAll(/\.collection(?:<[^>]*>)?\(\s*([A-Z][A-Z0-9_]*)\s*\)/g)) opened.set(m[1] as string, at);
+        for (const m of text.matchAll(/^export const ([A-Z][A-Z0-9_]*) = '[a-z][a-z0-9_]*';/gm)) declaredAt.set(m[1] as string, at);
+      }
+    }
+    expect(literal, 'collections opened by a literal name').to.deep.equal([]);
+    expect(opened.size, 'collections opened by a declared name').to.be.greaterThan(8);
+    const elsewhere = [...opened.keys()]
+      .filter((name) => !declaredAt.get(name)?.startsWith('stores/'))
+      .map((name) => `${name} (opened in ${opened.get(name)}, declared in ${declaredAt.get(name) ?? 'no module'})`);
+    expect(elsewhere, 'collection names declared outside stores/').to.deep.equal([]);
   });
 
   it('workflows take only types from other folders, and values only from contracts (their code runs in the deterministic sandbox)', () => {

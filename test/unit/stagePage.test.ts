@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { stagePage } from '../../activities/ingest/stagePage.js';
 import { encodeFacts, factsOf } from '../../activities/ingest/recordFacts.js';
-import { decodeRecords, stagedPageId } from '../../activities/ingest/staging.js';
+import { decodeRecords, stagedPageId } from '../../stores/staging.js';
 import { track } from '../support/fixtures.js';
 import { SOURCES } from '../../sources/index.js';
 

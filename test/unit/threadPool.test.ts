@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeRecords } from '../../activities/ingest/staging.js';
+import { decodeRecords } from '../../stores/staging.js';
 import type { StageRequest, StagedText } from '../../activities/ingest/stagePage.js';
 import { ThreadPool } from '../../models/threadPool.js';
 import { until } from '../support/chaos.js';

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
-import { historyCollection, rawCollection, type HistoryDocument, type RawDocument } from '../raw.js';
+import { historyCollection, rawCollection, type HistoryDocument, type RawDocument } from '../../../stores/raw.js';
 import { BatchInserter, BatchUpdater } from './batchWriters.js';
 
 /** A record the run served, with its content hash. */

@@ -1,5 +1,5 @@
 import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
-import { insertIgnoringDuplicates } from '../quarantine.js';
+import { insertIgnoringDuplicates } from '../../../stores/quarantine.js';
 
 /**
  * Runs writes with at most `slots` in flight, however many callers add to it at once:

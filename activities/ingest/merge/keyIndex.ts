@@ -1,5 +1,5 @@
 import { Binary, type Db } from 'mongodb';
-import { fromBinary, toBinary } from '../../binary.js';
+import { fromBinary, toBinary } from '../../../stores/binary.js';
 import type { SourceDescription } from '../../../sources/index.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
-import { rawCollection } from '../raw.js';
+import { rawCollection } from '../../../stores/raw.js';
 import { BatchInserter } from './batchWriters.js';
 
 /**

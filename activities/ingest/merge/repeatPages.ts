@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
-import { rangeDigest } from '../stagedRecords.js';
-import { stagedPagesInOrder } from '../staging.js';
+import { rangeDigest } from '../../../stores/stagedRecords.js';
+import { stagedPagesInOrder } from '../../../stores/staging.js';
 import { LIVE_PROFILE_VERSION } from '../liveProfile.js';
 import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
 import type { MergeInput } from '../../../contracts/ingest.js';

@@ -1,5 +1,5 @@
 import type { Collection, Db, MongoBulkWriteError } from 'mongodb';
-import type { Issue } from './validate.js';
+import type { Issue } from '../contracts/ingest.js';
 
 export const QUARANTINE_COLLECTION = 'quarantine';
 

@@ -1,9 +1,9 @@
 import type { Db } from 'mongodb';
-import type { SourceDescription } from '../../sources/index.js';
-import type { LiveProfileDocument } from './liveProfile.js';
+import type { SourceDescription } from '../sources/index.js';
 import { rawCollection } from './raw.js';
-import type { MergeStats } from '../../contracts/ingest.js';
-import type { SourceName } from '../../contracts/names.js';
+import type { MergeStats } from '../contracts/ingest.js';
+import type { SourceName } from '../contracts/names.js';
+import type { LiveProfileDocument } from '../contracts/health.js';
 
 export const SOURCE_RUNS_COLLECTION = 'source_runs';
 

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { SourceDescription } from '../../sources/index.js';
+import type { SourceDescription } from '../sources/index.js';
 
 /** A document of a raw collection: the record as received, keyed by its natural key. */
 export interface RawDocument {

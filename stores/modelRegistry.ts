@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Binary, type Db } from 'mongodb';
-import { decodeModel, encodeModel } from '../../models/artifact.js';
-import type { RecommenderModel } from '../../models/types.js';
-import { CHALLENGER_ID, STATE, type StateDocument } from '../recommend/store.js';
-import { RollbackRefused } from '../../contracts/rollbackRefused.js';
-import type { ModelFamily } from '../../contracts/names.js';
-import type { ModelRef } from '../../contracts/recommend.js';
+import { decodeModel, encodeModel } from '../models/artifact.js';
+import type { RecommenderModel } from '../models/types.js';
+import { CHALLENGER_ID, STATE, type StateDocument } from './recommendations.js';
+import { RollbackRefused } from '../contracts/rollbackRefused.js';
+import type { ModelFamily } from '../contracts/names.js';
+import type { ModelRef } from '../contracts/recommend.js';
 
 /*
  * The model registry, as MLflow keeps one: numbered versions per model name, aliases

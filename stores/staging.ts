@@ -1,8 +1,8 @@
 import type { Binary, Collection, Db, FindOptions } from 'mongodb';
 import { insertIgnoringDuplicates } from './quarantine.js';
 import { gunzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
-import type { RequestStats, Drift } from '../../contracts/ingest.js';
-import type { SourceName } from '../../contracts/names.js';
+import type { RequestStats, Drift } from '../contracts/ingest.js';
+import type { SourceName } from '../contracts/names.js';
 
 export { stagedPageId, type StagedRecord };
 

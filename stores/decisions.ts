@@ -1,4 +1,4 @@
-import type { Decision, ScoredModel } from '../../contracts/training.js';
+import type { Decision, ScoredModel } from '../contracts/training.js';
 
 /** Every retraining decision, with what it compared and why: one document per run. */
 export const DECISIONS = 'model_decisions';

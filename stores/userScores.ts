@@ -1,7 +1,7 @@
 import type { Binary, Db } from 'mongodb';
-import { pairedBootstrap } from '../../models/evaluation/bootstrap.js';
-import { fromBinary, toBinary } from '../binary.js';
-import type { PairedInterval } from '../../contracts/training.js';
+import { pairedBootstrap } from '../models/evaluation/bootstrap.js';
+import { fromBinary, toBinary } from './binary.js';
+import type { PairedInterval } from '../contracts/training.js';
 
 /**
  * Each test user's ndcg@10 for a model on a retraining's split: what the promotion rule's

@@ -1,8 +1,8 @@
 import type { Binary, Db } from 'mongodb';
-import type { Reason } from '../../models/types.js';
-import { RollbackRefused } from '../../contracts/rollbackRefused.js';
-import type { ModelRef } from '../../contracts/recommend.js';
-import type { BatchLayout, Slot } from '../../contracts/recommend.js';
+import type { Reason } from '../models/types.js';
+import { RollbackRefused } from '../contracts/rollbackRefused.js';
+import type { ModelRef } from '../contracts/recommend.js';
+import type { BatchLayout, Slot } from '../contracts/recommend.js';
 
 /*
  * Where recommendations live. Each batch writes its own collection,
