@@ -39,48 +39,80 @@ const ALL_SOURCES = ['tracks', 'users', 'listen_history'] as const satisfies rea
 type _EverySourceListed = Exclude<SourceName, (typeof ALL_SOURCES)[number]> extends never ? true : never;
 const _everySourceListed: _EverySourceListed = true;
 
-const { recordRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
-});
-
-// Each source's checks read its whole raw layer: minutes at millions of records.
-const { checkSource } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-
-const { summarizeRun, evaluateAlerts, recordRecommendations, recordDrift } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
-
-// Drift reads today's listens into a snapshot and scores the champion on a sample.
-const { checkDrift } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
-});
-
-// A webhook that is down is retried a few times, then given up on: delivery never fails a run.
-const { deliverAlerts, deliverSummary } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['WebhookRejected', 'NoRun'],
-  },
-});
+/** The run's identity and its progress, which every step reports to. */
+interface Run {
+  workflowId: string;
+  runId: string;
+  date: string;
+  startedAt: number;
+  sources: SourceName[];
+  progress: PipelineProgress;
+}
 
 /**
- * The daily run: one ingestSource child workflow per endpoint, all at once. Each source
- * has its own retries and runs to its end even if another fails; the run records what
- * every source did and fails if any source did.
+ * The daily run, as its steps: ingest every source (one ingestSource child each, all at
+ * once, each with its own retries and run to its end even if another fails), check them,
+ * record the run's health, recommend, check drift, alert. Every step after the ingest
+ * is recorded on the run and never fails it by itself; the run fails if a source did or
+ * the recommendations did.
  */
 export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<DailyPipelineResult> {
+  const run = begin(input);
+  await recordReport(run, 'RUNNING', {});
+  const sources = await ingestAll(run, input);
+  const failed = run.sources.filter((s) => sources[s]?.status === 'FAILED');
+  const checks = await checkAll(run, sources);
+  await recordReport(run, failed.length > 0 ? 'FAILED' : 'COMPLETED', sources);
+  const ingestLines = run.sources.map((s) =>
+    sources[s]?.status === 'FAILED' ? `${s}: FAILED: ${sources[s]?.error}` : describeIngest(s, sources[s] as IngestSourceResult),
+  );
+  upsertMemo({ summary: ingestLines.join('\n') });
+
+  const health = await recordHealth(run, checks, failed);
+  const recommendations = input.recommend !== false ? await recommendStep(run, health, failed) : undefined;
+  const drift = input.drift !== false && failed.length === 0 && health.downstream.allowed ? await driftStep(run) : undefined;
+  const alerts = await alertStep(run);
+  run.progress.health = health;
+  upsertMemo({
+    summary: [
+      ...ingestLines,
+      describeHealth(health, alerts),
+      ...(recommendations ? [describeRecommendations(recommendations)] : []),
+      ...(drift ? [describeDrift(drift)] : []),
+    ].join('\n'),
+    health: health.status,
+    downstreamAllowed: health.downstream.allowed,
+    ...(recommendations ? { recommendations: recommendations.status } : {}),
+  });
+  await deliverStep(run);
+  run.progress.stage = 'done';
+
+  if (failed.length > 0) {
+    throw ApplicationFailure.nonRetryable(`ingest failed for ${failed.map((s) => `${s} (${sources[s]?.error})`).join('; ')}`, 'PipelineFailed', {
+      sources,
+      health,
+      ...(recommendations ? { recommendations } : {}),
+    });
+  }
+  if (recommendations?.status === 'failed') {
+    throw ApplicationFailure.nonRetryable(`recommendations failed: ${recommendations.reason}`, 'PipelineFailed', { sources, health, recommendations });
+  }
+  return {
+    workflowId: run.workflowId,
+    runId: run.runId,
+    date: run.date,
+    status: 'COMPLETED',
+    durationMs: Date.now() - run.startedAt,
+    sources,
+    health,
+    ...(alerts ? { alerts } : {}),
+    ...(recommendations ? { recommendations } : {}),
+    ...(drift ? { drift } : {}),
+  };
+}
+
+/** Validates the input, answers the progress query and says in the memo what runs. */
+function begin(input: DailyPipelineInput): Run {
   const date = input.date ?? logicalDate();
   if (!isCalendarDate(date)) {
     throw ApplicationFailure.nonRetryable(`date must be YYYY-MM-DD naming a real day, got ${JSON.stringify(date)}`, 'InvalidInput');
@@ -90,36 +122,44 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
   if (unknown.length > 0 || sources.length === 0) {
     throw ApplicationFailure.nonRetryable(`sources must be some of ${ALL_SOURCES.join(', ')}; got ${JSON.stringify(sources)}`, 'InvalidInput');
   }
-
   const { workflowId, runId } = workflowInfo();
-  const startedAt = Date.now();
   const progress: PipelineProgress = { workflowId, runId, date, stage: 'ingesting', sources: {} };
   for (const source of sources) progress.sources[source] = { state: 'pending', workflowId: `${workflowId}/${source}` };
   setHandler(pipelineProgressQuery, () => progress);
   upsertMemo({ date, summary: `running: ${sources.join(', ')}` });
+  return { workflowId, runId, date, startedAt: Date.now(), sources, progress };
+}
 
-  const record = (status: RunReport['status'], summaries: RunReport['sources']): Promise<void> =>
-    recordRun({
-      workflowId,
-      runId,
-      date,
-      status,
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: status === 'RUNNING' ? null : new Date().toISOString(),
-      durationMs: status === 'RUNNING' ? null : Date.now() - startedAt,
-      sources: summaries,
-    });
-  await record('RUNNING', {});
+const { recordRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
 
+/** The run's record in pipeline_runs: when it starts, and once its sources are ingested. */
+function recordReport(run: Run, status: RunReport['status'], sources: RunReport['sources']): Promise<void> {
+  return recordRun({
+    workflowId: run.workflowId,
+    runId: run.runId,
+    date: run.date,
+    status,
+    startedAt: new Date(run.startedAt).toISOString(),
+    finishedAt: status === 'RUNNING' ? null : new Date().toISOString(),
+    durationMs: status === 'RUNNING' ? null : Date.now() - run.startedAt,
+    sources,
+  });
+}
+
+/** One ingestSource child per source, all at once; what each did, in the order the sources were asked for. */
+async function ingestAll(run: Run, input: DailyPipelineInput): Promise<Partial<Record<SourceName, SourceSummary>>> {
   const summaries: Partial<Record<SourceName, SourceSummary>> = {};
   await Promise.all(
-    sources.map(async (source) => {
-      const entry = progress.sources[source]!;
+    run.sources.map(async (source) => {
+      const entry = run.progress.sources[source]!;
       entry.state = 'running';
       try {
         const result = await executeChild(ingestSource, {
           workflowId: entry.workflowId,
-          args: [{ source, runId, ...ingestOptions(input) }],
+          args: [{ source, runId: run.runId, ...ingestOptions(input) }],
         });
         summaries[source] = { status: 'COMPLETED', ...result };
         entry.state = 'completed';
@@ -133,99 +173,125 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
       entry.summary = summaries[source];
     }),
   );
-
-  // In the order the sources were asked for, not the order they finished in.
   const ordered: Partial<Record<SourceName, SourceSummary>> = {};
-  for (const source of sources) ordered[source] = summaries[source];
-  const failed = sources.filter((s) => ordered[s]?.status === 'FAILED');
+  for (const source of run.sources) ordered[source] = summaries[source];
+  return ordered;
+}
 
-  progress.stage = 'checking';
-  const checks = await Promise.all(sources.map((source) => checkOne(workflowId, runId, date, source, ordered[source] as SourceSummary)));
-  await record(failed.length > 0 ? 'FAILED' : 'COMPLETED', ordered);
-  const ingestLines = sources.map((s) =>
-    ordered[s]?.status === 'FAILED' ? `${s}: FAILED: ${ordered[s]?.error}` : describeIngest(s, ordered[s] as IngestSourceResult),
+// Each source's checks read what its merge kept (profiles, key indexes): seconds, minutes at most.
+const { checkSource } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** Every source's checks at once; checks that cannot run count as a failing check of their source, not a failed run. */
+function checkAll(run: Run, sources: Partial<Record<SourceName, SourceSummary>>): Promise<CheckSourceResult[]> {
+  run.progress.stage = 'checking';
+  return Promise.all(
+    run.sources.map(async (source) => {
+      try {
+        return await checkSource({ workflowId: run.workflowId, runId: run.runId, date: run.date, source, summary: sources[source] as SourceSummary });
+      } catch (err) {
+        log.error('checks could not run', { source, error: rootMessage(err) });
+        const failed: CheckSourceResult = {
+          source,
+          status: 'fail',
+          counts: { pass: 0, warn: 0, fail: 1 },
+          blocking: true,
+          failing: [`checks could not run: ${rootMessage(err)}`],
+        };
+        return failed;
+      }
+    }),
   );
-  upsertMemo({ summary: ingestLines.join('\n') });
+}
 
-  let health: RunHealth;
-  let alerts: AlertOutcome | undefined;
-  let recommendations: PipelineRecommendations | undefined;
-  let drift: PipelineDrift | undefined;
-  progress.stage = 'alerting';
+const { summarizeRun, evaluateAlerts, recordRecommendations, recordDrift } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** The run's health and KPIs, recorded; health that cannot be recorded is unknown, and stops the steps after it. */
+async function recordHealth(run: Run, checks: CheckSourceResult[], failed: SourceName[]): Promise<RunHealth> {
+  run.progress.stage = 'alerting';
   try {
-    health = await summarizeRun({ workflowId, runId, date, startedAt: new Date(startedAt).toISOString(), checks, failedSources: failed });
-  } catch (err) {
-    // Health that cannot be recorded is unknown: downstream steps must not start on it.
-    log.error('health could not be recorded', { error: rootMessage(err) });
-    health = unrecordedHealth(checks, rootMessage(err));
-  }
-  if (input.recommend !== false) {
-    progress.stage = 'recommending';
-    recommendations = await recommendStep(workflowId, health, failed);
-    progress.recommendations = recommendations;
-    progress.stage = 'alerting';
-  }
-  if (input.drift !== false && failed.length === 0 && health.downstream.allowed) {
-    progress.stage = 'checking drift';
-    drift = await driftStep(workflowId);
-    try {
-      await recordDrift({ workflowId, drift });
-    } catch (err) {
-      log.warn('drift outcome not recorded', { error: rootMessage(err) });
-    }
-    progress.stage = 'alerting';
-  }
-  try {
-    alerts = await evaluateAlerts({ workflowId });
-  } catch (err) {
-    log.error('alerts could not be evaluated', { error: rootMessage(err) });
-  }
-  progress.health = health;
-  const lines = [
-    ...ingestLines,
-    describeHealth(health, alerts),
-    ...(recommendations ? [describeRecommendations(recommendations)] : []),
-    ...(drift ? [describeDrift(drift)] : []),
-  ];
-  upsertMemo({
-    summary: lines.join('\n'),
-    health: health.status,
-    downstreamAllowed: health.downstream.allowed,
-    ...(recommendations ? { recommendations: recommendations.status } : {}),
-  });
-  await deliver('alerts', () => deliverAlerts({ workflowId, runId }));
-  await deliver('daily summary', () => deliverSummary({ workflowId }));
-  progress.stage = 'done';
-  if (failed.length > 0) {
-    throw ApplicationFailure.nonRetryable(`ingest failed for ${failed.map((s) => `${s} (${ordered[s]?.error})`).join('; ')}`, 'PipelineFailed', {
-      sources: ordered,
-      health,
-      ...(recommendations ? { recommendations } : {}),
+    return await summarizeRun({
+      workflowId: run.workflowId,
+      runId: run.runId,
+      date: run.date,
+      startedAt: new Date(run.startedAt).toISOString(),
+      checks,
+      failedSources: failed,
     });
+  } catch (err) {
+    log.error('health could not be recorded', { error: rootMessage(err) });
+    const counts = { pass: 0, warn: 0, fail: 0 };
+    for (const c of checks) {
+      counts.pass += c.counts.pass;
+      counts.warn += c.counts.warn;
+      counts.fail += c.counts.fail;
+    }
+    return { status: 'fail', counts, sources: {}, downstream: { allowed: false, reason: `health could not be recorded: ${rootMessage(err)}` } };
   }
-  if (recommendations?.status === 'failed') {
-    throw ApplicationFailure.nonRetryable(`recommendations failed: ${recommendations.reason}`, 'PipelineFailed', { sources: ordered, health, recommendations });
-  }
-  return {
-    workflowId,
-    runId,
-    date,
-    status: 'COMPLETED',
-    durationMs: Date.now() - startedAt,
-    sources: ordered,
-    health,
-    ...(alerts ? { alerts } : {}),
-    ...(recommendations ? { recommendations } : {}),
-    ...(drift ? { drift } : {}),
-  };
 }
 
 /**
- * Compares today's listens with the champion's training data; past a threshold, starts a
- * retraining (`<run>/retrain`) that outlives this run. A failed check is logged and
- * recorded, never fails the run: the weekly retraining still comes.
+ * After a healthy ingest, the recommend child computes and publishes the lists that
+ * changed. A stopped gate skips it; a failure keeps the active batch. Either way it is
+ * recorded on the run.
  */
-async function driftStep(workflowId: string): Promise<PipelineDrift> {
+async function recommendStep(run: Run, health: RunHealth, failed: SourceName[]): Promise<PipelineRecommendations> {
+  run.progress.stage = 'recommending';
+  const childId = `${run.workflowId}/recommend`;
+  let outcome: PipelineRecommendations;
+  if (failed.length > 0) outcome = { status: 'skipped', workflowId: childId, reason: `ingest failed for ${failed.join(', ')}` };
+  else if (!health.downstream.allowed)
+    outcome = { status: 'skipped', workflowId: childId, reason: health.downstream.reason ?? 'the health gate stopped downstream steps' };
+  else {
+    try {
+      const result = await executeChild(recommend, { workflowId: childId, args: [{ mode: 'incremental' }] });
+      outcome = { status: result.status === 'unchanged' ? 'unchanged' : 'published', workflowId: childId, result };
+    } catch (err) {
+      log.error('recommendations failed', { error: rootMessage(err) });
+      outcome = { status: 'failed', workflowId: childId, reason: rootMessage(err) };
+    }
+  }
+  try {
+    await recordRecommendations({ workflowId: run.workflowId, recommendations: outcome });
+  } catch (err) {
+    log.warn('recommendation outcome not recorded', { error: rootMessage(err) });
+  }
+  run.progress.recommendations = outcome;
+  run.progress.stage = 'alerting';
+  return outcome;
+}
+
+// Drift reads today's listens into a snapshot and scores the champion on a sample.
+const { checkDrift } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
+});
+
+/**
+ * Compares today's listens with the champion's training data; past a threshold, starts a
+ * retraining (`<run>/retrain`) that outlives this run. The outcome is recorded on the run;
+ * a failed check never fails it: the weekly retraining still comes.
+ */
+async function driftStep(run: Run): Promise<PipelineDrift> {
+  run.progress.stage = 'checking drift';
+  const drift = await measureDrift(run.workflowId);
+  try {
+    await recordDrift({ workflowId: run.workflowId, drift });
+  } catch (err) {
+    log.warn('drift outcome not recorded', { error: rootMessage(err) });
+  }
+  run.progress.stage = 'alerting';
+  return drift;
+}
+
+async function measureDrift(workflowId: string): Promise<PipelineDrift> {
   try {
     const d = await checkDrift();
     const figures = { psiTracks: d.psiTracks, psiGenres: d.psiGenres, championNdcgThen: d.championNdcgThen, championNdcgNow: d.championNdcgNow };
@@ -252,61 +318,40 @@ async function driftStep(workflowId: string): Promise<PipelineDrift> {
   }
 }
 
-/**
- * After a healthy ingest, the recommend child computes and publishes every user's lists.
- * A stopped gate skips it; a failure keeps the active batch. Either way it is recorded
- * on the run, and the run goes on to alerting.
- */
-async function recommendStep(workflowId: string, health: RunHealth, failed: SourceName[]): Promise<PipelineRecommendations> {
-  const childId = `${workflowId}/recommend`;
-  let outcome: PipelineRecommendations;
-  if (failed.length > 0) outcome = { status: 'skipped', workflowId: childId, reason: `ingest failed for ${failed.join(', ')}` };
-  else if (!health.downstream.allowed)
-    outcome = { status: 'skipped', workflowId: childId, reason: health.downstream.reason ?? 'the health gate stopped downstream steps' };
-  else {
+/** The alert rules over the finished run; alerts that cannot be evaluated are logged, not fatal. */
+async function alertStep(run: Run): Promise<AlertOutcome | undefined> {
+  try {
+    return await evaluateAlerts({ workflowId: run.workflowId });
+  } catch (err) {
+    log.error('alerts could not be evaluated', { error: rootMessage(err) });
+    return undefined;
+  }
+}
+
+// A webhook that is down is retried a few times, then given up on: delivery never fails a run.
+const { deliverAlerts, deliverSummary } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['WebhookRejected', 'NoRun'],
+  },
+});
+
+/** New alerts, then the daily summary; a delivery that fails for good is logged and recorded by its activity. */
+async function deliverStep(run: Run): Promise<void> {
+  for (const [what, send] of [
+    ['alerts', () => deliverAlerts({ workflowId: run.workflowId, runId: run.runId })],
+    ['daily summary', () => deliverSummary({ workflowId: run.workflowId })],
+  ] as const) {
     try {
-      const result = await executeChild(recommend, { workflowId: childId, args: [{ mode: 'incremental' }] });
-      outcome = { status: result.status === 'unchanged' ? 'unchanged' : 'published', workflowId: childId, result };
+      await send();
     } catch (err) {
-      log.error('recommendations failed', { error: rootMessage(err) });
-      outcome = { status: 'failed', workflowId: childId, reason: rootMessage(err) };
+      log.warn(`${what} not delivered`, { error: rootMessage(err) });
     }
   }
-  try {
-    await recordRecommendations({ workflowId, recommendations: outcome });
-  } catch (err) {
-    log.warn('recommendation outcome not recorded', { error: rootMessage(err) });
-  }
-  return outcome;
-}
-
-/** One source's checks; checks that cannot run count as a failing check, not a failed run. */
-async function checkOne(workflowId: string, runId: string, date: string, source: SourceName, summary: SourceSummary): Promise<CheckSourceResult> {
-  try {
-    return await checkSource({ workflowId, runId, date, source, summary });
-  } catch (err) {
-    log.error('checks could not run', { source, error: rootMessage(err) });
-    return { source, status: 'fail', counts: { pass: 0, warn: 0, fail: 1 }, blocking: true, failing: [`checks could not run: ${rootMessage(err)}`] };
-  }
-}
-
-/** A delivery that fails for good is logged and recorded by the activity; the run goes on. */
-async function deliver(what: string, send: () => Promise<unknown>): Promise<void> {
-  try {
-    await send();
-  } catch (err) {
-    log.warn(`${what} not delivered`, { error: rootMessage(err) });
-  }
-}
-
-function unrecordedHealth(checks: CheckSourceResult[], error: string): RunHealth {
-  const counts = { pass: 0, warn: 0, fail: 0 };
-  for (const c of checks) {
-    counts.pass += c.counts.pass;
-    counts.warn += c.counts.warn;
-    counts.fail += c.counts.fail;
-  }
-  return { status: 'fail', counts, sources: {}, downstream: { allowed: false, reason: `health could not be recorded: ${error}` } };
 }
 
 /** The run's options for its sources, those it was given. */
