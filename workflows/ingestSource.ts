@@ -47,6 +47,16 @@ const { dropStaging } = proxyActivities<Activities>({
 /** Extra fetch rounds when `total` grows during the run. */
 const MAX_EXTRA_ROUNDS = 2;
 
+/** What fetching a source came to: its figures, the pages planned, `total` at the end, the failure that stopped it, the ranges' digests. */
+interface Fetched {
+  fetch: FetchStats;
+  planned: number;
+  totalAtEnd: number;
+  failure: unknown;
+  /** Null for a range whose digest is unknown. */
+  digests: (RangeDigest | null)[];
+}
+
 /**
  * Ingests one source:
  *  1. probe for `total`; split the pages into ranges; fetch, validate and stage them, a
@@ -64,69 +74,18 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   const fetchAttempts = input.fetchAttempts ?? DEFAULT_FETCH_ATTEMPTS;
   if (!Number.isSafeInteger(fetchAttempts) || fetchAttempts < 1 || fetchAttempts > 100)
     throw ApplicationFailure.nonRetryable(`fetchAttempts must be a whole number from 1 to 100, got ${JSON.stringify(input.fetchAttempts)}`, 'InvalidInput');
-  const { probeSource, fetchPageRange, mergeSource } = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes', fetchAttempts);
+  const activities = heartbeatingActivities(input.heartbeatTimeout ?? '2 minutes', fetchAttempts);
   const started = Date.now();
   const progress: IngestProgress = { source: input.source, state: 'probing', totalAtStart: null, pagesPlanned: null, fetch: emptyFetchStats() };
   setHandler(ingestProgressQuery, () => progress);
 
-  const probe = await probeSource({ source: input.source, pageSize });
+  const probe = await activities.probeSource({ source: input.source, pageSize });
   progress.totalAtStart = probe.total;
   progress.pagesPlanned = probe.pages;
-  progress.state = 'fetching';
-
-  let failure: unknown;
-  // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
-  const digests: (RangeDigest | null)[] = [];
-  const concurrency = Math.max(1, input.concurrency ?? 8);
-  const fetchPages = async (first: number, last: number): Promise<void> => {
-    const pages = last - first + 1;
-    // Two ranges per lane: few activities (each is a round trip through Temporal) and
-    // balanced lanes; a retried range resumes page by page from its staged pages anyway.
-    const perRange = Math.max(1, Math.ceil(pages / (input.maxRanges ?? 2 * concurrency)));
-    const pending: PageRange[] = planPageRanges(pages, perRange).map((r) => ({ firstPage: r.firstPage + first - 1, lastPage: r.lastPage + first - 1 }));
-    // After a failure no new range starts; those in flight finish and keep their figures.
-    const lane = async (): Promise<void> => {
-      for (let range = pending.shift(); range && failure === undefined; range = pending.shift()) {
-        try {
-          const fetched = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
-          addCounts(progress.fetch, fetched);
-          digests.push(fetched.digest === undefined ? null : { ...range, digest: fetched.digest });
-        } catch (err) {
-          const partial = failureDetails<FetchStats>(err);
-          if (partial) addCounts(progress.fetch, partial);
-          failure ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, lane));
-  };
-
-  await fetchPages(1, probe.pages);
-  let planned = probe.pages;
-  let totalAtEnd = probe.total;
-  progress.state = 'reconciling';
-  for (let round = 0; failure === undefined && round <= MAX_EXTRA_ROUNDS; round++) {
-    totalAtEnd = (await probeSource({ source: input.source, pageSize })).total;
-    const pagesNow = Math.ceil(totalAtEnd / pageSize);
-    if (pagesNow <= planned || round === MAX_EXTRA_ROUNDS) break;
-    log.warn('total grew during the run: fetching the new pages', { source: input.source, totalAtStart: probe.total, totalAtEnd });
-    progress.state = 'fetching';
-    await fetchPages(planned + 1, pagesNow);
-    planned = pagesNow;
-    progress.state = 'reconciling';
-  }
-  progress.pagesPlanned = planned;
+  const fetched = await fetchAll(input, pageSize, probe.pages, progress, activities);
   const fetchMs = Date.now() - started;
-
-  const fetch = progress.fetch;
-  const incompleteReason =
-    failure !== undefined
-      ? `fetching failed: ${rootMessage(failure)}`
-      : fetch.fetched !== probe.total || probe.total !== totalAtEnd
-        ? `fetched ${fetch.fetched} records, total was ${probe.total} at the start and ${totalAtEnd} at the end`
-        : fetch.keylessInvalid > 0
-          ? `${fetch.keylessInvalid} invalid records had no readable key`
-          : null;
+  const { fetch, planned, totalAtEnd, failure } = fetched;
+  const incompleteReason = whyIncomplete(fetched, probe.total);
   const summary = (merge: MergeStats, merged: boolean): IngestSourceResult => {
     const durationMs = Date.now() - started;
     return {
@@ -160,8 +119,8 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   }
 
   progress.state = 'merging';
-  const ranges = digests.every((d) => d !== null) ? (digests as RangeDigest[]).sort((a, b) => a.firstPage - b.firstPage) : undefined;
-  const merge = await mergeSource({
+  const ranges = fetched.digests.every((d) => d !== null) ? (fetched.digests as RangeDigest[]).sort((a, b) => a.firstPage - b.firstPage) : undefined;
+  const merge = await activities.mergeSource({
     source: input.source,
     runId: input.runId,
     pages: planned,
@@ -174,4 +133,70 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   const result = summary(merge, true);
   upsertMemo({ summary: describeIngest(input.source, result) });
   return result;
+}
+
+/**
+ * Fetches pages 1..pages in ranges, `concurrency` at once, then probes again: when `total`
+ * grew, the new pages are fetched too (at most MAX_EXTRA_ROUNDS times). After a failure no
+ * new range starts; those in flight finish and keep their figures.
+ */
+async function fetchAll(
+  input: IngestSourceInput,
+  pageSize: number,
+  pages: number,
+  progress: IngestProgress,
+  { probeSource, fetchPageRange }: ReturnType<typeof heartbeatingActivities>,
+): Promise<Fetched> {
+  const out: Fetched = { fetch: progress.fetch, planned: pages, totalAtEnd: progress.totalAtStart as number, failure: undefined, digests: [] };
+  const concurrency = Math.max(1, input.concurrency ?? 8);
+  const fetchPages = async (first: number, last: number): Promise<void> => {
+    // Two ranges per lane: few activities (each is a round trip through Temporal) and
+    // balanced lanes; a retried range resumes page by page from its staged pages anyway.
+    const perRange = Math.max(1, Math.ceil((last - first + 1) / (input.maxRanges ?? 2 * concurrency)));
+    const pending: PageRange[] = planPageRanges(last - first + 1, perRange).map((r) => ({
+      firstPage: r.firstPage + first - 1,
+      lastPage: r.lastPage + first - 1,
+    }));
+    const lane = async (): Promise<void> => {
+      for (let range = pending.shift(); range && out.failure === undefined; range = pending.shift()) {
+        try {
+          const fetched = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
+          addCounts(progress.fetch, fetched);
+          // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
+          out.digests.push(fetched.digest === undefined ? null : { ...range, digest: fetched.digest });
+        } catch (err) {
+          const partial = failureDetails<FetchStats>(err);
+          if (partial) addCounts(progress.fetch, partial);
+          out.failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+  };
+
+  progress.state = 'fetching';
+  await fetchPages(1, pages);
+  progress.state = 'reconciling';
+  for (let round = 0; out.failure === undefined && round <= MAX_EXTRA_ROUNDS; round++) {
+    out.totalAtEnd = (await probeSource({ source: input.source, pageSize })).total;
+    const pagesNow = Math.ceil(out.totalAtEnd / pageSize);
+    if (pagesNow <= out.planned || round === MAX_EXTRA_ROUNDS) break;
+    log.warn('total grew during the run: fetching the new pages', { source: input.source, totalAtStart: progress.totalAtStart, totalAtEnd: out.totalAtEnd });
+    progress.state = 'fetching';
+    await fetchPages(out.planned + 1, pagesNow);
+    out.planned = pagesNow;
+    progress.state = 'reconciling';
+  }
+  progress.pagesPlanned = out.planned;
+  return out;
+}
+
+/** Why the fetch is not a complete picture of the source (then nothing is tombstoned), or null. */
+function whyIncomplete({ fetch, failure, totalAtEnd }: Fetched, totalAtStart: number): string | null {
+  if (failure !== undefined) return `fetching failed: ${rootMessage(failure)}`;
+  if (fetch.fetched !== totalAtStart || totalAtStart !== totalAtEnd) {
+    return `fetched ${fetch.fetched} records, total was ${totalAtStart} at the start and ${totalAtEnd} at the end`;
+  }
+  if (fetch.keylessInvalid > 0) return `${fetch.keylessInvalid} invalid records had no readable key`;
+  return null;
 }
