@@ -7,25 +7,6 @@ import type { RecommendInput, RecommendProgress, RecommendTotals } from '../cont
 import { MAX_RECOMPUTE_USERS, type RecommendResult } from '../contracts/recommend.js';
 import type { BatchPlan, PublishOutcome } from '../contracts/recommend.js';
 
-// Planning reads every live user, history and track once: minutes at millions of users.
-const { prepareRecommendations } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
-});
-
-// A chunk heartbeats after each thousand documents; a retried one resumes from there.
-const { scoreRecommendations } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
-
-const { publishRecommendations, abandonRecommendations, pruneRecommendations } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
-
 /** Chunks one execution schedules before it continues as new: keeps its history short. */
 const CHUNKS_PER_EXECUTION = 300;
 
@@ -43,17 +24,7 @@ const CHUNKS_PER_EXECUTION = 300;
  * keep yesterday's lists. Only ids and counts pass through Temporal.
  */
 export async function recommend(input: RecommendInput = {}): Promise<RecommendResult> {
-  const mode = input.mode ?? 'incremental';
-  if (mode !== 'full' && mode !== 'incremental')
-    throw ApplicationFailure.nonRetryable(`mode must be full or incremental, got ${JSON.stringify(mode)}`, 'InvalidInput');
-  const users = input.users ?? [];
-  if (!Array.isArray(users) || users.length > MAX_RECOMPUTE_USERS || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
-    throw ApplicationFailure.nonRetryable(`users must be at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} positive integer user ids`, 'InvalidInput');
-  }
-  const slot = input.slot ?? 'active';
-  if (slot !== 'active' && slot !== 'challenger')
-    throw ApplicationFailure.nonRetryable(`slot must be active or challenger, got ${JSON.stringify(slot)}`, 'InvalidInput');
-  const concurrency = Math.min(64, Math.max(1, input.concurrency ?? 4));
+  const { mode, users, slot, concurrency } = validated(input);
   const info = workflowInfo();
   const resumed = input.resume;
   const startedAt = resumed?.startedAt ?? Date.now();
@@ -67,41 +38,18 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
   };
   setHandler(recommendProgressQuery, () => progress);
 
-  let plan: BatchPlan | undefined = resumed?.plan;
   try {
-    plan ??= await prepareRecommendations({
-      batchId,
-      workflowId: info.workflowId,
-      mode,
-      ...(users.length > 0 ? { users } : {}),
-      ...(slot !== 'active' ? { slot } : {}),
-    });
-    if (plan.unchanged && plan.baseBatchId !== null) {
-      // Nothing to score or publish: the active batch already serves every live user these lists.
-      progress.chunks = 0;
-      progress.stage = 'done';
-      const result: RecommendResult = {
-        status: 'unchanged',
-        batchId: plan.baseBatchId,
-        recordId: batchId,
-        slot,
-        model: plan.model.key,
-        mode: plan.mode,
-        fullBecause: null,
-        chunks: 0,
-        users: plan.users,
-        computed: 0,
-        carried: plan.toCarry,
-        coldStart: 0,
-        documents: 0,
-        removed: 0,
-        previousBatchId: null,
-        pruned: [],
-        durationMs: Date.now() - startedAt,
-      };
-      upsertMemo({ batchId: plan.baseBatchId, model: plan.model.key, summary: describeRecommend(result) });
-      return result;
-    }
+    const plan =
+      resumed?.plan ??
+      (await prepareRecommendations({
+        batchId,
+        workflowId: info.workflowId,
+        mode,
+        ...(users.length > 0 ? { users } : {}),
+        ...(slot !== 'active' ? { slot } : {}),
+      }));
+    if (plan.unchanged && plan.baseBatchId !== null) return unchanged(plan, batchId, slot, startedAt, progress);
+
     progress.chunks = plan.chunks;
     progress.stage = 'scoring';
     upsertMemo({
@@ -109,46 +57,14 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
       model: plan.model.key,
       summary: `batch ${batchId}: ${plan.users} users, ${plan.toCompute} to compute, ${plan.toCarry} carried over, model ${plan.model.key}${plan.layout === 'overlay' ? `, an overlay on ${plan.baseBatchId}` : ''}`,
     });
-
     const first = resumed?.nextChunk ?? 0;
     const last = Math.min(plan.chunks, first + CHUNKS_PER_EXECUTION);
-    let next = first;
-    let failure: unknown;
-    // After a failure no new chunk starts; those in flight finish before the batch is dropped.
-    const lane = async (): Promise<void> => {
-      for (let chunk = next++; chunk < last && failure === undefined; chunk = next++) {
-        let outcome;
-        try {
-          outcome = await scoreRecommendations({ batchId, chunk });
-        } catch (err) {
-          failure ??= err;
-          return;
-        }
-        progress.chunksDone++;
-        progress.totals.users += outcome.users;
-        progress.totals.computed += outcome.computed;
-        progress.totals.carried += outcome.carried;
-        progress.totals.coldStart += outcome.coldStart;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, lane));
-    if (failure !== undefined) throw failure;
+    await scoreChunks(batchId, first, last, concurrency, progress);
     if (last < plan.chunks) {
       // Outside the try's failure path: continuing is not failing.
       return await continueAsNew<typeof recommend>({ ...input, resume: { plan, nextChunk: last, totals: progress.totals, startedAt } });
     }
-
-    progress.stage = 'publishing';
-    const published: PublishOutcome = await publishRecommendations({ batchId });
-    progress.stage = 'pruning';
-    let pruned: string[] = [];
-    try {
-      pruned = (await pruneRecommendations()).dropped;
-    } catch (err) {
-      // Old batches left behind cost space, not correctness: the next run prunes them.
-      log.warn('old batches not pruned', { error: rootMessage(err) });
-    }
-    progress.stage = 'done';
+    const { published, pruned } = await publishAndPrune(batchId, progress);
     const result: RecommendResult = {
       status: 'published',
       batchId,
@@ -172,23 +88,125 @@ export async function recommend(input: RecommendInput = {}): Promise<RecommendRe
     upsertMemo({ summary: describeRecommend(result) });
     return result;
   } catch (err) {
-    if (isContinueAsNew(err)) throw err;
-    progress.stage = 'failed';
-    log.error('recommendations failed; the active batch stays', { batchId, error: rootMessage(err) });
-    try {
-      await abandonRecommendations({ batchId, error: rootMessage(err) });
-    } catch (cleanup) {
-      log.warn('failed batch not cleaned up', { batchId, error: rootMessage(cleanup) });
-    }
-    upsertMemo({ summary: `batch ${batchId} failed, the active batch stays: ${rootMessage(err)}` });
-    throw ApplicationFailure.nonRetryable(`recommendations failed, the active batch stays: ${rootMessage(err)}`, 'RecommendFailed', { batchId });
+    if (err instanceof ContinueAsNew) throw err;
+    throw await abandon(batchId, err, progress);
   }
+}
+
+/** The input with its defaults, or a non-retryable InvalidInput naming what is wrong. */
+function validated(input: RecommendInput) {
+  const mode = input.mode ?? 'incremental';
+  if (mode !== 'full' && mode !== 'incremental')
+    throw ApplicationFailure.nonRetryable(`mode must be full or incremental, got ${JSON.stringify(mode)}`, 'InvalidInput');
+  const users = input.users ?? [];
+  if (!Array.isArray(users) || users.length > MAX_RECOMPUTE_USERS || users.some((u) => !Number.isSafeInteger(u) || u < 1)) {
+    throw ApplicationFailure.nonRetryable(`users must be at most ${MAX_RECOMPUTE_USERS.toLocaleString('en-US')} positive integer user ids`, 'InvalidInput');
+  }
+  const slot = input.slot ?? 'active';
+  if (slot !== 'active' && slot !== 'challenger')
+    throw ApplicationFailure.nonRetryable(`slot must be active or challenger, got ${JSON.stringify(slot)}`, 'InvalidInput');
+  return { mode, users, slot, concurrency: Math.min(64, Math.max(1, input.concurrency ?? 4)) };
+}
+
+// Planning reads every live user, history and track once: minutes at millions of users.
+const { prepareRecommendations } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
+});
+
+/** Nothing to score or publish: the active batch already serves every live user these lists. */
+function unchanged(plan: BatchPlan, recordId: string, slot: RecommendResult['slot'], startedAt: number, progress: RecommendProgress): RecommendResult {
+  progress.chunks = 0;
+  progress.stage = 'done';
+  const batchId = plan.baseBatchId as string;
+  const result: RecommendResult = {
+    status: 'unchanged',
+    batchId,
+    recordId,
+    slot,
+    model: plan.model.key,
+    mode: plan.mode,
+    fullBecause: null,
+    chunks: 0,
+    users: plan.users,
+    computed: 0,
+    carried: plan.toCarry,
+    coldStart: 0,
+    documents: 0,
+    removed: 0,
+    previousBatchId: null,
+    pruned: [],
+    durationMs: Date.now() - startedAt,
+  };
+  upsertMemo({ batchId, model: plan.model.key, summary: describeRecommend(result) });
+  return result;
+}
+
+// A chunk heartbeats after each thousand documents; a retried one resumes from there.
+const { scoreRecommendations } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** Chunks first..last-1, `concurrency` at a time; after a failure no new chunk starts, those in flight finish, and it is thrown. */
+async function scoreChunks(batchId: string, first: number, last: number, concurrency: number, progress: RecommendProgress): Promise<void> {
+  let next = first;
+  let failure: unknown;
+  const lane = async (): Promise<void> => {
+    for (let chunk = next++; chunk < last && failure === undefined; chunk = next++) {
+      let outcome;
+      try {
+        outcome = await scoreRecommendations({ batchId, chunk });
+      } catch (err) {
+        failure ??= err;
+        return;
+      }
+      progress.chunksDone++;
+      progress.totals.users += outcome.users;
+      progress.totals.computed += outcome.computed;
+      progress.totals.carried += outcome.carried;
+      progress.totals.coldStart += outcome.coldStart;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  if (failure !== undefined) throw failure;
+}
+
+const { publishRecommendations, abandonRecommendations, pruneRecommendations } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** Verifies and switches the pointer, then prunes old batches (left behind, they cost space, not correctness). */
+async function publishAndPrune(batchId: string, progress: RecommendProgress): Promise<{ published: PublishOutcome; pruned: string[] }> {
+  progress.stage = 'publishing';
+  const published = await publishRecommendations({ batchId });
+  progress.stage = 'pruning';
+  let pruned: string[] = [];
+  try {
+    pruned = (await pruneRecommendations()).dropped;
+  } catch (err) {
+    log.warn('old batches not pruned', { error: rootMessage(err) });
+  }
+  progress.stage = 'done';
+  return { published, pruned };
+}
+
+/** A batch that failed for good is dropped; the active batch stays. Returns the failure the run ends with. */
+async function abandon(batchId: string, err: unknown, progress: RecommendProgress): Promise<ApplicationFailure> {
+  progress.stage = 'failed';
+  log.error('recommendations failed; the active batch stays', { batchId, error: rootMessage(err) });
+  try {
+    await abandonRecommendations({ batchId, error: rootMessage(err) });
+  } catch (cleanup) {
+    log.warn('failed batch not cleaned up', { batchId, error: rootMessage(cleanup) });
+  }
+  upsertMemo({ summary: `batch ${batchId} failed, the active batch stays: ${rootMessage(err)}` });
+  return ApplicationFailure.nonRetryable(`recommendations failed, the active batch stays: ${rootMessage(err)}`, 'RecommendFailed', { batchId });
 }
 
 function zeroTotals(): RecommendTotals {
   return { users: 0, computed: 0, carried: 0, coldStart: 0 };
-}
-
-function isContinueAsNew(err: unknown): boolean {
-  return err instanceof ContinueAsNew;
 }

@@ -1,21 +1,17 @@
 import { expect } from 'chai';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { CheckSourceResult, RunHealth } from '../../contracts/health.js';
 import type { Activities } from '../../activities/index.js';
 import { emptyMergeStats } from '../../contracts/ingest.js';
 import type { PipelineRecommendations } from '../../contracts/pipeline.js';
-import { prebuiltBundlePath } from '../../worker/workflowBundle.js';
 import type { DailyPipelineInput, DailyPipelineResult } from '../../contracts/workflows.js';
-import { getTestStack } from '../support/testStack.js';
+import { StubbedWorkflows, type Calls, type Stub } from '../support/stubbedWorker.js';
 import type { DriftOutcome } from '../../contracts/training.js';
 
 // The daily run's fallback branches, which real runs seldom take: the real workflow code on
 // the real Temporal server, its activities stubbed (an upstream with nothing to fetch, and
 // the one fault each test is about). Seconds each, where a real run takes minutes.
-
-const TASK_QUEUE = 'daily-fallbacks';
 
 const passing = (source: CheckSourceResult['source']): CheckSourceResult => ({
   source,
@@ -27,15 +23,9 @@ const passing = (source: CheckSourceResult['source']): CheckSourceResult => ({
 
 const healthy: RunHealth = { status: 'pass', counts: { pass: 9, warn: 0, fail: 0 }, sources: {}, downstream: { allowed: true, reason: null } };
 
-/** What the stubs were called with, by activity. */
-type Calls = Record<string, unknown[]>;
-
 /** Activities for a day on which upstream serves nothing; `faults` replaces some of them. */
-function stubActivities(
-  calls: Calls,
-  faults: Partial<Record<keyof Activities, (input: unknown) => Promise<unknown>>>,
-): Record<string, (input: unknown) => Promise<unknown>> {
-  const base: Record<string, (input: unknown) => Promise<unknown>> = {
+function stubActivities(faults: Partial<Record<keyof Activities, Stub>>): Record<string, Stub> {
+  return {
     recordRun: async () => undefined,
     probeSource: async () => ({ total: 0, pages: 0 }),
     fetchPageRange: async () => {
@@ -53,57 +43,30 @@ function stubActivities(
     deliverSummary: async () => undefined,
     ...faults,
   };
-  return Object.fromEntries(
-    Object.entries(base).map(([name, fn]) => [
-      name,
-      (input: unknown) => {
-        (calls[name] ??= []).push(input);
-        return fn(input);
-      },
-    ]),
-  );
 }
 
 describe('the daily run when a step after the ingest fails (workflow code, stubbed activities)', function () {
   this.timeout(60_000);
-  let client: Client;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
-  let namespace: string;
+  let workflows: StubbedWorkflows;
   let n = 0;
 
   before(async () => {
-    const stack = await getTestStack();
-    namespace = stack.config().temporalNamespace;
-    connection = await Connection.connect({ address: stack.temporalAddress });
-    client = new Client({ connection, namespace });
-    workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+    workflows = await StubbedWorkflows.open();
   });
-  after(async () => {
-    await connection?.close();
-    await workerConnection?.close();
-  });
+  after(() => workflows?.close());
 
   /** Runs one daily pipeline on a worker whose activities are the stubs; returns its result and the calls. */
   async function run(
-    faults: Parameters<typeof stubActivities>[1],
+    faults: Partial<Record<keyof Activities, Stub>>,
     input: DailyPipelineInput = {},
-    before?: (workflowId: string) => Promise<void>,
+    before?: (workflowId: string, taskQueue: string) => Promise<void>,
   ): Promise<{ result: DailyPipelineResult; calls: Calls; workflowId: string }> {
-    const calls: Calls = {};
-    const worker = await Worker.create({
-      connection: workerConnection,
-      namespace,
-      taskQueue: TASK_QUEUE,
-      workflowBundle: { codePath: prebuiltBundlePath },
-      activities: stubActivities(calls, faults),
-    });
     const workflowId = `fallbacks-${Date.now()}-${n++}`;
-    const result = await worker.runUntil(async () => {
-      await before?.(workflowId);
-      return client.workflow.execute('dailyPipeline', { workflowId, taskQueue: TASK_QUEUE, args: [{ date: '2026-03-01', ...input }] });
+    const { value, calls } = await workflows.run(stubActivities(faults), async (taskQueue) => {
+      await before?.(workflowId, taskQueue);
+      return workflows.client.workflow.execute('dailyPipeline', { workflowId, taskQueue, args: [{ date: '2026-03-01', ...input }] });
     });
-    return { result: result as DailyPipelineResult, calls, workflowId };
+    return { result: value as DailyPipelineResult, calls, workflowId };
   }
 
   it('health that cannot be recorded is a failing health: recommendations are skipped with the reason, drift is not checked', async () => {
@@ -160,8 +123,8 @@ describe('the daily run when a step after the ingest fails (workflow code, stubb
       referenceSnapshotId: 's1',
     };
     // The first run of the date started its retraining (here one that fails at once: its id is what counts).
-    const startedBefore = async (workflowId: string) => {
-      const handle = await client.workflow.start('retrain', { workflowId: `${workflowId}/retrain`, taskQueue: TASK_QUEUE, args: [{ trigger: 'bogus' }] });
+    const startedBefore = async (workflowId: string, taskQueue: string) => {
+      const handle = await workflows.client.workflow.start('retrain', { workflowId: `${workflowId}/retrain`, taskQueue, args: [{ trigger: 'bogus' }] });
       const error = await handle.result().catch((err: unknown) => err);
       expect(error).to.be.instanceOf(WorkflowFailedError);
     };
