@@ -22,6 +22,33 @@ const { trainCandidate, evaluateReferences } = proxyActivities<Activities>({
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 3 },
 });
 
+/** Each family in turn (each fit uses every core of its worker); one that fails (bad parameters, out of memory) leaves the others to compete. */
+async function trainAll(
+  runId: string,
+  snapshotId: string,
+  families: ModelFamily[],
+  seed: number,
+  params: RetrainInput['params'],
+  progress: RetrainProgress,
+): Promise<TrainCandidateOutcome[]> {
+  progress.stage = 'training';
+  const candidates: TrainCandidateOutcome[] = [];
+  for (const family of families) {
+    progress.training = family;
+    const given = params?.[family];
+    try {
+      candidates.push(await trainCandidate({ runId, snapshotId, family, seed, ...(given ? { params: given } : {}) }));
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      log.error('candidate not trained', { family, error: rootMessage(err) });
+      candidates.push({ status: 'skipped', family, reason: `training failed: ${rootMessage(err)}` });
+    }
+    progress.trained.push(family);
+  }
+  progress.training = null;
+  return candidates;
+}
+
 const { decideRetraining } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
@@ -81,23 +108,7 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
     progress.snapshotId = snapshot.snapshotId;
     upsertMemo({ snapshotId: snapshot.snapshotId });
 
-    progress.stage = 'training';
-    const candidates: TrainCandidateOutcome[] = [];
-    // One family at a time: each fit uses every core of its worker.
-    for (const family of families) {
-      progress.training = family;
-      const params = input.params?.[family];
-      try {
-        candidates.push(await trainCandidate({ runId: runKey, snapshotId: snapshot.snapshotId, family, seed, ...(params ? { params } : {}) }));
-      } catch (err) {
-        // One family failing (bad parameters, out of memory) leaves the others to compete.
-        if (!(err instanceof ActivityFailure)) throw err;
-        log.error('candidate not trained', { family, error: rootMessage(err) });
-        candidates.push({ status: 'skipped', family, reason: `training failed: ${rootMessage(err)}` });
-      }
-      progress.trained.push(family);
-    }
-    progress.training = null;
+    const candidates = await trainAll(runKey, snapshot.snapshotId, families, seed, input.params, progress);
 
     progress.stage = 'evaluating';
     const references = await evaluateReferences({ snapshotId: snapshot.snapshotId, seed });
