@@ -9,9 +9,10 @@ import { createRecommendActivities } from './recommend/activities.js';
 import type { ScoringPool } from '../models/scoringPool.js';
 import type { RecommendSettings } from '../config/recommendSettings.js';
 import { createTrainingActivities } from './training/activities.js';
-import { defaultTrainingSettings, type TrainingSettings } from '../config/trainingSettings.js';
+import { type TrainingSettings } from '../config/trainingSettings.js';
 import type { PipelineMetrics } from './runs/metrics.js';
 import { createRunActivities } from './runs/recordRun.js';
+import { defaultTrainingSettings } from '../config/config.js';
 
 export interface ActivityDeps {
   db: Db;

@@ -1,6 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { RunHealth } from '../contracts/health.js';
-import type { SourceSummary } from '../contracts/runs.js';
 import { workflowUiUrl } from '../config/addresses.js';
 import type { Config } from '../config/config.js';
 import type { dailyPipeline } from '../workflows/dailyPipeline.js';
@@ -9,6 +8,7 @@ import type { DailyPipelineInput, IngestProgress, PipelineProgress } from '../co
 import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeline.js';
 import { seconds, table } from './format.js';
 import type { SourceName } from '../contracts/names.js';
+import type { SourceSummary } from '../contracts/ingest.js';
 
 export type Summary = Partial<Record<SourceName, SourceSummary>>;
 

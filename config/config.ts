@@ -102,6 +102,16 @@ function absolute(path: string): string {
   return isAbsolute(path) ? path : resolve(path);
 }
 
+/** How recommendations are computed with every variable at its default (config/settings.ts). */
+export function defaultRecommendSettings(): RecommendSettings {
+  return loadConfig({}).recommend;
+}
+
+/** How models are trained with every variable at its default (config/settings.ts). */
+export function defaultTrainingSettings(): TrainingSettings {
+  return loadConfig({}).training;
+}
+
 /** The configuration as safe to print, variable by variable: credentials hidden. */
 export function describeConfig(config: Config): Record<string, string> {
   return Object.fromEntries(

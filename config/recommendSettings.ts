@@ -1,5 +1,3 @@
-import { loadConfig } from './config.js';
-
 /** How recommendations are computed and kept; from the environment (see docs/configuration.md). */
 export interface RecommendSettings {
   /** Tracks stored per user (the API serves up to this many). */
@@ -24,9 +22,4 @@ export interface RecommendSettings {
    * list it was in (a popular track is in most of them).
    */
   spares: number;
-}
-
-/** The settings with every variable at its default (config/settings.ts). */
-export function defaultRecommendSettings(): RecommendSettings {
-  return loadConfig({}).recommend;
 }

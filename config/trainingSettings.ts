@@ -1,4 +1,3 @@
-import { loadConfig } from './config.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../contracts/names.js';
 
 /** How models are trained, compared and promoted; from the environment (see docs/configuration.md). */
@@ -32,11 +31,6 @@ export interface TrainingSettings {
 
 /** The candidates a retraining trains unless MOOVITAMIX_RETRAIN_FAMILIES says otherwise. */
 export const DEFAULT_FAMILIES: readonly ModelFamily[] = ['item-knn', 'rp3beta', 'als', 'ease'];
-
-/** The settings with every variable at its default (config/settings.ts). */
-export function defaultTrainingSettings(): TrainingSettings {
-  return loadConfig({}).training;
-}
 
 /**
  * The candidates from the environment: MOOVITAMIX_RETRAIN_FAMILIES and

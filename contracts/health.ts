@@ -1,6 +1,6 @@
 // A run's health: what each source's checks found, the run's verdict and KPIs, and the alerts it opened.
-import type { SourceSummary } from './runs.js';
 import type { SourceName } from './names.js';
+import type { SourceSummary } from './ingest.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 

@@ -117,3 +117,25 @@ export interface Issue {
   path: string;
   message: string;
 }
+
+/** Everything one source did in one run. */
+export interface SourceSummary extends FetchStats, MergeStats {
+  status: 'COMPLETED' | 'FAILED';
+  /** `total` as the API reported it when the run started and when it ended. */
+  totalAtStart: number | null;
+  totalAtEnd: number | null;
+  /** Pages the run had to fetch. `pages` (from FetchStats) is how many it staged. */
+  pagesPlanned: number | null;
+  /** Every page staged, fetched = total at start = total at end, every invalid record keyed: absent records were tombstoned. */
+  complete: boolean;
+  /** Why the run is not complete, when it is not. */
+  incompleteReason: string | null;
+  /** The staged pages were applied to the raw and curated layers. */
+  merged: boolean;
+  fetchMs: number;
+  mergeMs: number;
+  durationMs: number;
+  recordsPerSecond: number;
+  requestsPerSecond: number;
+  error?: string;
+}

@@ -1,5 +1,4 @@
 // The inputs, results and progress of the workflows: what the CLI, the service and schedules send and read.
-import type { SourceSummary } from './runs.js';
 import type { RunHealth } from './health.js';
 import type { PipelineDrift, PipelineRecommendations } from './pipeline.js';
 import type { FetchStats } from './ingest.js';
@@ -7,6 +6,7 @@ import type { ModelFamily, SourceName } from './names.js';
 import type { AlertOutcome } from './health.js';
 import type { Decision, ScoredModel, TrainCandidateOutcome } from './training.js';
 import type { BatchPlan } from './recommend.js';
+import type { SourceSummary } from './ingest.js';
 
 /** How a source is fetched: the daily run passes its own to every source. */
 export interface IngestOptions {

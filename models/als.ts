@@ -2,10 +2,10 @@ import { KernelArena, alsKernel } from './wasmKernels.js';
 import { countListens, type CountedMatrix } from './counted.js';
 import { itemPopularity, type Interactions } from './interactions.js';
 import { seededRandom } from './seededRandom.js';
-import type { TaskRunner } from './training/runner.js';
 import { sharedFloat32 } from './training/shared.js';
 import { splitRange } from './training/split.js';
 import type { RecommenderModel } from './types.js';
+import type { TaskRunner } from './training/taskRunner.js';
 
 export interface AlsParams {
   /** Latent factors per user and item. */

@@ -1,8 +1,8 @@
 import { countListens } from './counted.js';
 import { itemPopularity, type Interactions } from './interactions.js';
-import type { TaskRunner } from './training/runner.js';
 import type { RecommenderModel } from './types.js';
 import { KernelArena, easeKernel } from './wasmKernels.js';
+import type { TaskRunner } from './training/taskRunner.js';
 
 export interface EaseParams {
   /** λ, added to the Gram matrix's diagonal. */

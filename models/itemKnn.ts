@@ -1,10 +1,10 @@
 import { bm25Weights } from './bm25.js';
 import { countListens, type CountedListens } from './counted.js';
 import { itemPopularity, type Interactions } from './interactions.js';
-import type { TaskRunner } from './training/runner.js';
 import { sharedFloat32, sharedInt32 } from './training/shared.js';
 import { splitRange } from './training/split.js';
 import type { RecommenderModel } from './types.js';
+import type { TaskRunner } from './training/taskRunner.js';
 
 export const ITEM_SIMILARITIES = ['cosine', 'bm25', 'bm25-user'] as const;
 export type ItemSimilarity = (typeof ITEM_SIMILARITIES)[number];

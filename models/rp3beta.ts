@@ -1,9 +1,9 @@
 import { countListens } from './counted.js';
 import type { Interactions } from './interactions.js';
 import { fitNeighboursOn } from './itemKnn.js';
-import type { TaskRunner } from './training/runner.js';
 import { sharedFloat32 } from './training/shared.js';
 import type { RecommenderModel } from './types.js';
+import type { TaskRunner } from './training/taskRunner.js';
 
 export interface Rp3betaParams {
   /** Neighbours kept per item. */

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { FeedbackRecorder } from '../stores/feedback/record.js';
 import { parseFeedback } from './feedbackSchema.js';
-import type { Reply, Route } from './server.js';
+import type { Reply, Route } from './route.js';
 
 /** A full batch of 500 events is about 75 KB; past this a body is refused unread. */
 export const FEEDBACK_MAX_BYTES = 256 * 1024;

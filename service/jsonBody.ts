@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Reply } from './server.js';
+import type { Reply } from './route.js';
 
 export type BodyResult = { ok: true; value: unknown } | { ok: false; reply: Reply };
 

@@ -10,7 +10,7 @@ import {
   type StateDocument,
 } from '../stores/recommendations.js';
 import { canaryArm, type Arm } from './canary.js';
-import type { Reply, Route } from './server.js';
+import type { Reply, Route } from './route.js';
 
 export interface RecommendationsApiOptions {
   /** How long the batch pointers are reused before they are read again. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Reply, Route } from './route.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
@@ -8,23 +9,6 @@ import { dashboardData } from './dashboardData.js';
 import { feedbackRoutes } from './feedbackApi.js';
 import { readJsonBody } from './jsonBody.js';
 import { recommendationRoutes } from './recommendationsApi.js';
-
-/** A route answers with a status and a JSON body (or raw text with a content type). */
-export interface Reply {
-  status: number;
-  body: unknown;
-  contentType?: string;
-}
-
-export interface Route {
-  /** GET routes also answer HEAD. */
-  method: 'GET' | 'POST';
-  /** Matched against the whole path; named groups become `params`. */
-  path: RegExp;
-  /** POST: the body is JSON of at most this many bytes, read and parsed before `handle`. */
-  maxBodyBytes?: number;
-  handle(params: Record<string, string>, query: URLSearchParams, body?: unknown): Promise<Reply> | Reply;
-}
 
 export interface ServiceOptions {
   db: Db;

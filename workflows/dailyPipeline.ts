@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { CheckSourceResult, RunHealth } from '../contracts/health.js';
 import type { Activities } from '../activities/index.js';
-import type { RunReport, SourceSummary } from '../contracts/runs.js';
+import type { RunReport } from '../contracts/runs.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { ingestSource } from './ingestSource.js';
 import { describeDrift, describeHealth, describeIngest, describeRecommendations } from './memo.js';
@@ -32,6 +32,7 @@ import type { PipelineDrift, PipelineRecommendations } from '../contracts/pipeli
 import { emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
 import type { SourceName } from '../contracts/names.js';
 import type { AlertOutcome } from '../contracts/health.js';
+import type { SourceSummary } from '../contracts/ingest.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.

@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { quarantineCollection } from '../../stores/quarantine.js';
 import { rawCollection } from '../../stores/raw.js';
-import type { PipelineRunDocument, SourceSummary } from '../../contracts/runs.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
 import { openKeyIndex } from '../ingest/merge/keyIndex.js';
 import { IdSet, RecordProfiler, percentile, top } from '../ingest/profile.js';
@@ -15,6 +15,7 @@ import type { SourceName } from '../../contracts/names.js';
 import type { Tally } from '../../contracts/health.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
 import { RUNS_COLLECTION } from '../../stores/runs.js';
+import type { SourceSummary } from '../../contracts/ingest.js';
 
 const BATCH = 2_000;
 const HEARTBEAT_EVERY = 10_000;

@@ -1,9 +1,9 @@
-import type { SourceSummary } from '../../contracts/runs.js';
 import type { FreshnessSettings, QualitySettings, RateCheckSettings, VolumeSettings } from '../../config/quality.js';
 import type { CheckResult, CheckStatus, StatusCounts } from '../../contracts/health.js';
 import type { RecordProfiler } from '../ingest/profile.js';
 import type { RateCheck } from '../../contracts/health.js';
 import type { Tally } from '../../contracts/health.js';
+import type { SourceSummary } from '../../contracts/ingest.js';
 
 /*
  * Pure evaluation of the checks: measurements in, results out. The activity that

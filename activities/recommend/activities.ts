@@ -3,7 +3,8 @@ import { prepareBatch, type PrepareInput } from './prepare.js';
 import { abandonBatch, publishBatch, pruneBatches } from './publish.js';
 import { scoreChunk, type ScoreChunkInput } from './scoreChunk.js';
 import { ScoringPool } from '../../models/scoringPool.js';
-import { defaultRecommendSettings, type RecommendSettings } from '../../config/recommendSettings.js';
+import { type RecommendSettings } from '../../config/recommendSettings.js';
+import { defaultRecommendSettings } from '../../config/config.js';
 
 export interface RecommendDeps {
   db: Db;

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
-import type { PipelineRunDocument, SourceSummary } from '../../contracts/runs.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { loadConfig } from '../../config/config.js';
 import { seconds, table } from '../format.js';
 import { withDb } from '../mongo.js';
 import { healthLine, recommendationsLine, summaryTable } from '../pipelineRuns.js';
 import { UsageError } from '../../config/usageError.js';
 import { RUNS_COLLECTION } from '../../stores/runs.js';
+import type { SourceSummary } from '../../contracts/ingest.js';
 
 export const STATUS_USAGE = `Usage: moovitamix status [RUN] [--json] [--limit N]
 

@@ -1,15 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { runTask, type TrainTask } from './tasks.js';
 import { TrainPool } from './trainPool.js';
-
-/** Runs training tasks: on the calling thread, or on a pool of worker threads. */
-export interface TaskRunner {
-  /** Tasks that run at once: a fit splits its work into at least this many parts. */
-  readonly parallelism: number;
-  /** Runs every task; resolves once all are done (their results are in shared memory). */
-  runAll(tasks: readonly TrainTask[]): Promise<void>;
-  close(): Promise<void>;
-}
+import type { TaskRunner } from './taskRunner.js';
 
 /** Runs the tasks one after the other on the calling thread. */
 export class InlineRunner implements TaskRunner {

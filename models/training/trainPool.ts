@@ -1,6 +1,6 @@
 import { ThreadPool } from '../threadPool.js';
-import type { TaskRunner } from './runner.js';
 import type { TrainTask } from './tasks.js';
+import type { TaskRunner } from './taskRunner.js';
 
 /**
  * Worker threads for training: each runs one task at a time from a shared queue. Tasks

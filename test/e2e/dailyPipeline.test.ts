@@ -7,7 +7,7 @@ import { quarantineCollection } from '../../stores/quarantine.js';
 import type { HistoryDocument, RawDocument } from '../../stores/raw.js';
 import { lastSeenRun, readSourceRun } from '../../stores/sourceRuns.js';
 import { fromCollections, fromKeyIndexes } from '../../activities/recommend/liveData.js';
-import type { PipelineRunDocument, SourceSummary } from '../../contracts/runs.js';
+import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { SOURCES } from '../../sources/index.js';
@@ -16,6 +16,7 @@ import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';
 import { SOURCE_NAMES, type SourceName } from '../../contracts/names.js';
+import type { SourceSummary } from '../../contracts/ingest.js';
 
 // The whole path for real: simulator -> worker (got, valibot) -> Temporal -> MongoDB.
 

@@ -7,7 +7,7 @@ import { prepareBatch } from '../../activities/recommend/prepare.js';
 import { abandonBatch, publishBatch, pruneBatches } from '../../activities/recommend/publish.js';
 import { scoreChunk } from '../../activities/recommend/scoreChunk.js';
 import { ScoringPool } from '../../models/scoringPool.js';
-import { defaultRecommendSettings, type RecommendSettings } from '../../config/recommendSettings.js';
+import { type RecommendSettings } from '../../config/recommendSettings.js';
 import { RollbackRefused } from '../../contracts/rollbackRefused.js';
 import {
   BATCHES,
@@ -23,6 +23,7 @@ import {
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitItemKnn } from '../../models/itemKnn.js';
 import { getTestStack } from '../support/testStack.js';
+import { defaultRecommendSettings } from '../../config/config.js';
 
 // Batches in proportion to change, on the real MongoDB-protocol server: an unchanged day
 // writes no list, a changed day writes an overlay of the changed users' lists and removal

@@ -5,13 +5,13 @@ import { prepareBatch } from '../../activities/recommend/prepare.js';
 import { abandonBatch, publishBatch } from '../../activities/recommend/publish.js';
 import { scoreChunk } from '../../activities/recommend/scoreChunk.js';
 import { ScoringPool } from '../../models/scoringPool.js';
-import { defaultRecommendSettings } from '../../config/recommendSettings.js';
 import { findList } from '../../activities/recommend/lookup.js';
 import { BATCHES, activeState, batchCollection, type BatchDocument, type StateDocument } from '../../stores/recommendations.js';
 import { registerModel, setAlias } from '../../stores/modelRegistry.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitMostPopular } from '../../models/mostPopular.js';
 import { getTestStack } from '../support/testStack.js';
+import { defaultRecommendSettings } from '../../config/config.js';
 
 // The recommendation activities against the real MongoDB-protocol server: a batch is
 // published only whole and verified, never over a batch published after it was planned,

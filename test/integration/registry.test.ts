@@ -4,12 +4,12 @@ import { MODEL_VERSIONS, aliases, loadArtifact, registerModel, setAlias, type Mo
 import { CHALLENGER_ID, STATE } from '../../stores/recommendations.js';
 import { createTrainingActivities } from '../../activities/training/activities.js';
 import { cannotRemap } from '../../activities/training/evaluation.js';
-import { defaultTrainingSettings } from '../../config/trainingSettings.js';
 import { encodeModel } from '../../models/artifact.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitMostPopular } from '../../models/mostPopular.js';
 import type { RecommenderModel } from '../../models/types.js';
 import { getTestStack } from '../support/testStack.js';
+import { defaultTrainingSettings } from '../../config/config.js';
 
 // The registry against the real MongoDB-protocol server: versions claimed before their
 // artifacts (racing registrations never share one), the aliases' rules, and a decision

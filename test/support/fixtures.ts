@@ -1,5 +1,5 @@
-import type { SourceSummary } from '../../contracts/runs.js';
 import { emptyFetchStats, emptyMergeStats } from '../../contracts/ingest.js';
+import type { SourceSummary } from '../../contracts/ingest.js';
 /** A valid track as the API serves it; `extra` adds or overrides fields. */
 export function track(id: number, extra: Record<string, unknown> = {}): { id: number } & Record<string, unknown> {
   return {

@@ -69,6 +69,34 @@ describe('layers', () => {
     expect(violations(imports)).to.deep.equal([]);
   });
 
+  it('no two modules import each other, directly or through others (type imports count)', () => {
+    const edges = new Map<string, string[]>();
+    for (const folder of LAYERS.flat()) {
+      for (const file of sources(join(projectRoot, folder))) {
+        const at = relative(projectRoot, file);
+        if (at.startsWith('models/wasm/')) continue;
+        const text = readFileSync(file, 'utf8');
+        const to = [...text.matchAll(/^(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]/gm)].map((m) =>
+          relative(projectRoot, resolve(dirname(file), m[1] as string)).replace(/\.js$/, '.ts'),
+        );
+        edges.set(at, to);
+      }
+    }
+    expect(edges.size).to.be.greaterThan(150);
+    expect(cycles(edges)).to.deep.equal([]);
+    expect(
+      cycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', ['c.ts']],
+          ['c.ts', ['a.ts']],
+          ['d.ts', ['a.ts']],
+        ]),
+      ),
+      'a planted cycle',
+    ).to.deep.equal([['a.ts', 'b.ts', 'c.ts']]);
+  });
+
   it('refuses an import upwards or sideways', () => {
     const planted: Import[] = [
       { file: 'models/x.ts', from: 'models', to: 'activities', typeOnly: true },
@@ -113,3 +141,37 @@ describe('layers', () => {
     ).to.equal(true);
   });
 });
+
+/** The groups of modules that reach each other through their imports (Tarjan's strongly connected components of two or more). */
+function cycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v) as number, index.get(w) as number));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop() as string;
+      onStack.delete(w);
+      group.push(w);
+    } while (w !== v);
+    if (group.length > 1) found.push(group.sort());
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
