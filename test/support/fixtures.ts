@@ -1,5 +1,5 @@
-import { emptyFetchStats, emptyMergeStats } from '../../contracts/ingest.js';
-import type { SourceSummary } from '../../contracts/ingest.js';
+import { emptyFetchStats, emptyMergeStats, type SourceSummary } from '../../contracts/ingest.js';
+
 /** A valid track as the API serves it; `extra` adds or overrides fields. */
 export function track(id: number, extra: Record<string, unknown> = {}): { id: number } & Record<string, unknown> {
   return {
@@ -12,6 +12,21 @@ export function track(id: number, extra: Record<string, unknown> = {}): { id: nu
     album: 'B',
     created_at: '2022-01-01T00:00:00',
     updated_at: '2022-06-01T00:00:00',
+    ...extra,
+  };
+}
+
+/** A valid user as the API serves it; `extra` adds or overrides fields. */
+export function user(id: number, extra: Record<string, unknown> = {}): { id: number } & Record<string, unknown> {
+  return {
+    id,
+    first_name: 'A',
+    last_name: 'B',
+    email: `${id}@x`,
+    gender: 'Female',
+    favorite_genres: 'Rock',
+    created_at: '2024-01-01T10:00:00',
+    updated_at: '2024-06-01T00:00:00',
     ...extra,
   };
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { freshnessCheck, rateCheck, summaryChecks, volumeCheck } from '../../activities/health/checks.js';
 import { IdSet, RecordProfiler, percentile } from '../../activities/ingest/profile.js';
 import { runHealth } from '../../activities/health/summarizeRun.js';
-import { summary } from '../support/fixtures.js';
+import { summary, user } from '../support/fixtures.js';
 import { defaultQualitySettings, resolveQualitySettings } from '../../config/quality.js';
 import { SOURCES } from '../../sources/index.js';
 
@@ -21,17 +21,6 @@ describe('quality checks (pure evaluation)', () => {
 
   it('profiles nulls, wrong types, empty values and values outside the accepted set, with sample keys', () => {
     const p = new RecordProfiler(SOURCES.users);
-    const user = (id: number, extra: Record<string, unknown> = {}) => ({
-      id,
-      first_name: 'A',
-      last_name: 'B',
-      email: `${id}@x`,
-      gender: 'Female',
-      favorite_genres: 'Rock',
-      created_at: '2024-01-01T00:00:00',
-      updated_at: '2024-06-01T00:00:00',
-      ...extra,
-    });
     p.add(user(1), '1', true);
     p.add(user(2, { gender: 'Unspecified', email: '' }), '2', true);
     p.add(user(3, { favorite_genres: 'Polka', updated_at: '2024-12-31T23:00:00' }), '3', true);

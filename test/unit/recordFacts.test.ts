@@ -2,21 +2,11 @@ import { expect } from 'chai';
 import { LiveProfile } from '../../activities/ingest/liveProfile.js';
 import { decodeFacts, encodeFacts, factsOf, MISSING, NULL, UNEXPECTED } from '../../activities/ingest/recordFacts.js';
 import { SOURCES } from '../../sources/index.js';
+import { user } from '../support/fixtures.js';
 
 // The facts a staging thread works out for each record stand in for the record in the
 // merge's live profile: what the checks read must be the same either way.
 describe('record facts', () => {
-  const user = (id: number, extra: Record<string, unknown> = {}) => ({
-    id,
-    first_name: 'A',
-    last_name: 'B',
-    email: `${id}@x`,
-    gender: 'Female',
-    favorite_genres: 'Rock',
-    created_at: '2024-01-01T10:00:00',
-    updated_at: '2024-06-01T00:00:00',
-    ...extra,
-  });
   const history = (userId: unknown, items: unknown[]) => ({ user_id: userId, items, created_at: '2024-01-01T00:00:00', updated_at: '2024-02-01T00:00:00' });
 
   it('say how each field fares, what the live aggregates count and what the key index keeps; the text form round-trips', () => {
