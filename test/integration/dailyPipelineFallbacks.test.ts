@@ -139,4 +139,26 @@ describe('the daily run when a step after the ingest fails (workflow code, stubb
     });
     expect(calls.recordDrift).to.deep.equal([{ workflowId, drift: result.drift }]);
   });
+
+  it('steps whose failure is only logged (alerts not evaluated, a drift outcome not recorded, deliveries refused) leave the run completed', async () => {
+    const refuse = (what: string) => async () => {
+      throw ApplicationFailure.nonRetryable(`${what} refused`);
+    };
+    const { result, calls } = await run(
+      {
+        checkDrift: async () => ({ drifted: false, reasons: [], skipped: 'there is no champion yet' }),
+        recordDrift: refuse('drift record'),
+        evaluateAlerts: refuse('alerts'),
+        deliverAlerts: refuse('webhook'),
+        deliverSummary: refuse('webhook'),
+      },
+      { recommend: false },
+    );
+    expect(result.status).to.equal('COMPLETED');
+    expect(result.drift).to.deep.equal({ status: 'skipped', reasons: ['there is no champion yet'] });
+    expect(result).to.not.have.property('alerts');
+    expect(result.health).to.deep.equal(healthy);
+    // Each tried once (refusals are not retried), in the order of the run's steps.
+    expect([calls.recordDrift?.length, calls.evaluateAlerts?.length, calls.deliverAlerts?.length, calls.deliverSummary?.length]).to.deep.equal([1, 1, 1, 1]);
+  });
 });
