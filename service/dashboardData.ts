@@ -1,10 +1,9 @@
 import type { Db } from 'mongodb';
 import { feedbackSummary, type FeedbackSummary } from '../stores/feedback/summary.js';
-import type { PipelineRunDocument } from '../contracts/runs.js';
 import type { RunKpis } from '../contracts/health.js';
 import { alertsCollection } from '../stores/alerts.js';
-import { RUNS_COLLECTION } from '../stores/runs.js';
 import { MODEL_VERSIONS, type ModelVersionDocument } from '../stores/modelRegistry.js';
+import { runsCollection } from '../stores/runs.js';
 
 /** One run as the dashboard charts it: figures only. */
 export interface RunPoint {
@@ -37,7 +36,7 @@ const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 1e6)
 
 /** What the dashboard shows, read from the database: the latest `limit` runs, oldest first. */
 export async function dashboardData(db: Db, limit = 30): Promise<DashboardData> {
-  const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find().sort({ started_at: -1 }).limit(limit).toArray();
+  const runs = await runsCollection(db).find().sort({ started_at: -1 }).limit(limit).toArray();
   runs.reverse();
   const points: RunPoint[] = runs.map((r) => {
     // Records written by earlier versions of the pipeline may lack some figures: they count as 0.

@@ -1,24 +1,21 @@
 import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
-import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { evaluateRules } from './alertRules.js';
 import type { AlertSettings } from '../../config/quality.js';
-import type { QualityReportDocument } from '../../contracts/health.js';
 import type { AlertOutcome } from '../../contracts/health.js';
-import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
 import { type AlertDocument, alertsCollection } from '../../stores/alerts.js';
 import { RUNS_COLLECTION } from '../../stores/runs.js';
+import { qualityReportsCollection } from '../../stores/qualityReports.js';
+import { runsCollection } from '../../stores/runs.js';
 
 /** Applies every rule to a finished run and updates `alerts`; running it twice changes nothing more. */
 export async function evaluateAlerts(deps: { db: Db; alerts: AlertSettings }, input: { workflowId: string }): Promise<AlertOutcome> {
   const { db } = deps;
-  const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
+  const runs = runsCollection(db);
   const run = await runs.findOne({ _id: input.workflowId });
   if (!run) throw new Error(`no run ${input.workflowId} in ${RUNS_COLLECTION}`);
   const others = (await runs.find({}).toArray()).filter((r) => r._id !== run._id);
-  const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter(
-    (r) => r.run_id === run.run_id,
-  );
+  const reports = (await qualityReportsCollection(db).find({ workflow_id: run._id }).toArray()).filter((r) => r.run_id === run.run_id);
   const triggers = evaluateRules(run, reports, others, deps.alerts);
 
   const alerts = alertsCollection(db);

@@ -4,7 +4,6 @@ import type { Db } from 'mongodb';
 import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { quarantineCollection } from '../../stores/quarantine.js';
 import { rawCollection } from '../../stores/raw.js';
-import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
 import { openKeyIndex } from '../ingest/merge/keyIndex.js';
 import { IdSet, RecordProfiler, percentile, top } from '../ingest/profile.js';
@@ -13,9 +12,9 @@ import type { QualitySettings } from '../../config/quality.js';
 import type { CheckResult, CheckSourceInput, CheckSourceResult, QualityReportDocument, SourceKpis } from '../../contracts/health.js';
 import type { SourceName } from '../../contracts/names.js';
 import type { Tally } from '../../contracts/health.js';
-import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
-import { RUNS_COLLECTION } from '../../stores/runs.js';
 import type { SourceSummary } from '../../contracts/ingest.js';
+import { qualityReportsCollection } from '../../stores/qualityReports.js';
+import { runsCollection } from '../../stores/runs.js';
 
 const BATCH = 2_000;
 const HEARTBEAT_EVERY = 10_000;
@@ -108,7 +107,7 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
     checks: results,
     kpis,
   };
-  await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).replaceOne({ _id: report._id }, report, { upsert: true });
+  await qualityReportsCollection(db).replaceOne({ _id: report._id }, report, { upsert: true });
   log.info('checks done', { workflowId: input.workflowId, source: input.source, status, ...counts, failing });
   return { source: input.source, status, counts, blocking: report.blocking, failing };
 }
@@ -293,7 +292,7 @@ class References {
 
 /** Records stored by the source in earlier successful runs, the most recent first. */
 async function earlierVolumes(db: Db, input: CheckSourceInput, lookback: number): Promise<number[]> {
-  const runs = await db.collection<PipelineRunDocument>(RUNS_COLLECTION).find({ status: 'COMPLETED' }).toArray();
+  const runs = await runsCollection(db).find({ status: 'COMPLETED' }).toArray();
   return runs
     .filter((r) => r._id !== input.workflowId && r.date < input.date && r.sources[input.source]?.status === 'COMPLETED')
     .sort((a, b) => (a.date === b.date ? b.started_at.getTime() - a.started_at.getTime() : a.date < b.date ? 1 : -1))

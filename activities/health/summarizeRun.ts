@@ -1,14 +1,15 @@
 import type { Db } from 'mongodb';
 import { SOURCES } from '../../sources/index.js';
-import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { worst } from './checks.js';
 import type { QualitySettings } from '../../config/quality.js';
-import type { CheckSourceResult, QualityReportDocument, RunHealth, RunKpis } from '../../contracts/health.js';
+import type { CheckSourceResult, RunHealth, RunKpis } from '../../contracts/health.js';
 import { SOURCE_NAMES, type SourceName } from '../../contracts/names.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
 import { RUNS_COLLECTION } from '../../stores/runs.js';
 import { QUARANTINE_COLLECTION } from '../../stores/quarantine.js';
 import { ALERTS_COLLECTION } from '../../stores/alerts.js';
+import { qualityReportsCollection } from '../../stores/qualityReports.js';
+import { runsCollection } from '../../stores/runs.js';
 
 const DAY_MS = 86_400_000;
 
@@ -50,17 +51,14 @@ export async function summarizeRun(
 ): Promise<RunHealth> {
   const { db } = deps;
   const health = runHealth(input.checks, input.failedSources, deps.quality.gate);
-  const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: input.workflowId }).toArray()).filter(
-    (r) => r.run_id === input.runId,
-  );
+  const reports = (await qualityReportsCollection(db).find({ workflow_id: input.workflowId }).toArray()).filter((r) => r.run_id === input.runId);
   const kpi = (s: SourceName) => reports.find((r) => r.source === s)?.kpis ?? null;
   const runsPerDay: RunKpis['runsPerDay'] = {};
   for (let back = 13; back >= 0; back--)
     runsPerDay[new Date(Date.parse(`${input.date}T00:00:00Z`) - back * DAY_MS).toISOString().slice(0, 10)] = { succeeded: 0, failed: 0 };
   // The fortnight's runs only: every run ever would make this step grow a little each day.
   const days = Object.keys(runsPerDay);
-  const runs = await db
-    .collection<PipelineRunDocument>(RUNS_COLLECTION)
+  const runs = await runsCollection(db)
     .find({ date: { $gte: days[0] as string, $lte: days[days.length - 1] as string } })
     .toArray();
   const self = runs.find((r) => r._id === input.workflowId);
@@ -95,7 +93,7 @@ export async function summarizeRun(
     collectionSizes,
     runsPerDay,
   };
-  await db.collection<PipelineRunDocument>(RUNS_COLLECTION).updateOne({ _id: input.workflowId }, { $set: { health, kpis } });
+  await runsCollection(db).updateOne({ _id: input.workflowId }, { $set: { health, kpis } });
   return health;
 }
 

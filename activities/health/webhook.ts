@@ -1,10 +1,9 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import got from 'got';
 import type { Db } from 'mongodb';
-import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { renderSummary } from './summaryMessage.js';
 import { alertsCollection, type AlertDocument } from '../../stores/alerts.js';
-import { RUNS_COLLECTION } from '../../stores/runs.js';
+import { runsCollection } from '../../stores/runs.js';
 
 export interface WebhookDeps {
   db: Db;
@@ -79,7 +78,7 @@ export async function deliverAlerts(deps: WebhookDeps, input: { workflowId: stri
 /** Sends the run's daily summary (status, counts, checks, KPIs, open alerts). */
 export async function deliverSummary(deps: WebhookDeps, input: { workflowId: string }): Promise<DeliveryResult> {
   if (!deps.webhookUrl) return { delivered: 0, skipped: 1, note: 'ALERT_WEBHOOK_URL is not set: no summary sent' };
-  const run = await deps.db.collection<PipelineRunDocument>(RUNS_COLLECTION).findOne({ _id: input.workflowId });
+  const run = await runsCollection(deps.db).findOne({ _id: input.workflowId });
   if (!run) throw ApplicationFailure.nonRetryable(`no run ${input.workflowId} to summarise`, 'NoRun');
   const open = await alertsCollection(deps.db).find({ status: 'open' }).toArray();
   await postToWebhook(deps.webhookUrl, { text: renderSummary(run, open) });

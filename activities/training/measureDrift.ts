@@ -6,10 +6,10 @@ import { cannotRemap, evaluateOnSplit, splitSnapshot } from './evaluation.js';
 import { heartbeating } from './heartbeating.js';
 import type { TrainingSettings } from '../../config/trainingSettings.js';
 import { loadSnapshot, pruneSnapshots, takeSnapshot, type Snapshot } from './snapshot.js';
-import { TRAINING_SNAPSHOTS, type SnapshotDocument } from '../../stores/snapshots.js';
 import type { DriftFigures } from '../../contracts/training.js';
 import type { DriftOutcome } from '../../contracts/training.js';
-import { DRIFT_CHECKS, type DriftCheckDocument } from '../../stores/driftChecks.js';
+import { driftChecksCollection } from '../../stores/driftChecks.js';
+import { snapshotsCollection } from '../../stores/snapshots.js';
 
 /** Test users the champion is scored on in a drift check: a daily check must stay cheap. */
 const DRIFT_EVAL_USERS = 5000;
@@ -37,13 +37,13 @@ export async function measureDrift(db: Db, settings: TrainingSettings, beat: (st
   const version = await db.collection<ModelVersionDocument>(MODEL_VERSIONS).findOne({ _id: ref.key });
   const referenceId = version?.lineage.snapshot_id;
   if (!version || !referenceId) return { ...none, skipped: `champion ${ref.key} was not trained on a snapshot (registered by hand)`, champion: ref.key };
-  const referenceDoc = await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).findOne({ _id: referenceId });
+  const referenceDoc = await snapshotsCollection(db).findOne({ _id: referenceId });
   if (!referenceDoc) return { ...none, skipped: `the champion's snapshot ${referenceId} is gone`, champion: ref.key, referenceSnapshotId: referenceId };
 
   // Nothing merged since the last check of this champion with these thresholds: the same data gives the same answer.
   const data = await dataVersion(db);
   const basis = `${data}|psi ${settings.driftPsi}|drop ${settings.driftMetricDrop}|users ${settings.evalMaxUsers}`;
-  const checks = db.collection<DriftCheckDocument>(DRIFT_CHECKS);
+  const checks = driftChecksCollection(db);
   const last = data === null ? null : await checks.findOne({ _id: ref.key });
   if (last && last.basis === basis) return last.outcome;
 

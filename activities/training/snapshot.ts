@@ -5,7 +5,8 @@ import type { Interactions } from '../../models/interactions.js';
 import { Growable } from '../../models/growable.js';
 import { readLiveData } from '../recommend/liveData.js';
 import { artifactExists, deleteArtifact, loadArtifact, saveArtifact, MODEL_VERSIONS } from '../../stores/modelRegistry.js';
-import { type SnapshotArray, type SnapshotDocument, TRAINING_SNAPSHOTS } from '../../stores/snapshots.js';
+import { type SnapshotArray, type SnapshotDocument } from '../../stores/snapshots.js';
+import { snapshotsCollection } from '../../stores/snapshots.js';
 
 /*
  * A training snapshot: the live listens of live users on live tracks, frozen at one moment
@@ -81,7 +82,7 @@ export async function takeSnapshot(db: Db, beat: (stage: string, read: number) =
     itemGenres,
     genreWords: words,
   });
-  const snapshots = db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS);
+  const snapshots = snapshotsCollection(db);
   const existing = await snapshots.findOne({ _id: id });
   if (existing) return existing;
   for (const name of Object.keys(ARRAYS) as SnapshotArray[]) await saveArtifact(db, arrayKey(id, name), bytesOf(arrays[name]));
@@ -111,7 +112,7 @@ export async function takeSnapshot(db: Db, beat: (stage: string, read: number) =
 export async function loadSnapshot(db: Db, id: string): Promise<Snapshot> {
   const hit = cache.get(id);
   if (hit) return hit;
-  const doc = await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).findOne({ _id: id });
+  const doc = await snapshotsCollection(db).findOne({ _id: id });
   if (!doc) throw ApplicationFailure.nonRetryable(`training snapshot ${id} not found`, 'SnapshotUnavailable');
   const read = async <T extends SnapshotArray>(name: T) => {
     const bytes = await loadArtifact(db, arrayKey(id, name));
@@ -151,8 +152,7 @@ function remember(snapshot: Snapshot): Snapshot {
  * trained on (its lineage must stay reproducible); drops the rest.
  */
 export async function pruneSnapshots(db: Db, keep: number): Promise<string[]> {
-  const all = await db
-    .collection<SnapshotDocument>(TRAINING_SNAPSHOTS)
+  const all = await snapshotsCollection(db)
     .find({}, { projection: { created_at: 1 } })
     .toArray();
   // Rejected versions are kept for the record, not to be reproduced: they do not hold a snapshot.
@@ -176,7 +176,7 @@ export async function pruneSnapshots(db: Db, keep: number): Promise<string[]> {
   for (const s of all) {
     if (newest.has(s._id) || used.has(s._id)) continue;
     // The document first: a snapshot without its document is never read.
-    await db.collection<SnapshotDocument>(TRAINING_SNAPSHOTS).deleteOne({ _id: s._id });
+    await snapshotsCollection(db).deleteOne({ _id: s._id });
     for (const name of Object.keys(ARRAYS) as SnapshotArray[])
       if (await artifactExists(db, arrayKey(s._id, name))) await deleteArtifact(db, arrayKey(s._id, name));
     dropped.push(s._id);

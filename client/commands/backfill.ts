@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import type { PipelineRunDocument } from '../../contracts/runs.js';
 import { loadConfig, type Config } from '../../config/config.js';
 import { isCalendarDate } from '../../workflows/pagePlan.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
@@ -9,7 +8,7 @@ import { withDb } from '../mongo.js';
 import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
 import { parseConcurrency } from './run.js';
-import { RUNS_COLLECTION } from '../../stores/runs.js';
+import { runsCollection } from '../../stores/runs.js';
 
 export const BACKFILL_USAGE = `Usage: moovitamix backfill --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--json]
 
@@ -62,7 +61,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   return withClient(config, (client) =>
     withDb(config, async (db) => {
-      const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
+      const runs = runsCollection(db);
       const done = new Set((await runs.find({ status: 'COMPLETED' }, { projection: { date: 1 } }).toArray()).map((r) => r.date));
       log(`Backfill ${from}..${to}: ${dates.length} dates, ${dates.filter((d) => done.has(d)).length} already done, ${parallel} at a time`);
       const outcomes: DateOutcome[] = [];

@@ -7,8 +7,9 @@ import { table } from '../format.js';
 import { withDb } from '../mongo.js';
 import { healthLine } from '../pipelineRuns.js';
 import { UsageError } from '../../config/usageError.js';
-import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
 import { RUNS_COLLECTION } from '../../stores/runs.js';
+import { runsCollection } from '../../stores/runs.js';
+import { qualityReportsCollection } from '../../stores/qualityReports.js';
 
 export const REPORT_USAGE = `Usage: moovitamix report [--run RUN] [--all] [--json]
        moovitamix report --feedback [--json]
@@ -50,15 +51,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
       console.log(values.json ? JSON.stringify({ feedback }, null, 2) : renderFeedback(feedback));
       return 0;
     }
-    const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
+    const runs = runsCollection(db);
     const run = values.run !== undefined ? await runs.findOne({ _id: values.run }) : (await runs.find().sort({ started_at: -1 }).limit(1).toArray())[0];
     if (!run) {
       console.error(values.run !== undefined ? `No run ${values.run} in ${RUNS_COLLECTION}.` : 'No runs yet. Start one with: moovitamix run --wait');
       return 1;
     }
-    const reports = (await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).find({ workflow_id: run._id }).toArray()).filter(
-      (r) => r.run_id === run.run_id,
-    );
+    const reports = (await qualityReportsCollection(db).find({ workflow_id: run._id }).toArray()).filter((r) => r.run_id === run.run_id);
     const feedback = await feedbackSummary(db);
     if (values.json) {
       console.log(

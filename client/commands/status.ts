@@ -7,6 +7,7 @@ import { healthLine, recommendationsLine, summaryTable } from '../pipelineRuns.j
 import { UsageError } from '../../config/usageError.js';
 import { RUNS_COLLECTION } from '../../stores/runs.js';
 import type { SourceSummary } from '../../contracts/ingest.js';
+import { runsCollection } from '../../stores/runs.js';
 
 export const STATUS_USAGE = `Usage: moovitamix status [RUN] [--json] [--limit N]
 
@@ -32,7 +33,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   if (id !== undefined && !/^[A-Za-z0-9._:/-]{1,200}$/.test(id)) throw new UsageError(`not a run id: ${JSON.stringify(id)}`);
 
   return withDb(loadConfig(), async (db) => {
-    const runs = db.collection<PipelineRunDocument>(RUNS_COLLECTION);
+    const runs = runsCollection(db);
     if (id !== undefined) {
       const run = await runs.findOne({ _id: id });
       if (!run) {
