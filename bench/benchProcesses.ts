@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Collection, Db } from 'mongodb';
 import { contentHash } from '../activities/ingest/canonicalJson.js';
@@ -84,6 +84,8 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv, nodeArgs: string[
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(worker);
+  // MOOVITAMIX_BENCH_WORKER_LOG=FILE: the worker's log lines (each step's phases) are kept there.
+  if (process.env.MOOVITAMIX_BENCH_WORKER_LOG) worker.stdout?.pipe(createWriteStream(process.env.MOOVITAMIX_BENCH_WORKER_LOG));
   await waitFor(worker, 'Worker polling');
   return worker;
 }

@@ -1,15 +1,20 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config/config.js';
+import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
+import { diagnoseTls } from '../config/temporalTlsProbe.js';
 
 /** A Temporal client for the configured namespace, with an error that says what to do. */
 export async function connectClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5_000 });
+    connection = await Connection.connect({ ...connectOptions(config.temporalAddress, config.temporal), connectTimeout: 5_000 });
   } catch (err) {
+    const tls = await diagnoseTls(config.temporalAddress, config.temporal);
     throw new Error(
-      `Cannot reach Temporal at ${config.temporalAddress} (${(err as Error).message}). ` +
-        'Start the dev stack with `moovitamix stack up`, or set TEMPORAL_ADDRESS.',
+      `Cannot reach Temporal at ${config.temporalAddress} (${describeTemporalSecurity(config.temporal)}): ${(err as Error).message}. ` +
+        (tls
+          ? `${tls}.`
+          : 'Start the dev stack with `moovitamix stack up`, or set TEMPORAL_ADDRESS (and the TLS settings of docs/operations.md for a secured server).'),
     );
   }
   return { client: new Client({ connection, namespace: config.temporalNamespace }), close: () => connection.close() };

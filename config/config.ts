@@ -2,7 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { RecommendSettings } from './recommendSettings.js';
 import { trainingCandidatesFromEnv, type TrainingSettings } from './trainingSettings.js';
-import { readSetting, setAt, SETTINGS, valueAt } from './settings.js';
+import { readSetting, setAt, SETTINGS, valueAt, type Setting } from './settings.js';
+import { readTemporalProfile, temporalConnection, type TemporalConnection } from './temporalConnection.js';
 import { defaultTrainingMemoryMb } from '../models/trainingMemory.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
 import { defaultCacheDir, defaultDataDir } from './paths.js';
@@ -17,8 +18,12 @@ export interface Config {
   mongodbDb: string;
   /** Port of the MongoDB-protocol server the dev stack starts when MONGODB_URI is not set. */
   mongodbPort: number;
+  /** TEMPORAL_ADDRESS, else the Temporal profile's address, else the local dev server. */
   temporalAddress: string;
+  /** TEMPORAL_NAMESPACE, else the profile's, else `default`. */
   temporalNamespace: string;
+  /** How to connect to Temporal (config/temporalConnection.ts): holds credentials, printed only through describeConfig. */
+  temporal: TemporalConnection;
   taskQueue: string;
   /** Where the dev stack keeps databases, logs and pid files. */
   dataDir: string;
@@ -88,6 +93,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   config.stagingThreads = perCore(config.stagingThreads);
   config.training.memoryMb ||= defaultTrainingMemoryMb();
   try {
+    // Temporal's environment configuration: the variables above win over a profile's file.
+    const { profile, name } = readTemporalProfile(env);
+    const fromProfile = (variable: string, key: string, value: string) =>
+      checkedText(variable, value, problems, `Temporal profile ${name ?? 'default'}: ${key}`);
+    if (!env.TEMPORAL_ADDRESS?.trim() && profile.address) config.temporalAddress = fromProfile('TEMPORAL_ADDRESS', 'address', profile.address);
+    if (!env.TEMPORAL_NAMESPACE?.trim() && profile.namespace) config.temporalNamespace = fromProfile('TEMPORAL_NAMESPACE', 'namespace', profile.namespace);
+    config.temporal = temporalConnection(profile, name);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  try {
     config.quality = loadQualitySettings(config.qualityConfigPath);
   } catch (err) {
     problems.push((err as Error).message);
@@ -96,6 +112,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return config;
+}
+
+/** A value of the Temporal profile, checked by its variable's rule (config/settings.ts), and reported as `where`. */
+function checkedText(variable: string, value: string, problems: string[], where: string): string {
+  const setting = SETTINGS.find((s) => s.variable === variable) as Setting;
+  const before = problems.length;
+  const checked = readSetting(setting, { [variable]: value }, problems) as string;
+  for (let i = before; i < problems.length; i++) problems[i] = (problems[i] as string).replaceAll(variable, where);
+  return checked;
 }
 
 function absolute(path: string): string {

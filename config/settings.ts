@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { redactUri } from './redact.js';
 import { DEFAULT_FAMILIES } from './trainingSettings.js';
+import { describeTls, type TemporalConnection } from './temporalConnection.js';
 
 /*
  * Every environment variable the product reads, once: its parser and bounds, its default,
@@ -140,6 +141,62 @@ export const SETTINGS: readonly Setting[] = [
     schema: v.pipe(v.string(), v.regex(temporalName, 'TEMPORAL_TASK_QUEUE must be letters, digits, ".", "_" or "-"')),
     shown: '`moovitamix`',
     doc: 'task queue of the workers',
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_CONFIG_FILE',
+    shown: '`~/.config/temporalio/temporal.toml` when it exists',
+    doc: "Temporal's client configuration file (TOML, shared with the `temporal` CLI): profiles of address, namespace, API key and TLS; the variables here win over it",
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_PROFILE',
+    path: 'temporal.profile',
+    shown: '`default`',
+    doc: 'the profile of that file to use',
+    describe: (value) => (value === undefined ? '(no configuration file)' : String(value)),
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_API_KEY',
+    path: 'temporal.apiKey',
+    secret: true,
+    shown: '(none)',
+    doc: 'API key (Temporal Cloud); turns TLS on; a credential, never shown',
+    describe: (value) => (value === undefined ? 'not set' : 'set (not shown: it is a credential)'),
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_TLS',
+    path: 'temporal.tls',
+    shown: 'off, on with an API key or certificates',
+    doc: '`true` connects with TLS (the system CAs unless a server CA is given), `false` forces it off',
+    describe: (value) => describeTls(value as TemporalConnection['tls']),
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    shown: '(none)',
+    doc: 'client certificate (PEM) for mutual TLS; `TEMPORAL_TLS_CLIENT_CERT_DATA` gives it inline',
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    secret: true,
+    shown: '(none)',
+    doc: "the client certificate's private key (PEM); `TEMPORAL_TLS_CLIENT_KEY_DATA` gives it inline; never shown",
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    shown: '(the system CAs)',
+    doc: "CA certificate (PEM) the server's certificate must chain to; `TEMPORAL_TLS_SERVER_CA_CERT_DATA` gives it inline",
+  },
+  {
+    kind: 'other',
+    variable: 'TEMPORAL_TLS_SERVER_NAME',
+    shown: "the address's host",
+    doc: "name the server's certificate must carry, when it is not the address's host",
   },
   { kind: 'other', variable: 'TEMPORAL_UI_URL', shown: 'gRPC port + 1000 on a local server', doc: 'where the CLI points you to see a run' },
   wholeSetting('MOOVITAMIX_HTTP_TIMEOUT_MS', 'http.timeoutMs', 30_000, 100, 600_000, 'timeout of one request to the API'),

@@ -7,6 +7,8 @@ import { ScoringPool } from '../models/scoringPool.js';
 import { StagingPool } from '../activities/ingest/stagingPool.js';
 import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
+import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
+import { diagnoseTls } from '../config/temporalTlsProbe.js';
 import { redactUri } from '../config/redact.js';
 import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
 
@@ -32,10 +34,13 @@ export async function createPipelineWorker(config: Config, options: { identity?:
 
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address: config.temporalAddress });
+    connection = await NativeConnection.connect(connectOptions(config.temporalAddress, config.temporal));
   } catch (err) {
     await mongo.close();
-    throw new Error(`Cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}`);
+    const tls = await diagnoseTls(config.temporalAddress, config.temporal);
+    throw new Error(
+      `Cannot reach Temporal at ${config.temporalAddress} (${describeTemporalSecurity(config.temporal)}): ${(err as Error).message}${tls ? `; ${tls}` : ''}`,
+    );
   }
 
   const scoringPool = new ScoringPool(config.recommend.threads);

@@ -1,6 +1,7 @@
 import { Runtime, type LogLevel } from '@temporalio/worker';
 import { ConfigError, describeConfig, loadConfig } from '../config/config.js';
 import { createRuntimeMetrics, startProcessMetrics } from '../activities/runs/metrics.js';
+import { describeTemporalSecurity } from '../config/temporalConnection.js';
 import { createPipelineWorker } from './createWorker.js';
 import { LOG_LEVELS, jsonLogger } from './jsonLogger.js';
 import { chooseMetricsAddress } from './metricsAddress.js';
@@ -23,7 +24,7 @@ export async function runWorker(): Promise<void> {
   const { worker, close } = await createPipelineWorker(config, metricsAddress ? { metrics: createRuntimeMetrics(meter) } : {});
   const shown = describeConfig(config);
   console.log(
-    `Worker polling task queue "${config.taskQueue}" on ${config.temporalAddress} (namespace ${config.temporalNamespace}); ` +
+    `Worker polling task queue "${config.taskQueue}" on ${config.temporalAddress} (namespace ${config.temporalNamespace}; ${describeTemporalSecurity(config.temporal)}); ` +
       `MongoDB ${shown.MONGODB_URI} db ${config.mongodbDb}; API ${config.apiUrl}; ` +
       metrics.description,
   );
