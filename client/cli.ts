@@ -14,6 +14,8 @@ import { serveCommand } from './commands/serve.js';
 import { watchCommand } from './commands/watch.js';
 import { ingestCommand, runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { runsCommand } from './commands/runs.js';
+import { setupCommand } from './commands/setup.js';
 import { stackCommand } from './commands/stack.js';
 import { statusCommand } from './commands/status.js';
 import { UsageError } from '../config/usageError.js';
@@ -25,6 +27,7 @@ Commands:
   ingest --source S [--date D]        ingest one source alone
   status [RUN] [--json]               the latest runs, their checks, or one run's statistics
   watch [RUN]                         follow a run in progress, whoever started it
+  runs [--query Q] [--json]           runs from Temporal by a List Filter over their search attributes
   report [--run RUN] [--json]         a run's quality checks and KPIs, and live feedback per model
   report --feedback [--json]          click-through per model version alone
   alerts [--all] [--json]             the open alerts
@@ -36,12 +39,14 @@ Commands:
   schedule install|list|pause|unpause|trigger|delete
                                       the Temporal Schedules (daily pipeline, weekly retraining)
   backfill --from D --to D            one run per date, skipping dates already done
+  setup                               register the workflows' search attributes in the namespace
   stack up|down|status|build          the local development stack (see: moovitamix stack --help)
   worker                              run a worker in the foreground
   simulator [options]                 serve the Moovitamix API from generated data (see: moovitamix simulator --help)
 
 Configuration comes from the environment: MOOVITAMIX_API_URL, MONGODB_URI, MONGODB_DB,
-TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE (see docs/configuration.md).`;
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, and Temporal's own profile file
+and TLS variables (TEMPORAL_PROFILE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; see docs/configuration.md).`;
 
 /** Runs one command; resolves to the process exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -56,6 +61,10 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'watch':
         return await watchCommand(rest);
+      case 'runs':
+        return await runsCommand(rest);
+      case 'setup':
+        return await setupCommand(rest);
       case 'report':
         return await reportCommand(rest);
       case 'alerts':

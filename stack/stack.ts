@@ -9,6 +9,7 @@ import { redactUri } from '../config/redact.js';
 import { FERRETDB_VERSION, ensureFerretdb, ensureTemporal, onPath, type Log } from './binaries.js';
 import { isAlive, portOpen, processStartTime, stopProcess } from './processes.js';
 import { launch, mongoReady, startMongo, startTemporal, temporalReady } from './servers.js';
+import { registerSearchAttributes } from './searchAttributes.js';
 import { answersMoovitamixContract } from './upstreamApi.js';
 
 export const COMPONENTS = ['temporal', 'mongodb', 'simulator', 'worker'] as const;
@@ -163,6 +164,15 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     log(`  temporal  started (pid ${server.pid}, ${config.temporalAddress}, UI ${temporalUiUrl(config)})`);
   } else if (modes.temporal === 'external') {
     log(`  temporal  external: ${config.temporalAddress}`);
+  } else {
+    // A server started by an earlier version of the stack may predate an attribute.
+    const connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5_000 });
+    try {
+      const { added } = await registerSearchAttributes(connection.operatorService, config.temporalNamespace);
+      if (added.length > 0) log(`  temporal  search attributes registered: ${added.join(', ')}`);
+    } finally {
+      await connection.close();
+    }
   }
 
   if (modes.mongodb === 'managed' && !already('mongodb')) {

@@ -9,8 +9,13 @@ import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
 import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
 import { diagnoseTls } from '../config/temporalTlsProbe.js';
+import { describeGaps, searchAttributeGaps } from '../stack/searchAttributes.js';
 import { redactUri } from '../config/redact.js';
 import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
+
+class SearchAttributesMissing extends Error {
+  override name = 'SearchAttributesMissing';
+}
 
 export interface PipelineWorker {
   worker: Worker;
@@ -41,6 +46,19 @@ export async function createPipelineWorker(config: Config, options: { identity?:
     throw new Error(
       `Cannot reach Temporal at ${config.temporalAddress} (${describeTemporalSecurity(config.temporal)}): ${(err as Error).message}${tls ? `; ${tls}` : ''}`,
     );
+  }
+
+  // Workflows that set search attributes the namespace lacks would fail every task: refuse to start instead.
+  try {
+    const gaps = await searchAttributeGaps(connection.operatorService, config.temporalNamespace);
+    if (gaps.missing.length + gaps.wrongType.length > 0) throw new SearchAttributesMissing(describeGaps(gaps, config.temporalNamespace));
+  } catch (err) {
+    if (err instanceof SearchAttributesMissing) {
+      await Promise.allSettled([connection.close(), mongo.close()]);
+      throw err;
+    }
+    // A connection that may not list them (a restricted API key): the runs will say so if they are missing.
+    console.warn(`moovitamix worker: could not list the search attributes of ${config.temporalNamespace}: ${(err as Error).message}`);
   }
 
   const scoringPool = new ScoringPool(config.recommend.threads);

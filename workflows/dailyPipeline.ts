@@ -4,10 +4,12 @@ import {
   WorkflowIdReusePolicy,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CheckSourceResult, RunHealth } from '../contracts/health.js';
@@ -33,6 +35,7 @@ import { emptyFetchStats, emptyMergeStats } from '../contracts/ingest.js';
 import type { SourceName } from '../contracts/names.js';
 import type { AlertOutcome } from '../contracts/health.js';
 import type { SourceSummary } from '../contracts/ingest.js';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES_PATCH } from '../contracts/searchAttributes.js';
 
 // Workflows may not import the source registry (it carries valibot schemas), so the
 // names are listed here; the type below fails to compile if a source is missing.
@@ -48,6 +51,8 @@ interface Run {
   startedAt: number;
   sources: SourceName[];
   progress: PipelineProgress;
+  /** Whether this run sets search attributes (runs started before they existed do not). */
+  searchable: boolean;
 }
 
 /**
@@ -85,6 +90,15 @@ export async function dailyPipeline(input: DailyPipelineInput = {}): Promise<Dai
     downstreamAllowed: health.downstream.allowed,
     ...(recommendations ? { recommendations: recommendations.status } : {}),
   });
+  if (run.searchable) {
+    const model = recommendations?.result?.model;
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.status, value: failed.length > 0 || recommendations?.status === 'failed' ? 'failed' : 'completed' },
+      { key: SEARCH_ATTRIBUTES.health, value: health.status },
+      { key: SEARCH_ATTRIBUTES.published, value: recommendations?.status === 'published' },
+      ...(model ? [{ key: SEARCH_ATTRIBUTES.model, value: model }] : []),
+    ]);
+  }
   await deliverStep(run);
   run.progress.stage = 'done';
 
@@ -128,7 +142,14 @@ function begin(input: DailyPipelineInput): Run {
   for (const source of sources) progress.sources[source] = { state: 'pending', workflowId: `${workflowId}/${source}` };
   setHandler(pipelineProgressQuery, () => progress);
   upsertMemo({ date, summary: `running: ${sources.join(', ')}` });
-  return { workflowId, runId, date, startedAt: Date.now(), sources, progress };
+  const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
+  if (searchable) {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.runDate, value: new Date(`${date}T00:00:00Z`) },
+      { key: SEARCH_ATTRIBUTES.status, value: 'running' },
+    ]);
+  }
+  return { workflowId, runId, date, startedAt: Date.now(), sources, progress, searchable };
 }
 
 const { recordRun } = proxyActivities<Activities>({

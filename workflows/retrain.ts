@@ -1,4 +1,15 @@
-import { ActivityFailure, ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  executeChild,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { rootMessage } from './failures.js';
 import { retrainProgressQuery } from './queries.js';
@@ -6,6 +17,7 @@ import { recommend } from './recommend.js';
 import type { RetrainInput, RetrainProgress, RetrainRecommendations, RetrainResult } from '../contracts/workflows.js';
 import type { ModelFamily } from '../contracts/names.js';
 import type { TrainCandidateOutcome, ScoredModel } from '../contracts/training.js';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES_PATCH } from '../contracts/searchAttributes.js';
 
 // Reading every live listen once: minutes at millions of users.
 const { snapshotTrainingData, retrainFamilies } = proxyActivities<Activities>({
@@ -101,6 +113,9 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
   const progress: RetrainProgress = { stage: 'snapshot', snapshotId: null, trained: [], training: null };
   setHandler(retrainProgressQuery, () => progress);
   upsertMemo({ trigger, seed, summary: `retraining (${trigger}${reason ? `: ${reason}` : ''}), seed ${seed}` });
+  // Runs started before the attributes existed replay without them.
+  const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
+  if (searchable) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.trigger, value: trigger }]);
 
   try {
     const families = input.families ?? (await retrainFamilies());
@@ -131,6 +146,14 @@ export async function retrain(input: RetrainInput = {}): Promise<RetrainResult> 
       skipped,
     });
     upsertMemo({ promoted: decision.promoted, challenger: decision.challenger, summary: decision.summary });
+    if (searchable) {
+      const family = trained.find((c) => c.key === decision.promoted)?.family;
+      upsertSearchAttributes([
+        { key: SEARCH_ATTRIBUTES.decision, value: decision.promoted ? 'promoted' : decision.canary ? 'canary' : 'kept' },
+        ...(decision.promoted ? [{ key: SEARCH_ATTRIBUTES.model, value: decision.promoted }] : []),
+        ...(family ? [{ key: SEARCH_ATTRIBUTES.promotedFamily, value: family }] : []),
+      ]);
+    }
 
     const recommendations: RetrainRecommendations[] = [];
     if (input.recompute !== false) {

@@ -6,6 +6,7 @@ import type { retrain } from '../../workflows/retrain.js';
 import { table } from '../format.js';
 import { withClient } from '../temporalClient.js';
 import { UsageError } from '../../config/usageError.js';
+import { registerSearchAttributes } from '../../stack/searchAttributes.js';
 
 export const DAILY_SCHEDULE_ID = 'daily-pipeline';
 export const RETRAIN_SCHEDULE_ID = 'weekly-retrain';
@@ -13,7 +14,8 @@ export const RETRAIN_SCHEDULE_ID = 'weekly-retrain';
 export const SCHEDULE_USAGE = `Usage: moovitamix schedule <install|list|pause|unpause|trigger|delete> [--id ID] [--note TEXT]
 
   install   create, or update to the definitions below, the Temporal Schedules
-            (idempotent; --id installs one of them):
+            (idempotent; --id installs one of them), after registering the search
+            attributes the runs set (as moovitamix setup does):
             "${DAILY_SCHEDULE_ID}": dailyPipeline every day at 02:00 UTC, overlapping
             runs skipped, missed runs caught up for 1 day
             "${RETRAIN_SCHEDULE_ID}": retrain every Sunday at 04:00 UTC, overlapping runs
@@ -72,6 +74,9 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
     const handle = client.schedule.getHandle(id);
     switch (action) {
       case 'install': {
+        // The runs the schedules start set search attributes: the namespace must have them.
+        const attributes = await registerSearchAttributes(client.connection.operatorService, config.temporalNamespace);
+        if (attributes.added.length > 0) console.log(`Search attributes registered in ${config.temporalNamespace}: ${attributes.added.join(', ')}.`);
         const all = definitions(config);
         const ids = values.id === undefined ? (Object.keys(all) as (keyof typeof all)[]) : [id];
         for (const one of ids) {

@@ -8,6 +8,7 @@ import { createSimulator, type Simulator } from '../../simulator/server.js';
 import type { dailyPipeline } from '../../workflows/dailyPipeline.js';
 import type { retrain } from '../../workflows/retrain.js';
 import type { RetrainInput, RetrainResult } from '../../contracts/workflows.js';
+import { until } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { withWorker } from '../support/withWorker.js';
@@ -146,6 +147,35 @@ describe('retraining, end to end', function () {
       'does not beat MostPopular: ' + `ndcg@10 ${again.baseline.metrics['ndcg@10']?.toFixed(4)} vs ${again.baseline.metrics['ndcg@10']?.toFixed(4)}`,
     );
     expect(again.recommendations, 'nothing promoted, nothing recomputed').to.deep.equal([]);
+
+    // Both found by their search attributes, as the Temporal UI's list filter finds them.
+    const listed = async (query: string, count: number) => {
+      let runs: { workflowId: string; attributes: Record<string, unknown> }[] = [];
+      await until(
+        async () => {
+          const r = await runCli(['runs', '--query', `TaskQueue = '${config.taskQueue}' AND ${query}`, '--json'], env);
+          expect(r.code, r.stderr).to.equal(0);
+          runs = (JSON.parse(r.stdout) as { runs: typeof runs }).runs;
+          return runs.length >= count;
+        },
+        30_000,
+        `${count} run(s) match ${query}`,
+      );
+      return runs;
+    };
+    const promotedRuns = await listed(`WorkflowType = 'retrain' AND MoovitamixDecision = 'promoted' AND MoovitamixPromotedFamily = '${family}'`, 1);
+    expect(promotedRuns).to.have.length(1);
+    expect(promotedRuns[0]?.attributes).to.deep.equal({
+      MoovitamixTrigger: 'manual',
+      MoovitamixDecision: 'promoted',
+      MoovitamixModel: champion,
+      MoovitamixPromotedFamily: family,
+    });
+    const kept = await listed("WorkflowType = 'retrain' AND MoovitamixDecision = 'kept'", 1);
+    expect(kept.map((r) => r.workflowId)).to.deep.equal(['retrain-again']);
+    const daily = await listed("WorkflowType = 'dailyPipeline' AND MoovitamixPublished = true AND MoovitamixModel STARTS_WITH 'most-popular@'", 1);
+    expect(daily.map((r) => r.workflowId)).to.deep.equal(['daily-2025-02-01']);
+    expect(daily[0]?.attributes).to.include({ MoovitamixRunDate: '2025-02-01', MoovitamixStatus: 'completed' });
     const d = await db();
     expect((await aliases(d)).get('champion')?.model_key).to.equal(champion);
     // Same data, parameters and seed: byte-identical artifacts.

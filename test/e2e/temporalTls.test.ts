@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../config/paths.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { makeTestPki, type TestPki } from '../support/certificates.js';
+import { until } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { startTlsProxy, type TlsProxy } from '../support/tlsProxy.js';
@@ -104,6 +105,27 @@ describe('Temporal over mutual TLS, configured the way the temporal CLI is', fun
     const status = await runCli(['watch', `daily-${DATE}`, '--json'], { ...base, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'secured' });
     expect(status.code, status.stderr).to.equal(0);
     expect(JSON.parse(status.stdout)).to.include({ workflowId: `daily-${DATE}`, status: 'COMPLETED' });
+
+    // Found by its search attributes, through the endpoint (visibility follows the run by a moment).
+    let listed: { workflowId: string; attributes: Record<string, unknown> }[] = [];
+    await until(
+      async () => {
+        const runs = await runCli(
+          ['runs', '--query', `MoovitamixRunDate BETWEEN '${DATE}T00:00:00Z' AND '${DATE}T23:59:59Z' AND MoovitamixStatus = 'completed'`, '--json'],
+          {
+            ...base,
+            ...tlsVariables(pki.clientCert, pki.clientKey),
+          },
+        );
+        expect(runs.code, runs.stderr).to.equal(0);
+        listed = (JSON.parse(runs.stdout) as { runs: typeof listed }).runs;
+        return listed.length > 0;
+      },
+      30_000,
+      'the run listed by its search attributes',
+    );
+    expect(listed.map((r) => r.workflowId)).to.deep.equal([`daily-${DATE}`]);
+    expect(listed[0]?.attributes).to.include({ MoovitamixRunDate: DATE, MoovitamixStatus: 'completed', MoovitamixPublished: true });
 
     // No key material in what the processes printed.
     const key = readFileSync(pki.clientKey, 'utf8');
