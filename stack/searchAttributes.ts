@@ -9,6 +9,15 @@ type OperatorService = Connection['operatorService'];
 const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
 const typeName = (n: number) => Object.entries(INDEXED_VALUE_TYPE).find(([, v]) => v === n)?.[0] ?? `type ${n}`;
 
+/** KEYWORD_LIST -> KeywordList: the type names the temporal CLI, its dev server and tcld take. */
+export function typeLabel(type: string): string {
+  return type
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
 /** What a namespace lacks of the workflows' search attributes: missing, or registered with another type. */
 export interface SearchAttributeGaps {
   missing: { name: string; type: SearchAttributeType }[];
@@ -49,11 +58,11 @@ export function describeGaps(gaps: SearchAttributeGaps, namespace: string): stri
   const lines: string[] = [];
   if (gaps.missing.length > 0) {
     lines.push(
-      `namespace ${namespace} lacks the search attributes the workflows set: ${gaps.missing.map((m) => `${m.name} (${m.type})`).join(', ')}.`,
+      `namespace ${namespace} lacks the search attributes the workflows set: ${gaps.missing.map((m) => `${m.name} (${typeLabel(m.type)})`).join(', ')}.`,
       'Register them with `moovitamix setup`, or with `temporal operator search-attribute create' +
-        gaps.missing.map((m) => ` --name ${m.name} --type ${m.type}`).join('') +
+        gaps.missing.map((m) => ` --name ${m.name} --type ${typeLabel(m.type)}`).join('') +
         ` --namespace ${namespace}\`; on Temporal Cloud: \`tcld namespace search-attributes add -n ${namespace}` +
-        gaps.missing.map((m) => ` --sa "${m.name}=${m.type}"`).join('') +
+        gaps.missing.map((m) => ` --sa "${m.name}=${typeLabel(m.type)}"`).join('') +
         '`.',
     );
   }

@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { localMongoUri } from '../config/config.js';
 import { SEARCH_ATTRIBUTE_LIST } from '../contracts/searchAttributes.js';
+import { typeLabel } from './searchAttributes.js';
 import { ensureFerretdb, ensureTemporal, onPath } from './binaries.js';
 import { freePort } from './ports.js';
 import { logTail, startProcess, stopProcess, waitUntil } from './processes.js';
@@ -100,15 +101,6 @@ export interface TemporalOptions {
   detached: boolean;
 }
 
-/** KEYWORD_LIST -> KeywordList: the type names `temporal server start-dev --search-attribute` takes. */
-function devServerType(type: string): string {
-  return type
-    .toLowerCase()
-    .split('_')
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join('');
-}
-
 /** The Temporal CLI's dev server: a real Temporal server (and UI) in one process. */
 export function startTemporal(o: TemporalOptions): Promise<ServerHandle> {
   const address = `${o.host}:${o.port}`;
@@ -118,7 +110,7 @@ export function startTemporal(o: TemporalOptions): Promise<ServerHandle> {
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.namespace !== 'default') args.push('--namespace', o.namespace);
   // The workflows' search attributes, registered as the server starts (`moovitamix setup` does it on a cluster).
-  for (const { name, type } of SEARCH_ATTRIBUTE_LIST) args.push('--search-attribute', `${name}=${devServerType(type)}`);
+  for (const { name, type } of SEARCH_ATTRIBUTE_LIST) args.push('--search-attribute', `${name}=${typeLabel(type)}`);
   return launch({
     name: 'Temporal dev server',
     command: o.binary,

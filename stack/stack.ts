@@ -164,8 +164,10 @@ export async function stackUp(config: Config, options: StackUpOptions, log: Log)
     log(`  temporal  started (pid ${server.pid}, ${config.temporalAddress}, UI ${temporalUiUrl(config)})`);
   } else if (modes.temporal === 'external') {
     log(`  temporal  external: ${config.temporalAddress}`);
-  } else {
-    // A server started by an earlier version of the stack may predate an attribute.
+  }
+  if (modes.temporal === 'managed') {
+    // The server's --search-attribute flags register them only in a new database: one kept
+    // from an earlier start (or an earlier version of the stack) gets what it lacks here.
     const connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5_000 });
     try {
       const { added } = await registerSearchAttributes(connection.operatorService, config.temporalNamespace);

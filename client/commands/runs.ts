@@ -8,8 +8,9 @@ import { withClient } from '../temporalClient.js';
 
 export const RUNS_USAGE = `Usage: moovitamix runs [--query Q] [--limit N] [--json]
 
-Lists workflow runs from Temporal, newest first, with the search attributes the workflows
-set: a List Filter, exactly as the Temporal UI and \`temporal workflow list --query\` take it.
+Lists workflow runs from Temporal (running ones first, then by when they ended, newest
+first) with the search attributes the workflows set. The query is a List Filter, exactly
+as the Temporal UI and \`temporal workflow list --query\` take it.
   --query Q    e.g. "WorkflowType = 'dailyPipeline' AND MoovitamixHealth = 'fail'"
                "MoovitamixRunDate BETWEEN '2026-11-01T00:00:00Z' AND '2026-11-30T23:59:59Z'"
                "WorkflowType = 'retrain' AND MoovitamixPromotedFamily = 'als'"
@@ -84,7 +85,7 @@ export async function runsCommand(argv: string[]): Promise<number> {
   });
 }
 
-/** The runs a List Filter selects, newest first; a query Temporal refuses is a usage error with its reason. */
+/** The runs a List Filter selects, in Temporal's order (running first, then newest closed); a query Temporal refuses is a usage error with its reason. */
 export async function listRuns(client: Client, query: string, limit: number): Promise<RunListing[]> {
   const runs: RunListing[] = [];
   try {

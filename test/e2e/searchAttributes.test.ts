@@ -50,9 +50,9 @@ describe('search attributes on a namespace of their own', function () {
     const worker = await runCli(['worker'], env, 60_000);
     expect(worker.code).to.not.equal(0);
     const said = worker.stdout + worker.stderr;
-    expect(said).to.include(`namespace ${namespace} lacks the search attributes the workflows set: MoovitamixRunDate (DATETIME), MoovitamixStatus (KEYWORD)`);
-    expect(said).to.include('`moovitamix setup`').and.to.include('temporal operator search-attribute create --name MoovitamixRunDate --type DATETIME');
-    expect(said).to.include(`tcld namespace search-attributes add -n ${namespace} --sa "MoovitamixRunDate=DATETIME"`);
+    expect(said).to.include(`namespace ${namespace} lacks the search attributes the workflows set: MoovitamixRunDate (Datetime), MoovitamixStatus (Keyword)`);
+    expect(said).to.include('`moovitamix setup`').and.to.include('temporal operator search-attribute create --name MoovitamixRunDate --type Datetime');
+    expect(said).to.include(`tcld namespace search-attributes add -n ${namespace} --sa "MoovitamixRunDate=Datetime"`);
   });
 
   it('`moovitamix setup` registers them once; the worker then starts; `runs` takes a List Filter and refuses a bad one', async () => {
