@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError } from '../config/config.js';
-import { projectRoot } from '../config/paths.js';
+import { packageVersion } from '../config/paths.js';
+import { readTracingSettings } from '../config/tracing.js';
+import { startTracing, type Tracing } from '../worker/tracing.js';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { runSimulator } from '../simulator/main.js';
 import { runWorker } from '../worker/runWorker.js';
 import { alertsCommand } from './commands/alerts.js';
@@ -51,6 +52,32 @@ and TLS variables (TEMPORAL_PROFILE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; see docs/
 /** Runs one command; resolves to the process exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // The worker traces as a worker; every other command is one span, the root of what it starts.
+  const tracing = command === 'worker' ? undefined : cliTracing();
+  if (!tracing) return run(command, rest);
+  try {
+    return await tracing.tracer.startActiveSpan(`moovitamix ${command ?? 'help'}`, { kind: SpanKind.CLIENT }, async (span) => {
+      try {
+        const code = await run(command, rest);
+        span.setAttribute('process.exit.code', code);
+        if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
+        return code;
+      } finally {
+        span.end();
+      }
+    });
+  } finally {
+    await tracing.shutdown();
+  }
+}
+
+/** Tracing for this command when the OTEL_* variables ask for it; a bad value is left for loadConfig to report. */
+function cliTracing(): Tracing | undefined {
+  const settings = readTracingSettings(process.env, []);
+  return startTracing(settings, 'moovitamix-cli', { version: packageVersion() });
+}
+
+async function run(command: string | undefined, rest: string[]): Promise<number> {
   try {
     switch (command) {
       case 'run':
@@ -96,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case '--version':
       case '-v':
-        console.log((JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version);
+        console.log(packageVersion());
         return 0;
       case undefined:
       case 'help':

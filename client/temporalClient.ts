@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Config } from '../config/config.js';
 import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
 import { diagnoseTls } from '../config/temporalTlsProbe.js';
@@ -17,7 +18,9 @@ export async function connectClient(config: Config): Promise<{ client: Client; c
           : 'Start the dev stack with `moovitamix stack up`, or set TEMPORAL_ADDRESS (and the TLS settings of docs/operations.md for a secured server).'),
     );
   }
-  return { client: new Client({ connection, namespace: config.temporalNamespace }), close: () => connection.close() };
+  // Tracing on: the client's calls are spans, and their context travels to the workflows in headers.
+  const interceptors = config.tracing.exporter !== 'none' ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {};
+  return { client: new Client({ connection, namespace: config.temporalNamespace, ...interceptors }), close: () => connection.close() };
 }
 
 /** Runs `fn` with a Temporal client, and closes the connection whatever happens. */

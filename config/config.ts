@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { RecommendSettings } from './recommendSettings.js';
 import { trainingCandidatesFromEnv, type TrainingSettings } from './trainingSettings.js';
 import { readSetting, setAt, SETTINGS, valueAt, type Setting } from './settings.js';
+import { readTracingSettings, type TracingSettings } from './tracing.js';
 import { readTemporalProfile, temporalConnection, type TemporalConnection } from './temporalConnection.js';
 import { defaultTrainingMemoryMb } from '../models/trainingMemory.js';
 import { loadQualitySettings, type QualitySettings } from './quality.js';
@@ -56,6 +57,8 @@ export interface Config {
   };
   /** Threads per worker that read, validate and stage page bodies. */
   stagingThreads: number;
+  /** OpenTelemetry tracing (config/tracing.ts): off unless OTEL_* variables ask for it. */
+  tracing: TracingSettings;
 }
 
 /** The server the dev stack starts, when MONGODB_URI is not set. */
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     problems.push((err as Error).message);
   }
+  config.tracing = readTracingSettings(env, problems);
   try {
     config.quality = loadQualitySettings(config.qualityConfigPath);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,4 +14,9 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function defaultDataDir(): string {
   return join(projectRoot, '.data');
+}
+
+/** The package's version, from package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -390,6 +390,31 @@ export const SETTINGS: readonly Setting[] = [
   ),
   {
     kind: 'other',
+    variable: 'OTEL_TRACES_EXPORTER',
+    path: 'tracing.exporter',
+    shown: '`none` (`otlp` when an OTLP endpoint is set)',
+    doc: 'OpenTelemetry tracing of the worker and the CLI: `otlp`, `console` or `none` (see [Operations](operations.md#tracing))',
+  },
+  {
+    kind: 'other',
+    variable: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    shown: '(none)',
+    doc: 'OTLP/HTTP collector (e.g. `http://127.0.0.1:4318`); setting it turns tracing on. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS` and the other standard OTLP variables are read too',
+  },
+  {
+    kind: 'other',
+    variable: 'OTEL_SERVICE_NAME',
+    shown: '`moovitamix-worker`, `moovitamix-cli`',
+    doc: 'the service name of the spans (`OTEL_RESOURCE_ATTRIBUTES` adds attributes)',
+  },
+  {
+    kind: 'other',
+    variable: 'OTEL_SDK_DISABLED',
+    shown: '`false`',
+    doc: '`true` turns tracing off whatever else is set',
+  },
+  {
+    kind: 'other',
     variable: 'MOOVITAMIX_DEBUG',
     shown: '(unset)',
     doc: 'when set, the CLI also prints the stack trace of an unexpected error (exit status 1)',

@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js';
 import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
 import { diagnoseTls } from '../config/temporalTlsProbe.js';
 import { describeGaps, searchAttributeGaps } from '../stack/searchAttributes.js';
+import { activityTracingInterceptors, traceMongoCommands, workflowTracingSinks, WORKFLOW_TRACING_MODULE, type Tracing } from './tracing.js';
 import { redactUri } from '../config/redact.js';
 import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
 
@@ -27,8 +28,13 @@ export interface PipelineWorker {
  * Connects to MongoDB and Temporal and creates a worker for the pipeline's task queue.
  * The worker process and the end-to-end tests both use it.
  */
-export async function createPipelineWorker(config: Config, options: { identity?: string; metrics?: PipelineMetrics } = {}): Promise<PipelineWorker> {
-  const mongo = new MongoClient(config.mongodbUri, { appName: 'moovitamix-worker', serverSelectionTimeoutMS: 10_000 });
+export async function createPipelineWorker(
+  config: Config,
+  options: { identity?: string; metrics?: PipelineMetrics; tracing?: Tracing } = {},
+): Promise<PipelineWorker> {
+  const { tracing } = options;
+  const mongo = new MongoClient(config.mongodbUri, { appName: 'moovitamix-worker', serverSelectionTimeoutMS: 10_000, monitorCommands: tracing !== undefined });
+  if (tracing) traceMongoCommands(mongo, tracing.tracer);
   try {
     await mongo.connect();
     await mongo.db(config.mongodbDb).command({ ping: 1 });
@@ -86,6 +92,12 @@ export async function createPipelineWorker(config: Config, options: { identity?:
       taskQueue: config.taskQueue,
       activities,
       ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+      interceptors: {
+        // The prebuilt bundle has the workflow interceptors in it; a bundle made here gets them too.
+        ...(bundle ? {} : { workflowModules: [WORKFLOW_TRACING_MODULE] }),
+        ...(tracing ? { activity: activityTracingInterceptors(tracing) } : {}),
+      },
+      sinks: workflowTracingSinks(tracing),
       ...(options.identity ? { identity: options.identity } : {}),
       shutdownGraceTime: '10 seconds',
     });

@@ -5,6 +5,8 @@ import { describeTemporalSecurity } from '../config/temporalConnection.js';
 import { createPipelineWorker } from './createWorker.js';
 import { LOG_LEVELS, jsonLogger } from './jsonLogger.js';
 import { chooseMetricsAddress } from './metricsAddress.js';
+import { startTracing } from './tracing.js';
+import { packageVersion } from '../config/paths.js';
 
 /** `moovitamix worker`: runs one worker in the foreground until SIGINT or SIGTERM. */
 export async function runWorker(): Promise<void> {
@@ -21,11 +23,16 @@ export async function runWorker(): Promise<void> {
   });
   const meter = Runtime.instance().metricMeter;
   const stopProcessMetrics = metricsAddress ? startProcessMetrics(meter) : () => {};
-  const { worker, close } = await createPipelineWorker(config, metricsAddress ? { metrics: createRuntimeMetrics(meter) } : {});
+  const tracing = startTracing(config.tracing, 'moovitamix-worker', { version: packageVersion() });
+  const { worker, close } = await createPipelineWorker(config, {
+    ...(metricsAddress ? { metrics: createRuntimeMetrics(meter) } : {}),
+    ...(tracing ? { tracing } : {}),
+  });
   const shown = describeConfig(config);
   console.log(
     `Worker polling task queue "${config.taskQueue}" on ${config.temporalAddress} (namespace ${config.temporalNamespace}; ${describeTemporalSecurity(config.temporal)}); ` +
       `MongoDB ${shown.MONGODB_URI} db ${config.mongodbDb}; API ${config.apiUrl}; ` +
+      `tracing ${shown.OTEL_TRACES_EXPORTER}; ` +
       metrics.description,
   );
   // The SDK's runtime shuts the worker down on SIGINT/SIGTERM; run() then resolves.
@@ -34,6 +41,7 @@ export async function runWorker(): Promise<void> {
   } finally {
     stopProcessMetrics();
     await close();
+    await tracing?.shutdown();
   }
   console.log('Worker stopped');
 }

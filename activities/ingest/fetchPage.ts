@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 import { CancelError, type Got } from 'got';
 import { BadBody, readEnvelope, type PageEnvelope } from './pageEnvelope.js';
@@ -49,6 +50,29 @@ export function toFailure(err: unknown): unknown {
 
 /** fetchPage's request and status handling, without reading the body: the body's text. */
 export async function fetchPageText(http: Got, url: string, signal?: AbortSignal, maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES): Promise<string> {
+  // A span per request when tracing is on (a no-op otherwise), child of the activity's; the URL without credentials.
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  return trace
+    .getTracer('moovitamix')
+    .startActiveSpan(
+      `GET ${shown.pathname}`,
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', 'url.full': shown.href, 'server.address': shown.hostname } },
+      async (span) => {
+        try {
+          return await fetchPageTextUntraced(http, url, signal, maxResponseBytes, span);
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+}
+
+async function fetchPageTextUntraced(http: Got, url: string, signal: AbortSignal | undefined, maxResponseBytes: number, span: Span): Promise<string> {
   let response;
   let tooLarge = false;
   try {
@@ -71,6 +95,7 @@ export async function fetchPageText(http: Got, url: string, signal?: AbortSignal
     throw ApplicationFailure.retryable(`GET ${url} failed: ${e.code ?? e.name}: ${e.message}`, type);
   }
   const status = response.statusCode;
+  span.setAttribute('http.response.status_code', status);
   if (status !== 200) {
     const snippet = String(response.body).slice(0, 200);
     const message = `GET ${url} answered ${status}: ${snippet}`;

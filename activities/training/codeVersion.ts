@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { projectRoot } from '../../config/paths.js';
+import { packageVersion } from '../../config/paths.js';
 
 let cached: string | undefined;
 
@@ -12,7 +12,7 @@ let cached: string | undefined;
  */
 export function codeVersion(): string {
   if (cached) return cached;
-  const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = packageVersion();
   const hash = createHash('sha256');
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
