@@ -399,7 +399,13 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'other',
     variable: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     shown: '(none)',
-    doc: 'OTLP/HTTP collector (e.g. `http://127.0.0.1:4318`); setting it turns tracing on. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS` and the other standard OTLP variables are read too',
+    doc: 'OTLP/HTTP collector (e.g. `http://127.0.0.1:4318`); setting it turns tracing on. `OTEL_EXPORTER_OTLP_HEADERS` and the other standard OTLP variables are read too',
+  },
+  {
+    kind: 'other',
+    variable: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    shown: '(none)',
+    doc: 'the full URL for traces alone (e.g. `http://127.0.0.1:4318/v1/traces`), over the one above',
   },
   {
     kind: 'other',
