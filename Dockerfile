@@ -1,5 +1,6 @@
 # The pipeline's image: the `moovitamix` command (worker, simulator, CLI).
-FROM node:20-bookworm-slim AS build
+# Node 24, the active LTS (the suite runs on 20, 22 and 24: docs/development.md).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # npm install, not npm ci: see docs/development.md for why the lockfile lacks some optional packages.
@@ -7,7 +8,7 @@ RUN npm install --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json /app/package-lock.json ./
