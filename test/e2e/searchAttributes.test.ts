@@ -1,13 +1,9 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { projectRoot } from '../../config/paths.js';
 import { SEARCH_ATTRIBUTE_LIST } from '../../contracts/searchAttributes.js';
 import { searchAttributeGaps } from '../../stack/searchAttributes.js';
-import { until } from '../support/chaos.js';
+import { startWorkerProcess, stopWorker, until } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 
@@ -72,22 +68,11 @@ describe('search attributes on a namespace of their own', function () {
     }
 
     // The worker starts now.
-    const worker = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const worker = await startWorkerProcess(env);
     try {
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        worker.stdout.on('data', (d: Buffer) => {
-          out += d;
-          if (out.includes('Worker polling')) resolve();
-        });
-        worker.stderr.on('data', (d: Buffer) => (out += d));
-        worker.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
-      });
-      expect(out).to.include(`(namespace ${namespace}; TLS off (plain gRPC))`);
+      expect(worker.output()).to.include(`(namespace ${namespace}; TLS off (plain gRPC))`);
     } finally {
-      const exited = once(worker, 'exit');
-      worker.kill('SIGTERM');
-      await exited;
+      await stopWorker(worker);
     }
 
     const none = await runCli(['runs', '--query', "WorkflowType = 'dailyPipeline' AND MoovitamixHealth = 'fail'"], env);

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../config/paths.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { makeTestPki, type TestPki } from '../support/certificates.js';
-import { until } from '../support/chaos.js';
+import { startWorkerProcess, stopWorker, until, type WorkerProcess } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
 import { startTlsProxy, type TlsProxy } from '../support/tlsProxy.js';
@@ -23,7 +21,7 @@ describe('Temporal over mutual TLS, configured the way the temporal CLI is', fun
   let pki: TestPki;
   let proxy: TlsProxy;
   let sim: Simulator;
-  let worker: ChildProcess | undefined;
+  let worker: WorkerProcess | undefined;
   let base: NodeJS.ProcessEnv;
 
   before(async () => {
@@ -41,10 +39,7 @@ describe('Temporal over mutual TLS, configured the way the temporal CLI is', fun
     delete base.TEMPORAL_ADDRESS;
   });
   after(async () => {
-    if (worker && worker.exitCode === null) {
-      worker.kill('SIGTERM');
-      await new Promise((resolve) => worker?.once('exit', resolve));
-    }
+    await stopWorker(worker);
     await proxy?.close();
     await sim?.close();
   });
@@ -75,16 +70,8 @@ describe('Temporal over mutual TLS, configured the way the temporal CLI is', fun
       ].join('\n'),
     );
     const workerEnv = { ...base, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'secured' };
-    let out = '';
-    worker = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    worker.stderr?.on('data', (d: Buffer) => (out += d));
-    await new Promise<void>((resolve, reject) => {
-      worker?.stdout?.on('data', (d: Buffer) => {
-        out += d;
-        if (out.includes('Worker polling')) resolve();
-      });
-      worker?.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
-    });
+    worker = await startWorkerProcess(workerEnv);
+    const out = worker.output();
     const polling = out.split('\n').find((l) => l.includes('Worker polling')) as string;
     expect(polling)
       .to.include(proxy.address)
@@ -130,7 +117,7 @@ describe('Temporal over mutual TLS, configured the way the temporal CLI is', fun
     // No key material in what the processes printed.
     const key = readFileSync(pki.clientKey, 'utf8');
     const secretLine = key.split('\n')[1] as string;
-    for (const text of [out, run.stdout, run.stderr, status.stdout, status.stderr]) {
+    for (const text of [worker.output(), run.stdout, run.stderr, status.stdout, status.stderr]) {
       expect(text).to.not.include('PRIVATE KEY');
       expect(text).to.not.include(secretLine);
     }

@@ -1,11 +1,6 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { projectRoot } from '../../config/paths.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
-import { until } from '../support/chaos.js';
+import { startWorkerProcess, stopWorker, until, type WorkerProcess } from '../support/chaos.js';
 import { runCli } from '../support/cli.js';
 import { startOtlpReceiver, spanTree, type OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver.js';
 import { getTestStack, type TestStack } from '../support/testStack.js';
@@ -22,7 +17,7 @@ describe('tracing a daily run with OpenTelemetry', function () {
   let stack: TestStack;
   let sim: Simulator;
   let collector: OtlpReceiver;
-  let worker: ChildProcess | undefined;
+  let worker: WorkerProcess | undefined;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
@@ -40,27 +35,14 @@ describe('tracing a daily run with OpenTelemetry', function () {
     });
   });
   after(async () => {
-    if (worker && worker.exitCode === null) {
-      const exited = once(worker, 'exit');
-      worker.kill('SIGTERM');
-      await exited;
-    }
+    await stopWorker(worker);
     await collector?.close();
     await sim?.close();
   });
 
   it('is one tree: the CLI command, the workflow, its children, their activities, each HTTP request and MongoDB command', async () => {
-    let out = '';
-    worker = spawn(process.execPath, [join(projectRoot, 'bin', 'moovitamix.js'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    worker.stderr?.on('data', (d: Buffer) => (out += d));
-    await new Promise<void>((resolve, reject) => {
-      worker?.stdout?.on('data', (d: Buffer) => {
-        out += d;
-        if (out.includes('Worker polling')) resolve();
-      });
-      worker?.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
-    });
-    expect(out).to.include('tracing otlp');
+    worker = await startWorkerProcess(env);
+    expect(worker.output()).to.include('tracing otlp');
 
     const run = await runCli(['run', '--date', DATE, '--wait', '--json'], env);
     expect(run.code, run.stderr).to.equal(0);
@@ -139,6 +121,5 @@ describe('tracing a daily run with OpenTelemetry', function () {
         keys.every((k) => ['db.system', 'db.operation.name', 'db.namespace', 'db.collection.name', 'server.address'].includes(k)),
       );
     }
-    writeFileSync(join(stack.dir, 'daily-trace.txt'), `${tree}\n`);
   });
 });

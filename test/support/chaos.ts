@@ -39,6 +39,14 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
   return worker;
 }
 
+/** SIGTERMs a worker (it drains and closes) and waits until it is gone. */
+export async function stopWorker(worker: WorkerProcess | undefined): Promise<void> {
+  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  const exited = once(worker.child, 'exit');
+  worker.child.kill('SIGTERM');
+  await exited;
+}
+
 /** SIGKILLs a worker (no graceful shutdown) and waits until it is gone. */
 export async function killWorker(worker: WorkerProcess): Promise<void> {
   if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
