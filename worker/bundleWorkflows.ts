@@ -2,14 +2,16 @@
 import { writeFile } from 'node:fs/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_TRACING_MODULE } from './tracing.js';
-import { prebuiltBundlePath, workflowsPath } from './workflowBundle.js';
+import { prebuiltBundlePath, prebuiltTracedBundlePath, workflowsPath } from './workflowBundle.js';
 
-const started = performance.now();
-const { code } = await bundleWorkflowCode({
-  workflowsPath,
-  // Tracing's workflow interceptors, always: the same code runs whether a worker traces or not.
-  workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
-  logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-});
-await writeFile(prebuiltBundlePath, code);
-console.log(`Bundled workflows into ${prebuiltBundlePath} (${(code.length / 1024).toFixed(0)} KiB, ${Math.round(performance.now() - started)} ms)`);
+const logger = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
+for (const [path, traced] of [
+  [prebuiltBundlePath, false],
+  [prebuiltTracedBundlePath, true],
+] as const) {
+  const started = performance.now();
+  // The traced bundle adds tracing's workflow interceptors (worker/tracing.ts); the workflows are the same.
+  const { code } = await bundleWorkflowCode({ workflowsPath, ...(traced ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] } : {}), logger });
+  await writeFile(path, code);
+  console.log(`Bundled workflows into ${path} (${(code.length / 1024).toFixed(0)} KiB, ${Math.round(performance.now() - started)} ms)`);
+}

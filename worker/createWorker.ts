@@ -84,7 +84,7 @@ export async function createPipelineWorker(
     stagingPool,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
-  const bundle = freshPrebuiltBundle();
+  const bundle = freshPrebuiltBundle(tracing !== undefined);
   try {
     const worker = await Worker.create({
       connection,
@@ -92,12 +92,13 @@ export async function createPipelineWorker(
       taskQueue: config.taskQueue,
       activities,
       ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
-      interceptors: {
-        // The prebuilt bundle has the workflow interceptors in it; a bundle made here gets them too.
-        ...(bundle ? {} : { workflowModules: [WORKFLOW_TRACING_MODULE] }),
-        ...(tracing ? { activity: activityTracingInterceptors(tracing) } : {}),
-      },
-      sinks: workflowTracingSinks(tracing),
+      // Tracing: the traced bundle has the workflow interceptors in it, a bundle made here gets them too.
+      ...(tracing
+        ? {
+            interceptors: { ...(bundle ? {} : { workflowModules: [WORKFLOW_TRACING_MODULE] }), activity: activityTracingInterceptors(tracing) },
+            sinks: workflowTracingSinks(tracing),
+          }
+        : {}),
       ...(options.identity ? { identity: options.identity } : {}),
       shutdownGraceTime: '10 seconds',
     });

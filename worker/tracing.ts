@@ -26,11 +26,11 @@ import type { TracingSettings } from '../config/tracing.js';
  * one trace from the CLI's command through the workflow, its child workflows and
  * activities, down to each MongoDB command and HTTP request. Temporal's interceptors
  * (@temporalio/interceptors-opentelemetry) carry the context in workflow and activity
- * headers; workflow spans leave the sandbox through a sink. Off, nothing is set up and the
- * API's calls in the code are no-ops.
+ * headers; workflow spans leave the sandbox through a sink. Off, nothing is set up, the
+ * worker runs the bundle without the interceptors, and the API's calls in the code are no-ops.
  */
 
-/** The workflow interceptors of @temporalio/interceptors-opentelemetry: bundled with the workflows whether tracing is on or not. */
+/** The workflow interceptors of @temporalio/interceptors-opentelemetry: in the traced bundle (workflowBundle.ts). */
 export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
 export interface Tracing {
@@ -68,7 +68,7 @@ export function startTracing(settings: TracingSettings, service: string, options
   };
 }
 
-/** The sink the workflow interceptors export their spans through: to the processor, or nowhere when tracing is off. */
+/** The sink the workflow interceptors export their spans through; without tracing (a replay), nowhere. */
 export function workflowTracingSinks(tracing: Tracing | undefined): InjectedSinks<{ exporter: OpenTelemetryWorkflowExporter }> {
   return { exporter: makeWorkflowExporter(tracing?.spanProcessor ?? new NoopSpanProcessor(), tracing?.resource ?? Resource.empty()) };
 }

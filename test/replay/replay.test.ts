@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { projectRoot } from '../../config/paths.js';
-import { prebuiltBundlePath } from '../../worker/workflowBundle.js';
+import { prebuiltBundlePath, prebuiltTracedBundlePath } from '../../worker/workflowBundle.js';
 import { workflowTracingSinks } from '../../worker/tracing.js';
 
 // Today's workflow code must replay the histories of workflows that ran with earlier
@@ -28,12 +28,13 @@ describe('replay of recorded workflow histories', function () {
     expect(new Set(types)).to.deep.equal(new Set(['dailyPipeline', 'ingestSource', 'recommend', 'retrain']));
   });
 
+  // A worker that traces and one that does not must each replay what the other ran.
   for (const file of files) {
-    it(`replays ${file} without nondeterminism`, async () => {
+    it(`replays ${file} without nondeterminism, with and without tracing's workflow interceptors`, async () => {
       const { workflowId, history } = read(file);
-      // The production bundle, tracing's workflow interceptors in it.
+      await Worker.runReplayHistory({ workflowBundle: { codePath: prebuiltBundlePath } }, historyFromJSON(history), workflowId);
       await Worker.runReplayHistory(
-        { workflowBundle: { codePath: prebuiltBundlePath }, sinks: workflowTracingSinks(undefined) },
+        { workflowBundle: { codePath: prebuiltTracedBundlePath }, sinks: workflowTracingSinks(undefined) },
         historyFromJSON(history),
         workflowId,
       );

@@ -1,7 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { prebuiltBundlePath } from '../../worker/workflowBundle.js';
-import { workflowTracingSinks } from '../../worker/tracing.js';
 import { getTestStack } from './testStack.js';
 
 /** What the stubs were called with, by activity. */
@@ -50,7 +49,6 @@ export class StubbedWorkflows {
       namespace: this.namespace,
       taskQueue,
       workflowBundle: { codePath: prebuiltBundlePath },
-      sinks: workflowTracingSinks(undefined),
       activities: recorded,
     });
     const value = await worker.runUntil(() => fn(taskQueue, calls));
