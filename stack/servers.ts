@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { localMongoUri } from '../config/config.js';
+import { connectOptions, type TemporalConnection } from '../config/temporalConnection.js';
 import { SEARCH_ATTRIBUTE_LIST } from '../contracts/searchAttributes.js';
 import { typeLabel } from './searchAttributes.js';
 import { ensureFerretdb, ensureTemporal, onPath } from './binaries.js';
@@ -67,8 +68,9 @@ export async function launch(spec: Launch): Promise<ServerHandle> {
   };
 }
 
-export async function temporalReady(address: string, namespace: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+/** Whether a Temporal server answers for `namespace`; `security` for a secured external one. */
+export async function temporalReady(address: string, namespace: string, security?: TemporalConnection): Promise<boolean> {
+  const connection = await Connection.connect({ ...(security ? connectOptions(address, security) : { address }), connectTimeout: 1_000 });
   try {
     await connection.workflowService.describeNamespace({ namespace });
     return true;

@@ -10,6 +10,7 @@ import { FERRETDB_VERSION, ensureFerretdb, ensureTemporal, onPath, type Log } fr
 import { isAlive, portOpen, processStartTime, stopProcess } from './processes.js';
 import { launch, mongoReady, startMongo, startTemporal, temporalReady } from './servers.js';
 import { registerSearchAttributes } from './searchAttributes.js';
+import { connectOptions } from '../config/temporalConnection.js';
 import { answersMoovitamixContract } from './upstreamApi.js';
 
 export const COMPONENTS = ['temporal', 'mongodb', 'simulator', 'worker'] as const;
@@ -272,7 +273,7 @@ function builtAfter(time: Date): boolean {
 
 /** Whether a worker with this identity polls the task queue for workflow tasks. */
 async function workerPolling(config: Config, identity: string): Promise<boolean> {
-  const connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 1_000 });
+  const connection = await Connection.connect({ ...connectOptions(config.temporalAddress, config.temporal), connectTimeout: 1_000 });
   try {
     const client = new Client({ connection, namespace: config.temporalNamespace });
     const response = await client.workflowService.describeTaskQueue({
@@ -343,7 +344,7 @@ export async function stackStatus(config: Config): Promise<ComponentStatus[]> {
 
 async function externalReachable(config: Config, component: Component): Promise<boolean> {
   try {
-    if (component === 'temporal') return await temporalReady(config.temporalAddress, config.temporalNamespace);
+    if (component === 'temporal') return await temporalReady(config.temporalAddress, config.temporalNamespace, config.temporal);
     if (component === 'mongodb') return await mongoReady(config.mongodbUri);
     if (component === 'simulator') return await answersMoovitamixContract(config.apiUrl);
   } catch {

@@ -49,9 +49,11 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
   const profiler = new RecordProfiler(source);
   let kpis: SourceKpis | null = null;
   if (input.summary.merged) {
-    // Invalid records of this run, and the keys it served twice, from quarantine.
+    // Invalid records of this run, and the keys it served twice, from quarantine; a run
+    // that quarantined nothing (most days) reads nothing there, however much it holds.
     const duplicateKeys = new Set<string>();
-    for await (const q of quarantineCollection(db).find({ run_id: input.runId, source: input.source }, { batchSize: BATCH })) {
+    const quarantined = input.summary.invalid + input.summary.duplicates > 0;
+    for await (const q of quarantined ? quarantineCollection(db).find({ run_id: input.runId, source: input.source }, { batchSize: BATCH }) : []) {
       tick();
       if (q.reason === 'duplicate') {
         if (q.key !== null && !duplicateKeys.has(q.key)) {
@@ -292,10 +294,18 @@ class References {
 
 /** Records stored by the source in earlier successful runs, the most recent first. */
 async function earlierVolumes(db: Db, input: CheckSourceInput, lookback: number): Promise<number[]> {
-  const runs = await runsCollection(db).find({ status: 'COMPLETED' }).toArray();
+  // The newest runs before this date, this source's counts only: not every run record ever kept.
+  const field = `sources.${input.source}`;
+  const runs = await runsCollection(db)
+    .find(
+      { status: 'COMPLETED', date: { $lt: input.date }, [`${field}.status`]: 'COMPLETED' },
+      { projection: { date: 1, started_at: 1, [`${field}.status`]: 1, [`${field}.inserted`]: 1, [`${field}.updated`]: 1, [`${field}.unchanged`]: 1 } },
+    )
+    .sort({ date: -1, started_at: -1 })
+    .limit(lookback + 1)
+    .toArray();
   return runs
-    .filter((r) => r._id !== input.workflowId && r.date < input.date && r.sources[input.source]?.status === 'COMPLETED')
-    .sort((a, b) => (a.date === b.date ? b.started_at.getTime() - a.started_at.getTime() : a.date < b.date ? 1 : -1))
+    .filter((r) => r._id !== input.workflowId)
     .slice(0, lookback)
     .map((r) => storedRecords(r.sources[input.source] as SourceSummary));
 }
