@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Config } from '../config/config.js';
-import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
-import { diagnoseTls } from '../config/temporalTlsProbe.js';
+import { connectOptions } from '../config/temporalConnection.js';
+import { temporalUnreachable } from '../config/temporalTlsProbe.js';
 
 /** A Temporal client for the configured namespace, with an error that says what to do. */
 export async function connectClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
@@ -10,13 +10,7 @@ export async function connectClient(config: Config): Promise<{ client: Client; c
   try {
     connection = await Connection.connect({ ...connectOptions(config.temporalAddress, config.temporal), connectTimeout: 5_000 });
   } catch (err) {
-    const tls = await diagnoseTls(config.temporalAddress, config.temporal);
-    throw new Error(
-      `Cannot reach Temporal at ${config.temporalAddress} (${describeTemporalSecurity(config.temporal)}): ${(err as Error).message}. ` +
-        (tls
-          ? `${tls}.`
-          : 'Start the dev stack with `moovitamix stack up`, or set TEMPORAL_ADDRESS (and the TLS settings of docs/operations.md for a secured server).'),
-    );
+    throw new Error(await temporalUnreachable(config.temporalAddress, config.temporal, err));
   }
   // Tracing on: the client's calls are spans, and their context travels to the workflows in headers.
   const interceptors = config.tracing.exporter !== 'none' ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {};

@@ -65,7 +65,7 @@ export function temporalConnection(profile: ClientConfigProfile, name: string | 
   return {
     profile: name,
     apiKey: typeof apiKey === 'string' ? apiKey : undefined,
-    tls: tls === false || tls === null || tls === undefined ? undefined : tls === true ? true : tls,
+    tls: tls === false || tls == null ? undefined : tls,
     metadata: metadata && Object.keys(metadata).length > 0 ? (metadata as Record<string, string>) : undefined,
   };
 }

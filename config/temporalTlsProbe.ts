@@ -1,5 +1,5 @@
 import { connect } from 'node:tls';
-import type { TemporalConnection } from './temporalConnection.js';
+import { describeTemporalSecurity, type TemporalConnection } from './temporalConnection.js';
 
 /** How long the probe waits for a handshake, and after it for the server's verdict on our certificate. */
 const HANDSHAKE_MS = 3_000;
@@ -60,4 +60,19 @@ function handshake(host: string, port: number, options: Record<string, unknown>)
     socket.once('end', () => setTimeout(() => done('the server closed the connection right after the handshake: it refused the client certificate'), 50));
     socket.resume();
   });
+}
+
+/**
+ * Why Temporal at `address` could not be reached, for the worker's and the CLI's errors:
+ * how the connection was secured, the SDK's message, and the TLS handshake's verdict when
+ * TLS is the reason (else what to check).
+ */
+export async function temporalUnreachable(address: string, security: TemporalConnection, err: unknown): Promise<string> {
+  const tls = await diagnoseTls(address, security);
+  return (
+    `Cannot reach Temporal at ${address} (${describeTemporalSecurity(security)}): ${(err as Error).message}. ` +
+    (tls
+      ? `${tls}.`
+      : 'Start the dev stack with `moovitamix stack up`, or set TEMPORAL_ADDRESS (and the TLS settings of docs/operations.md for a secured server).')
+  );
 }

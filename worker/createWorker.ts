@@ -7,16 +7,12 @@ import { ScoringPool } from '../models/scoringPool.js';
 import { StagingPool } from '../activities/ingest/stagingPool.js';
 import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
-import { connectOptions, describeTemporalSecurity } from '../config/temporalConnection.js';
-import { diagnoseTls } from '../config/temporalTlsProbe.js';
+import { connectOptions } from '../config/temporalConnection.js';
+import { temporalUnreachable } from '../config/temporalTlsProbe.js';
 import { describeGaps, searchAttributeGaps } from '../stack/searchAttributes.js';
 import { activityTracingInterceptors, traceMongoCommands, workflowTracingSinks, WORKFLOW_TRACING_MODULE, type Tracing } from './tracing.js';
 import { redactUri } from '../config/redact.js';
 import { freshPrebuiltBundle, workflowsPath } from './workflowBundle.js';
-
-class SearchAttributesMissing extends Error {
-  override name = 'SearchAttributesMissing';
-}
 
 export interface PipelineWorker {
   worker: Worker;
@@ -48,23 +44,18 @@ export async function createPipelineWorker(
     connection = await NativeConnection.connect(connectOptions(config.temporalAddress, config.temporal));
   } catch (err) {
     await mongo.close();
-    const tls = await diagnoseTls(config.temporalAddress, config.temporal);
-    throw new Error(
-      `Cannot reach Temporal at ${config.temporalAddress} (${describeTemporalSecurity(config.temporal)}): ${(err as Error).message}${tls ? `; ${tls}` : ''}`,
-    );
+    throw new Error(await temporalUnreachable(config.temporalAddress, config.temporal, err));
   }
 
   // Workflows that set search attributes the namespace lacks would fail every task: refuse to start instead.
-  try {
-    const gaps = await searchAttributeGaps(connection.operatorService, config.temporalNamespace);
-    if (gaps.missing.length + gaps.wrongType.length > 0) throw new SearchAttributesMissing(describeGaps(gaps, config.temporalNamespace));
-  } catch (err) {
-    if (err instanceof SearchAttributesMissing) {
-      await Promise.allSettled([connection.close(), mongo.close()]);
-      throw err;
-    }
-    // A connection that may not list them (a restricted API key): the runs will say so if they are missing.
+  // A connection that may not list them (a restricted API key) starts: the runs will say so if they are missing.
+  const gaps = await searchAttributeGaps(connection.operatorService, config.temporalNamespace).catch((err: unknown) => {
     console.warn(`moovitamix worker: could not list the search attributes of ${config.temporalNamespace}: ${(err as Error).message}`);
+    return undefined;
+  });
+  if (gaps && gaps.missing.length + gaps.wrongType.length > 0) {
+    await Promise.allSettled([connection.close(), mongo.close()]);
+    throw new Error(describeGaps(gaps, config.temporalNamespace));
   }
 
   const scoringPool = new ScoringPool(config.recommend.threads);
