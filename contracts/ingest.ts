@@ -87,6 +87,12 @@ export interface PageRangeInput {
   firstPage: number;
   lastPage: number;
   pageSize: number;
+  /**
+   * When every page of the range serves the body the last clean merge staged, stage none
+   * of them: the range reports them from what that merge kept, with its digest, and says
+   * so (`unstaged`). Absent in runs scheduled before: every page is staged.
+   */
+  skipRepeated?: boolean;
 }
 
 export interface MergeInput {
@@ -124,8 +130,10 @@ export interface SourceSummary extends FetchStats, MergeStats {
   /** `total` as the API reported it when the run started and when it ended. */
   totalAtStart: number | null;
   totalAtEnd: number | null;
-  /** Pages the run had to fetch. `pages` (from FetchStats) is how many it staged. */
+  /** Pages the run had to fetch. `pages` (from FetchStats) is how many it staged, or found unchanged (`unstagedPages`). */
   pagesPlanned: number | null;
+  /** Pages fetched but not staged, every one serving the body the last clean merge staged: the merge repeated it. */
+  unstagedPages?: number;
   /** Every page staged, fetched = total at start = total at end, every invalid record keyed: absent records were tombstoned. */
   complete: boolean;
   /** Why the run is not complete, when it is not. */

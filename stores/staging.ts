@@ -43,6 +43,8 @@ export interface StagedPage {
   format?: number;
   /** What the page staged (stagedRecords.ts pageDigest); absent on pages staged before digests were. */
   digest?: string;
+  /** The body's digest (bodyDigest.ts): a later run served the same body need not stage it; absent on pages staged before. */
+  body_digest?: string;
 }
 
 export const STAGING_COLLECTION = 'staging_pages';

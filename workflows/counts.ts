@@ -15,3 +15,20 @@ export function addCounts<T extends object>(into: T, more: T): T {
   }
   return into;
 }
+
+/**
+ * Takes every number of `less` from `into`, at any depth; a nested count that comes to
+ * zero is removed (a drift field counted once and taken back is as if never seen). Returns `into`.
+ */
+export function subtractCounts<T extends object>(into: T, less: Partial<T>): T {
+  const a = into as unknown as Counts;
+  for (const [key, value] of Object.entries(less as unknown as Counts)) {
+    if (typeof value === 'number') a[key] = ((a[key] as number | undefined) ?? 0) - value;
+    else if (value && typeof value === 'object') {
+      const inner = subtractCounts((a[key] as Counts | undefined) ?? {}, value);
+      for (const [k, n] of Object.entries(inner)) if (n === 0) delete inner[k];
+      a[key] = inner;
+    }
+  }
+  return into;
+}

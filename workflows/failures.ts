@@ -20,3 +20,11 @@ export function failureDetails<T>(err: unknown, type?: string): T | undefined {
   }
   return undefined;
 }
+
+/** Whether an ApplicationFailure of this type is in the chain (an activity's own failure, under its ActivityFailure). */
+export function hasFailureType(err: unknown, type: string): boolean {
+  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (e instanceof ApplicationFailure && e.type === type) return true;
+  }
+  return false;
+}

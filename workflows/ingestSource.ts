@@ -1,8 +1,8 @@
 import type { Duration } from '@temporalio/common';
-import { ApplicationFailure, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { addCounts } from './counts.js';
-import { failureDetails, rootMessage } from './failures.js';
+import { addCounts, subtractCounts } from './counts.js';
+import { failureDetails, hasFailureType, rootMessage } from './failures.js';
 import { planPageRanges, type PageRange } from './pagePlan.js';
 import { describeIngest } from './memo.js';
 import { ingestProgressQuery } from './queries.js';
@@ -55,6 +55,10 @@ interface Fetched {
   failure: unknown;
   /** Null for a range whose digest is unknown. */
   digests: (RangeDigest | null)[];
+  /** Ranges left unstaged (every page as the last clean merge staged it), with what they reported. */
+  unstaged: { range: PageRange; fetched: FetchStats; digest: RangeDigest }[];
+  /** Ranges that staged their pages. */
+  staged: number;
 }
 
 /**
@@ -82,7 +86,9 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   const probe = await activities.probeSource({ source: input.source, pageSize });
   progress.totalAtStart = probe.total;
   progress.pagesPlanned = probe.pages;
-  const fetched = await fetchAll(input, pageSize, probe.pages, progress, activities);
+  // Runs scheduled before ranges could be left unstaged stage every page.
+  const skipRepeated = patched('unstaged-repeats');
+  const fetched = await fetchAll(input, pageSize, probe.pages, progress, activities, skipRepeated);
   const fetchMs = Date.now() - started;
   const { fetch, planned, totalAtEnd, failure } = fetched;
   const incompleteReason = whyIncomplete(fetched, probe.total);
@@ -97,6 +103,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
       complete: incompleteReason === null,
       incompleteReason,
       merged,
+      ...(fetched.unstaged.length > 0 ? { unstagedPages: fetched.unstaged.reduce((n, u) => n + u.range.lastPage - u.range.firstPage + 1, 0) } : {}),
       fetchMs,
       mergeMs: merged ? durationMs - fetchMs : 0,
       durationMs,
@@ -119,16 +126,30 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   }
 
   progress.state = 'merging';
-  const ranges = fetched.digests.every((d) => d !== null) ? (fetched.digests as RangeDigest[]).sort((a, b) => a.firstPage - b.firstPage) : undefined;
-  const merge = await activities.mergeSource({
-    source: input.source,
-    runId: input.runId,
-    pages: planned,
-    complete: incompleteReason === null,
-    expectedRecords: Math.max(probe.total, totalAtEnd),
-    ...(ranges ? { ranges } : {}),
-  });
-  await dropStaging({ source: input.source, runId: input.runId, pages: planned });
+  const mergeFetched = () => {
+    const ranges = fetched.digests.every((d) => d !== null) ? [...(fetched.digests as RangeDigest[])].sort((a, b) => a.firstPage - b.firstPage) : undefined;
+    return activities.mergeSource({
+      source: input.source,
+      runId: input.runId,
+      pages: planned,
+      complete: incompleteReason === null,
+      expectedRecords: Math.max(probe.total, totalAtEnd),
+      ...(ranges ? { ranges } : {}),
+    });
+  };
+  let merge: MergeStats;
+  try {
+    merge = await mergeFetched();
+  } catch (err) {
+    // Every range unstaged, but the merge no longer repeats the pages it kept (another
+    // run's merge of the source came between): it needs them staged after all.
+    if (fetched.unstaged.length === 0 || !hasFailureType(err, 'MergeInputMissing')) throw err;
+    log.warn('the merge needs the unstaged pages: staging them', { source: input.source, ranges: fetched.unstaged.length });
+    await stageUnstaged(input, pageSize, fetched, progress, activities);
+    merge = await mergeFetched();
+  }
+  // A range left unstaged was one first attempt that wrote no page: with every range so, there is nothing to delete.
+  if (fetched.staged > 0 || fetched.unstaged.length === 0) await dropStaging({ source: input.source, runId: input.runId, pages: planned });
   progress.state = 'completed';
   const result = summary(merge, true);
   upsertMemo({ summary: describeIngest(input.source, result) });
@@ -146,8 +167,17 @@ async function fetchAll(
   pages: number,
   progress: IngestProgress,
   { probeSource, fetchPageRange }: ReturnType<typeof heartbeatingActivities>,
+  skipRepeated: boolean,
 ): Promise<Fetched> {
-  const out: Fetched = { fetch: progress.fetch, planned: pages, totalAtEnd: progress.totalAtStart as number, failure: undefined, digests: [] };
+  const out: Fetched = {
+    fetch: progress.fetch,
+    planned: pages,
+    totalAtEnd: progress.totalAtStart as number,
+    failure: undefined,
+    digests: [],
+    unstaged: [],
+    staged: 0,
+  };
   const concurrency = Math.max(1, input.concurrency ?? 8);
   const fetchPages = async (first: number, last: number): Promise<void> => {
     // Two ranges per lane: few activities (each is a round trip through Temporal) and
@@ -160,10 +190,19 @@ async function fetchAll(
     const lane = async (): Promise<void> => {
       for (let range = pending.shift(); range && out.failure === undefined; range = pending.shift()) {
         try {
-          const fetched = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
+          const { digest, unstaged, ...fetched } = await fetchPageRange({
+            source: input.source,
+            runId: input.runId,
+            pageSize,
+            ...range,
+            ...(skipRepeated ? { skipRepeated } : {}),
+          });
           addCounts(progress.fetch, fetched);
           // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
-          out.digests.push(fetched.digest === undefined ? null : { ...range, digest: fetched.digest });
+          const rangeDigest = digest === undefined ? null : { ...range, digest };
+          out.digests.push(rangeDigest);
+          if (unstaged && rangeDigest) out.unstaged.push({ range, fetched, digest: rangeDigest });
+          else out.staged++;
         } catch (err) {
           const partial = failureDetails<FetchStats>(err);
           if (partial) addCounts(progress.fetch, partial);
@@ -188,7 +227,41 @@ async function fetchAll(
     progress.state = 'reconciling';
   }
   progress.pagesPlanned = out.planned;
+  // The merge repeats the last clean one only when no page changed: else it reads every page.
+  if (out.failure === undefined && out.unstaged.length > 0 && (out.staged > 0 || out.planned !== pages)) {
+    try {
+      await stageUnstaged(input, pageSize, out, progress, { fetchPageRange });
+    } catch (err) {
+      out.failure = err;
+    }
+  }
   return out;
+}
+
+/**
+ * Stages the ranges a fetch left unstaged, which the merge needs after all: their figures
+ * and digests become the staged pages' (their first requests still count).
+ */
+async function stageUnstaged(
+  input: IngestSourceInput,
+  pageSize: number,
+  out: Fetched,
+  progress: IngestProgress,
+  { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
+): Promise<void> {
+  const pending = out.unstaged.splice(0);
+  const lane = async (): Promise<void> => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      const { range, fetched: before, digest: unstagedDigest } = next;
+      const { digest, unstaged: _none, ...fetched } = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
+      const { requests: _requests, retries: _retries, ...pageFigures } = before;
+      subtractCounts(progress.fetch, pageFigures);
+      addCounts(progress.fetch, fetched);
+      out.digests[out.digests.indexOf(unstagedDigest)] = digest === undefined ? null : { ...range, digest };
+      out.staged++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 8) }, lane));
 }
 
 /** Why the fetch is not a complete picture of the source (then nothing is tombstoned), or null. */

@@ -10,7 +10,7 @@ export function describeIngest(source: string, r: IngestSourceResult): string {
   return (
     `${source}: ${r.fetched} fetched (${r.invalid} invalid, ${r.duplicates} duplicates), ` +
     `${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.tombstoned} tombstoned; ` +
-    `${r.pages} pages, ${r.requests} requests, ${Object.values(r.retries).reduce((a, b) => a + b, 0)} retries; ` +
+    `${r.pages} pages${r.unstagedPages ? ` (${r.unstagedPages} unchanged, not staged)` : ''}, ${r.requests} requests, ${Object.values(r.retries).reduce((a, b) => a + b, 0)} retries; ` +
     `${r.complete ? 'complete' : `incomplete (${r.incompleteReason})`}; ${(r.durationMs / 1000).toFixed(1)} s`
   );
 }

@@ -7,15 +7,20 @@ import { pageUrl } from './fetchPage.js';
 import { insertIgnoringDuplicates, quarantineCollection, type QuarantineDocument } from '../../stores/quarantine.js';
 import { requestPageAs, type RetryPolicy } from './requestPage.js';
 import { stageBody, type StagingPool } from './stagingPool.js';
+import type { StagedText } from './stagePage.js';
 import { findStagedPage, insertStagedPages, type StagedPage } from '../../stores/staging.js';
 import { rangeDigest } from '../../stores/stagedRecords.js';
 import { addPageStats, addRequestStats } from './stats.js';
-import { emptyRequestStats, type RetryReason, emptyFetchStats, type FetchStats } from '../../contracts/ingest.js';
+import { emptyDrift, emptyRequestStats, type RetryReason, emptyFetchStats, type FetchStats, type RequestStats } from '../../contracts/ingest.js';
+import { bodyDigest } from './bodyDigest.js';
+import { keptBodies } from './merge/repeatPages.js';
 import type { PageRangeInput } from '../../contracts/ingest.js';
 
 /** A range's figures, and the digest of what its pages staged as stored (absent when unknown). */
 export interface RangeFetched extends FetchStats {
   digest?: string;
+  /** No page was staged: each served the body the last clean merge staged (input.skipRepeated). */
+  unstaged?: true;
 }
 
 export interface FetchDeps {
@@ -42,6 +47,12 @@ export const STAGE_BATCH = 8;
  * details, the figures of the pages staged so far. The result's digest describes the
  * pages as stored: a page some other attempt stored first (its copy is kept) leaves it
  * unknown.
+ *
+ * With `skipRepeated`, a first attempt stages nothing while every page serves the body the
+ * last clean merge of the source staged (repeatPages.ts keeps their digests): an
+ * unchanged day writes no page. The first page that differs stages the range after all,
+ * the pages passed over fetched again. A range left unstaged says so; the workflow stages
+ * it after all when another range of the source did change (the merge needs every page).
  */
 export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Promise<RangeFetched> {
   const source = getSource(input.source);
@@ -71,6 +82,41 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
     for (const { doc } of pending) addPageStats(stats, doc);
     pending = [];
   };
+  const stageText = (page: number, url: string, text: string) =>
+    stageBody(deps.staging, { source: source.name, runId: input.runId, page, now: new Date(), url, text });
+  /** A page read and staged: written with the next batch. */
+  const keep = async (page: number, { staged, quarantined, bytes }: StagedText) => {
+    const doc: StagedPage = { ...staged, records: new Binary(staged.records), bytes, requests: inFlight.requests, retries: inFlight.retries };
+    inFlight = emptyRequestStats();
+    digests[page - input.firstPage] = doc.digest;
+    pending.push({ doc, quarantined });
+    log.debug('page staged', { source: source.name, page, fetched: doc.fetched, invalid: doc.invalid, bytes: doc.bytes, requests: doc.requests });
+    if (pending.length >= STAGE_BATCH) await flush();
+    heartbeat({ page, stats });
+  };
+  /** Fetches, validates and stages a page. */
+  const stageAt = async (page: number) => {
+    inFlight = emptyRequestStats();
+    const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
+    // Read and staged in one step (on the staging threads): a body that is not a page is requested again.
+    await keep(
+      page,
+      await requestPageAs(deps.http, url, deps.retryPolicy, inFlight, hooksFor(page), deps.maxResponseBytes, (text) => stageText(page, url, text)),
+    );
+  };
+  const hooksFor = (page: number) => ({
+    signal,
+    onRetry: (reason: RetryReason, attempt: number, delayMs: number, message: string) => {
+      heartbeat({ page, stats });
+      log.warn('request retry', { source: source.name, page, reason, attempt, delayMs, error: message });
+    },
+  });
+
+  // A first attempt may leave pages unstaged whose bodies the last clean merge staged; a
+  // retry stages every page (it cannot tell what its first attempt left out).
+  const kept = input.skipRepeated && !resumed ? await keptBodies(deps.db, source) : null;
+  /** Pages fetched, found as kept and not staged, while every page so far was. */
+  let unstaged: { page: number; bytes: number; requests: RequestStats }[] | null = kept ? [] : null;
   try {
     for (let page = input.firstPage; page <= input.lastPage; page++) {
       // An attempt Temporal has given up on (timed out, cancelled) must stop writing.
@@ -83,34 +129,63 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
           continue;
         }
       }
-      inFlight = emptyRequestStats();
-      const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
-      const hooks = {
-        signal,
-        onRetry: (reason: RetryReason, attempt: number, delayMs: number, message: string) => {
+      if (kept && unstaged) {
+        inFlight = emptyRequestStats();
+        const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
+        const bodyKept = kept.bodies[page - 1];
+        // The body the last clean merge staged is not staged; any other is, as always.
+        const outcome = await requestPageAs<StagedText | { unstagedBytes: number }>(
+          deps.http,
+          url,
+          deps.retryPolicy,
+          inFlight,
+          hooksFor(page),
+          deps.maxResponseBytes,
+          (text) => (bodyKept === bodyDigest(text) ? { unstagedBytes: Buffer.byteLength(text) } : stageText(page, url, text)),
+        );
+        if ('unstagedBytes' in outcome) {
+          unstaged.push({ page, bytes: outcome.unstagedBytes, requests: inFlight });
+          inFlight = emptyRequestStats();
           heartbeat({ page, stats });
-          log.warn('request retry', { source: source.name, page, reason, attempt, delayMs, error: message });
-        },
-      };
-      // Read and staged in one step (on the staging threads): a body that is not a page is requested again.
-      const { staged, quarantined, bytes } = await requestPageAs(deps.http, url, deps.retryPolicy, inFlight, hooks, deps.maxResponseBytes, (text) =>
-        stageBody(deps.staging, { source: source.name, runId: input.runId, page, now: new Date(), url, text }),
-      );
-      const doc: StagedPage = { ...staged, records: new Binary(staged.records), bytes, requests: inFlight.requests, retries: inFlight.retries };
-      inFlight = emptyRequestStats();
-      digests[page - input.firstPage] = doc.digest;
-      pending.push({ doc, quarantined });
-      log.debug('page staged', { source: source.name, page, fetched: doc.fetched, invalid: doc.invalid, bytes: doc.bytes, requests: doc.requests });
-      if (pending.length >= STAGE_BATCH) await flush();
-      heartbeat({ page, stats });
+          continue;
+        }
+        // A page differs: the range is staged after all, the pages passed over fetched again.
+        const passed = unstaged;
+        unstaged = null;
+        await keep(page, outcome);
+        for (const p of passed) {
+          addRequestStats(stats, p.requests);
+          await stageAt(p.page);
+        }
+        continue;
+      }
+      await stageAt(page);
     }
     await flush();
   } catch (err) {
     if (signal.aborted) throw err;
     // Pages fetched but not yet written are fetched again by the retry: their requests count now.
     for (const { doc } of pending) addRequestStats(stats, { requests: doc.requests, retries: doc.retries });
+    for (const p of unstaged ?? []) addRequestStats(stats, p.requests);
     addRequestStats(stats, inFlight);
     throw withPartialStats(err, stats);
+  }
+  if (kept && unstaged) {
+    // Every page as the last clean merge staged it: reported from what it kept.
+    for (const { page, bytes, requests } of unstaged) {
+      addPageStats(stats, {
+        fetched: kept.fetched[page - 1] ?? 0,
+        invalid: 0,
+        keylessInvalid: 0,
+        bytes,
+        drift: kept.drifts[page] ?? emptyDrift(),
+        ...requests,
+      });
+    }
+    // Pages past the kept ones never match, so the kept digests cover the range.
+    const digest = rangeDigest(kept.digests.slice(input.firstPage - 1, input.lastPage)) as string;
+    log.debug('range unstaged: every page as the last clean merge staged it', { source: source.name, firstPage: input.firstPage, lastPage: input.lastPage });
+    return { ...stats, digest, unstaged: true };
   }
   const digest = digestKnown ? rangeDigest(digests) : undefined;
   return digest === undefined ? stats : { ...stats, digest };

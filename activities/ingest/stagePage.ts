@@ -1,4 +1,5 @@
 import { getSource, type SourceDescription } from '../../sources/index.js';
+import { bodyDigest } from './bodyDigest.js';
 import { contentHash } from './canonicalJson.js';
 import { readEnvelope, type PageEnvelope } from './pageEnvelope.js';
 import type { QuarantineDocument } from '../../stores/quarantine.js';
@@ -104,5 +105,5 @@ export function stageText(req: StageRequest): StagedText {
   const { staged, quarantined } = stagePage({ source: getSource(req.source), runId: req.runId, page: req.page, now: req.now }, envelope);
   // A copy of its own when zlib's small output shares a pooled buffer, which must not be moved.
   const records = staged.records.byteLength === staged.records.buffer.byteLength ? staged.records : new Uint8Array(staged.records);
-  return { staged: { ...staged, records }, quarantined, bytes: Buffer.byteLength(req.text) };
+  return { staged: { ...staged, records, body_digest: bodyDigest(req.text) }, quarantined, bytes: Buffer.byteLength(req.text) };
 }

@@ -138,6 +138,8 @@ describe('daily pipeline, end to end', function () {
     const result = await runDaily(config, '2026-01-15');
     for (const name of SOURCE_NAMES) {
       expect(result.sources[name], name).to.include({ fetched: 1000, inserted: 0, updated: 0, unchanged: 1000, tombstoned: 0, complete: true });
+      // Every page served the body the last clean merge staged: none was staged again.
+      expect(result.sources[name], name).to.include({ pages: 10, unstagedPages: 10 });
       const ledger = await readSourceRun(db, name, result.runId);
       expect(ledger, name).to.include({ complete: true, live: 1000 });
       expect(await lastSeenRun(db, SOURCES[name], String((await rawDocs(db, name))[0]?._id)), name).to.equal(result.runId);

@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { fetchPage, pageUrl } from '../../activities/ingest/fetchPage.js';
 import { fetchPageRange, type RangeFetched } from '../../activities/ingest/fetchPageRange.js';
+import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { createHttpClient } from '../../activities/ingest/httpClient.js';
 import { quarantineCollection } from '../../stores/quarantine.js';
 import { requestPage } from '../../activities/ingest/requestPage.js';
@@ -13,7 +14,7 @@ import { StagingPool } from '../../activities/ingest/stagingPool.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { getTestStack } from '../support/testStack.js';
 import { emptyRequestStats, type FetchStats } from '../../contracts/ingest.js';
-import type { PageRangeInput } from '../../contracts/ingest.js';
+import type { MergeInput, MergeStats, PageRangeInput } from '../../contracts/ingest.js';
 
 // fetchPage over real HTTP against the simulator misbehaving on purpose: every way a
 // page can fail is classified as worth retrying or not, and says what happened.
@@ -304,5 +305,100 @@ describe('fetchPageRange (real MongoDB-protocol server)', function () {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('fetchPageRange leaving unchanged pages unstaged (real MongoDB-protocol server)', function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let db: Db;
+  let apiUrl: string;
+  const deps = () => ({
+    db,
+    http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
+    apiUrl,
+    retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
+    maxResponseBytes: 1 << 20,
+  });
+  const ranges = [
+    { firstPage: 1, lastPage: 2 },
+    { firstPage: 3, lastPage: 5 },
+  ];
+  const fetchRange = (runId: string, range: { firstPage: number; lastPage: number }, attempt = 1): Promise<RangeFetched> =>
+    new MockActivityEnvironment({ attempt }).run((i: PageRangeInput) => fetchPageRange(deps(), i), {
+      source: 'tracks' as const,
+      runId,
+      pageSize: 100,
+      skipRepeated: true,
+      ...range,
+    });
+  const merge = (runId: string, digests?: RangeFetched[]): Promise<MergeStats> =>
+    new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db }, i), {
+      source: 'tracks' as const,
+      runId,
+      pages: 5,
+      complete: true,
+      expectedRecords: 500,
+      ...(digests ? { ranges: digests.map((d, i) => ({ ...ranges[i]!, digest: d.digest as string })) } : {}),
+    });
+  const stagedPages = async (runId: string) => (await stagingCollection(db).find({ run_id: runId }).sort({ page: 1 }).toArray()).map((p) => p.page);
+  const bodies = async () => Promise.all([1, 2, 3, 4, 5].map(async (p) => (await fetch(pageUrl(apiUrl, '/tracks', p, 100))).text()));
+
+  before(async () => {
+    const stack = await getTestStack();
+    db = (await stack.mongo()).db(`${stack.mongodbDb}_unstaged`);
+    await db.dropDatabase();
+    sim = createSimulator({ seed: 'unstaged', tracks: 500, users: 1, listenHistory: 0 });
+    apiUrl = await sim.listen(0);
+  });
+  after(() => sim.close());
+
+  it('stages nothing while every page serves the body the last clean merge staged; a page that differs stages its range after all', async () => {
+    // Nothing kept yet: every page is staged, and the clean merge keeps the pages' bodies.
+    const first = await Promise.all(ranges.map((r) => fetchRange('day-1', r)));
+    expect(first.map((r) => r.unstaged)).to.deep.equal([undefined, undefined]);
+    expect(await stagedPages('day-1')).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(await merge('day-1')).to.include({ inserted: 500 });
+    await deleteStagedPages(db, 'tracks', 'day-1', 5, 4);
+
+    // The same bodies: no page staged; the figures and digests are the staged pages' of day 1.
+    const second = await Promise.all(ranges.map((r) => fetchRange('day-2', r)));
+    expect(second.map((r) => r.unstaged)).to.deep.equal([true, true]);
+    expect(await stagedPages('day-2')).to.deep.equal([]);
+    expect(second.map(({ unstaged, ...rest }) => rest)).to.deep.equal(first);
+    expect(await merge('day-2', second), 'the merge repeats day 1 from the ranges alone').to.include({ unchanged: 500, inserted: 0, updated: 0 });
+
+    // One record changes: its page's range is staged in full (the pages before it fetched again), the other stays unstaged.
+    const before = await bodies();
+    sim.mutate({ updated: 0.2, deleted: 0, added: 0 });
+    const after = await bodies();
+    const changed = [1, 2, 3, 4, 5].filter((p) => before[p - 1] !== after[p - 1]);
+    expect(changed).to.have.length(1);
+    const page = changed[0]!;
+    const requested = (p: number) => sim.requestCounts().get(`/tracks?page=${p}`) ?? 0;
+    const requestsBefore = [1, 2, 3, 4, 5].map(requested);
+    const third = await Promise.all(ranges.map((r) => fetchRange('day-3', r)));
+    const inRange = ranges.findIndex((r) => page >= r.firstPage && page <= r.lastPage);
+    const range = ranges[inRange]!;
+    expect(third.map((r) => r.unstaged ?? false)).to.deep.equal(ranges.map((_, i) => i !== inRange));
+    expect(await stagedPages('day-3')).to.deep.equal(Array.from({ length: range.lastPage - range.firstPage + 1 }, (_, i) => range.firstPage + i));
+    // Pages of that range before the changed one were requested twice: found as kept, then fetched to stage.
+    const extra = page - range.firstPage;
+    expect(third[inRange]).to.include({ pages: range.lastPage - range.firstPage + 1, requests: range.lastPage - range.firstPage + 1 + extra });
+    expect([1, 2, 3, 4, 5].map((p) => requested(p) - (requestsBefore[p - 1] as number))).to.deep.equal(
+      [1, 2, 3, 4, 5].map((p) => (p >= range.firstPage && p < page ? 2 : 1)),
+    );
+    // The merge, given an unstaged range beside a staged one, does not repeat: it needs every page (the workflow stages them first).
+    const failure = await merge('day-3', third).then(
+      () => null,
+      (err: unknown) => err as ApplicationFailure,
+    );
+    expect(failure?.type).to.equal('MergeInputMissing');
+    await deleteStagedPages(db, 'tracks', 'day-3', 5, 4);
+
+    // A retried attempt stages every page of its range, whatever it finds.
+    const retried = await fetchRange('day-4', ranges[inRange === 0 ? 1 : 0]!, 2);
+    expect(retried.unstaged).to.equal(undefined);
+    expect(await stagedPages('day-4')).to.have.length.greaterThan(0);
   });
 });

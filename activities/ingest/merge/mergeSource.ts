@@ -29,7 +29,7 @@ import {
   type KeyState,
 } from './keyIndex.js';
 import { rebuildCurated } from './rebuildCurated.js';
-import { keepPageDigests, repeatOf } from './repeatPages.js';
+import { keepPageDigests, repeatOf, type KeptPage } from './repeatPages.js';
 import { PartitionFiles } from './partitions.js';
 import { emptyMergeStats, type MergeStats } from '../../../contracts/ingest.js';
 import type { SourceName } from '../../../contracts/names.js';
@@ -199,8 +199,8 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
     // Both sides are partitioned at once: the key index is read while the staged pages are.
     const since = (t: number) => Math.round(performance.now() - t);
     const staged = new PartitionFiles(dir, 'staged', partitions, inMemory);
-    /** Each page's digest, and whether every page was valid: what repeatPages.ts keeps. */
-    const digests: (string | undefined)[] = [];
+    /** Each page's digests, records and drift, and whether every page was valid: what repeatPages.ts keeps. */
+    const pagesRead: KeptPage[] = [];
     let clean = true;
     const partitionStaged = async () => {
       const t = performance.now();
@@ -208,7 +208,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       // within a partition is what makes the first served copy of a key win.
       for await (const [page, doc] of stagedPagesInOrder(db, source.name, run, input.pages, {}, STAGED_PAGES_AHEAD)) {
         if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
-        digests[page - 1] = doc.digest;
+        pagesRead[page - 1] = { digest: doc.digest, body: doc.body_digest, fetched: doc.fetched, drift: doc.drift };
         if (doc.invalid > 0 || doc.keylessInvalid > 0) clean = false;
         const records = decodeRecords(doc);
         for (let position = 0; position < records.length; position++) {
@@ -408,7 +408,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       db,
       source,
       run,
-      input.complete && clean && stats.duplicates === 0 ? digests : null,
+      input.complete && clean && stats.duplicates === 0 ? pagesRead : null,
       stats.inserted + stats.updated + stats.unchanged,
     );
     phase('ledgerMs');

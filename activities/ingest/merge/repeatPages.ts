@@ -4,7 +4,7 @@ import { rangeDigest } from '../../../stores/stagedRecords.js';
 import { stagedPagesInOrder } from '../../../stores/staging.js';
 import { LIVE_PROFILE_VERSION } from '../liveProfile.js';
 import { keyIndexCollectionName, keyIndexGeneration } from './keyIndex.js';
-import type { MergeInput } from '../../../contracts/ingest.js';
+import type { Drift, MergeInput } from '../../../contracts/ingest.js';
 
 /*
  * A day that served the very pages the last clean merge of the source did (every page's
@@ -34,6 +34,32 @@ interface PageDigestsDocument {
   served: number;
   /** LIVE_PROFILE_VERSION of the merge that kept them: its ledger's profile is copied only by a merge that computes the same. */
   profile_version: number;
+  /**
+   * Page p's body digest (bodyDigest.ts) at p − 1, its records at the same place in
+   * `fetched` and its drift, when not empty, under `drifts[p]`: what a fetch needs to
+   * report a page it does not stage again. Absent when any page was staged without one.
+   */
+  bodies?: string[];
+  fetched?: number[];
+  drifts?: Record<string, Drift>;
+}
+
+/** What a merge knows of each page it read, to keep. */
+export interface KeptPage {
+  digest: string | undefined;
+  body: string | undefined;
+  fetched: number;
+  drift: Drift;
+}
+
+/** What a fetch needs to recognise the last clean merge's pages by their bodies. */
+export interface KeptBodies {
+  /** The key index generation they describe: the merge trusts them only while it stands. */
+  generation: string;
+  digests: string[];
+  bodies: string[];
+  fetched: number[];
+  drifts: Record<string, Drift>;
 }
 
 function digestsCollection(db: Db, source: SourceDescription) {
@@ -85,12 +111,40 @@ function tiles(ranges: readonly { firstPage: number; lastPage: number }[], pages
 }
 
 /** After a full merge: keeps its pages' digests when it qualifies (see above), forgets any others. */
-export async function keepPageDigests(db: Db, source: SourceDescription, run: string, digests: (string | undefined)[] | null, served: number): Promise<void> {
+export async function keepPageDigests(db: Db, source: SourceDescription, run: string, pages: KeptPage[] | null, served: number): Promise<void> {
   const coll = digestsCollection(db, source);
   const generation = await keyIndexGeneration(db, source);
-  if (!generation || digests === null || digests.some((d) => d === undefined)) {
+  if (!generation || pages === null || pages.some((p) => p.digest === undefined)) {
     await coll.deleteOne({ _id: 'pages' });
     return;
   }
-  await coll.replaceOne({ _id: 'pages' }, { generation, run, digests: digests as string[], served, profile_version: LIVE_PROFILE_VERSION }, { upsert: true });
+  const kept: Omit<PageDigestsDocument, '_id'> = {
+    generation,
+    run,
+    digests: pages.map((p) => p.digest as string),
+    served,
+    profile_version: LIVE_PROFILE_VERSION,
+  };
+  if (pages.every((p) => p.body !== undefined)) {
+    kept.bodies = pages.map((p) => p.body as string);
+    kept.fetched = pages.map((p) => p.fetched);
+    kept.drifts = {};
+    pages.forEach((p, i) => {
+      if (Object.keys(p.drift.added).length + Object.keys(p.drift.missing).length > 0) (kept.drifts as Record<string, Drift>)[i + 1] = p.drift;
+    });
+  }
+  await coll.replaceOne({ _id: 'pages' }, kept, { upsert: true });
+}
+
+/**
+ * The last clean merge's pages as a fetch recognises them, when their digests describe the
+ * raw layer as it is (the key index's current generation) and carry body digests; else
+ * null. A hint only: the merge checks the ranges' digests against what it keeps then.
+ */
+export async function keptBodies(db: Db, source: SourceDescription): Promise<KeptBodies | null> {
+  const generation = await keyIndexGeneration(db, source);
+  if (!generation) return null;
+  const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
+  if (!kept || kept.generation !== generation || kept.profile_version !== LIVE_PROFILE_VERSION || !kept.bodies || !kept.fetched) return null;
+  return { generation, digests: kept.digests, bodies: kept.bodies, fetched: kept.fetched, drifts: kept.drifts ?? {} };
 }
