@@ -101,7 +101,7 @@ export function details(run: PipelineRunDocument): string {
     const missing = Object.entries(s.drift.missing).map(([f, n]) => `-${f} (${n})`);
     lines.push(
       `${name}:`,
-      `  pages ${s.pages}/${s.pagesPlanned ?? '?'}, total ${s.totalAtStart ?? '?'} at start, ${s.totalAtEnd ?? '?'} at end; ${s.complete ? 'complete' : `not complete: ${s.incompleteReason}`}`,
+      `  pages ${s.pages}/${s.pagesPlanned ?? '?'}${s.unstagedPages ? ` (${s.unstagedPages} unchanged since the last clean merge, not staged)` : ''}, total ${s.totalAtStart ?? '?'} at start, ${s.totalAtEnd ?? '?'} at end; ${s.complete ? 'complete' : `not complete: ${s.incompleteReason}`}`,
       `  ${s.requests} requests, retries: ${retries}; ${(s.bytes / 1e6).toFixed(2)} MB`,
       `  fetch ${seconds(s.fetchMs)}, merge ${seconds(s.mergeMs)}, total ${seconds(s.durationMs)}; ${s.recordsPerSecond} records/s, ${s.requestsPerSecond} requests/s`,
       `  ${s.historyVersions} prior versions to history, ${s.curatedDocuments} curated documents${s.merged ? '' : ' (not merged)'}`,

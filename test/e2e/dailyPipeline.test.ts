@@ -147,6 +147,10 @@ describe('daily pipeline, end to end', function () {
     expect(await snapshot()).to.deep.equal(before);
     expect(await db.collection('listens').find().sort({ _id: 1 }).toArray()).to.deep.equal(curatedBefore);
     expect(await db.collection<PipelineRunDocument>('pipeline_runs').countDocuments({ _id: 'daily-2026-01-15' })).to.equal(1);
+    const memo = await withWorker(config, async (client) => (await client.workflow.getHandle('daily-2026-01-15').describe()).memo);
+    expect(String(memo?.summary)).to.match(
+      /^tracks: 1000 fetched .*, 1000 unchanged, 0 tombstoned; 10 pages \(10 unchanged, not staged\), 10 requests, 0 retries; complete; /,
+    );
   });
 
   it('a changed snapshot: the right inserted, updated and tombstoned counts, and one history version per update', async () => {
