@@ -205,18 +205,21 @@ describe('requestPage: retries in place', function () {
   });
 });
 
+/** fetchPageRange's dependencies for a test: brisk retries, small pages. */
+const fetchDeps = (db: Db, apiUrl: string) => ({
+  db,
+  http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
+  apiUrl,
+  retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
+  maxResponseBytes: 1 << 20,
+});
+
 describe('fetchPageRange (real MongoDB-protocol server)', function () {
   this.timeout(60_000);
   let sim: Simulator;
   let db: Db;
   let apiUrl: string;
-  const rangeDeps = () => ({
-    db,
-    http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
-    apiUrl,
-    retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
-    maxResponseBytes: 1 << 20,
-  });
+  const rangeDeps = () => fetchDeps(db, apiUrl);
 
   before(async () => {
     const stack = await getTestStack();
@@ -313,13 +316,7 @@ describe('fetchPageRange leaving unchanged pages unstaged (real MongoDB-protocol
   let sim: Simulator;
   let db: Db;
   let apiUrl: string;
-  const deps = () => ({
-    db,
-    http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
-    apiUrl,
-    retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
-    maxResponseBytes: 1 << 20,
-  });
+  const deps = () => fetchDeps(db, apiUrl);
   const ranges = [
     { firstPage: 1, lastPage: 2 },
     { firstPage: 3, lastPage: 5 },
