@@ -89,11 +89,11 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   // Runs scheduled before ranges could be left unstaged stage every page.
   const skipRepeated = patched('unstaged-repeats');
   const fetched = await fetchAll(input, pageSize, probe.pages, progress, activities, skipRepeated);
-  const fetchMs = Date.now() - started;
-  const { fetch, planned, totalAtEnd, failure } = fetched;
-  const incompleteReason = whyIncomplete(fetched, probe.total);
+  let fetchMs = Date.now() - started;
+  let incompleteReason = whyIncomplete(fetched, probe.total);
   const summary = (merge: MergeStats, merged: boolean): IngestSourceResult => {
     const durationMs = Date.now() - started;
+    const { fetch, planned, totalAtEnd } = fetched;
     return {
       ...fetch,
       ...merge,
@@ -111,8 +111,9 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
       requestsPerSecond: Math.round((fetch.requests * 1000) / Math.max(fetchMs, 1)),
     };
   };
-
-  if (failure !== undefined) {
+  const failIfFetchFailed = () => {
+    const { failure, fetch, planned } = fetched;
+    if (failure === undefined) return;
     progress.state = 'failed';
     const result = summary(emptyMergeStats(), false);
     upsertMemo({ summary: `${input.source}: FAILED while fetching after ${fetch.pages}/${planned} pages: ${rootMessage(failure)}` });
@@ -123,7 +124,8 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
       details: [result],
       cause: failure as Error,
     });
-  }
+  };
+  failIfFetchFailed();
 
   progress.state = 'merging';
   const mergeFetched = () => {
@@ -131,9 +133,9 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
     return activities.mergeSource({
       source: input.source,
       runId: input.runId,
-      pages: planned,
+      pages: fetched.planned,
       complete: incompleteReason === null,
-      expectedRecords: Math.max(probe.total, totalAtEnd),
+      expectedRecords: Math.max(probe.total, fetched.totalAtEnd),
       ...(ranges ? { ranges } : {}),
     });
   };
@@ -142,14 +144,22 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
     merge = await mergeFetched();
   } catch (err) {
     // Every range unstaged, but the merge no longer repeats the pages it kept (another
-    // run's merge of the source came between): it needs them staged after all.
+    // run's merge of the source came between, or the run is not complete): it needs them
+    // staged after all, bracketed by a new probe like any page, and judged again.
     if (fetched.unstaged.length === 0 || !hasFailureType(err, 'MergeInputMissing')) throw err;
     log.warn('the merge needs the unstaged pages: staging them', { source: input.source, ranges: fetched.unstaged.length });
-    await stageUnstaged(input, pageSize, fetched, progress, activities);
+    progress.state = 'fetching';
+    await reconcile(input, pageSize, fetched, progress, activities, false, true);
+    fetchMs = Date.now() - started;
+    incompleteReason = whyIncomplete(fetched, probe.total);
+    failIfFetchFailed();
+    progress.state = 'merging';
     merge = await mergeFetched();
   }
-  // A range left unstaged was one first attempt that wrote no page: with every range so, there is nothing to delete.
-  if (fetched.staged > 0 || fetched.unstaged.length === 0) await dropStaging({ source: input.source, runId: input.runId, pages: planned });
+  // A range left unstaged was one first attempt that wrote no page: with every range so,
+  // only the pages of failed runs past their retention are deleted.
+  const stagedPages = fetched.staged > 0 || fetched.unstaged.length === 0 ? fetched.planned : 0;
+  await dropStaging({ source: input.source, runId: input.runId, pages: stagedPages });
   progress.state = 'completed';
   const result = summary(merge, true);
   upsertMemo({ summary: describeIngest(input.source, result) });
@@ -159,14 +169,16 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
 /**
  * Fetches pages 1..pages in ranges, `concurrency` at once, then probes again: when `total`
  * grew, the new pages are fetched too (at most MAX_EXTRA_ROUNDS times). After a failure no
- * new range starts; those in flight finish and keep their figures.
+ * new range starts; those in flight finish and keep their figures. Ranges left unstaged
+ * are staged before the last probe whenever another range staged (settleUnstaged), so
+ * that every page fetched is bracketed by the probes that judge the run complete.
  */
 async function fetchAll(
   input: IngestSourceInput,
   pageSize: number,
   pages: number,
   progress: IngestProgress,
-  { probeSource, fetchPageRange }: ReturnType<typeof heartbeatingActivities>,
+  activities: ReturnType<typeof heartbeatingActivities>,
   skipRepeated: boolean,
 ): Promise<Fetched> {
   const out: Fetched = {
@@ -178,69 +190,98 @@ async function fetchAll(
     unstaged: [],
     staged: 0,
   };
-  const concurrency = Math.max(1, input.concurrency ?? 8);
-  const fetchPages = async (first: number, last: number): Promise<void> => {
-    // Two ranges per lane: few activities (each is a round trip through Temporal) and
-    // balanced lanes; a retried range resumes page by page from its staged pages anyway.
-    const perRange = Math.max(1, Math.ceil((last - first + 1) / (input.maxRanges ?? 2 * concurrency)));
-    const pending: PageRange[] = planPageRanges(last - first + 1, perRange).map((r) => ({
-      firstPage: r.firstPage + first - 1,
-      lastPage: r.lastPage + first - 1,
-    }));
-    const lane = async (): Promise<void> => {
-      for (let range = pending.shift(); range && out.failure === undefined; range = pending.shift()) {
-        try {
-          const { digest, unstaged, ...fetched } = await fetchPageRange({
-            source: input.source,
-            runId: input.runId,
-            pageSize,
-            ...range,
-            ...(skipRepeated ? { skipRepeated } : {}),
-          });
-          addCounts(progress.fetch, fetched);
-          // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
-          const rangeDigest = digest === undefined ? null : { ...range, digest };
-          out.digests.push(rangeDigest);
-          if (unstaged && rangeDigest) out.unstaged.push({ range, fetched, digest: rangeDigest });
-          else out.staged++;
-        } catch (err) {
-          const partial = failureDetails<FetchStats>(err);
-          if (partial) addCounts(progress.fetch, partial);
-          out.failure ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, lane));
-  };
-
   progress.state = 'fetching';
-  await fetchPages(1, pages);
-  progress.state = 'reconciling';
-  for (let round = 0; out.failure === undefined && round <= MAX_EXTRA_ROUNDS; round++) {
-    out.totalAtEnd = (await probeSource({ source: input.source, pageSize })).total;
-    const pagesNow = Math.ceil(out.totalAtEnd / pageSize);
-    if (pagesNow <= out.planned || round === MAX_EXTRA_ROUNDS) break;
-    log.warn('total grew during the run: fetching the new pages', { source: input.source, totalAtStart: progress.totalAtStart, totalAtEnd: out.totalAtEnd });
-    progress.state = 'fetching';
-    await fetchPages(out.planned + 1, pagesNow);
-    out.planned = pagesNow;
-    progress.state = 'reconciling';
-  }
-  progress.pagesPlanned = out.planned;
-  // The merge repeats the last clean one only when no page changed: else it reads every page.
-  if (out.failure === undefined && out.unstaged.length > 0 && (out.staged > 0 || out.planned !== pages)) {
-    try {
-      await stageUnstaged(input, pageSize, out, progress, { fetchPageRange });
-    } catch (err) {
-      out.failure = err;
-    }
-  }
+  await fetchRanges(input, pageSize, 1, pages, out, progress, activities, skipRepeated);
+  await reconcile(input, pageSize, out, progress, activities, skipRepeated, false);
   return out;
 }
 
 /**
- * Stages the ranges a fetch left unstaged, which the merge needs after all: their figures
- * and digests become the staged pages' (their first requests still count).
+ * Probes `total` again (a round per growth, at most MAX_EXTRA_ROUNDS extra), fetching new
+ * pages as it grows; before each probe, stages the unstaged ranges when the merge will
+ * read every page (another range staged, or the pages grew) or when `stageAll` says so.
+ */
+async function reconcile(
+  input: IngestSourceInput,
+  pageSize: number,
+  out: Fetched,
+  progress: IngestProgress,
+  activities: ReturnType<typeof heartbeatingActivities>,
+  skipRepeated: boolean,
+  stageAll: boolean,
+): Promise<void> {
+  const pagesAtStart = out.planned;
+  const settle = async () => {
+    if (out.failure === undefined && out.unstaged.length > 0 && (stageAll || out.staged > 0 || out.planned !== pagesAtStart)) {
+      await stageUnstaged(input, pageSize, out, progress, activities);
+    }
+  };
+  await settle();
+  progress.state = 'reconciling';
+  for (let round = 0; out.failure === undefined && round <= MAX_EXTRA_ROUNDS; round++) {
+    out.totalAtEnd = (await activities.probeSource({ source: input.source, pageSize })).total;
+    const pagesNow = Math.ceil(out.totalAtEnd / pageSize);
+    if (pagesNow <= out.planned || round === MAX_EXTRA_ROUNDS) break;
+    log.warn('total grew during the run: fetching the new pages', { source: input.source, totalAtStart: progress.totalAtStart, totalAtEnd: out.totalAtEnd });
+    progress.state = 'fetching';
+    await fetchRanges(input, pageSize, out.planned + 1, pagesNow, out, progress, activities, skipRepeated);
+    out.planned = pagesNow;
+    await settle();
+    progress.state = 'reconciling';
+  }
+  progress.pagesPlanned = out.planned;
+}
+
+/** Fetches pages first..last in ranges, `concurrency` lanes; a failure stops new ranges and is kept in `out`. */
+async function fetchRanges(
+  input: IngestSourceInput,
+  pageSize: number,
+  first: number,
+  last: number,
+  out: Fetched,
+  progress: IngestProgress,
+  { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
+  skipRepeated: boolean,
+): Promise<void> {
+  const concurrency = Math.max(1, input.concurrency ?? 8);
+  // Two ranges per lane: few activities (each is a round trip through Temporal) and
+  // balanced lanes; a retried range resumes page by page from its staged pages anyway.
+  const perRange = Math.max(1, Math.ceil((last - first + 1) / (input.maxRanges ?? 2 * concurrency)));
+  const pending: PageRange[] = planPageRanges(last - first + 1, perRange).map((r) => ({
+    firstPage: r.firstPage + first - 1,
+    lastPage: r.lastPage + first - 1,
+  }));
+  const lane = async (): Promise<void> => {
+    for (let range = pending.shift(); range && out.failure === undefined; range = pending.shift()) {
+      try {
+        const { digest, unstaged, ...fetched } = await fetchPageRange({
+          source: input.source,
+          runId: input.runId,
+          pageSize,
+          ...range,
+          ...(skipRepeated ? { skipRepeated } : {}),
+        });
+        addCounts(progress.fetch, fetched);
+        // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
+        const rangeDigest = digest === undefined ? null : { ...range, digest };
+        out.digests.push(rangeDigest);
+        if (unstaged && rangeDigest) out.unstaged.push({ range, fetched, digest: rangeDigest });
+        else out.staged++;
+      } catch (err) {
+        const partial = failureDetails<FetchStats>(err);
+        if (partial) addCounts(progress.fetch, partial);
+        out.failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+}
+
+/**
+ * Stages the ranges a fetch left unstaged, which the merge needs after all: their page
+ * figures and digests become the staged pages' (their first requests still count). A
+ * failure stops new ranges and is kept in `out`, with the failed range's partial figures
+ * in place of its unstaged ones.
  */
 async function stageUnstaged(
   input: IngestSourceInput,
@@ -251,13 +292,22 @@ async function stageUnstaged(
 ): Promise<void> {
   const pending = out.unstaged.splice(0);
   const lane = async (): Promise<void> => {
-    for (let next = pending.shift(); next; next = pending.shift()) {
+    for (let next = pending.shift(); next && out.failure === undefined; next = pending.shift()) {
       const { range, fetched: before, digest: unstagedDigest } = next;
-      const { digest, unstaged: _none, ...fetched } = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
       const { requests: _requests, retries: _retries, ...pageFigures } = before;
-      subtractCounts(progress.fetch, pageFigures);
-      addCounts(progress.fetch, fetched);
-      out.digests[out.digests.indexOf(unstagedDigest)] = digest === undefined ? null : { ...range, digest };
+      const index = out.digests.indexOf(unstagedDigest);
+      try {
+        const { digest, unstaged: _none, ...fetched } = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
+        subtractCounts(progress.fetch, pageFigures);
+        addCounts(progress.fetch, fetched);
+        out.digests[index] = digest === undefined ? null : { ...range, digest };
+      } catch (err) {
+        subtractCounts(progress.fetch, pageFigures);
+        const partial = failureDetails<FetchStats>(err);
+        if (partial) addCounts(progress.fetch, partial);
+        out.digests[index] = null;
+        out.failure ??= err;
+      }
       out.staged++;
     }
   };

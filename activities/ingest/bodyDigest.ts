@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
  * body is the one the last clean merge staged need not be staged again
  * (fetchPageRange.ts). The code is part of the digest: a deploy that validates or
  * describes records differently must stage every page again, so the compiled sources and
- * staging modules are hashed in, once per process (main and staging threads alike).
+ * staging modules are hashed in, with the validator (valibot), once per process (main
+ * and staging threads alike).
  */
 
 const STAGING_MODULES = ['stagePage.js', 'validate.js', 'recordFacts.js', 'canonicalJson.js', 'pageEnvelope.js', 'bodyDigest.js'];
@@ -22,14 +23,16 @@ export function stagerVersion(): string {
   const h = createHash('sha256');
   const here = fileURLToPath(new URL('.', import.meta.url));
   const sources = fileURLToPath(new URL('../../sources/', import.meta.url));
-  const records = fileURLToPath(new URL('../../stores/stagedRecords.js', import.meta.url));
   const files = [
     ...readdirSync(sources)
       .filter((f) => f.endsWith('.js'))
       .sort()
       .map((f) => join(sources, f)),
     ...STAGING_MODULES.map((f) => join(here, f)),
-    records,
+    fileURLToPath(new URL('../../stores/stagedRecords.js', import.meta.url)),
+    fileURLToPath(new URL('../../contracts/names.js', import.meta.url)),
+    // The schemas' validator: an upgrade may accept or refuse records differently.
+    fileURLToPath(import.meta.resolve('valibot')),
   ];
   for (const file of files) h.update(file.slice(file.lastIndexOf('/') + 1)).update(readFileSync(file));
   stager = h.digest('hex').slice(0, 16);

@@ -152,11 +152,9 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
         // A page differs: the range is staged after all, the pages passed over fetched again.
         const passed = unstaged;
         unstaged = null;
+        for (const p of passed) addRequestStats(stats, p.requests);
         await keep(page, outcome);
-        for (const p of passed) {
-          addRequestStats(stats, p.requests);
-          await stageAt(p.page);
-        }
+        for (const p of passed) await stageAt(p.page);
         continue;
       }
       await stageAt(page);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowFailedError } from '@temporalio/client';
 import { emptyFetchStats, emptyMergeStats, type FetchStats, type MergeInput, type PageRangeInput } from '../../contracts/ingest.js';
 import type { IngestSourceInput, IngestSourceResult } from '../../contracts/workflows.js';
 import type { RangeFetched } from '../../activities/ingest/fetchPageRange.js';
@@ -20,6 +21,8 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
   let workflows: StubbedWorkflows;
   let n = 0;
   let fetches = 0;
+  /** Every call, in order: `probe`, or `fetch <first>-<last>[ skip]`. */
+  let order: string[] = [];
 
   before(async () => {
     workflows = await StubbedWorkflows.open();
@@ -30,12 +33,19 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
   async function run(
     unstaged: (range: PageRangeInput) => boolean,
     mergeSource: Stub = async () => ({ ...emptyMergeStats(), unchanged: 400 }),
+    staging: (range: PageRangeInput) => void = () => undefined,
   ): Promise<{ result: IngestSourceResult; calls: Calls }> {
+    order = [];
     const activities: Record<string, Stub> = {
-      probeSource: async () => ({ total: 400, pages: 4 }),
+      probeSource: async () => {
+        order.push('probe');
+        return { total: 400, pages: 4 };
+      },
       fetchPageRange: async (input) => {
         fetches++;
         const range = input as PageRangeInput;
+        order.push(`fetch ${range.firstPage}-${range.lastPage}${range.skipRepeated ? ' skip' : ''}`);
+        if (!range.skipRepeated) staging(range);
         const digest = `digest-${range.firstPage}-${range.lastPage}${range.skipRepeated && unstaged(range) ? '' : '-staged'}`;
         if (range.skipRepeated && unstaged(range)) {
           const out: RangeFetched = { ...figures(range, { added: { kept_field: 100 }, missing: {} }), digest, unstaged: true };
@@ -63,7 +73,9 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
       [3, 4, true],
     ]);
     expect(mergeRanges(calls)).to.deep.equal([['digest-1-2', 'digest-3-4']]);
-    expect(calls.dropStaging, 'no page was staged: nothing to delete').to.equal(undefined);
+    expect(calls.dropStaging, 'no page of this run to delete, only expired ones').to.deep.equal([
+      { source: 'tracks', runId: (calls.mergeSource as MergeInput[])[0]!.runId, pages: 0 },
+    ]);
     expect(result).to.include({ pages: 4, fetched: 400, requests: 4, unstagedPages: 4, complete: true, unchanged: 400 });
     expect(result.drift).to.deep.equal({ added: { kept_field: 200 }, missing: {} });
   });
@@ -77,6 +89,9 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
     ]);
     expect(mergeRanges(calls)).to.deep.equal([['digest-1-2-staged', 'digest-3-4-staged']]);
     expect(calls.dropStaging).to.have.length(1);
+    expect((calls.dropStaging as { pages: number }[])[0]!.pages).to.equal(4);
+    // Staged before the last probe, which brackets every page fetched.
+    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'fetch 1-2', 'probe']);
     expect(result).to.include({ pages: 4, fetched: 400, valid: 400, bytes: 4000, requests: 6, complete: true });
     expect(result).to.not.have.property('unstagedPages');
     // The unstaged range's drift is taken back whole: no field left at zero.
@@ -102,9 +117,30 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
       ['digest-1-2', 'digest-3-4'],
       ['digest-1-2-staged', 'digest-3-4-staged'],
     ]);
-    expect(result).to.include({ pages: 4, fetched: 400, requests: 8, unchanged: 400 });
+    expect(result).to.include({ pages: 4, fetched: 400, requests: 8, unchanged: 400, complete: true });
     expect(calls.dropStaging).to.have.length(1);
+    // The staged pages are bracketed by a new probe, and the run judged complete again.
+    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'probe', 'fetch 1-2', 'fetch 3-4', 'probe']);
     expect(result).to.not.have.property('unstagedPages');
+  });
+
+  it('a range that cannot be staged after all fails the ingest (IngestFailed) with its partial figures in place of the unstaged ones', async () => {
+    const failed = await run(
+      (range) => range.firstPage === 1,
+      undefined,
+      (range) => {
+        const partial: FetchStats = { ...figures({ ...range, lastPage: range.firstPage }), retries: { ...emptyFetchStats().retries, '5xx': 2 } };
+        throw ApplicationFailure.create({ message: 'the API is down', nonRetryable: true, details: [partial] });
+      },
+    ).then(
+      () => null,
+      (err: unknown) => err as WorkflowFailedError,
+    );
+    const cause = failed?.cause as ApplicationFailure | undefined;
+    expect(cause?.type).to.equal('IngestFailed');
+    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'fetch 1-2']);
+    // Range 3-4 staged 2 pages; range 1-2 counts the one page its failed attempt staged, not its 2 unstaged ones.
+    expect(cause?.details?.[0]).to.include({ pages: 3, fetched: 300, requests: 5, merged: false });
   });
 
   it('a merge failure of any other kind is not answered by staging', async () => {
