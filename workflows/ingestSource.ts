@@ -170,7 +170,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
  * Fetches pages 1..pages in ranges, `concurrency` at once, then probes again: when `total`
  * grew, the new pages are fetched too (at most MAX_EXTRA_ROUNDS times). After a failure no
  * new range starts; those in flight finish and keep their figures. Ranges left unstaged
- * are staged before the last probe whenever another range staged (settleUnstaged), so
+ * are staged before the last probe whenever another range staged (reconcile), so
  * that every page fetched is bracketed by the probes that judge the run complete.
  */
 async function fetchAll(
