@@ -13,18 +13,19 @@ export function rootMessage(err: unknown): string {
  * their partial counts over when they fail.
  */
 export function failureDetails<T>(err: unknown, type?: string): T | undefined {
-  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure && (type === undefined || e.type === type) && e.details && e.details.length > 0) {
-      return e.details[0] as T;
-    }
-  }
-  return undefined;
+  const failure = findFailure(err, (e) => (type === undefined || e.type === type) && !!e.details?.length);
+  return failure?.details?.[0] as T | undefined;
 }
 
 /** Whether an ApplicationFailure of this type is in the chain (an activity's own failure, under its ActivityFailure). */
 export function hasFailureType(err: unknown, type: string): boolean {
+  return findFailure(err, (e) => e.type === type) !== undefined;
+}
+
+/** The first ApplicationFailure in the chain of causes that `matches`. */
+function findFailure(err: unknown, matches: (e: ApplicationFailure) => boolean): ApplicationFailure | undefined {
   for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure && e.type === type) return true;
+    if (e instanceof ApplicationFailure && matches(e)) return e;
   }
-  return false;
+  return undefined;
 }

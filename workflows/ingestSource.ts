@@ -251,30 +251,21 @@ async function fetchRanges(
     firstPage: r.firstPage + first - 1,
     lastPage: r.lastPage + first - 1,
   }));
-  const lane = async (): Promise<void> => {
-    for (let range = pending.shift(); range && out.failure === undefined; range = pending.shift()) {
-      try {
-        const { digest, unstaged, ...fetched } = await fetchPageRange({
-          source: input.source,
-          runId: input.runId,
-          pageSize,
-          ...range,
-          ...(skipRepeated ? { skipRepeated } : {}),
-        });
-        addCounts(progress.fetch, fetched);
-        // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
-        const rangeDigest = digest === undefined ? null : { ...range, digest };
-        out.digests.push(rangeDigest);
-        if (unstaged && rangeDigest) out.unstaged.push({ range, fetched, digest: rangeDigest });
-        else out.staged++;
-      } catch (err) {
-        const partial = failureDetails<FetchStats>(err);
-        if (partial) addCounts(progress.fetch, partial);
-        out.failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
+  await inLanes(pending, concurrency, out, progress, async (range) => {
+    const { digest, unstaged, ...fetched } = await fetchPageRange({
+      source: input.source,
+      runId: input.runId,
+      pageSize,
+      ...range,
+      ...(skipRepeated ? { skipRepeated } : {}),
+    });
+    addCounts(progress.fetch, fetched);
+    // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
+    const rangeDigest = digest === undefined ? null : { ...range, digest };
+    out.digests.push(rangeDigest);
+    if (unstaged && rangeDigest) out.unstaged.push({ range, fetched, digest: rangeDigest });
+    else out.staged++;
+  });
 }
 
 /**
@@ -290,28 +281,36 @@ async function stageUnstaged(
   progress: IngestProgress,
   { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
 ): Promise<void> {
-  const pending = out.unstaged.splice(0);
+  await inLanes(out.unstaged.splice(0), Math.max(1, input.concurrency ?? 8), out, progress, async ({ range, fetched: before, digest: unstagedDigest }) => {
+    // The unstaged figures (not their requests) and digest give way before the range is staged: a failure counts its partial figures instead.
+    const { requests: _requests, retries: _retries, ...pageFigures } = before;
+    subtractCounts(progress.fetch, pageFigures);
+    const index = out.digests.indexOf(unstagedDigest);
+    out.digests[index] = null;
+    out.staged++;
+    const { digest, unstaged: _none, ...fetched } = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
+    addCounts(progress.fetch, fetched);
+    out.digests[index] = digest === undefined ? null : { ...range, digest };
+  });
+}
+
+/**
+ * Runs `work` over `items`, `concurrency` at a time. A failure stops new items (those in
+ * flight finish) and is kept in `out`, its partial figures counted.
+ */
+async function inLanes<T>(items: T[], concurrency: number, out: Fetched, progress: IngestProgress, work: (item: T) => Promise<void>): Promise<void> {
   const lane = async (): Promise<void> => {
-    for (let next = pending.shift(); next && out.failure === undefined; next = pending.shift()) {
-      const { range, fetched: before, digest: unstagedDigest } = next;
-      const { requests: _requests, retries: _retries, ...pageFigures } = before;
-      const index = out.digests.indexOf(unstagedDigest);
+    for (let item = items.shift(); item !== undefined && out.failure === undefined; item = items.shift()) {
       try {
-        const { digest, unstaged: _none, ...fetched } = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
-        subtractCounts(progress.fetch, pageFigures);
-        addCounts(progress.fetch, fetched);
-        out.digests[index] = digest === undefined ? null : { ...range, digest };
+        await work(item);
       } catch (err) {
-        subtractCounts(progress.fetch, pageFigures);
         const partial = failureDetails<FetchStats>(err);
         if (partial) addCounts(progress.fetch, partial);
-        out.digests[index] = null;
         out.failure ??= err;
       }
-      out.staged++;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 8) }, lane));
+  await Promise.all(Array.from({ length: concurrency }, lane));
 }
 
 /** Why the fetch is not a complete picture of the source (then nothing is tombstoned), or null. */

@@ -94,23 +94,21 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
     if (pending.length >= STAGE_BATCH) await flush();
     heartbeat({ page, stats });
   };
-  /** Fetches, validates and stages a page. */
-  const stageAt = async (page: number) => {
+  /** Requests a page, its body read by `read` (a body it refuses is requested again); its requests counted in `inFlight`. */
+  const request = <T>(page: number, read: (text: string, url: string) => T | Promise<T>): Promise<T> => {
     inFlight = emptyRequestStats();
     const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
-    // Read and staged in one step (on the staging threads): a body that is not a page is requested again.
-    await keep(
-      page,
-      await requestPageAs(deps.http, url, deps.retryPolicy, inFlight, hooksFor(page), deps.maxResponseBytes, (text) => stageText(page, url, text)),
-    );
+    const hooks = {
+      signal,
+      onRetry: (reason: RetryReason, attempt: number, delayMs: number, message: string) => {
+        heartbeat({ page, stats });
+        log.warn('request retry', { source: source.name, page, reason, attempt, delayMs, error: message });
+      },
+    };
+    return requestPageAs(deps.http, url, deps.retryPolicy, inFlight, hooks, deps.maxResponseBytes, (text) => read(text, url));
   };
-  const hooksFor = (page: number) => ({
-    signal,
-    onRetry: (reason: RetryReason, attempt: number, delayMs: number, message: string) => {
-      heartbeat({ page, stats });
-      log.warn('request retry', { source: source.name, page, reason, attempt, delayMs, error: message });
-    },
-  });
+  /** Fetches, validates and stages a page: read and staged in one step, on the staging threads. */
+  const stageAt = async (page: number) => keep(page, await request(page, (text, url) => stageText(page, url, text)));
 
   // A first attempt may leave pages unstaged whose bodies the last clean merge staged; a
   // retry stages every page (it cannot tell what its first attempt left out).
@@ -130,18 +128,10 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
         }
       }
       if (kept && unstaged) {
-        inFlight = emptyRequestStats();
-        const url = pageUrl(deps.apiUrl, source.path, page, input.pageSize);
         const bodyKept = kept.bodies[page - 1];
         // The body the last clean merge staged is not staged; any other is, as always.
-        const outcome = await requestPageAs<StagedText | { unstagedBytes: number }>(
-          deps.http,
-          url,
-          deps.retryPolicy,
-          inFlight,
-          hooksFor(page),
-          deps.maxResponseBytes,
-          (text) => (bodyKept === bodyDigest(text) ? { unstagedBytes: Buffer.byteLength(text) } : stageText(page, url, text)),
+        const outcome = await request<StagedText | { unstagedBytes: number }>(page, (text, url) =>
+          bodyKept === bodyDigest(text) ? { unstagedBytes: Buffer.byteLength(text) } : stageText(page, url, text),
         );
         if ('unstagedBytes' in outcome) {
           unstaged.push({ page, bytes: outcome.unstagedBytes, requests: inFlight });

@@ -54,8 +54,6 @@ export interface KeptPage {
 
 /** What a fetch needs to recognise the last clean merge's pages by their bodies. */
 export interface KeptBodies {
-  /** The key index generation they describe: the merge trusts them only while it stands. */
-  generation: string;
   digests: string[];
   bodies: string[];
   fetched: number[];
@@ -78,17 +76,8 @@ export async function repeatOf(
   input: Pick<MergeInput, 'runId' | 'pages' | 'complete' | 'ranges'>,
 ): Promise<{ run: string; served: number } | null> {
   if (!input.complete) return null;
-  const generation = await keyIndexGeneration(db, source);
-  if (!generation) return null;
-  const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
-  if (
-    !kept ||
-    kept.generation !== generation ||
-    kept.run === input.runId ||
-    kept.profile_version !== LIVE_PROFILE_VERSION ||
-    kept.digests.length !== input.pages
-  )
-    return null;
+  const kept = await currentDigests(db, source);
+  if (!kept || kept.run === input.runId || kept.digests.length !== input.pages) return null;
   const same = { run: kept.run, served: kept.served };
   // The fetch's ranges, when they tile the pages, say what was staged without a read.
   if (input.ranges && tiles(input.ranges, input.pages)) {
@@ -138,13 +127,19 @@ export async function keepPageDigests(db: Db, source: SourceDescription, run: st
 
 /**
  * The last clean merge's pages as a fetch recognises them, when their digests describe the
- * raw layer as it is (the key index's current generation) and carry body digests; else
- * null. A hint only: the merge checks the ranges' digests against what it keeps then.
+ * raw layer as it is and carry body digests; else null. A hint only: the merge checks the
+ * ranges' digests against what it keeps then.
  */
 export async function keptBodies(db: Db, source: SourceDescription): Promise<KeptBodies | null> {
+  const kept = await currentDigests(db, source);
+  if (!kept?.bodies || !kept.fetched) return null;
+  return { digests: kept.digests, bodies: kept.bodies, fetched: kept.fetched, drifts: kept.drifts ?? {} };
+}
+
+/** The kept digests while they describe the raw layer as it is (the key index's generation) and its profile is computed the same way; else null. */
+async function currentDigests(db: Db, source: SourceDescription): Promise<PageDigestsDocument | null> {
   const generation = await keyIndexGeneration(db, source);
   if (!generation) return null;
   const kept = await digestsCollection(db, source).findOne({ _id: 'pages' });
-  if (!kept || kept.generation !== generation || kept.profile_version !== LIVE_PROFILE_VERSION || !kept.bodies || !kept.fetched) return null;
-  return { generation, digests: kept.digests, bodies: kept.bodies, fetched: kept.fetched, drifts: kept.drifts ?? {} };
+  return kept && kept.generation === generation && kept.profile_version === LIVE_PROFILE_VERSION ? kept : null;
 }
