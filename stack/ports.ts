@@ -12,6 +12,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `count` ports free right now, distinct from each other and from `taken`: ports picked
+ * one after the other can repeat once each is closed, and a server given the same port
+ * twice fails to start.
+ */
+export async function freePortsBesides(taken: readonly number[], count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; ports.length < count; i++) {
+    if (i >= 50 + count) throw new Error('no free ports found');
+    const p = await freePort();
+    if (!taken.includes(p) && !ports.includes(p)) ports.push(p);
+  }
+  return ports;
+}
+
 /** A free port p whose neighbour p + offset is free too (Temporal's UI port is gRPC + 1000). */
 export async function freePortPair(offset: number): Promise<number> {
   for (let i = 0; i < 50; i++) {

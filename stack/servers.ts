@@ -8,7 +8,7 @@ import { connectOptions, type TemporalConnection } from '../config/temporalConne
 import { SEARCH_ATTRIBUTE_LIST } from '../contracts/searchAttributes.js';
 import { typeLabel } from './searchAttributes.js';
 import { ensureFerretdb, ensureTemporal, onPath } from './binaries.js';
-import { freePort } from './ports.js';
+import { freePort, freePortsBesides } from './ports.js';
 import { logTail, startProcess, stopProcess, waitUntil } from './processes.js';
 
 /** A server process this code started. */
@@ -104,9 +104,14 @@ export interface TemporalOptions {
 }
 
 /** The Temporal CLI's dev server: a real Temporal server (and UI) in one process. */
-export function startTemporal(o: TemporalOptions): Promise<ServerHandle> {
+export async function startTemporal(o: TemporalOptions): Promise<ServerHandle> {
   const address = `${o.host}:${o.port}`;
+  // Left to itself, the dev server picks its HTTP API and metrics ports as free at its own
+  // start, and can pick the gRPC port we chose but have not bound yet: it then fails with
+  // "address already in use". So every port it opens is chosen here, apart from the others.
+  const [httpPort, metricsPort] = await freePortsBesides(o.uiPort === null ? [o.port] : [o.port, o.uiPort], 2);
   const args = ['server', 'start-dev', '--ip', o.host, '--port', String(o.port), '--log-level', 'warn'];
+  args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
   if (o.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   if (o.dbFile) args.push('--db-filename', o.dbFile);

@@ -95,7 +95,7 @@ describe('moovitamix stack', function () {
     const second = await startWorkerProcess(env);
     try {
       const first = second.output().split('\n')[0] as string;
-      expect(first).to.match(/^Worker polling task queue "stack-test"/);
+      expect(first, second.output()).to.match(/^Worker polling task queue "stack-test"/);
       const served = /metrics http:\/\/127\.0\.0\.1:(\d+)\/metrics \(port (\d+) is taken by another process\)$/.exec(first);
       expect(served, first).to.not.equal(null);
       expect(Number(served?.[2])).to.equal(port);
