@@ -399,3 +399,59 @@ describe('fetchPageRange leaving unchanged pages unstaged (real MongoDB-protocol
     expect(await stagedPages('day-4')).to.have.length.greaterThan(0);
   });
 });
+
+describe('fetchPageRange staging the records the raw layer holds without their text (real MongoDB-protocol server)', function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let db: Db;
+  let apiUrl: string;
+  const fetchRange = (runId: string, staging?: StagingPool): Promise<RangeFetched> =>
+    new MockActivityEnvironment().run((i: PageRangeInput) => fetchPageRange({ ...fetchDeps(db, apiUrl), ...(staging ? { staging } : {}) }, i), {
+      source: 'tracks' as const,
+      runId,
+      pageSize: 100,
+      firstPage: 1,
+      lastPage: 5,
+      omitKnown: true,
+    });
+  const merge = (runId: string): Promise<MergeStats> =>
+    new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db }, i), {
+      source: 'tracks' as const,
+      runId,
+      pages: 5,
+      complete: true,
+      expectedRecords: 500,
+    });
+  const staged = (runId: string) => stagingCollection(db).find({ run_id: runId }).sort({ page: 1 }).toArray();
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+  before(async () => {
+    const stack = await getTestStack();
+    db = (await stack.mongo()).db(`${stack.mongodbDb}_known`);
+    await db.dropDatabase();
+    sim = createSimulator({ seed: 'known', tracks: 500, users: 1, listenHistory: 0 });
+    apiUrl = await sim.listen(0);
+  });
+  after(() => sim.close());
+
+  it('stages every record in full before the first merge; after it, only new and changed records carry their text, on the staging threads too', async () => {
+    expect(await fetchRange('day-1')).to.include({ pages: 5, fetched: 500 });
+    const day1 = await staged('day-1');
+    expect(day1.map((p) => p.known ?? 0)).to.deep.equal([0, 0, 0, 0, 0]);
+    expect(await merge('day-1')).to.include({ inserted: 500 });
+
+    const { tracks: changed } = sim.mutate({ updated: 0.02, deleted: 0, added: 0 });
+    const pool = new StagingPool(2);
+    try {
+      expect(await fetchRange('day-2', pool)).to.include({ pages: 5, fetched: 500 });
+    } finally {
+      await pool.close();
+    }
+    const day2 = await staged('day-2');
+    expect(sum(day2.map((p) => p.known ?? 0))).to.equal(500 - changed.updated);
+    expect(day2.map((p) => decodeRecords(p).filter((r) => r[3] !== '').length)).to.deep.equal(day2.map((p) => p.fetched - (p.known ?? 0)));
+    const bytes = (pages: typeof day1) => sum(pages.map((p) => p.records.buffer.byteLength));
+    expect(bytes(day2), 'staged bytes').to.be.lessThan(bytes(day1) / 2);
+    expect(await merge('day-2')).to.include({ updated: changed.updated, unchanged: 500 - changed.updated, inserted: 0, tombstoned: 0 });
+  });
+});
