@@ -93,12 +93,6 @@ export interface PageRangeInput {
    * so (`unstaged`). Absent in runs scheduled before: every page is staged.
    */
   skipRepeated?: boolean;
-  /**
-   * Stage the records the raw layer holds as served (same key, same hash) without their
-   * text: the merge needs only their hashes and facts. Absent in runs scheduled before,
-   * and when the workflow stages again in full.
-   */
-  omitKnown?: boolean;
 }
 
 export interface MergeInput {

@@ -37,10 +37,7 @@ export interface StagedPage {
   retries: RequestStats['retries'];
   drift: Drift;
   fetched_at: Date;
-  /**
-   * gzip of one line per valid record, in page order: key TAB hash TAB facts TAB record
-   * JSON; the JSON is empty for a record the raw layer held with the same hash (`known`).
-   */
+  /** gzip of one line per valid record, in page order: key TAB hash TAB facts TAB record JSON. */
   records: Binary;
   /** RECORDS_WITH_FACTS; absent on pages staged before, whose lines have no facts. */
   format?: number;
@@ -48,10 +45,6 @@ export interface StagedPage {
   digest?: string;
   /** The body's digest (bodyDigest.ts): a later run served the same body need not stage it; absent on pages staged before. */
   body_digest?: string;
-  /** Records staged without their text: the raw layer held them as served. Absent when none. */
-  known?: number;
-  /** The key index generation that held them: the merge takes the page only against the same one. */
-  known_generation?: string;
 }
 
 export const STAGING_COLLECTION = 'staging_pages';

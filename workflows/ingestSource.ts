@@ -47,17 +47,6 @@ const { dropStaging } = proxyActivities<Activities>({
 /** Extra fetch rounds when `total` grows during the run. */
 const MAX_EXTRA_ROUNDS = 2;
 
-/** How ranges stage their pages: what they may leave out (each flag is a patch: runs scheduled before stage everything). */
-interface StagingMode {
-  /** Leave a range unstaged when every page serves the body the last clean merge staged. */
-  skipRepeated: boolean;
-  /** Stage the records the raw layer holds as served without their text. */
-  omitKnown: boolean;
-}
-
-/** Every page staged, every record with its text. */
-const IN_FULL: StagingMode = { skipRepeated: false, omitKnown: false };
-
 /** What fetching a source came to: its figures, the pages planned, `total` at the end, the failure that stopped it, the ranges' digests. */
 interface Fetched {
   fetch: FetchStats;
@@ -97,10 +86,9 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   const probe = await activities.probeSource({ source: input.source, pageSize });
   progress.totalAtStart = probe.total;
   progress.pagesPlanned = probe.pages;
-  // Runs scheduled before ranges could be left unstaged stage every page; those scheduled
-  // before records could be staged without their text stage every record in full.
-  const mode: StagingMode = { skipRepeated: patched('unstaged-repeats'), omitKnown: patched('known-records') };
-  const fetched = await fetchAll(input, pageSize, probe.pages, progress, activities, mode);
+  // Runs scheduled before ranges could be left unstaged stage every page.
+  const skipRepeated = patched('unstaged-repeats');
+  const fetched = await fetchAll(input, pageSize, probe.pages, progress, activities, skipRepeated);
   let fetchMs = Date.now() - started;
   let incompleteReason = whyIncomplete(fetched, probe.total);
   const summary = (merge: MergeStats, merged: boolean): IngestSourceResult => {
@@ -155,22 +143,13 @@ export async function ingestSource(input: IngestSourceInput): Promise<IngestSour
   try {
     merge = await mergeFetched();
   } catch (err) {
-    // The merge cannot take the pages as they are: another run's merge of the source came
-    // between (records staged without their text against a raw layer that has changed
-    // since, or unstaged pages it no longer repeats), or the run is not complete. They are
-    // staged again in full, bracketed by a new probe like any page, and judged again.
-    if (!hasFailureType(err, 'MergeInputMissing')) throw err;
-    if (mode.omitKnown) {
-      log.warn('the merge cannot take the pages as staged: staging every page again in full', { source: input.source, error: rootMessage(err) });
-      progress.state = 'fetching';
-      await restageInFull(input, pageSize, fetched, progress, activities);
-    } else {
-      // Runs scheduled before: only unstaged pages could be missing.
-      if (fetched.unstaged.length === 0) throw err;
-      log.warn('the merge needs the unstaged pages: staging them', { source: input.source, ranges: fetched.unstaged.length });
-      progress.state = 'fetching';
-      await reconcile(input, pageSize, fetched, progress, activities, IN_FULL, true);
-    }
+    // Every range unstaged, but the merge no longer repeats the pages it kept (another
+    // run's merge of the source came between, or the run is not complete): it needs them
+    // staged after all, bracketed by a new probe like any page, and judged again.
+    if (fetched.unstaged.length === 0 || !hasFailureType(err, 'MergeInputMissing')) throw err;
+    log.warn('the merge needs the unstaged pages: staging them', { source: input.source, ranges: fetched.unstaged.length });
+    progress.state = 'fetching';
+    await reconcile(input, pageSize, fetched, progress, activities, false, true);
     fetchMs = Date.now() - started;
     incompleteReason = whyIncomplete(fetched, probe.total);
     failIfFetchFailed();
@@ -200,7 +179,7 @@ async function fetchAll(
   pages: number,
   progress: IngestProgress,
   activities: ReturnType<typeof heartbeatingActivities>,
-  mode: StagingMode,
+  skipRepeated: boolean,
 ): Promise<Fetched> {
   const out: Fetched = {
     fetch: progress.fetch,
@@ -212,31 +191,9 @@ async function fetchAll(
     staged: 0,
   };
   progress.state = 'fetching';
-  await fetchRanges(input, pageSize, 1, pages, out, progress, activities, mode);
-  await reconcile(input, pageSize, out, progress, activities, mode, false);
+  await fetchRanges(input, pageSize, 1, pages, out, progress, activities, skipRepeated);
+  await reconcile(input, pageSize, out, progress, activities, skipRepeated, false);
   return out;
-}
-
-/**
- * Drops the run's staged pages and stages every page again in full, then probes `total`
- * again as after any fetch. The figures so far give way to the new pages' (the requests
- * already made still count).
- */
-async function restageInFull(
-  input: IngestSourceInput,
-  pageSize: number,
-  out: Fetched,
-  progress: IngestProgress,
-  activities: ReturnType<typeof heartbeatingActivities>,
-): Promise<void> {
-  await dropStaging({ source: input.source, runId: input.runId, pages: out.planned });
-  const { requests, retries } = out.fetch;
-  Object.assign(out.fetch, emptyFetchStats(), { requests, retries });
-  out.digests = [];
-  out.unstaged = [];
-  out.staged = 0;
-  await fetchRanges(input, pageSize, 1, out.planned, out, progress, activities, IN_FULL);
-  await reconcile(input, pageSize, out, progress, activities, IN_FULL, false);
 }
 
 /**
@@ -250,13 +207,13 @@ async function reconcile(
   out: Fetched,
   progress: IngestProgress,
   activities: ReturnType<typeof heartbeatingActivities>,
-  mode: StagingMode,
+  skipRepeated: boolean,
   stageAll: boolean,
 ): Promise<void> {
   const pagesAtStart = out.planned;
   const settle = async () => {
     if (out.failure === undefined && out.unstaged.length > 0 && (stageAll || out.staged > 0 || out.planned !== pagesAtStart)) {
-      await stageUnstaged(input, pageSize, out, progress, activities, mode);
+      await stageUnstaged(input, pageSize, out, progress, activities);
     }
   };
   await settle();
@@ -267,7 +224,7 @@ async function reconcile(
     if (pagesNow <= out.planned || round === MAX_EXTRA_ROUNDS) break;
     log.warn('total grew during the run: fetching the new pages', { source: input.source, totalAtStart: progress.totalAtStart, totalAtEnd: out.totalAtEnd });
     progress.state = 'fetching';
-    await fetchRanges(input, pageSize, out.planned + 1, pagesNow, out, progress, activities, mode);
+    await fetchRanges(input, pageSize, out.planned + 1, pagesNow, out, progress, activities, skipRepeated);
     out.planned = pagesNow;
     await settle();
     progress.state = 'reconciling';
@@ -284,7 +241,7 @@ async function fetchRanges(
   out: Fetched,
   progress: IngestProgress,
   { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
-  mode: StagingMode,
+  skipRepeated: boolean,
 ): Promise<void> {
   const concurrency = Math.max(1, input.concurrency ?? 8);
   // Two ranges per lane: few activities (each is a round trip through Temporal) and
@@ -300,8 +257,7 @@ async function fetchRanges(
       runId: input.runId,
       pageSize,
       ...range,
-      ...(mode.skipRepeated ? { skipRepeated: true } : {}),
-      ...(mode.omitKnown ? { omitKnown: true } : {}),
+      ...(skipRepeated ? { skipRepeated } : {}),
     });
     addCounts(progress.fetch, fetched);
     // What each range staged: the merge recognises a repeat of the last clean merge's pages from these.
@@ -324,7 +280,6 @@ async function stageUnstaged(
   out: Fetched,
   progress: IngestProgress,
   { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
-  mode: StagingMode,
 ): Promise<void> {
   await inLanes(out.unstaged.splice(0), Math.max(1, input.concurrency ?? 8), out, progress, async ({ range, fetched: before, digest: unstagedDigest }) => {
     // The unstaged figures (not their requests) and digest give way before the range is staged: a failure counts its partial figures instead.
@@ -333,17 +288,7 @@ async function stageUnstaged(
     const index = out.digests.indexOf(unstagedDigest);
     out.digests[index] = null;
     out.staged++;
-    const {
-      digest,
-      unstaged: _none,
-      ...fetched
-    } = await fetchPageRange({
-      source: input.source,
-      runId: input.runId,
-      pageSize,
-      ...range,
-      ...(mode.omitKnown ? { omitKnown: true } : {}),
-    });
+    const { digest, unstaged: _none, ...fetched } = await fetchPageRange({ source: input.source, runId: input.runId, pageSize, ...range });
     addCounts(progress.fetch, fetched);
     out.digests[index] = digest === undefined ? null : { ...range, digest };
   });

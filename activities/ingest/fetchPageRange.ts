@@ -14,7 +14,6 @@ import { addPageStats, addRequestStats } from './stats.js';
 import { emptyDrift, emptyRequestStats, type RetryReason, emptyFetchStats, type FetchStats, type RequestStats } from '../../contracts/ingest.js';
 import { bodyDigest } from './bodyDigest.js';
 import { keptBodies } from './merge/repeatPages.js';
-import { knownRecords } from './knownRecords.js';
 import type { PageRangeInput } from '../../contracts/ingest.js';
 
 /** A range's figures, and the digest of what its pages staged as stored (absent when unknown). */
@@ -54,9 +53,6 @@ export const STAGE_BATCH = 8;
  * unchanged day writes no page. The first page that differs stages the range after all,
  * the pages passed over fetched again. A range left unstaged says so; the workflow stages
  * it after all when another range of the source did change (the merge needs every page).
- *
- * With `omitKnown`, records the raw layer holds as served are staged without their text
- * (knownRecords.ts): most of a day's records, when little changed.
  */
 export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Promise<RangeFetched> {
   const source = getSource(input.source);
@@ -86,10 +82,8 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
     for (const { doc } of pending) addPageStats(stats, doc);
     pending = [];
   };
-  // Records the raw layer holds travel without their text; the merge checks the generation.
-  const known = input.omitKnown ? await knownRecords(deps.db, source) : null;
   const stageText = (page: number, url: string, text: string) =>
-    stageBody(deps.staging, { source: source.name, runId: input.runId, page, now: new Date(), url, text, ...(known ? { known } : {}) });
+    stageBody(deps.staging, { source: source.name, runId: input.runId, page, now: new Date(), url, text });
   /** A page read and staged: written with the next batch. */
   const keep = async (page: number, { staged, quarantined, bytes }: StagedText) => {
     const doc: StagedPage = { ...staged, records: new Binary(staged.records), bytes, requests: inFlight.requests, retries: inFlight.retries };

@@ -6,7 +6,6 @@ import type { QuarantineDocument } from '../../stores/quarantine.js';
 import type { StagedPage } from '../../stores/staging.js';
 import { gzipRecords, pageDigest, recordsText, RECORDS_WITH_FACTS, stagedPageId, type StagedRecord } from '../../stores/stagedRecords.js';
 import { encodeFacts, factsOf } from './recordFacts.js';
-import { isKnown, type KnownRecords } from './knownRecords.js';
 import { noteDrift, readableKey, validate } from './validate.js';
 import { emptyDrift } from '../../contracts/ingest.js';
 import type { SourceName } from '../../contracts/names.js';
@@ -16,8 +15,6 @@ export interface PageContext {
   runId: string;
   page: number;
   now: Date;
-  /** Records the raw layer holds: staged without their text. */
-  known?: KnownRecords | undefined;
 }
 
 /**
@@ -38,18 +35,12 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
   let keylessInvalid = 0;
   const drift = emptyDrift();
 
-  /** Positions in `records` of the records the raw layer holds as they are. */
-  const known: number[] = [];
-
   envelope.items.forEach((item, index) => {
     noteDrift(ctx.source, item, drift);
     const issues = validate(ctx.source, item);
     if (issues.length === 0) {
       const record = item as Record<string, unknown>;
-      const key = String(record[ctx.source.keyField]);
-      const hash = contentHash(record);
-      if (ctx.known && isKnown(ctx.known, key, hash)) known.push(records.length);
-      records.push([key, hash, encodeFacts(factsOf(ctx.source, record)), JSON.stringify(record)]);
+      records.push([String(record[ctx.source.keyField]), contentHash(record), encodeFacts(factsOf(ctx.source, record)), JSON.stringify(record)]);
       return;
     }
     const key = readableKey(ctx.source, item) ?? null;
@@ -70,9 +61,6 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
   });
 
   const text = recordsText(records);
-  // The digest describes the records, whichever travel without their text.
-  const digest = pageDigest(text, invalidKeys, keylessInvalid);
-  for (const at of known) (records[at] as StagedRecord)[3] = '';
   return {
     staged: {
       _id: stagedPageId(ctx.source.name, ctx.runId, ctx.page),
@@ -86,10 +74,9 @@ export function stagePage(ctx: PageContext, envelope: Pick<PageEnvelope, 'items'
       invalidKeys,
       drift,
       fetched_at: ctx.now,
-      records: gzipRecords(known.length > 0 ? recordsText(records) : text),
+      records: gzipRecords(text),
       format: RECORDS_WITH_FACTS,
-      digest,
-      ...(known.length > 0 ? { known: known.length, known_generation: (ctx.known as KnownRecords).generation } : {}),
+      digest: pageDigest(text, invalidKeys, keylessInvalid),
     },
     quarantined,
   };
@@ -103,8 +90,6 @@ export interface StageRequest {
   now: Date;
   url: string;
   text: string;
-  /** Records the raw layer holds (in shared memory: not copied to the thread). */
-  known?: KnownRecords;
 }
 
 /** stagePage's result with the body's size, as it crosses back. */
@@ -117,7 +102,7 @@ export interface StagedText {
 /** Reads a page body (BadBody when it is not a page) and stages it. */
 export function stageText(req: StageRequest): StagedText {
   const envelope = readEnvelope(req.text, req.url);
-  const { staged, quarantined } = stagePage({ source: getSource(req.source), runId: req.runId, page: req.page, now: req.now, known: req.known }, envelope);
+  const { staged, quarantined } = stagePage({ source: getSource(req.source), runId: req.runId, page: req.page, now: req.now }, envelope);
   // A copy of its own when zlib's small output shares a pooled buffer, which must not be moved.
   const records = staged.records.byteLength === staged.records.buffer.byteLength ? staged.records : new Uint8Array(staged.records);
   return { staged: { ...staged, records, body_digest: bodyDigest(req.text) }, quarantined, bytes: Buffer.byteLength(req.text) };

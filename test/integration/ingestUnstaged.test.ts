@@ -7,9 +7,8 @@ import type { RangeFetched } from '../../activities/ingest/fetchPageRange.js';
 import { StubbedWorkflows, type Calls, type Stub } from '../support/stubbedWorker.js';
 
 // ingestSource when its fetch leaves ranges unstaged (every page as the last clean merge
-// staged it), and when the merge cannot take the pages as staged: the real workflow code on
-// the real Temporal server, activities stubbed. Four pages of 100 in two ranges; what each
-// range serves is the test's.
+// staged it): the real workflow code on the real Temporal server, activities stubbed. Four
+// pages of 100 in two ranges; what each range serves is the test's.
 
 /** A range's figures: 100 records a page, `drift` as given. */
 function figures(range: PageRangeInput, drift: FetchStats['drift'] = { added: {}, missing: {} }): FetchStats {
@@ -22,7 +21,7 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
   let workflows: StubbedWorkflows;
   let n = 0;
   let fetches = 0;
-  /** Every call, in order: `probe`, `fetch <first>-<last>[ skip]` or `drop <pages>`. */
+  /** Every call, in order: `probe`, or `fetch <first>-<last>[ skip]`. */
   let order: string[] = [];
 
   before(async () => {
@@ -55,9 +54,7 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
         return { ...figures(range, { added: {}, missing: { staged_field: 1 } }), digest };
       },
       mergeSource,
-      dropStaging: async (input) => {
-        order.push(`drop ${(input as { pages: number }).pages}`);
-      },
+      dropStaging: async () => undefined,
     };
     const input: IngestSourceInput = { source: 'tracks', runId: `unstaged-${Date.now()}-${n++}`, concurrency: 1, maxRanges: 2 };
     const { value, calls } = await workflows.run(activities, (taskQueue) =>
@@ -66,16 +63,14 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
     return { result: value as IngestSourceResult, calls };
   }
 
-  /** Each range fetched: first and last page, and whether it could leave pages unstaged and records without their text. */
-  const fetchCalls = (calls: Calls) =>
-    (calls.fetchPageRange as PageRangeInput[]).map((r) => [r.firstPage, r.lastPage, r.skipRepeated ?? false, r.omitKnown ?? false]);
+  const fetchCalls = (calls: Calls) => (calls.fetchPageRange as PageRangeInput[]).map((r) => [r.firstPage, r.lastPage, r.skipRepeated ?? false]);
   const mergeRanges = (calls: Calls) => (calls.mergeSource as MergeInput[]).map((m) => m.ranges?.map((r) => r.digest));
 
   it('every range unstaged: the merge gets their digests, nothing is fetched again, and the run says how many pages it left unstaged', async () => {
     const { result, calls } = await run(() => true);
     expect(fetchCalls(calls)).to.deep.equal([
-      [1, 2, true, true],
-      [3, 4, true, true],
+      [1, 2, true],
+      [3, 4, true],
     ]);
     expect(mergeRanges(calls)).to.deep.equal([['digest-1-2', 'digest-3-4']]);
     expect(calls.dropStaging, 'no page of this run to delete, only expired ones').to.deep.equal([
@@ -87,24 +82,23 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
 
   it('one range changed: the unstaged one is staged after all, its figures replaced (its first requests still counted)', async () => {
     const { result, calls } = await run((range) => range.firstPage === 1);
-    // Staged after all, still without the text of records the raw layer holds.
     expect(fetchCalls(calls)).to.deep.equal([
-      [1, 2, true, true],
-      [3, 4, true, true],
-      [1, 2, false, true],
+      [1, 2, true],
+      [3, 4, true],
+      [1, 2, false],
     ]);
     expect(mergeRanges(calls)).to.deep.equal([['digest-1-2-staged', 'digest-3-4-staged']]);
     expect(calls.dropStaging).to.have.length(1);
     expect((calls.dropStaging as { pages: number }[])[0]!.pages).to.equal(4);
     // Staged before the last probe, which brackets every page fetched.
-    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'fetch 1-2', 'probe', 'drop 4']);
+    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'fetch 1-2', 'probe']);
     expect(result).to.include({ pages: 4, fetched: 400, valid: 400, bytes: 4000, requests: 6, complete: true });
     expect(result).to.not.have.property('unstagedPages');
     // The unstaged range's drift is taken back whole: no field left at zero.
     expect(result.drift).to.deep.equal({ added: {}, missing: { staged_field: 2 } });
   });
 
-  it('every range unstaged but the merge no longer repeats them (MergeInputMissing): every page is staged in full, and merged again', async () => {
+  it('every range unstaged but the merge no longer repeats them (MergeInputMissing): they are staged, and merged again', async () => {
     let merges = 0;
     const { result, calls } = await run(
       () => true,
@@ -114,56 +108,20 @@ describe('ingestSource with ranges left unstaged (workflow code, stubbed activit
       },
     );
     expect(fetchCalls(calls)).to.deep.equal([
-      [1, 2, true, true],
-      [3, 4, true, true],
-      [1, 2, false, false],
-      [3, 4, false, false],
+      [1, 2, true],
+      [3, 4, true],
+      [1, 2, false],
+      [3, 4, false],
     ]);
     expect(mergeRanges(calls)).to.deep.equal([
       ['digest-1-2', 'digest-3-4'],
       ['digest-1-2-staged', 'digest-3-4-staged'],
     ]);
     expect(result).to.include({ pages: 4, fetched: 400, requests: 8, unchanged: 400, complete: true });
-    // The run's pages are dropped first, the new ones bracketed by a new probe, and the run judged complete again.
-    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'probe', 'drop 4', 'fetch 1-2', 'fetch 3-4', 'probe', 'drop 4']);
+    expect(calls.dropStaging).to.have.length(1);
+    // The staged pages are bracketed by a new probe, and the run judged complete again.
+    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'probe', 'fetch 1-2', 'fetch 3-4', 'probe']);
     expect(result).to.not.have.property('unstagedPages');
-    expect(result.drift, 'the figures of the pages staged in full only').to.deep.equal({ added: {}, missing: { staged_field: 2 } });
-  });
-
-  it('pages staged with records left without their text, which the merge cannot take (MergeInputMissing): dropped, staged again in full, merged again', async () => {
-    let merges = 0;
-    const { result, calls } = await run(
-      () => false,
-      async () => {
-        if (merges++ === 0) throw ApplicationFailure.nonRetryable('page 1 of tracks staged 90 records without their text against …', 'MergeInputMissing');
-        return { ...emptyMergeStats(), unchanged: 400 };
-      },
-    );
-    expect(fetchCalls(calls)).to.deep.equal([
-      [1, 2, true, true],
-      [3, 4, true, true],
-      [1, 2, false, false],
-      [3, 4, false, false],
-    ]);
-    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'probe', 'drop 4', 'fetch 1-2', 'fetch 3-4', 'probe', 'drop 4']);
-    expect(merges).to.equal(2);
-    // Page figures from the pages staged in full, not counted twice; every request counted.
-    expect(result).to.include({ pages: 4, fetched: 400, valid: 400, bytes: 4000, requests: 8, unchanged: 400, complete: true });
-    expect(result.drift).to.deep.equal({ added: {}, missing: { staged_field: 2 } });
-  });
-
-  it('a merge that still cannot take the pages staged in full fails the ingest', async () => {
-    const failed = await run(
-      () => false,
-      async () => {
-        throw ApplicationFailure.nonRetryable('page 3 of tracks is not staged for run x', 'MergeInputMissing');
-      },
-    ).then(
-      () => null,
-      (err: unknown) => err as WorkflowFailedError,
-    );
-    expect(failed?.message).to.match(/Workflow execution failed/);
-    expect(order).to.deep.equal(['probe', 'fetch 1-2 skip', 'fetch 3-4 skip', 'probe', 'drop 4', 'fetch 1-2', 'fetch 3-4', 'probe']);
   });
 
   it('a range that cannot be staged after all fails the ingest (IngestFailed) with its partial figures in place of the unstaged ones', async () => {

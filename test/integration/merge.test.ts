@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { ApplicationFailure } from '@temporalio/common';
 import { Binary, type Db } from 'mongodb';
 import { contentHash } from '../../activities/ingest/canonicalJson.js';
 import { BatchInserter } from '../../activities/ingest/merge/batchWriters.js';
-import { isKnown, knownRecords } from '../../activities/ingest/knownRecords.js';
 import { LEASE_STALE_MS, markKeyIndexWriting, mergeLeaseHolder, releaseMergeLease, takeMergeLease } from '../../activities/ingest/merge/keyIndex.js';
 import { mergeSource } from '../../activities/ingest/merge/mergeSource.js';
 import { quarantineCollection } from '../../stores/quarantine.js';
@@ -411,104 +409,6 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(stats).to.include({ unchanged: 2, tombstoned: 0, curatedDocuments: 0 });
     expect(await curated().countDocuments(), 'its stored version stays curated').to.equal(3);
     expect((await raw().findOne({ _id: '3' }))?.deleted_at ?? null).to.equal(null);
-  });
-
-  describe('records staged without their text (the raw layer holds them as served)', () => {
-    const stageKnown = async (runId: string, pages: unknown[][]) => {
-      const known = await knownRecords(db, source);
-      expect(known, 'the key index of the last merge').to.not.equal(null);
-      await stagePages(db, source, runOf(runId), pages, undefined, known ?? undefined);
-    };
-    const stagedDocs = (runId: string) =>
-      stagingCollection(db)
-        .find({ run_id: runOf(runId) })
-        .sort({ page: 1 })
-        .toArray();
-    const rawState = async () => (await raw().find().sort({ _id: 1 }).toArray()).map((d) => [d._id, d.hash, d.record, d.deleted_in_run ? 'deleted' : 'live']);
-
-    it('knows the live keys with their hashes, not tombstoned or unknown ones, nor keys written otherwise; none while a merge writes', async () => {
-      await merge('run-1', [tracks(1, 20)]);
-      await merge('run-2', [tracks(1, 19)]);
-      const known = await knownRecords(db, source);
-      if (!known) expect.fail('no known records');
-      expect(known.keys.length).to.equal(19);
-      expect(isKnown(known, '5', contentHash(track(5)))).to.equal(true);
-      expect(isKnown(known, '5', contentHash(named(5, 'Other')))).to.equal(false);
-      expect(isKnown(known, '20', contentHash(track(20))), 'tombstoned').to.equal(false);
-      expect(isKnown(known, '21', contentHash(track(21))), 'never stored').to.equal(false);
-      expect(isKnown(known, '05', contentHash(track(5))), 'another spelling of the key').to.equal(false);
-      expect(await knownRecords(db, source), 'one table per generation').to.equal(known);
-      await markKeyIndexWriting(db, source, runOf('run-3'));
-      expect(await knownRecords(db, source)).to.equal(null);
-    });
-
-    it('merge exactly as the same pages staged in full: counts, raw layer, curated, history and the ledger', async () => {
-      const day1 = [tracks(1, 100), tracks(101, 150)];
-      const day2 = [tracks(1, 100).map((t) => (t.id % 20 === 0 ? named(t.id, 'Renamed') : t)), [...tracks(101, 140), ...tracks(151, 160)]];
-      const withKnown = source;
-      source = { ...SOURCES.tracks, rawCollection: `raw_tracks_m${n}_full`, curatedCollection: `tracks_m${n}_full` };
-      await merge('full-1', day1);
-      const inFull = await merge('full-2', day2);
-      const fullState = {
-        raw: await rawState(),
-        curated: await curated().find().sort({ _id: 1 }).toArray(),
-        history: await historyCollection(db, source).countDocuments(),
-      };
-      const fullPages = await stagedDocs('full-2');
-      source = withKnown;
-
-      await merge('run-1', day1);
-      await stageKnown('run-2', day2);
-      const pages = await stagedDocs('run-2');
-      expect(pages.map((p) => p.known ?? 0)).to.deep.equal([95, 40]);
-      expect(
-        pages.map((p) => p.digest),
-        'a digest describes the records, whichever travel without their text',
-      ).to.deep.equal(fullPages.map((p) => p.digest));
-      pages.forEach((p, i) => {
-        expect(decodeRecords(p).filter((r) => r[3] === '').length, 'records without their text').to.equal(p.known);
-        expect(p.records.buffer.byteLength).to.be.lessThan((fullPages[i] as typeof p).records.buffer.byteLength);
-      });
-      const stats = await runMerge('run-2', 2);
-      expect(stats).to.deep.equal(inFull);
-      expect(stats).to.include({ updated: 5, unchanged: 135, inserted: 10, tombstoned: 10 });
-      expect({
-        raw: await rawState(),
-        curated: await curated().find().sort({ _id: 1 }).toArray(),
-        history: await historyCollection(db, source).countDocuments(),
-      }).to.deep.equal(fullState);
-      const [ledger, fullLedger] = await Promise.all([readSourceRun(db, 'tracks', runOf('run-2')), readSourceRun(db, 'tracks', runOf('full-2'))]);
-      expect(ledger?.live).to.equal(150);
-      expect(ledger?.profile).to.deep.equal(fullLedger?.profile);
-    });
-
-    it('against a raw layer another merge has changed since they were staged: MergeInputMissing, before anything is written', async () => {
-      await merge('run-1', [tracks(1, 50)]);
-      await stageKnown('run-3', [tracks(1, 50).map((t) => (t.id === 7 ? named(7, 'Late') : t))]);
-      await merge('run-2', [tracks(1, 49)]);
-      const before = await rawState();
-      const failure = await runMerge('run-3', 1).then(
-        () => null,
-        (err: unknown) => err as ApplicationFailure,
-      );
-      expect(failure?.type).to.equal('MergeInputMissing');
-      expect(failure?.message).to.match(/^page 1 of tracks staged 49 records without their text against the raw layer of /);
-      expect(await rawState()).to.deep.equal(before);
-      // Staged again in full, as the workflow does next, the run merges: 7 changed, 50 back.
-      await deleteStagedPages(db, 'tracks', runOf('run-3'), 1, 25);
-      expect(await merge('run-3', [tracks(1, 50).map((t) => (t.id === 7 ? named(7, 'Late') : t))])).to.include({ updated: 2, unchanged: 48 });
-    });
-
-    it('a copy of a key staged without its text is quarantined with the stored record it repeats', async () => {
-      await merge('run-1', [tracks(1, 10)]);
-      await stageKnown('run-2', [tracks(1, 10), [track(4)]]);
-      expect((await stagedDocs('run-2')).map((p) => p.known)).to.deep.equal([10, 1]);
-      expect(await runMerge('run-2', 2)).to.include({ unchanged: 10, duplicates: 1 });
-      const copies = await quarantineCollection(db)
-        .find({ run_id: runOf('run-2'), reason: 'duplicate' })
-        .toArray();
-      expect(copies.map((q) => [q.page, q.key, JSON.parse(q.record_json)])).to.deep.equal([[2, '4', track(4)]]);
-    });
   });
 
   it('gives the same result over many partitions as over one', async () => {

@@ -3,16 +3,12 @@ import { insertIgnoringDuplicates, quarantineCollection } from '../../stores/qua
 import { stagePage } from '../../activities/ingest/stagePage.js';
 import { stagingCollection } from '../../stores/staging.js';
 import type { SourceDescription } from '../../sources/index.js';
-import type { KnownRecords } from '../../activities/ingest/knownRecords.js';
 
-/**
- * Stages pages of records for a run, as fetchPageRange would (pages numbered from 1, in
- * the order given); with `known`, the records it holds without their text.
- */
-export async function stagePages(db: Db, source: SourceDescription, runId: string, pages: unknown[][], total?: number, known?: KnownRecords): Promise<void> {
+/** Stages pages of records for a run, as fetchPageRange would (pages numbered from 1, in the order given). */
+export async function stagePages(db: Db, source: SourceDescription, runId: string, pages: unknown[][], total?: number): Promise<void> {
   const all = total ?? pages.reduce((n, p) => n + p.length, 0);
   for (const [i, items] of pages.entries()) {
-    const { staged, quarantined } = stagePage({ source, runId, page: i + 1, now: new Date(), known }, { items, total: all });
+    const { staged, quarantined } = stagePage({ source, runId, page: i + 1, now: new Date() }, { items, total: all });
     await insertIgnoringDuplicates(quarantineCollection(db), quarantined);
     await insertIgnoringDuplicates(stagingCollection(db), [
       { ...staged, records: new Binary(staged.records), bytes: 0, requests: 1, retries: { '429': 0, '5xx': 0, timeout: 0, network: 0, parse: 0 } },

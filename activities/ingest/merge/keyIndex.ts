@@ -176,42 +176,6 @@ function decodeChunk(chunk: ChunkDocument, withExtras: boolean): { count: number
 }
 
 /**
- * Each live key of the index with its content hash, a stored chunk at a time, and the
- * generation they belong to; null while a merge writes, or before the first index exists.
- * Only the keys, hashes and deletion marks are read: what a fetch needs to tell the
- * records the raw layer already holds (knownRecords.ts).
- */
-export async function liveKeyHashes(
-  db: Db,
-  source: SourceDescription,
-): Promise<{ generation: string; keys: number; chunks: () => AsyncGenerator<{ keys: string[]; hashes: Buffer; live: (i: number) => boolean }> } | null> {
-  const meta = await readMeta(db, source);
-  if (!meta?.generation || meta.writing) return null;
-  const { generation, chunks = 0 } = meta;
-  return {
-    generation,
-    keys: meta.keys ?? 0,
-    async *chunks() {
-      for (let n = 0; n < chunks; n++) {
-        const doc = (await collection(db, source).findOne({ _id: `${generation}/${n}` }, { projection: { keys: 1, hashes: 1, deleted: 1 } })) as Pick<
-          ChunkDocument,
-          'keys' | 'hashes' | 'deleted'
-        > | null;
-        // Saved over meanwhile: the caller reads the new generation next time.
-        if (!doc) throw new Error(`key index of ${source.rawCollection}: chunk ${n} of generation ${generation} is missing`);
-        const bytes = doc.hashes.buffer;
-        const deleted = fromBinary(doc.deleted, Uint16Array);
-        yield {
-          keys: doc.keys === '' ? [] : doc.keys.split('\n'),
-          hashes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          live: (i: number) => deleted[i] === NONE,
-        };
-      }
-    },
-  };
-}
-
-/**
  * The generation of a source's raw layer: it changes whenever a merge writes anything,
  * and only then. Null while a merge writes, or before the first index exists.
  */

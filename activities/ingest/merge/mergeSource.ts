@@ -120,12 +120,6 @@ export interface MergeDeps {
  * A run that served the very pages the last clean merge did is recorded without reading
  * anything else (repeatPages.ts): an unchanged day costs the ledger only.
  *
- * Records the fetch found in the raw layer as served come without their text
- * (knownRecords.ts): they are unchanged, which their hash proves. Such pages are taken
- * only against the key index generation they were staged against, before anything is
- * written; a record among them whose text is needed after all fails the merge as
- * MergeInputMissing, and the workflow stages the run in full.
- *
  * Both sides are hash-partitioned into local files first, so that memory holds one
  * partition at a time whatever the size of the source. One merge of a source runs at a
  * time (a lease on its key index; backfills run dates in parallel): another run's merge
@@ -214,12 +208,6 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       // within a partition is what makes the first served copy of a key win.
       for await (const [page, doc] of stagedPagesInOrder(db, source.name, run, input.pages, {}, STAGED_PAGES_AHEAD)) {
         if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
-        // Records staged without their text are unchanged only against the raw layer the fetch saw.
-        if (doc.known && doc.known_generation !== index?.generation)
-          throw ApplicationFailure.nonRetryable(
-            `page ${page} of ${source.name} staged ${doc.known} records without their text against the raw layer of ${doc.known_generation}, which another merge has changed since: they must be staged in full`,
-            'MergeInputMissing',
-          );
         pagesRead[page - 1] = { digest: doc.digest, body: doc.body_digest, fetched: doc.fetched, drift: doc.drift };
         if (doc.invalid > 0 || doc.keylessInvalid > 0) clean = false;
         const records = decodeRecords(doc);
@@ -293,17 +281,13 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       /** What the key index keeps of each live record. */
       const extras = new Map<string, Pick<RecordFacts, 'label' | 'values'>>();
 
-      /** Duplicates staged without their text: the raw layer holds a record with the same hash. */
-      const knownDuplicates: { key: string; page: number; position: number; keptPage: number }[] = [];
-
       for (const line of await staged.lines(bucket)) {
         const { key, page, position, hash, facts: factsText, recordJson } = parseStagedLine(line);
         const keptPage = kept.get(key);
         if (keptPage !== undefined) {
           if (hash !== null && recordJson !== null) {
             stats.duplicates++;
-            if (recordJson === '') knownDuplicates.push({ key, page, position, keptPage });
-            else await quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, recordJson, now));
+            await quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, recordJson, now));
           }
           continue;
         }
@@ -321,11 +305,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
         const facts = decodeFacts(factsText as string);
         live.servedFacts(key, facts);
         extras.set(key, facts);
-        const record = () => {
-          // Staged without its text, as the raw layer held it: needed only if it is not unchanged after all.
-          if (recordJson === '') throw textMissing(source, key, page);
-          return JSON.parse(recordJson) as Record<string, unknown>;
-        };
+        const record = () => JSON.parse(recordJson) as Record<string, unknown>;
         if (!s) {
           stats.inserted++;
           inserts.push({ key, hash, record: record() });
@@ -357,13 +337,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       phase('compareMs');
 
       // Every live key is served (its record is at hand) or read here: the live profile and the key index see them all.
-      const stored = await findByIds(db, raw, [...changes.map((c) => c.key), ...tombstones, ...storedLive, ...knownDuplicates.map((d) => d.key)]);
-      for (const { key, page, position, keptPage } of knownDuplicates) {
-        // The same hash as the stored record: the same record, quarantined from there.
-        const doc = stored.get(key);
-        if (!doc) throw textMissing(source, key, page);
-        await quarantine.add(duplicateDocument(source, run, key, page, position, keptPage, JSON.stringify(doc.record), now));
-      }
+      const stored = await findByIds(db, raw, [...changes.map((c) => c.key), ...tombstones, ...storedLive]);
       for (const key of storedLive) {
         const doc = stored.get(key);
         if (doc) {
@@ -443,14 +417,6 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** A record staged without its text that the merge needs after all: staged in full, it merges (the workflow does so). */
-function textMissing(source: SourceDescription, key: string, page: number): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(
-    `record ${key} on page ${page} of ${source.name} was staged without its text, but the raw layer no longer holds it as served: it must be staged in full`,
-    'MergeInputMissing',
-  );
 }
 
 function duplicateDocument(
