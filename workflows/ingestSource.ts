@@ -243,7 +243,7 @@ async function fetchRanges(
   { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
   skipRepeated: boolean,
 ): Promise<void> {
-  const concurrency = Math.max(1, input.concurrency ?? 8);
+  const concurrency = lanes(input);
   // Two ranges per lane: few activities (each is a round trip through Temporal) and
   // balanced lanes; a retried range resumes page by page from its staged pages anyway.
   const perRange = Math.max(1, Math.ceil((last - first + 1) / (input.maxRanges ?? 2 * concurrency)));
@@ -281,7 +281,7 @@ async function stageUnstaged(
   progress: IngestProgress,
   { fetchPageRange }: Pick<ReturnType<typeof heartbeatingActivities>, 'fetchPageRange'>,
 ): Promise<void> {
-  await inLanes(out.unstaged.splice(0), Math.max(1, input.concurrency ?? 8), out, progress, async ({ range, fetched: before, digest: unstagedDigest }) => {
+  await inLanes(out.unstaged.splice(0), lanes(input), out, progress, async ({ range, fetched: before, digest: unstagedDigest }) => {
     // The unstaged figures (not their requests) and digest give way before the range is staged: a failure counts its partial figures instead.
     const { requests: _requests, retries: _retries, ...pageFigures } = before;
     subtractCounts(progress.fetch, pageFigures);
@@ -293,6 +293,9 @@ async function stageUnstaged(
     out.digests[index] = digest === undefined ? null : { ...range, digest };
   });
 }
+
+/** Ranges fetched at once: the run's concurrency, 8 by default. */
+const lanes = (input: IngestSourceInput) => Math.max(1, input.concurrency ?? 8);
 
 /**
  * Runs `work` over `items`, `concurrency` at a time. A failure stops new items (those in
