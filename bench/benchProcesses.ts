@@ -19,8 +19,13 @@ export async function startBenchServers(
 ): Promise<{ config: Config; temporal: ServerHandle; mongoServer: ServerHandle }> {
   const config = loadConfig({ ...process.env, MONGODB_URI: undefined });
   const temporal = await startThrowawayTemporal(config.cacheDir, dir, log);
-  // FerretDB with its default durability.
-  const mongoServer = await startThrowawayMongo(config.cacheDir, dir, log, { preferMongod: false, sqliteSynchronous: 'normal' }).catch(async (err: unknown) => {
+  // FerretDB with its default durability. MOOVITAMIX_BENCH_STORE_PPROF=HOST:PORT: it serves Go's pprof profiles there.
+  const debugAddr = process.env.MOOVITAMIX_BENCH_STORE_PPROF;
+  const mongoServer = await startThrowawayMongo(config.cacheDir, dir, log, {
+    preferMongod: false,
+    sqliteSynchronous: 'normal',
+    ...(debugAddr ? { debugAddr } : {}),
+  }).catch(async (err: unknown) => {
     await temporal.stop();
     throw err;
   });
@@ -32,6 +37,22 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * The machine's CPU time so far, all cores, and the part of it the hypervisor gave to
+ * other guests (steal): on a shared virtual machine a benchmark slows down while others
+ * run, so each figure says how much that happened.
+ */
+export function machineTicks(): { total: number; steal: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+}
+
+/** The share of the machine's CPU time stolen between two machineTicks(). */
+export function stealShare(before: { total: number; steal: number }, after: { total: number; steal: number }): number {
+  const total = after.total - before.total;
+  return total > 0 ? Number(((after.steal - before.steal) / total).toFixed(2)) : 0;
 }
 
 /** VmHWM: the process's peak resident set. */

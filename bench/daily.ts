@@ -24,6 +24,8 @@ import type { dailyPipeline } from '../workflows/dailyPipeline.js';
 import {
   allPages,
   cpuSeconds,
+  machineTicks,
+  stealShare,
   fetchOnlyMs,
   peakRssMb,
   sampleRss,
@@ -74,10 +76,12 @@ try {
   log(`${users} users and histories, ${tracks} tracks: ${pages.length} pages; fetch-only ceiling ${ceilingMs} ms`);
   // What a first run writes (raw and curated), bulk-inserted into a database of its own: day 1's floor on this store.
   const ceilingClient = await MongoClient.connect(mongoServer.address);
+  const ceilingTicks = machineTicks();
   const writeOnlyMs = await writeCeiling(ceilingClient.db('write_ceiling'), { seed: SEED, tracks, users, listenHistory: users });
   await ceilingClient.db('write_ceiling').dropDatabase();
   await ceilingClient.close();
-  log(`write-only ceiling ${writeOnlyMs} ms`);
+  const writeOnlyStealShare = stealShare(ceilingTicks, machineTicks());
+  log(`write-only ceiling ${writeOnlyMs} ms (steal ${writeOnlyStealShare})`);
 
   const worker = await startBenchWorker(
     {
@@ -112,6 +116,7 @@ try {
     const storeCpu = cpuSeconds(mongoServer.pid);
     const temporalCpu = cpuSeconds(temporalServer.pid);
     const simulatorCpu = cpuSeconds(simulatorPid);
+    const ticks = machineTicks();
     rss.take();
     const started = performance.now();
     const result = await client.workflow.execute<typeof dailyPipeline>('dailyPipeline', {
@@ -134,6 +139,7 @@ try {
       ratioToWriteOnly: Number((runMs / writeOnlyMs).toFixed(2)),
       fetchOnlyMs: ceilingMs,
       writeOnlyMs,
+      writeOnlyStealShare,
       sources: Object.fromEntries(
         SOURCE_NAMES.map((name) => {
           const s = result.sources[name];
@@ -164,6 +170,9 @@ try {
       // The rest of the machine's work during the run: on 2 cores, all four share the CPU.
       temporalCpuS: Number((cpuSeconds(temporalServer.pid) - temporalCpu).toFixed(1)),
       simulatorCpuS: Number((cpuSeconds(simulatorPid) - simulatorCpu).toFixed(1)),
+      // The share of the machine's CPU the hypervisor gave to other guests meanwhile: a day
+      // measured while it was high ran slower for that reason alone.
+      stealShare: stealShare(ticks, machineTicks()),
       // The day's highest resident memory (sampled every 250 ms), when in the run it was
       // seen, and the worker's highest since it started.
       workerDayPeakRssMb: dayRss.peakMb,

@@ -9,6 +9,7 @@ import {
   type RecommendationDocument,
   type StateDocument,
 } from '../stores/recommendations.js';
+import { itemsJson } from '../stores/recommendedItems.js';
 import { canaryArm, type Arm } from './canary.js';
 import type { Reply, Route } from './route.js';
 
@@ -61,11 +62,13 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
 
   const cacheSize = options.cacheSize ?? 50_000;
   // Keyed by batch and user: a new batch brings new keys; the oldest entries go first.
+  // Kept with the list as JSON text (itemsJson is a stored form too): served without converting it again.
   const lists = new Map<string, RecommendationDocument | null>();
   const lookup = async (state: StateDocument, userId: number) => {
     const key = `${state.batch_id}/${userId}`;
     if (lists.has(key)) return lists.get(key) ?? null;
-    const doc = await findList(db, state, userId);
+    const found = await findList(db, state, userId);
+    const doc = found && { ...found, items: itemsJson(found.items) };
     lists.set(key, doc);
     if (lists.size > cacheSize) lists.delete(lists.keys().next().value as string);
     return doc;
@@ -105,7 +108,7 @@ export function recommendationRoutes(db: Db, options: RecommendationsApiOptions 
           computed_in: doc.computed_in,
           cold_start: doc.cold_start,
         };
-        // The stored JSON is the list as served: spliced in whole, parsed only to cut it.
+        // The cached list is JSON text as served: spliced in whole, parsed only to cut it.
         const items = limitText === undefined || Number(limitText) >= doc.count ? doc.items : JSON.stringify(itemsOf(doc).slice(0, Number(limitText)));
         return { status: 200, body: `${JSON.stringify(head).slice(0, -1)},"items":${items}}`, contentType: 'application/json; charset=utf-8' };
       },

@@ -141,6 +141,8 @@ export interface MongoOptions {
   detached: boolean;
   /** FerretDB only: `off` trades durability for speed, for throwaway test data. */
   sqliteSynchronous?: 'normal' | 'full' | 'off';
+  /** FerretDB only: serve Go's pprof profiles on this address (benchmarks). */
+  debugAddr?: string;
 }
 
 /** A MongoDB-protocol server: mongod where installed, else our FerretDB build. */
@@ -150,7 +152,15 @@ export function startMongo(o: MongoOptions): Promise<ServerHandle> {
   const args =
     o.kind === 'mongod'
       ? ['--dbpath', o.dataDir, '--bind_ip', o.host, '--port', String(o.port), '--quiet']
-      : ['-listen-addr', `${o.host}:${o.port}`, '-sqlite-dir', o.dataDir, '-sqlite-synchronous', o.sqliteSynchronous ?? 'normal'];
+      : [
+          '-listen-addr',
+          `${o.host}:${o.port}`,
+          '-sqlite-dir',
+          o.dataDir,
+          '-sqlite-synchronous',
+          o.sqliteSynchronous ?? 'normal',
+          ...(o.debugAddr ? ['-debug-addr', o.debugAddr] : []),
+        ];
   return launch({
     name: o.kind === 'mongod' ? 'mongod' : 'FerretDB',
     command: o.binary,
@@ -185,7 +195,7 @@ export async function startThrowawayMongo(
   cacheDir: string,
   dir: string,
   log: (line: string) => void,
-  options: { preferMongod: boolean; sqliteSynchronous: 'normal' | 'off' },
+  options: { preferMongod: boolean; sqliteSynchronous: 'normal' | 'off'; debugAddr?: string },
 ): Promise<ServerHandle> {
   const mongod = options.preferMongod ? onPath('mongod') : undefined;
   return startMongo({
@@ -197,5 +207,6 @@ export async function startThrowawayMongo(
     logFile: join(dir, 'mongo.log'),
     detached: false,
     sqliteSynchronous: options.sqliteSynchronous,
+    ...(options.debugAddr ? { debugAddr: options.debugAddr } : {}),
   });
 }

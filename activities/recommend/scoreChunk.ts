@@ -7,6 +7,7 @@ import { BECAUSE_SLOTS, REASONS, type Reason } from '../../models/types.js';
 import { loadModel } from '../../stores/modelRegistry.js';
 import { fromBinary, packedBinary, sharedFromBinary, toBinary } from '../../stores/binary.js';
 import { Growable } from '../../models/growable.js';
+import { encodeItems } from '../../stores/recommendedItems.js';
 import type { ScoringPool } from '../../models/scoringPool.js';
 import {
   BATCHES,
@@ -160,8 +161,8 @@ export async function scoreChunk(db: Db, pool: ScoringPool, input: ScoreChunkInp
         computed_in: computedInBatches[computedIn[u] as number] as string,
         cold_start: coldStart[u] === 1,
         count: served.length,
-        items: JSON.stringify(served),
-        ...(spares.length > 0 ? { spares: JSON.stringify(spares) } : {}),
+        items: encodeItems(served),
+        ...(spares.length > 0 ? { spares: encodeItems(spares) } : {}),
       });
     }
     await insertIgnoringDuplicates(collection, docs);

@@ -15,7 +15,9 @@ import {
   MANIFESTS,
   activeState,
   batchCollection,
+  itemsOf,
   rollbackActive,
+  sparesOf,
   type BatchDocument,
   type RecommendationDocument,
   type StateDocument,
@@ -132,7 +134,7 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
       if (user === 3) expect(dayThree.get(3)).to.deep.include({ computed_in: 'c', batch_id: 'c' });
       else expect(dayThree.get(user), `user ${user}`).to.deep.equal({ ...list, batch_id: 'c' });
     }
-    expect((JSON.parse(dayThree.get(3)?.items as string) as { track_id: number }[]).map((i) => i.track_id)).to.not.include.members([28, 29, 30]);
+    expect(itemsOf(dayThree.get(3) as Served).map((i) => i.track_id)).to.not.include.members([28, 29, 30]);
 
     // Refreshed (here: a refresh interval of 0), the fallback is refitted on today's counts: a new model, everyone computed.
     const refit = await run(() =>
@@ -249,13 +251,13 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     expect(await batchDoc('m1')).to.deep.include({ spares: 2, masked_tracks: [] });
     const stored = await db.collection<RecommendationDocument>(batchCollection('m1')).find().toArray();
     expect(
-      stored.every((d) => d.count === 5 && (JSON.parse(d.spares as string) as unknown[]).length === 2),
+      stored.every((d) => d.count === 5 && sparesOf(d).length === 2),
       'k tracks served, 2 spares after them',
     ).to.equal(true);
 
     // The track most lists hold goes: every list keeps 5 live tracks of its 7, so none is recomputed.
     const holders = new Map<number, number>();
-    for (const d of stored) for (const item of JSON.parse(d.items) as { track_id: number }[]) holders.set(item.track_id, (holders.get(item.track_id) ?? 0) + 1);
+    for (const d of stored) for (const item of itemsOf(d)) holders.set(item.track_id, (holders.get(item.track_id) ?? 0) + 1);
     const [top, held] = [...holders].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0] as [number, number];
     expect(held).to.be.greaterThan(10);
     await db.collection('tracks').deleteOne({ _id: String(top) as never });
@@ -266,7 +268,7 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     expect((await pointer()).masked_tracks).to.deep.equal([top]);
     const viewM2 = await served(await pointer());
     for (const list of viewM2.values())
-      expect((JSON.parse(list.items) as { track_id: number }[]).map((i) => i.track_id))
+      expect(itemsOf(list).map((i) => i.track_id))
         .to.have.lengthOf(5)
         .and.not.include(top);
     const full2 = await build('m2-full', 'full', spared);
@@ -288,8 +290,9 @@ describe('overlay batches (real MongoDB-protocol server)', function () {
     const gone = new Set([top, ...next]);
     const outOfSpares = stored.filter(
       (d) =>
-        (JSON.parse(d.items) as { track_id: number }[]).concat(JSON.parse(d.spares as string) as { track_id: number }[]).filter((i) => gone.has(i.track_id))
-          .length > 2,
+        itemsOf(d)
+          .concat(sparesOf(d))
+          .filter((i) => gone.has(i.track_id)).length > 2,
     ).length;
     expect(outOfSpares, 'some lists run out of spares').to.be.greaterThan(0);
     const m3 = await build('m3', 'incremental', spared);

@@ -6,7 +6,15 @@ import { abandonBatch, publishBatch } from '../../activities/recommend/publish.j
 import { scoreChunk } from '../../activities/recommend/scoreChunk.js';
 import { ScoringPool } from '../../models/scoringPool.js';
 import { findList } from '../../activities/recommend/lookup.js';
-import { BATCHES, activeState, batchCollection, type BatchDocument, type StateDocument } from '../../stores/recommendations.js';
+import {
+  BATCHES,
+  activeState,
+  batchCollection,
+  itemsOf,
+  type BatchDocument,
+  type RecommendationDocument,
+  type StateDocument,
+} from '../../stores/recommendations.js';
 import { registerModel, setAlias } from '../../stores/modelRegistry.js';
 import { interactionsFromLists } from '../../models/interactions.js';
 import { fitMostPopular } from '../../models/mostPopular.js';
@@ -119,7 +127,7 @@ describe('recommendation batches (real MongoDB-protocol server)', function () {
     expect(state.layers).to.deep.equal([batchCollection('g'), batchCollection('f')]);
     const three = await findList(db, state, 3);
     expect(three).to.deep.include({ computed_in: 'g', batch_id: 'g' });
-    expect((JSON.parse(String(three?.items)) as { track_id: number }[]).map((i) => i.track_id)).to.not.include.members([28, 29, 30]);
+    expect(itemsOf(three as RecommendationDocument).map((i) => i.track_id)).to.not.include.members([28, 29, 30]);
     const four = await findList(db, state, 4);
     expect(four).to.deep.include({ computed_in: 'f', batch_id: 'g', items: (await db.collection(batchCollection('f')).findOne({ _id: '4' as never }))?.items });
   });
