@@ -24,6 +24,7 @@ import {
   type RecommendedItem,
   type StateDocument,
 } from '../stores/recommendations.js';
+import { encodeItems } from '../stores/recommendedItems.js';
 import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { startThrowawayMongo, type ServerHandle } from '../stack/servers.js';
@@ -123,7 +124,7 @@ async function writeBatch(db: Db, count: number): Promise<void> {
         computed_in: BATCH,
         cold_start: false,
         count: items.length,
-        items: JSON.stringify(items),
+        items: encodeItems(items),
       });
     }
     await db.collection<RecommendationDocument>(collection).insertMany(docs, { ordered: false });

@@ -1,0 +1,142 @@
+// npm run bench:store -- [--docs 20000] [--reads 2000] [--rounds 2] [--binary PATH]... [--json]
+//
+// What FerretDB spends on the documents the pipeline writes most, on a throwaway server
+// (SQLite, default durability) per binary and round: --docs documents of each shape
+// inserted 1,000 a command (as the merge and the scoring activities insert), then --reads
+// of them read back by `_id` one at a time (as the API reads a list): wall time and the
+// server's CPU seconds. Shapes: a raw track (its record nested, as the raw layer keeps it),
+// a recommendation list as stored (stores/recommendedItems.ts), and the same list as JSON
+// text (how lists were stored before). Without --binary, the project's own FerretDB build;
+// give several (e.g. one built from an older checkout, under ~/.cache/moovitamix/bin/) to
+// compare them in one run, alternating, --rounds times. Prints a line per binary and round.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { loadConfig } from '../config/config.js';
+import { ensureFerretdb } from '../stack/binaries.js';
+import { freePort } from '../stack/ports.js';
+import { startMongo } from '../stack/servers.js';
+import { encodeItems, type RecommendedItem } from '../stores/recommendedItems.js';
+import { cpuSeconds, machineTicks, stealShare } from './benchProcesses.js';
+
+const { values } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '20000' },
+    reads: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '2' },
+    binary: { type: 'string', multiple: true },
+    json: { type: 'boolean', default: false },
+  },
+});
+const positive = (name: string, text: string | undefined): number => {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, got ${text}`);
+  return n;
+};
+const docs = positive('docs', values.docs);
+const reads = Math.min(docs, positive('reads', values.reads));
+const rounds = positive('rounds', values.rounds);
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const binaries = values.binary ?? [(await ensureFerretdb(loadConfig({ ...process.env, MONGODB_URI: undefined }).cacheDir, log)).path];
+
+const RUN = '01a2061c-45b3-763e-9dcb-0a473f60b569';
+const BATCH = '20261203T044021_16d9c7a298a5';
+/** A list of 20 tracks and 5 spares, a third of them with two tracks that led to them. */
+const list = (u: number): RecommendedItem[] =>
+  Array.from({ length: 25 }, (_, i) => ({
+    track_id: 100_000 + ((u * 7 + i * 13) % 20_000),
+    score: ((u * 31 + i * 17) % 1_000_000) / 1e6,
+    reason: 'similar',
+    because: i % 3 === 0 ? [100_000 + ((u + i) % 20_000), 100_000 + ((u + 2 * i) % 20_000)] : [],
+  }));
+const listDocument = (u: number, format: (items: RecommendedItem[]) => string) => {
+  const items = list(u);
+  const spares = items.splice(20);
+  return {
+    _id: String(u),
+    user_id: u,
+    batch_id: BATCH,
+    model: 'item-knn@3',
+    computed_in: BATCH,
+    cold_start: false,
+    count: 20,
+    items: format(items),
+    spares: format(spares),
+  };
+};
+const SHAPES: Record<string, (u: number) => { _id: string }> = {
+  rawTrack: (u) => ({
+    _id: String(u),
+    record: {
+      id: u,
+      name: `Track ${u}`,
+      artist: `Artist ${u % 997}`,
+      songwriters: `Writer ${u % 113}`,
+      duration: '03:45',
+      genres: 'Rock,Pop',
+      album: `Album ${u % 501}`,
+      created_at: '2024-01-01T10:00:00',
+      updated_at: '2024-05-01T10:00:00',
+    },
+    hash: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    first_seen_run: RUN,
+    first_seen_at: new Date(0),
+    version_run: RUN,
+    version_at: new Date(0),
+  }),
+  listText: (u) => listDocument(u, encodeItems),
+  listJson: (u) => listDocument(u, (items) => JSON.stringify(items)),
+};
+
+async function measure(binary: string, round: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'moovitamix-bench-store-'));
+  const port = await freePort();
+  const server = await startMongo({
+    binary,
+    kind: 'ferretdb',
+    host: '127.0.0.1',
+    port,
+    dataDir: join(dir, 'data'),
+    logFile: join(dir, 'ferretdb.log'),
+    detached: false,
+    sqliteSynchronous: 'normal',
+  });
+  const client = await MongoClient.connect(server.address);
+  const ticks = machineTicks();
+  const out: Record<string, unknown> = { binary, round };
+  try {
+    for (const [name, shape] of Object.entries(SHAPES)) {
+      const all = Array.from({ length: docs }, (_, u) => shape(u + 1));
+      const collection = client.db('bench_store').collection<{ _id: string }>(name);
+      let [cpu, started] = [cpuSeconds(server.pid), performance.now()];
+      for (let from = 0; from < docs; from += 1000) await collection.insertMany(all.slice(from, from + 1000), { ordered: false });
+      const insert = { ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
+      [cpu, started] = [cpuSeconds(server.pid), performance.now()];
+      for (let r = 0; r < reads; r++) await collection.findOne({ _id: String(1 + ((r * 7919) % docs)) });
+      const read = { ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
+      out[name] = { bytes: Buffer.byteLength(JSON.stringify(all[0])), insert, read };
+    }
+    out.stealShare = stealShare(ticks, machineTicks());
+    return out;
+  } finally {
+    await client.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (let round = 1; round <= rounds; round++) {
+  for (const binary of binaries) {
+    const result = await measure(binary, round);
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      const shapes = Object.keys(SHAPES).map((name) => {
+        const r = result[name] as { insert: { ms: number; storeCpuS: number }; read: { ms: number; storeCpuS: number } };
+        return `${name} insert ${r.insert.ms} ms (${r.insert.storeCpuS} CPU s), reads ${r.read.ms} ms (${r.read.storeCpuS} CPU s)`;
+      });
+      console.log(`round ${round} ${binary}: ${shapes.join('; ')}; steal ${String(result.stealShare)}`);
+    }
+  }
+}
