@@ -105,8 +105,8 @@ export interface StateDocument {
  * (RecommendedItem[], best first), stored as one string (recommendedItems.ts): FerretDB
  * decodes every BSON value of a document it reads, and one string instead of twenty
  * sub-documents gives 2.4x the lookups a second; a string with nothing to escape in JSON
- * is written 2.9x as fast as JSON text (measured: docs/recommendations.md). MongoDB serves
- * it as well.
+ * costs it a third less to write than JSON text (measured: docs/recommendations.md).
+ * MongoDB serves it as well.
  */
 export interface RecommendationDocument {
   /** The user id, as a string: the only key FerretDB looks up without a scan. */

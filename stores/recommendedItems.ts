@@ -13,9 +13,9 @@ export interface RecommendedItem {
  *   <track id>:<score>:<reason>:<because track ids, comma-separated>
  * e.g. `101:0.53:similar:7,12;340:0.41:popular:`. None of these characters needs escaping
  * in JSON: FerretDB stores documents as JSON and quotes strings a character at a time, so
- * a list as JSON text (a quote escaped around every key and reason) took 2.9x as long to
- * insert (docs/recommendations.md). Lists written before are JSON text (an array), and
- * still read.
+ * a list as JSON text (a quote escaped around every key and reason, and 2.6x as long) cost
+ * it half as much again to insert (docs/recommendations.md). Lists written before are
+ * JSON text (an array), and still read.
  */
 
 /** The list's stored text. */
