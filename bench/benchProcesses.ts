@@ -32,6 +32,13 @@ export async function startBenchServers(
   return { config, temporal, mongoServer };
 }
 
+/** A command-line option that must be a positive whole number. */
+export function positiveOption(name: string, text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, got ${text}`);
+  return n;
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

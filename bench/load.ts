@@ -28,7 +28,7 @@ import { encodeItems } from '../stores/recommendedItems.js';
 import { loadConfig } from '../config/config.js';
 import { projectRoot } from '../config/paths.js';
 import { startThrowawayMongo, type ServerHandle } from '../stack/servers.js';
-import { cpuSeconds, waitFor } from './benchProcesses.js';
+import { cpuSeconds, positiveOption as positive, waitFor } from './benchProcesses.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,11 +39,6 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positive = (name: string, text: string | undefined): number => {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, got ${text}`);
-  return n;
-};
 const rate = positive('rate', values.rate);
 const seconds = positive('seconds', values.seconds);
 const users = positive('users', values.users);

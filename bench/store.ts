@@ -19,7 +19,7 @@ import { ensureFerretdb } from '../stack/binaries.js';
 import { freePort } from '../stack/ports.js';
 import { startMongo } from '../stack/servers.js';
 import { encodeItems, type RecommendedItem } from '../stores/recommendedItems.js';
-import { cpuSeconds, machineTicks, stealShare } from './benchProcesses.js';
+import { cpuSeconds, machineTicks, positiveOption as positive, stealShare } from './benchProcesses.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,11 +30,6 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positive = (name: string, text: string | undefined): number => {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, got ${text}`);
-  return n;
-};
 const docs = positive('docs', values.docs);
 const reads = Math.min(docs, positive('reads', values.reads));
 const rounds = positive('rounds', values.rounds);
