@@ -16,8 +16,7 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../config/config.js';
 import { ensureFerretdb } from '../stack/binaries.js';
-import { freePort } from '../stack/ports.js';
-import { startMongo } from '../stack/servers.js';
+import { startThrowawayMongo } from '../stack/servers.js';
 import { encodeItems, type RecommendedItem } from '../stores/recommendedItems.js';
 import { cpuSeconds, machineTicks, positiveOption as positive, stealShare } from './benchProcesses.js';
 
@@ -34,7 +33,8 @@ const docs = positive('docs', values.docs);
 const reads = Math.min(docs, positive('reads', values.reads));
 const rounds = positive('rounds', values.rounds);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const binaries = values.binary ?? [(await ensureFerretdb(loadConfig({ ...process.env, MONGODB_URI: undefined }).cacheDir, log)).path];
+const { cacheDir } = loadConfig({ ...process.env, MONGODB_URI: undefined });
+const binaries = values.binary ?? [(await ensureFerretdb(cacheDir, log)).path];
 
 const RUN = '01a2061c-45b3-763e-9dcb-0a473f60b569';
 const BATCH = '20261203T044021_16d9c7a298a5';
@@ -87,17 +87,7 @@ const SHAPES: Record<string, (u: number) => { _id: string }> = {
 
 async function measure(binary: string, round: number): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'moovitamix-bench-store-'));
-  const port = await freePort();
-  const server = await startMongo({
-    binary,
-    kind: 'ferretdb',
-    host: '127.0.0.1',
-    port,
-    dataDir: join(dir, 'data'),
-    logFile: join(dir, 'ferretdb.log'),
-    detached: false,
-    sqliteSynchronous: 'normal',
-  });
+  const server = await startThrowawayMongo(cacheDir, dir, log, { preferMongod: false, sqliteSynchronous: 'normal', ferretdbBinary: binary });
   const client = await MongoClient.connect(server.address);
   const ticks = machineTicks();
   const out: Record<string, unknown> = { binary, round };

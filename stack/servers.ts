@@ -190,16 +190,19 @@ export async function startThrowawayTemporal(cacheDir: string, dir: string, log:
   });
 }
 
-/** A MongoDB-protocol server for one process's lifetime: mongod from PATH if asked and present, else FerretDB. */
+/**
+ * A MongoDB-protocol server for one process's lifetime: mongod from PATH if asked and
+ * present, else FerretDB (`ferretdbBinary`, or the project's own build).
+ */
 export async function startThrowawayMongo(
   cacheDir: string,
   dir: string,
   log: (line: string) => void,
-  options: { preferMongod: boolean; sqliteSynchronous: 'normal' | 'off'; debugAddr?: string },
+  options: { preferMongod: boolean; sqliteSynchronous: 'normal' | 'off'; debugAddr?: string; ferretdbBinary?: string },
 ): Promise<ServerHandle> {
   const mongod = options.preferMongod ? onPath('mongod') : undefined;
   return startMongo({
-    binary: mongod ?? (await ensureFerretdb(cacheDir, log)).path,
+    binary: mongod ?? options.ferretdbBinary ?? (await ensureFerretdb(cacheDir, log)).path,
     kind: mongod ? 'mongod' : 'ferretdb',
     host: '127.0.0.1',
     port: await freePort(),

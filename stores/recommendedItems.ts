@@ -20,12 +20,7 @@ export interface RecommendedItem {
 
 /** The list's stored text. */
 export function encodeItems(items: readonly RecommendedItem[]): string {
-  let text = '';
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i] as RecommendedItem;
-    text += `${i === 0 ? '' : ';'}${item.track_id}:${item.score}:${item.reason}:${item.because.join(',')}`;
-  }
-  return text;
+  return items.map((item) => `${item.track_id}:${item.score}:${item.reason}:${item.because.join(',')}`).join(';');
 }
 
 /** The list a stored text holds, either format. */
