@@ -1,4 +1,4 @@
-// npm run bench:store -- [--docs 20000] [--reads 2000] [--rounds 2] [--binary PATH]... [--json]
+// npm run bench:store -- [--docs 20000] [--reads 2000] [--sizes 5] [--rounds 2] [--binary PATH]... [--json]
 //
 // What FerretDB spends on the documents the pipeline writes most, on a throwaway server
 // (SQLite, default durability) per binary and round: --docs documents of each shape
@@ -6,7 +6,9 @@
 // of them read back by `_id` one at a time (as the API reads a list): wall time and the
 // server's CPU seconds. Shapes: a raw track (its record nested, as the raw layer keeps it),
 // a recommendation list as stored (stores/recommendedItems.ts), and the same list as JSON
-// text (how lists were stored before). Without --binary, the project's own FerretDB build;
+// text (how lists were stored before). Then each collection's size, --sizes times, by the
+// `collStats` command (what the run summary used) and by the `$collStats` stage (what it
+// uses: activities/health/summarizeRun.ts), each with the count it gave. Without --binary, the project's own FerretDB build;
 // give several (e.g. one built from an older checkout, under ~/.cache/moovitamix/bin/) to
 // compare them in one run, alternating, --rounds times. Prints a line per binary and round.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
+import { collectionSize } from '../stores/collectionSize.js';
 import { loadConfig } from '../config/config.js';
 import { ensureFerretdb } from '../stack/binaries.js';
 import { startThrowawayMongo } from '../stack/servers.js';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
   options: {
     docs: { type: 'string', default: '20000' },
     reads: { type: 'string', default: '2000' },
+    sizes: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
     binary: { type: 'string', multiple: true },
     json: { type: 'boolean', default: false },
@@ -32,6 +36,7 @@ const { values } = parseArgs({
 const docs = positive('docs', values.docs);
 const reads = Math.min(docs, positive('reads', values.reads));
 const rounds = positive('rounds', values.rounds);
+const sizes = positive('sizes', values.sizes);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const { cacheDir } = loadConfig({ ...process.env, MONGODB_URI: undefined });
 const binaries = values.binary ?? [(await ensureFerretdb(cacheDir, log)).path];
@@ -101,7 +106,15 @@ async function measure(binary: string, round: number): Promise<Record<string, un
       [cpu, started] = [cpuSeconds(server.pid), performance.now()];
       for (let r = 0; r < reads; r++) await collection.findOne({ _id: String(1 + ((r * 7919) % docs)) });
       const read = { ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
-      out[name] = { bytes: Buffer.byteLength(JSON.stringify(all[0])), insert, read };
+      const size = async (count: () => Promise<number>) => {
+        const [cpu, started] = [cpuSeconds(server.pid), performance.now()];
+        let n = 0;
+        for (let r = 0; r < sizes; r++) n = await count();
+        return { count: n, ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
+      };
+      const sizeByCommand = await size(async () => (await client.db('bench_store').command({ collStats: name })).count as number);
+      const sizeByStage = await size(() => collectionSize(client.db('bench_store'), name));
+      out[name] = { bytes: Buffer.byteLength(JSON.stringify(all[0])), insert, read, sizeByCommand, sizeByStage };
     }
     out.stealShare = stealShare(ticks, machineTicks());
     return out;
@@ -118,8 +131,10 @@ for (let round = 1; round <= rounds; round++) {
     if (values.json) console.log(JSON.stringify(result));
     else {
       const shapes = Object.keys(SHAPES).map((name) => {
-        const r = result[name] as { insert: { ms: number; storeCpuS: number }; read: { ms: number; storeCpuS: number } };
-        return `${name} insert ${r.insert.ms} ms (${r.insert.storeCpuS} CPU s), reads ${r.read.ms} ms (${r.read.storeCpuS} CPU s)`;
+        type Timed = { ms: number; storeCpuS: number };
+        const r = result[name] as Record<'insert' | 'read' | 'sizeByCommand' | 'sizeByStage', Timed>;
+        const timed = (t: Timed) => `${t.ms} ms (${t.storeCpuS} CPU s)`;
+        return `${name} insert ${timed(r.insert)}, reads ${timed(r.read)}, sizes by collStats ${timed(r.sizeByCommand)}, by $collStats ${timed(r.sizeByStage)}`;
       });
       console.log(`round ${round} ${binary}: ${shapes.join('; ')}; steal ${String(result.stealShare)}`);
     }

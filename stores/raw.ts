@@ -44,6 +44,9 @@ export function rawCollection(db: Db, source: SourceDescription) {
   return db.collection<RawDocument>(source.rawCollection);
 }
 
+/** Where a source's prior versions are kept. */
+export const historyCollectionName = (source: Pick<SourceDescription, 'rawCollection'>) => `${source.rawCollection}_history`;
+
 export function historyCollection(db: Db, source: SourceDescription) {
-  return db.collection<HistoryDocument>(`${source.rawCollection}_history`);
+  return db.collection<HistoryDocument>(historyCollectionName(source));
 }

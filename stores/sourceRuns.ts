@@ -26,6 +26,18 @@ export interface SourceRunDocument extends LiveProfileDocument {
   first_merged_at: Date;
   merged_at: Date;
   stats: MergeStats;
+  sizes?: SourceSizes;
+}
+
+/**
+ * Documents in the source's raw, history and curated collections once the merge is done,
+ * from what it kept and counted (mergeSource.ts), so that no run walks them to learn
+ * their sizes. Absent on ledger entries written before.
+ */
+export interface SourceSizes {
+  raw: number;
+  history: number;
+  curated: number;
 }
 
 export const sourceRunId = (source: string, runId: string) => `${source}/${runId}`;

@@ -10,13 +10,38 @@ import { QUARANTINE_COLLECTION } from '../../stores/quarantine.js';
 import { ALERTS_COLLECTION } from '../../stores/alerts.js';
 import { qualityReportsCollection } from '../../stores/qualityReports.js';
 import { runsCollection } from '../../stores/runs.js';
+import { collectionSize } from '../../stores/collectionSize.js';
+import { readSourceRun } from '../../stores/sourceRuns.js';
+import { historyCollectionName } from '../../stores/raw.js';
 
 const DAY_MS = 86_400_000;
 
 /** The collections whose sizes are tracked run over run. */
 export function trackedCollections(): string[] {
-  const names = SOURCE_NAMES.flatMap((s) => [SOURCES[s].rawCollection, `${SOURCES[s].rawCollection}_history`, SOURCES[s].curatedCollection]);
+  const names = SOURCE_NAMES.flatMap((s) => [SOURCES[s].rawCollection, historyCollectionName(SOURCES[s]), SOURCES[s].curatedCollection]);
   return [...names, QUARANTINE_COLLECTION, RUNS_COLLECTION, QUALITY_REPORTS_COLLECTION, ALERTS_COLLECTION];
+}
+
+/**
+ * The tracked collections' sizes: a source's raw, history and curated collections as the
+ * run's merge of it counted them (its ledger's `sizes`), the rest, and a source the run did
+ * not merge, measured.
+ */
+async function trackedSizes(db: Db, runId: string): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  for (const name of SOURCE_NAMES) {
+    const source = SOURCES[name];
+    const kept = (await readSourceRun(db, name, runId))?.sizes;
+    if (!kept) continue;
+    sizes[source.rawCollection] = kept.raw;
+    sizes[historyCollectionName(source)] = kept.history;
+    sizes[source.curatedCollection] = kept.curated;
+  }
+  const measured = trackedCollections().filter((name) => sizes[name] === undefined);
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const name of measured) sizes[name] = existing.has(name) ? await collectionSize(db, name) : 0;
+  // In the order of trackedCollections, whichever way each was learnt.
+  return Object.fromEntries(trackedCollections().map((name) => [name, sizes[name] as number]));
 }
 
 /** The run's health from its sources' check results: pure, so the gate is tested alone. */
@@ -72,9 +97,7 @@ export async function summarizeRun(
   if (input.failedSources.length > 0) today.failed++;
   else today.succeeded++;
 
-  const collectionSizes: Record<string, number> = {};
-  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-  for (const name of trackedCollections()) collectionSizes[name] = existing.has(name) ? await collectionSize(db, name) : 0;
+  const collectionSizes = await trackedSizes(db, input.runId);
 
   const users = kpi('users');
   const history = kpi('listen_history');
@@ -95,18 +118,4 @@ export async function summarizeRun(
   };
   await runsCollection(db).updateOne({ _id: input.workflowId }, { $set: { health, kpis } });
   return health;
-}
-
-/**
- * Documents in a collection from its statistics: FerretDB answers `collStats` from its
- * metadata, while its `count` decodes every document (seconds per 10,000).
- */
-async function collectionSize(db: Db, name: string): Promise<number> {
-  try {
-    const stats = await db.command({ collStats: name });
-    if (typeof stats.count === 'number') return stats.count;
-  } catch {
-    // collStats is deprecated on MongoDB >= 6.2 and may be refused: count instead.
-  }
-  return db.collection(name).estimatedDocumentCount();
 }

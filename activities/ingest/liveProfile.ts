@@ -1,6 +1,6 @@
 import type { SourceDescription } from '../../sources/index.js';
 import { note, RecordProfiler } from './profile.js';
-import type { RecordFacts } from './recordFacts.js';
+import { curatedDocumentsOf, type RecordFacts } from './recordFacts.js';
 import type { Tally } from '../../contracts/health.js';
 import type { LiveProfileDocument } from '../../contracts/health.js';
 
@@ -14,6 +14,7 @@ export const LIVE_PROFILE_VERSION = 1;
 export class LiveProfile {
   readonly profiler: RecordProfiler;
   private liveRecords = 0;
+  private curated = 0;
   private readonly createdDays = new Map<string, number>();
   private readonly favoriteGenres = new Map<string, number>();
   private readonly lengths = new Map<number, number>();
@@ -33,6 +34,7 @@ export class LiveProfile {
   /** A live record the run did not store (served invalid, or not served by an incomplete run). */
   liveFacts(key: string, facts: RecordFacts): void {
     this.liveRecords++;
+    this.curated += curatedDocumentsOf(facts);
     if (facts.created !== null) bump(this.createdDays, facts.created);
     if (facts.genre !== null) bump(this.favoriteGenres, facts.genre);
     if (facts.length !== null) bump(this.lengths, facts.length);
@@ -41,6 +43,11 @@ export class LiveProfile {
       const n = facts.notIds[r++] as number;
       if (n > 0) note(tally, key, n);
     }
+  }
+
+  /** The curated documents of the live records: the curated collection's size. */
+  get curatedDocuments(): number {
+    return this.curated;
   }
 
   toDocument(): LiveProfileDocument {

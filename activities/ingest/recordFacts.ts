@@ -73,6 +73,14 @@ export function factsOf(source: SourceDescription, record: Record<string, unknow
   };
 }
 
+/**
+ * The curated documents a live record stands for (sources/curated.ts): a listen history
+ * one per item, any other record one. The merge sums them into the curated collection's size.
+ */
+export function curatedDocumentsOf(facts: RecordFacts): number {
+  return facts.length ?? 1;
+}
+
 /** As one line of text: JSON (no raw tab or newline), the field flags as digits, the numbers comma-separated. */
 export function encodeFacts(f: RecordFacts): string {
   return JSON.stringify([f.fields.join(''), f.newest, f.created, f.genre, f.length, f.notIds, f.label, f.values.join(',')]);

@@ -18,6 +18,7 @@ import { withWorker } from '../support/withWorker.js';
 import type { SourceName } from '../../contracts/names.js';
 import { alertsCollection, type AlertDocument } from '../../stores/alerts.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
+import { trackedCollections } from '../../activities/health/summarizeRun.js';
 
 // Pipeline health for real: crafted snapshots from the simulator, checks, KPIs, alerts
 // and their delivery to a local webhook, through Temporal and the database.
@@ -104,6 +105,9 @@ describe('pipeline health, end to end', function () {
       .map(([genre, listens]) => ({ genre, listens }));
     expect(kpis?.topGenres).to.deep.equal(expectedTop);
     expect(kpis?.collectionSizes).to.include({ raw_users: 200, tracks: 200, listens: 1000, quality_reports: 3 });
+    // The sources' sizes as their merges kept them, the rest measured: each as the collection counts it.
+    const counted = await Promise.all(trackedCollections().map(async (name) => [name, await db.collection(name).countDocuments()] as const));
+    expect(kpis?.collectionSizes).to.deep.equal(Object.fromEntries(counted));
     expect(kpis?.runsPerDay[FRESH_DATE]).to.deep.equal({ succeeded: 1, failed: 0 });
     expect(stored.health).to.deep.equal(result.health);
     expect(await alertsCollection(db).countDocuments()).to.equal(0);

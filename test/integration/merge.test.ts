@@ -16,6 +16,7 @@ import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { stagePages } from '../support/staging.js';
 import { getTestStack } from '../support/testStack.js';
 import type { MergeStats, RangeDigest } from '../../contracts/ingest.js';
+import type { SourceName } from '../../contracts/names.js';
 import type { MergeInput } from '../../contracts/ingest.js';
 
 // mergeSource against the real MongoDB-protocol server of the test stack.
@@ -56,6 +57,15 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
   };
   const raw = () => rawCollection(db, source);
   const curated = () => db.collection<{ _id: string; name?: string }>(source.curatedCollection);
+  /** The sizes a run's merge kept in its ledger are the collections' own counts. */
+  const expectSizes = async (runId: string, name: SourceName = 'tracks') => {
+    const ledger = await readSourceRun(db, name, runOf(runId));
+    expect(ledger?.sizes, `the sizes ${runId} kept`).to.deep.equal({
+      raw: await raw().countDocuments(),
+      history: await historyCollection(db, source).countDocuments(),
+      curated: await db.collection(source.curatedCollection).countDocuments(),
+    });
+  };
   const counts = (partial: Partial<MergeStats>): MergeStats => ({
     inserted: 0,
     updated: 0,
@@ -80,6 +90,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const c = await curated().findOne({ _id: '42' });
     expect(c).to.deep.include({ id: 42, duration: '03:30', duration_seconds: 210, created_at: new Date('2022-01-01T00:00:00Z') });
     expect(await curated().countDocuments()).to.equal(150);
+    expect(ledger?.sizes).to.deep.equal({ raw: 150, history: 0, curated: 150 });
   });
 
   it('merges pages staged before records carried their facts (a run in flight across the upgrade) as it merges new ones', async () => {
@@ -116,6 +127,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const again = await runMerge('run-1', 1);
     expect(again).to.deep.equal(first);
     expect(await raw().find().sort({ _id: 1 }).toArray()).to.deep.equal(snapshot);
+    await expectSizes('run-1');
   });
 
   it('a later unchanged run writes nothing to raw, curated or history; the ledger says it saw every record', async () => {
@@ -155,6 +167,11 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect((await curated().findOne({ _id: '12' }))?.name).to.equal('Renamed');
     expect(await curated().countDocuments()).to.equal(93);
     expect(await lastSeenRun(db, source, '3'), 'last served by the run before its tombstone').to.equal(runOf('run-1'));
+    expect((await readSourceRun(db, 'tracks', runOf('run-2')))?.sizes).to.deep.equal({ raw: 103, history: 5, curated: 93 });
+    await expectSizes('run-2');
+    // Merged again by the same run (its pages staged once more): the versions are not counted twice.
+    await merge('run-2', [[...changed, ...tracks(101, 103)]]);
+    await expectSizes('run-2');
   });
 
   it('an incomplete run tombstones nothing, keeps the records it did not see curated, and marks them missed until served again', async () => {
@@ -167,6 +184,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(await lastSeenRun(db, source, '35'), 'not served by run-2').to.equal(runOf('run-1'));
     expect(await lastSeenRun(db, source, '5')).to.equal(runOf('run-2'));
     expect((await readSourceRun(db, 'tracks', runOf('run-2')))?.live, 'the unserved records are still live').to.equal(40);
+    await expectSizes('run-2');
 
     expect(await merge('run-3', [tracks(1, 40)])).to.deep.equal(counts({ unchanged: 40 }));
     expect(await raw().countDocuments({ missed_since_run: { $ne: null } })).to.equal(0);
@@ -191,6 +209,8 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     ]);
     const ledger = await readSourceRun(db, 'listen_history', runOf('run-2'));
     expect(ledger?.history_lengths).to.deep.equal({ '1': 2 });
+    expect(ledger?.sizes, 'a listen per item of each live history').to.deep.equal({ raw: 3, history: 1, curated: 2 });
+    await expectSizes('run-2', 'listen_history');
   });
 
   it('a merge that died mid-way, retried, ends as a clean one would: exact counts, one history version per update, curated exact', async () => {
@@ -231,6 +251,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(await curated().countDocuments()).to.equal(360);
     expect(await curated().countDocuments({ name: 'Changed' })).to.equal(sevens);
     expect(await raw().countDocuments({ version_run: runOf('run-2') })).to.equal(sevens);
+    await expectSizes('run-2');
   });
 
   it('after a merge of another run died for good, the next run reads the raw layer and rebuilds curated', async () => {
@@ -248,7 +269,9 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     expect(stats).to.include({ unchanged: 50, curatedDocuments: 50 });
     expect((await curated().findOne({ _id: '5' }))?.name, 'curated rebuilt from raw').to.equal('Track 5');
     expect(await curated().countDocuments()).to.equal(50);
+    await expectSizes('run-3');
     expect(await merge('run-4', [tracks(1, 50)]), 'the index is trusted again').to.deep.equal(counts({ unchanged: 50 }));
+    await expectSizes('run-4');
   });
 
   it('runs one merge of a source at a time: a second run waits for the first, then finds its records unchanged', async () => {
@@ -293,6 +316,21 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
     const back = await raw().findOne({ _id: '5' });
     expect(back?.deleted_at ?? null).to.equal(null);
     expect(back?.version_run).to.equal(runOf('run-3'));
+    await expectSizes('run-3');
+  });
+
+  it('counts the history collection once when the key index does not say its size (an index saved before it did), and keeps it from then on', async () => {
+    await merge('run-1', [tracks(1, 20)]);
+    await merge('run-2', [[...tracks(1, 19), named(20, 'Changed')]]);
+    const keys = db.collection<{ _id: string; history?: unknown }>(`${source.rawCollection}_keys`);
+    await keys.updateOne({ _id: 'meta' }, { $unset: { history: '' } });
+    // Nothing changes but the cut of the pages: merged in full, the index saved with the size.
+    await merge('run-3', [tracks(1, 10), [...tracks(11, 19), named(20, 'Changed')]]);
+    await expectSizes('run-3');
+    expect((await keys.findOne({ _id: 'meta' }))?.history).to.deep.equal({ after: 1, before: 1 });
+    await merge('run-4', [[...tracks(1, 18), named(19, 'Changed'), named(20, 'Changed')]]);
+    expect((await readSourceRun(db, 'tracks', runOf('run-4')))?.sizes).to.deep.equal({ raw: 20, history: 2, curated: 20 });
+    await expectSizes('run-4');
   });
 
   describe('a run that repeats the pages of the last clean merge', () => {
@@ -348,6 +386,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
       });
       await stagePages(db, source, runOf('run-5'), changed);
       expect(await observed('run-5', 2)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: runOf('run-4') });
+      await expectSizes('run-5');
       // The same records on pages cut differently: merged in full (and nothing changes).
       await stagePages(db, source, runOf('run-6'), [[...tracks(1, 60), ...tracks(61, 99), named(100, 'Changed')]]);
       expect(await observed('run-6', 1)).to.deep.equal({ stats: counts({ unchanged: 100 }), repeated: undefined });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { LiveProfile } from '../../activities/ingest/liveProfile.js';
-import { decodeFacts, encodeFacts, factsOf, MISSING, NULL, UNEXPECTED } from '../../activities/ingest/recordFacts.js';
+import { curatedDocumentsOf, decodeFacts, encodeFacts, factsOf, MISSING, NULL, UNEXPECTED } from '../../activities/ingest/recordFacts.js';
 import { SOURCES } from '../../sources/index.js';
-import { user } from '../support/fixtures.js';
+import { track, user } from '../support/fixtures.js';
 
 // The facts a staging thread works out for each record stand in for the record in the
 // merge's live profile: what the checks read must be the same either way.
@@ -59,5 +59,21 @@ describe('record facts', () => {
       history_lengths: { 0: 1, 2: 1, 3: 1 },
       not_ids: { user_id: { count: 1, samples: ['1'] }, items: { count: 2, samples: ['2'] } },
     });
+  });
+
+  it('count the curated documents a record becomes, as the sources curate it: the live profile sums them', () => {
+    const valid = { tracks: [track(1), track(2)], users: [user(1)], listen_history: [history(1, [3, 4, 5]), history(2, [6]), history(3, [])] };
+    for (const name of ['tracks', 'users', 'listen_history'] as const) {
+      const source = SOURCES[name];
+      const profile = new LiveProfile(source);
+      let curated = 0;
+      for (const [i, r] of valid[name].entries()) {
+        const record = r as Record<string, unknown>;
+        expect(curatedDocumentsOf(factsOf(source, record)), `${name} ${i}`).to.equal(source.curate(record).length);
+        curated += source.curate(record).length;
+        profile.servedFacts(String(i), factsOf(source, record));
+      }
+      expect(profile.curatedDocuments, name).to.equal(curated);
+    }
   });
 });

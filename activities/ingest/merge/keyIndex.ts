@@ -46,6 +46,11 @@ interface MetaDocument {
   run?: string;
   keys?: number;
   chunks?: number;
+  /**
+   * Documents in the source's history collection after the run's merge, and before it (what
+   * a second merge of the same run adds its versions to). Absent on indexes saved before.
+   */
+  history?: { after: number; before: number };
   /** Set while a merge writes the raw layer; cleared when it saves the index. */
   writing?: string | null;
   /** The merge that holds the source (one at a time), and when it last said so. */
@@ -102,13 +107,21 @@ export async function openKeyIndex(
   db: Db,
   source: SourceDescription,
   run: string | null,
-): Promise<{ keys: number; generation: string; chunks: (options?: { extras?: boolean }) => AsyncGenerator<KeyEntry[]> } | null> {
+): Promise<{
+  keys: number;
+  generation: string;
+  /** The history collection's size before `run`'s versions, when the index knows it. */
+  historyBefore: number | null;
+  chunks: (options?: { extras?: boolean }) => AsyncGenerator<KeyEntry[]>;
+} | null> {
   const meta = await readMeta(db, source);
   if (!meta?.generation || (meta.writing && meta.writing !== run)) return null;
   const { generation, chunks = 0 } = meta;
   return {
     keys: meta.keys ?? 0,
     generation,
+    // Saved by this run's own merge (merged again): what it started from.
+    historyBefore: (meta.run === run ? meta.history?.before : meta.history?.after) ?? null,
     async *chunks({ extras = true } = {}) {
       // Without extras, their arrays stay in the store: a history index holds every listened track id.
       const options = extras ? {} : { projection: { labels: 0, label_of: 0, value_offsets: 0, values: 0 } };
@@ -227,8 +240,17 @@ export async function markKeyIndexWriting(db: Db, source: SourceDescription, run
   await collection(db, source).updateOne({ _id: 'meta' }, { $set: { writing: run } }, { upsert: true });
 }
 
-/** Saves the state of every key as a new generation, switches to it, and drops the old one. */
-export async function saveKeyIndex(db: Db, source: SourceDescription, run: string, entries: AsyncIterable<[string, KeyState, KeyExtras]>): Promise<number> {
+/**
+ * Saves the state of every key as a new generation, with the history collection's size
+ * after the run and before it, switches to it, and drops the old one.
+ */
+export async function saveKeyIndex(
+  db: Db,
+  source: SourceDescription,
+  run: string,
+  entries: AsyncIterable<[string, KeyState, KeyExtras]>,
+  history: { after: number; before: number },
+): Promise<number> {
   const coll = collection(db, source);
   const generation = `${run}@${Date.now().toString(36)}`;
   let chunks = 0;
@@ -295,7 +317,7 @@ export async function saveKeyIndex(db: Db, source: SourceDescription, run: strin
     if (batch.length >= KEYS_PER_CHUNK) await flush();
   }
   if (batch.length > 0 || chunks === 0) await flush();
-  await coll.updateOne({ _id: 'meta' }, { $set: { generation, run, keys, chunks, writing: null } }, { upsert: true });
+  await coll.updateOne({ _id: 'meta' }, { $set: { generation, run, keys, chunks, history, writing: null } }, { upsert: true });
   // Older generations, and any left by a merge that died while saving.
   await coll.deleteMany({ _id: { $ne: 'meta' }, generation: { $ne: generation } } as never);
   return keys;

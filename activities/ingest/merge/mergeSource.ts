@@ -6,7 +6,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { getSource, type SourceDescription } from '../../../sources/index.js';
 import { quarantineCollection, type QuarantineDocument } from '../../../stores/quarantine.js';
-import { rawCollection } from '../../../stores/raw.js';
+import { collectionSize } from '../../../stores/collectionSize.js';
+import { historyCollectionName, rawCollection } from '../../../stores/raw.js';
 import { decodeRecords, stagedPagesInOrder } from '../../../stores/staging.js';
 import { LiveProfile } from '../liveProfile.js';
 import { decodeFacts, encodeFacts, factsOf, type RecordFacts } from '../recordFacts.js';
@@ -383,15 +384,28 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       log.warn('rebuilding the curated collection: a merge of another run died while writing', { source: source.name, run });
       stats.curatedDocuments = await rebuildCurated(db, source, run);
     }
-    if (wrote || index === null)
-      await saveKeyIndex(
-        db,
-        source,
-        run,
-        (async function* () {
-          for (const line of await after.lines(0)) yield parseAfterLine(line);
-        })(),
-      );
+    // One prior version per updated key, whichever attempt wrote it: the history collection's
+    // size follows from the index's count, measured only when the index has none.
+    const historyBefore = index?.historyBefore ?? null;
+    const history =
+      historyBefore === null
+        ? await (async () => {
+            const after = await collectionSize(db, historyCollectionName(source));
+            return { after, before: after - stats.updated };
+          })()
+        : { after: historyBefore + stats.updated, before: historyBefore };
+    const rawDocuments =
+      wrote || index === null || index.historyBefore === null
+        ? await saveKeyIndex(
+            db,
+            source,
+            run,
+            (async function* () {
+              for (const line of await after.lines(0)) yield parseAfterLine(line);
+            })(),
+            history,
+          )
+        : index.keys;
     phase('keyIndexMs');
 
     await recordSourceRun(db, {
@@ -402,6 +416,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       complete: input.complete,
       merged_at: new Date(),
       stats,
+      sizes: { raw: rawDocuments, history: history.after, curated: live.curatedDocuments },
       ...live.toDocument(),
     });
     await keepPageDigests(
