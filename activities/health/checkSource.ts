@@ -5,7 +5,7 @@ import { SOURCES, type SourceDescription } from '../../sources/index.js';
 import { quarantineCollection } from '../../stores/quarantine.js';
 import { rawCollection } from '../../stores/raw.js';
 import { checkLabel, countStatuses, fieldChecks, freshnessCheck, rateCheck, summaryChecks, volumeCheck, worst } from './checks.js';
-import { openKeyIndex } from '../ingest/merge/keyIndex.js';
+import { keyIndexGeneration, openKeyIndex } from '../ingest/merge/keyIndex.js';
 import { IdSet, RecordProfiler, percentile, top } from '../ingest/profile.js';
 import { readSourceRun, type SourceRunDocument } from '../../stores/sourceRuns.js';
 import type { QualitySettings } from '../../config/quality.js';
@@ -15,6 +15,7 @@ import type { Tally } from '../../contracts/health.js';
 import type { SourceSummary } from '../../contracts/ingest.js';
 import { qualityReportsCollection } from '../../stores/qualityReports.js';
 import { runsCollection } from '../../stores/runs.js';
+import { referenceCountsCollection, type ReferenceCounts } from '../../stores/referenceCounts.js';
 
 const BATCH = 2_000;
 const HEARTBEAT_EVERY = 10_000;
@@ -37,7 +38,8 @@ function heartbeatEvery(): (n?: number) => void {
  * `<workflow id>/<source>`, so a retry replaces it). It reads no record again: the field
  * profile and the KPIs come from what the merge kept in the source's ledger
  * (ingest/sourceRuns.ts), the invalid and duplicate records from quarantine, and the
- * referential checks join the ids the records point at with the targets' live ids.
+ * referential checks join the ids the records point at with the targets' live ids, counted
+ * from the key indexes once per generation of them (referenceCounts).
  */
 export async function checkSource(deps: { db: Db; quality: QualitySettings }, input: CheckSourceInput): Promise<CheckSourceResult> {
   const { db, quality } = deps;
@@ -81,11 +83,11 @@ export async function checkSource(deps: { db: Db; quality: QualitySettings }, in
       );
     }
     profiler.absorb(merged.profile);
-    const references = await References.load(db, source, merged, tick);
+    const references = await referenceCounts(db, source, input.runId, tick);
     kpis = liveKpis(input, merged);
-    references?.kpis(kpis);
+    if (references) historyKpis(kpis, merged, references);
     results.push(...fieldChecks(profiler, quality.checks, Object.keys(source.acceptedValues ?? {})));
-    if (references) results.push(...(await references.results(quality)));
+    if (references) results.push(...referenceChecks(source, merged, references, quality));
     const fresh = freshnessCheck(quality.checks.freshness, source.freshnessField, profiler.newest, input.date);
     if (fresh) results.push(fresh);
     const volume = volumeCheck(quality.checks.volume, storedRecords(input.summary), await earlierVolumes(db, input, quality.checks.volume.lookback));
@@ -194,102 +196,130 @@ async function referencedIds(db: Db, source: SourceDescription, tick: () => void
 }
 
 /**
- * Referential integrity of live records (keys pointing at no live record of the target
- * source: orphans) and the listen-history KPIs, from the ids the records point at and
- * the targets' live ids: key indexes, a few documents each, not a record read again.
+ * What the referential checks and the history KPIs need, counted from the live ids the
+ * records point at and the targets' live ids: key indexes, a few documents each, not a
+ * record read again.
  */
-class References {
-  private constructor(
-    private readonly db: Db,
-    private readonly source: SourceDescription,
-    private readonly merged: SourceRunDocument,
-    private readonly targets: Map<SourceName, Target>,
-    private readonly referenced: { fields: Map<string, Referenced>; nonEmpty: number[] },
-  ) {}
-
-  static async load(db: Db, source: SourceDescription, merged: SourceRunDocument, tick: () => void): Promise<References | null> {
-    if (!source.references) return null;
-    const targets = new Map<SourceName, Target>();
-    for (const ref of source.references) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, tick));
-    return new References(db, source, merged, targets, await referencedIds(db, source, tick));
+async function countReferences(db: Db, source: SourceDescription, tick: () => void): Promise<ReferenceCounts> {
+  const targets = new Map<SourceName, Target>();
+  for (const ref of source.references ?? []) if (!targets.has(ref.target)) targets.set(ref.target, await liveTargets(db, ref.target, tick));
+  const referenced = await referencedIds(db, source, tick);
+  const fields: ReferenceCounts['fields'] = {};
+  for (const ref of source.references ?? []) {
+    const target = targets.get(ref.target) as Target;
+    const refs = referenced.fields.get(ref.field) ?? { ids: new Float64Array(0), counts: new Uint32Array(0) };
+    let [total, orphans] = [0, 0];
+    const orphanIds: number[] = [];
+    refs.ids.forEach((id, i) => {
+      const n = refs.counts[i] as number;
+      total += n;
+      if (!target.ids.has(id)) {
+        orphans += n;
+        orphanIds.push(id);
+      }
+    });
+    fields[ref.field] = { total, orphans, samples: await samplesPointingAt(db, source, ref.field, orphanIds) };
   }
-
-  kpis(kpis: SourceKpis): void {
-    const lengths = new Map(Object.entries(this.merged.history_lengths ?? {}).map(([k, v]) => [Number(k), v]));
-    let histories = 0;
-    let listens = 0;
-    for (const [length, n] of lengths) {
-      histories += n;
-      listens += length * n;
-    }
-    const histogram: Record<string, number> = {};
-    for (const [length, n] of [...lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
-    kpis.historyLength = {
-      mean: histories === 0 ? 0 : Math.round((listens / histories) * 1000) / 1000,
-      p50: percentile(lengths, histories, 0.5),
-      p90: percentile(lengths, histories, 0.9),
-      max: lengths.size === 0 ? 0 : Math.max(...lengths.keys()),
-      histogram,
-    };
-    const users = this.targets.get('users');
-    kpis.usersWithListens = users ? this.referenced.nonEmpty.filter((id) => users.ids.has(id)).length : 0;
-    const genres = new Map<string, number>();
-    const tracks = this.targets.get('tracks');
-    const listened = this.referenced.fields.get('items');
-    if (tracks && listened) {
-      listened.ids.forEach((id, i) => {
-        const at = tracks.ids.indexOf(id);
-        if (at >= 0) {
-          const genre = tracks.labels[at] ?? '';
-          genres.set(genre, (genres.get(genre) ?? 0) + (listened.counts[i] as number));
-        }
-      });
-    }
-    kpis.topGenres = top(genres, 10).map(([genre, n]) => ({ genre, listens: n }));
+  const users = targets.get('users');
+  const usersWithListens = users ? referenced.nonEmpty.filter((id) => users.ids.has(id)).length : 0;
+  const genres = new Map<string, number>();
+  const tracks = targets.get('tracks');
+  const listened = referenced.fields.get('items');
+  if (tracks && listened) {
+    listened.ids.forEach((id, i) => {
+      const at = tracks.ids.indexOf(id);
+      if (at >= 0) {
+        const genre = tracks.labels[at] ?? '';
+        genres.set(genre, (genres.get(genre) ?? 0) + (listened.counts[i] as number));
+      }
+    });
   }
+  return { fields, usersWithListens, topGenres: top(genres, 10).map(([genre, n]) => ({ genre, listens: n })) };
+}
 
-  async results(quality: QualitySettings): Promise<CheckResult[]> {
-    const results: CheckResult[] = [];
-    for (const ref of this.source.references ?? []) {
-      const target = this.targets.get(ref.target) as Target;
-      const refs = this.referenced.fields.get(ref.field) ?? { ids: new Float64Array(0), counts: new Uint32Array(0) };
-      const notIds = this.merged.not_ids?.[ref.field] ?? { count: 0, samples: [] };
-      let total = notIds.count;
-      let orphans = notIds.count;
-      const orphanIds: number[] = [];
-      refs.ids.forEach((id, i) => {
-        const n = refs.counts[i] as number;
-        total += n;
-        if (!target.ids.has(id)) {
-          orphans += n;
-          orphanIds.push(id);
-        }
-      });
-      const samples = [...notIds.samples, ...(await this.samplesPointingAt(ref.field, orphanIds))].slice(0, 5);
-      const r = rateCheck(
-        ref.check,
-        quality.checks[ref.check],
-        ref.field,
-        orphans,
-        total,
-        samples,
-        `${ref.field} values point at no live ${ref.target} record`,
-      );
-      if (r) results.push(r);
-    }
-    return results;
-  }
+/** A few keys of live records pointing at these ids: the ids themselves when the field is the key. */
+async function samplesPointingAt(db: Db, source: SourceDescription, field: string, ids: number[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  if (field === source.keyField) return ids.slice(0, 5).map(String);
+  const docs = await rawCollection(db, source)
+    .find({ [`record.${field}`]: { $in: ids.slice(0, 100) }, deleted_in_run: null }, { projection: { _id: 1 } })
+    .limit(5)
+    .toArray();
+  return docs.map((d) => d._id);
+}
 
-  /** A few keys of live records pointing at these ids: the ids themselves when the field is the key. */
-  private async samplesPointingAt(field: string, ids: number[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    if (field === this.source.keyField) return ids.slice(0, 5).map(String);
-    const docs = await rawCollection(this.db, this.source)
-      .find({ [`record.${field}`]: { $in: ids.slice(0, 100) }, deleted_in_run: null }, { projection: { _id: 1 } })
-      .limit(5)
-      .toArray();
-    return docs.map((d) => d._id);
+/** The generations of the key indexes the counts of a source are made from; null while a merge writes one. */
+async function referenceGenerations(db: Db, source: SourceDescription): Promise<Partial<Record<SourceName, string>> | null> {
+  const generations: Partial<Record<SourceName, string>> = {};
+  for (const name of new Set([source.name, ...(source.references ?? []).map((r) => r.target)])) {
+    const generation = await keyIndexGeneration(db, SOURCES[name]);
+    if (generation === null) return null;
+    generations[name] = generation;
   }
+  return generations;
+}
+
+const sameGenerations = (a: Partial<Record<SourceName, string>>, b: Partial<Record<SourceName, string>>) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+
+/**
+ * A source's reference counts: kept with the key index generations they were made from,
+ * and taken again by any run while none of those indexes changed (a day where no source
+ * changed reads no index). Counted afresh, and not kept, while a merge writes one of them.
+ */
+async function referenceCounts(db: Db, source: SourceDescription, runId: string, tick: () => void): Promise<ReferenceCounts | null> {
+  if (!source.references) return null;
+  const generations = await referenceGenerations(db, source);
+  const kept = generations && (await referenceCountsCollection(db).findOne({ _id: source.name }));
+  if (generations && kept && sameGenerations(kept.generations, generations)) return kept.counts;
+  const counts = await countReferences(db, source, tick);
+  // Kept only when no merge wrote an index while they were counted.
+  const after = await referenceGenerations(db, source);
+  if (generations && after && sameGenerations(generations, after))
+    await referenceCountsCollection(db).replaceOne({ _id: source.name }, { generations, counts, run_id: runId, counted_at: new Date() }, { upsert: true });
+  return counts;
+}
+
+/** The listen-history KPIs: lengths from the ledger, the rest from the reference counts. */
+function historyKpis(kpis: SourceKpis, merged: SourceRunDocument, counts: ReferenceCounts): void {
+  const lengths = new Map(Object.entries(merged.history_lengths ?? {}).map(([k, v]) => [Number(k), v]));
+  let histories = 0;
+  let listens = 0;
+  for (const [length, n] of lengths) {
+    histories += n;
+    listens += length * n;
+  }
+  const histogram: Record<string, number> = {};
+  for (const [length, n] of [...lengths.entries()].sort((a, b) => a[0] - b[0])) histogram[String(length)] = n;
+  kpis.historyLength = {
+    mean: histories === 0 ? 0 : Math.round((listens / histories) * 1000) / 1000,
+    p50: percentile(lengths, histories, 0.5),
+    p90: percentile(lengths, histories, 0.9),
+    max: lengths.size === 0 ? 0 : Math.max(...lengths.keys()),
+    histogram,
+  };
+  kpis.usersWithListens = counts.usersWithListens;
+  kpis.topGenres = counts.topGenres;
+}
+
+/** Referential integrity of live records: keys pointing at no live record of the target source (orphans), values that are not ids included. */
+function referenceChecks(source: SourceDescription, merged: SourceRunDocument, counts: ReferenceCounts, quality: QualitySettings): CheckResult[] {
+  const results: CheckResult[] = [];
+  for (const ref of source.references ?? []) {
+    const field = counts.fields[ref.field] ?? { total: 0, orphans: 0, samples: [] };
+    const notIds = merged.not_ids?.[ref.field] ?? { count: 0, samples: [] };
+    const r = rateCheck(
+      ref.check,
+      quality.checks[ref.check],
+      ref.field,
+      notIds.count + field.orphans,
+      notIds.count + field.total,
+      [...notIds.samples, ...field.samples].slice(0, 5),
+      `${ref.field} values point at no live ${ref.target} record`,
+    );
+    if (r) results.push(r);
+  }
+  return results;
 }
 
 /** Records stored by the source in earlier successful runs, the most recent first. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import type { CheckResult, QualityReportDocument, RunHealth } from '../../contracts/health.js';
+import type { CheckResult, CheckSourceResult, QualityReportDocument, RunHealth } from '../../contracts/health.js';
 import type { RawDocument } from '../../stores/raw.js';
 import type { PipelineRunDocument } from '../../contracts/runs.js';
 import type { Config } from '../../config/config.js';
@@ -19,12 +19,19 @@ import type { SourceName } from '../../contracts/names.js';
 import { alertsCollection, type AlertDocument } from '../../stores/alerts.js';
 import { QUALITY_REPORTS_COLLECTION } from '../../stores/qualityReports.js';
 import { trackedCollections } from '../../activities/health/summarizeRun.js';
+import { referenceCountsCollection } from '../../stores/referenceCounts.js';
+import { markKeyIndexWriting } from '../../activities/ingest/merge/keyIndex.js';
+import { checkSource } from '../../activities/health/checkSource.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { SourceSummary } from '../../contracts/ingest.js';
 
 // Pipeline health for real: crafted snapshots from the simulator, checks, KPIs, alerts
 // and their delivery to a local webhook, through Temporal and the database.
 
 // The simulator's timestamps end at 2025-01-01: runs dated just after it are fresh.
 const FRESH_DATE = '2025-01-03';
+const NEXT_DATE = '2025-01-04';
+const THIRD_DATE = '2025-01-05';
 const QUALITY = resolveQualitySettings({ checks: { freshness: { severity: 'error', warnAfterDays: 30, failAfterDays: 60 } } });
 
 describe('pipeline health, end to end', function () {
@@ -171,7 +178,6 @@ describe('pipeline health, end to end', function () {
     expect(find('listen_history', 'orphan_users:user_id')).to.include({ status: 'fail', observed: orphanUsers, total: histories.length });
     expect(find('listen_history', 'orphan_tracks:items')).to.include({ status: 'fail', observed: orphanItems, total: items.length });
     expect(orphanUsers).to.be.at.least(Math.ceil(sim.knobs.listen_history.orphan.length / 2));
-
     // The failing checks are alerts, each with its key.
     const open = (await alertsCollection(db).find({ status: 'open' }).toArray()).map((a) => a.key).sort();
     expect(open).to.include.members([
@@ -182,6 +188,49 @@ describe('pipeline health, end to end', function () {
       'error_rate:users',
     ]);
     expect(open.filter((key) => key.startsWith('check_failed:')).length).to.equal(result.health?.counts.fail);
+
+    const referential = (report: QualityReportDocument) => ({
+      checks: report.checks.filter((c) => c.check.startsWith('orphan_')),
+      usersWithListens: report.kpis?.usersWithListens,
+      topGenres: report.kpis?.topGenres,
+    });
+    const counted = await referenceCountsCollection(db).findOne({ _id: 'listen_history' });
+    expect(counted?.run_id, 'the counts are kept').to.equal(result.runId);
+
+    // The next day, nothing changed: the counts kept are taken, the same checks and KPIs.
+    await run(config, NEXT_DATE);
+    const quietReports = await reports(db, NEXT_DATE);
+    expect(referential(quietReports.listen_history)).to.deep.equal(referential(r.listen_history));
+    expect(await referenceCountsCollection(db).findOne({ _id: 'listen_history' }), 'not counted again').to.deep.equal(counted);
+
+    // A day where records changed: counted again, from the new indexes.
+    sim.mutate({ updated: 0, deleted: 10, added: 0 });
+    const changed = await run(config, THIRD_DATE);
+    const recounted = await referenceCountsCollection(db).findOne({ _id: 'listen_history' });
+    expect(recounted?.run_id).to.equal(changed.runId);
+    expect(recounted?.generations).to.not.deep.equal(counted?.generations);
+    const liveTracksNow = new Set((await live('tracks')).map((d) => d.record.id));
+    const historiesNow = await live('listen_history');
+    const itemsNow = historiesNow.flatMap((h) => h.record.items as number[]);
+    expect((await reports(db, THIRD_DATE)).listen_history.checks.find((c) => label(c) === 'orphan_tracks:items')).to.include({
+      observed: itemsNow.filter((id) => !liveTracksNow.has(id)).length,
+      total: itemsNow.length,
+    });
+
+    // While a merge writes the tracks' index, the checks count from the curated tracks, and keep nothing.
+    await markKeyIndexWriting(db, SOURCES.tracks, 'a-merge-writing');
+    const input = {
+      workflowId: 'daily-again',
+      runId: changed.runId,
+      date: THIRD_DATE,
+      source: 'listen_history' as const,
+      summary: changed.sources.listen_history as SourceSummary,
+    };
+    const again = (await new MockActivityEnvironment().run(checkSource, { db, quality: QUALITY }, input)) as CheckSourceResult;
+    expect(again.failing).to.include('orphan_tracks:items');
+    const againReport = await db.collection<QualityReportDocument>(QUALITY_REPORTS_COLLECTION).findOne({ _id: 'daily-again/listen_history' });
+    expect(referential(againReport as QualityReportDocument)).to.deep.equal(referential((await reports(db, THIRD_DATE)).listen_history));
+    expect(await referenceCountsCollection(db).findOne({ _id: 'listen_history' }), 'nothing kept while an index is written').to.deep.equal(recounted);
   });
 
   it('reconciles with the API: a source failing on page 2 fails reconcile_total and reconcile_pages, and the alerts reach a webhook that failed first', async () => {
