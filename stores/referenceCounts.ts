@@ -3,6 +3,12 @@ import type { SourceName } from '../contracts/names.js';
 
 export const REFERENCE_COUNTS_COLLECTION = 'reference_counts';
 
+/**
+ * How the counts are made, as a number: counts kept by a version that made them otherwise
+ * (other samples, another top list) are made again. Bump it whenever their definition changes.
+ */
+export const REFERENCE_COUNTS_VERSION = 1;
+
 /** One reference field of a source's live records, against the target's live ids. */
 export interface FieldReferences {
   /** Id values the field holds (values that are not ids are in the ledger's `not_ids`). */
@@ -29,6 +35,8 @@ export interface ReferenceCounts {
  */
 export interface ReferenceCountsDocument {
   _id: SourceName;
+  /** REFERENCE_COUNTS_VERSION of the code that made them. */
+  version: number;
   generations: Partial<Record<SourceName, string>>;
   counts: ReferenceCounts;
   run_id: string;

@@ -15,7 +15,7 @@ import type { Tally } from '../../contracts/health.js';
 import type { SourceSummary } from '../../contracts/ingest.js';
 import { qualityReportsCollection } from '../../stores/qualityReports.js';
 import { runsCollection } from '../../stores/runs.js';
-import { referenceCountsCollection, type ReferenceCounts } from '../../stores/referenceCounts.js';
+import { REFERENCE_COUNTS_VERSION, referenceCountsCollection, type ReferenceCounts } from '../../stores/referenceCounts.js';
 
 const BATCH = 2_000;
 const HEARTBEAT_EVERY = 10_000;
@@ -271,12 +271,16 @@ async function referenceCounts(db: Db, source: SourceDescription, runId: string,
   if (!source.references) return null;
   const generations = await referenceGenerations(db, source);
   const kept = generations && (await referenceCountsCollection(db).findOne({ _id: source.name }));
-  if (generations && kept && sameGenerations(kept.generations, generations)) return kept.counts;
+  if (generations && kept?.version === REFERENCE_COUNTS_VERSION && sameGenerations(kept.generations, generations)) return kept.counts;
   const counts = await countReferences(db, source, tick);
   // Kept only when no merge wrote an index while they were counted.
   const after = await referenceGenerations(db, source);
   if (generations && after && sameGenerations(generations, after))
-    await referenceCountsCollection(db).replaceOne({ _id: source.name }, { generations, counts, run_id: runId, counted_at: new Date() }, { upsert: true });
+    await referenceCountsCollection(db).replaceOne(
+      { _id: source.name },
+      { version: REFERENCE_COUNTS_VERSION, generations, counts, run_id: runId, counted_at: new Date() },
+      { upsert: true },
+    );
   return counts;
 }
 

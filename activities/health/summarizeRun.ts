@@ -24,8 +24,9 @@ export function trackedCollections(): string[] {
 
 /**
  * The tracked collections' sizes: a source's raw, history and curated collections as the
- * run's merge of it counted them (its ledger's `sizes`), the rest, and a source the run did
- * not merge, measured.
+ * run's merge of it left them (its ledger's `sizes`), the rest, and a source the run did
+ * not merge, measured now. In a backfill, where runs of other dates merge in between, a
+ * source's sizes are those right after this run's own merge of it.
  */
 async function trackedSizes(db: Db, runId: string): Promise<Record<string, number>> {
   const sizes: Record<string, number> = {};

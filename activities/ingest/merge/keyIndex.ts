@@ -46,11 +46,8 @@ interface MetaDocument {
   run?: string;
   keys?: number;
   chunks?: number;
-  /**
-   * Documents in the source's history collection after the run's merge, and before it (what
-   * a second merge of the same run adds its versions to). Absent on indexes saved before.
-   */
-  history?: { after: number; before: number };
+  /** Documents in the source's history collection when the index was saved; absent on indexes saved before it was kept. */
+  history?: number;
   /** Set while a merge writes the raw layer; cleared when it saves the index. */
   writing?: string | null;
   /** The merge that holds the source (one at a time), and when it last said so. */
@@ -94,6 +91,19 @@ function readMeta(db: Db, source: SourceDescription): Promise<MetaDocument | nul
   return collection(db, source).findOne({ _id: 'meta' }) as Promise<MetaDocument | null>;
 }
 
+/**
+ * What an index trusted by `run` says of the history collection. A clean save counted every
+ * prior version written before it, this run's earlier attempts' included. An index `run`
+ * marked before its first write was saved by another run before any of `run`'s versions
+ * existed, unless `run` saved it itself (merged twice, the second merge cut short): then
+ * nothing says which of its versions the figure holds, and the collection is counted.
+ */
+function historyAsKnown(meta: MetaDocument, run: string | null): { documents: number; excludes: 'none of the run' | 'all of the run' } | null {
+  if (typeof meta.history !== 'number') return null;
+  if (!meta.writing) return { documents: meta.history, excludes: 'none of the run' };
+  return meta.run === run ? null : { documents: meta.history, excludes: 'all of the run' };
+}
+
 /** One key of the index: its key, state and extras (NO_EXTRAS when they were not asked for). */
 export type KeyEntry = [string, KeyState, KeyExtras];
 
@@ -110,8 +120,11 @@ export async function openKeyIndex(
 ): Promise<{
   keys: number;
   generation: string;
-  /** The history collection's size before `run`'s versions, when the index knows it. */
-  historyBefore: number | null;
+  /**
+   * The history collection's size as the index knows it, and from which of `run`'s versions
+   * on (historySize in mergeSource.ts); null when it must be counted.
+   */
+  history: { documents: number; excludes: 'none of the run' | 'all of the run' } | null;
   chunks: (options?: { extras?: boolean }) => AsyncGenerator<KeyEntry[]>;
 } | null> {
   const meta = await readMeta(db, source);
@@ -120,8 +133,7 @@ export async function openKeyIndex(
   return {
     keys: meta.keys ?? 0,
     generation,
-    // Saved by this run's own merge (merged again): what it started from.
-    historyBefore: (meta.run === run ? meta.history?.before : meta.history?.after) ?? null,
+    history: historyAsKnown(meta, run),
     async *chunks({ extras = true } = {}) {
       // Without extras, their arrays stay in the store: a history index holds every listened track id.
       const options = extras ? {} : { projection: { labels: 0, label_of: 0, value_offsets: 0, values: 0 } };
@@ -241,15 +253,15 @@ export async function markKeyIndexWriting(db: Db, source: SourceDescription, run
 }
 
 /**
- * Saves the state of every key as a new generation, with the history collection's size
- * after the run and before it, switches to it, and drops the old one.
+ * Saves the state of every key as a new generation, with the history collection's size,
+ * switches to it, and drops the old one.
  */
 export async function saveKeyIndex(
   db: Db,
   source: SourceDescription,
   run: string,
   entries: AsyncIterable<[string, KeyState, KeyExtras]>,
-  history: { after: number; before: number },
+  history: number,
 ): Promise<number> {
   const coll = collection(db, source);
   const generation = `${run}@${Date.now().toString(36)}`;

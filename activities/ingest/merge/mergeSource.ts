@@ -157,7 +157,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
   const raw = rawCollection(db, source);
   const stats = emptyMergeStats();
   const live = new LiveProfile(source);
-  const { bulkStatements } = await writeLimits(db);
+  const { bulkStatements, server } = await writeLimits(db);
 
   // The raw layer's state per key, from its index; read from the raw layer when there is none
   // yet, or when a merge of another run died while writing (then curated is rebuilt too).
@@ -384,18 +384,9 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       log.warn('rebuilding the curated collection: a merge of another run died while writing', { source: source.name, run });
       stats.curatedDocuments = await rebuildCurated(db, source, run);
     }
-    // One prior version per updated key, whichever attempt wrote it: the history collection's
-    // size follows from the index's count, measured only when the index has none.
-    const historyBefore = index?.historyBefore ?? null;
-    const history =
-      historyBefore === null
-        ? await (async () => {
-            const after = await collectionSize(db, historyCollectionName(source));
-            return { after, before: after - stats.updated };
-          })()
-        : { after: historyBefore + stats.updated, before: historyBefore };
+    const history = await historySize(db, source, index, stats, server);
     const rawDocuments =
-      wrote || index === null || index.historyBefore === null
+      wrote || index === null || index.history === null
         ? await saveKeyIndex(
             db,
             source,
@@ -416,7 +407,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       complete: input.complete,
       merged_at: new Date(),
       stats,
-      sizes: { raw: rawDocuments, history: history.after, curated: live.curatedDocuments },
+      sizes: { raw: rawDocuments, history, curated: live.curatedDocuments },
       ...live.toDocument(),
     });
     await keepPageDigests(
@@ -456,4 +447,25 @@ function duplicateDocument(
     issues: [{ path: source.keyField, message: `duplicate key ${key}: the copy on page ${keptPage} (the first served) is kept` }],
     quarantined_at: now,
   };
+}
+
+/**
+ * The history collection's documents after the merge. From the index's figure: a clean save
+ * counted every prior version written before it, so this attempt adds those it inserted;
+ * an index saved before any of the run's versions (a retry of an attempt cut short) adds one
+ * per key the run updated, whichever attempt wrote it (history is written before raw, whose
+ * marks say a key is done). Counted otherwise: exactly, by FerretDB's page walk or MongoDB's
+ * `countDocuments` (its metadata count can drift after an unclean shutdown).
+ */
+async function historySize(
+  db: Db,
+  source: SourceDescription,
+  index: Awaited<ReturnType<typeof openKeyIndex>>,
+  stats: MergeStats,
+  server: 'mongodb' | 'ferretdb',
+): Promise<number> {
+  const known = index?.history;
+  if (known) return known.documents + (known.excludes === 'none of the run' ? stats.historyVersions : stats.updated);
+  const name = historyCollectionName(source);
+  return server === 'mongodb' ? db.collection(name).countDocuments({}) : collectionSize(db, name);
 }
