@@ -57,6 +57,15 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
   };
   const raw = () => rawCollection(db, source);
   const curated = () => db.collection<{ _id: string; name?: string }>(source.curatedCollection);
+  /** One attempt of a run's merge of its one staged page, 100 records a partition, through this description of the source (one that fails). */
+  const attemptMerge = (runId: string, description: SourceDescription) =>
+    new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords: 100, sources: { ...SOURCES, tracks: description } }, i), {
+      source: 'tracks',
+      runId: runOf(runId),
+      pages: 1,
+      complete: true,
+      expectedRecords: 0,
+    } as MergeInput);
   /** The sizes a run's merge kept in its ledger are the collections' own counts. */
   const expectSizes = async (runId: string, name: SourceName = 'tracks') => {
     const ledger = await readSourceRun(db, name, runOf(runId));
@@ -230,14 +239,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
             })()
           : source.curate(r),
     };
-    const attempt = (desc: SourceDescription) =>
-      new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords: 100, sources: { ...SOURCES, tracks: desc } }, i), {
-        source: 'tracks',
-        runId: runOf('run-2'),
-        pages: 1,
-        complete: true,
-        expectedRecords: 0,
-      } as MergeInput);
+    const attempt = (desc: SourceDescription) => attemptMerge('run-2', desc);
     let died: unknown;
     await attempt(failing).catch((err: unknown) => (died = err));
     expect(String(died)).to.contain('worker died');
@@ -267,14 +269,7 @@ describe('mergeSource (real MongoDB-protocol server)', function () {
         return source.curate(r);
       },
     };
-    const attempt = () =>
-      new MockActivityEnvironment().run((i: MergeInput) => mergeSource({ db, partitionRecords: 100, sources: { ...SOURCES, tracks: failing } }, i), {
-        source: 'tracks',
-        runId: runOf('run-2'),
-        pages: 1,
-        complete: true,
-        expectedRecords: 0,
-      } as MergeInput);
+    const attempt = () => attemptMerge('run-2', failing);
     let died: unknown;
     await attempt().catch((err: unknown) => (died = err));
     expect(String(died)).to.contain('worker died');
