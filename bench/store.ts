@@ -7,10 +7,11 @@
 // server's CPU seconds. Shapes: a raw track (its record nested, as the raw layer keeps it),
 // a recommendation list as stored (stores/recommendedItems.ts), and the same list as JSON
 // text (how lists were stored before). Then each collection's size, --sizes times, by the
-// `collStats` command (what the run summary used) and by the `$collStats` stage (what it
-// uses: activities/health/summarizeRun.ts), each with the count it gave. Without --binary, the project's own FerretDB build;
-// give several (e.g. one built from an older checkout, under ~/.cache/moovitamix/bin/) to
-// compare them in one run, alternating, --rounds times. Prints a line per binary and round.
+// `collStats` command (what the run summary used) and by the `$collStats` stage
+// (stores/collectionSize.ts, what it uses for what no merge counted), each with the count
+// it gave. Without --binary, the project's own FerretDB build; give several (e.g. one
+// built from an older checkout, under ~/.cache/moovitamix/bin/) to compare them in one
+// run, alternating, --rounds times. Prints a line per binary and round.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,17 +101,24 @@ async function measure(binary: string, round: number): Promise<Record<string, un
     for (const [name, shape] of Object.entries(SHAPES)) {
       const all = Array.from({ length: docs }, (_, u) => shape(u + 1));
       const collection = client.db('bench_store').collection<{ _id: string }>(name);
-      let [cpu, started] = [cpuSeconds(server.pid), performance.now()];
-      for (let from = 0; from < docs; from += 1000) await collection.insertMany(all.slice(from, from + 1000), { ordered: false });
-      const insert = { ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
-      [cpu, started] = [cpuSeconds(server.pid), performance.now()];
-      for (let r = 0; r < reads; r++) await collection.findOne({ _id: String(1 + ((r * 7919) % docs)) });
-      const read = { ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
-      const size = async (count: () => Promise<number>) => {
+      /** Wall time and the server's CPU seconds of some work. */
+      const timed = async (work: () => Promise<void>) => {
         const [cpu, started] = [cpuSeconds(server.pid), performance.now()];
+        await work();
+        return { ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
+      };
+      const insert = await timed(async () => {
+        for (let from = 0; from < docs; from += 1000) await collection.insertMany(all.slice(from, from + 1000), { ordered: false });
+      });
+      const read = await timed(async () => {
+        for (let r = 0; r < reads; r++) await collection.findOne({ _id: String(1 + ((r * 7919) % docs)) });
+      });
+      const size = async (count: () => Promise<number>) => {
         let n = 0;
-        for (let r = 0; r < sizes; r++) n = await count();
-        return { count: n, ms: Math.round(performance.now() - started), storeCpuS: Number((cpuSeconds(server.pid) - cpu).toFixed(2)) };
+        const time = await timed(async () => {
+          for (let r = 0; r < sizes; r++) n = await count();
+        });
+        return { count: n, ...time };
       };
       const sizeByCommand = await size(async () => (await client.db('bench_store').command({ collStats: name })).count as number);
       const sizeByStage = await size(() => collectionSize(client.db('bench_store'), name));
