@@ -1,25 +1,53 @@
 import { ConfigError } from '../config/config.js';
 import { packageVersion } from '../config/paths.js';
 import { readTracingSettings } from '../config/tracing.js';
-import { startTracing, type Tracing } from '../worker/tracing.js';
+import type { Tracing } from '../worker/tracing.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { runSimulator } from '../simulator/main.js';
-import { runWorker } from '../worker/runWorker.js';
-import { alertsCommand } from './commands/alerts.js';
-import { backfillCommand } from './commands/backfill.js';
-import { modelsCommand } from './commands/models.js';
-import { retrainCommand } from './commands/retrain.js';
-import { recommendCommand } from './commands/recommend.js';
-import { reportCommand } from './commands/report.js';
-import { serveCommand } from './commands/serve.js';
-import { watchCommand } from './commands/watch.js';
-import { ingestCommand, runCommand } from './commands/run.js';
-import { scheduleCommand } from './commands/schedule.js';
-import { runsCommand } from './commands/runs.js';
-import { setupCommand } from './commands/setup.js';
-import { stackCommand } from './commands/stack.js';
-import { statusCommand } from './commands/status.js';
 import { UsageError } from '../config/usageError.js';
+
+type Command = (args: string[]) => Promise<number>;
+
+/*
+ * Each command's module is loaded when that command runs: the Temporal worker, its client,
+ * the MongoDB driver and the OpenTelemetry SDK take about a second to load all together,
+ * which every command paid, even `--help` and `models evaluate`, which need none of them.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  ingest: async () => (await import('./commands/run.js')).ingestCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  watch: async () => (await import('./commands/watch.js')).watchCommand,
+  runs: async () => (await import('./commands/runs.js')).runsCommand,
+  setup: async () => (await import('./commands/setup.js')).setupCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  recommend: async () => (await import('./commands/recommend.js')).recommendCommand,
+  retrain: async () => (await import('./commands/retrain.js')).retrainCommand,
+  models: async () => (await import('./commands/models.js')).modelsCommand,
+  schedule: async () => (await import('./commands/schedule.js')).scheduleCommand,
+  backfill: async () => (await import('./commands/backfill.js')).backfillCommand,
+  stack: async () => (await import('./commands/stack.js')).stackCommand,
+  worker: async () => workerCommand,
+  simulator: async () => {
+    const { runSimulator } = await import('../simulator/main.js');
+    return async (args) => {
+      await runSimulator(args);
+      return 0;
+    };
+  },
+};
+
+async function workerCommand(rest: string[]): Promise<number> {
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log('Usage: moovitamix worker\n\nRuns one worker for TEMPORAL_TASK_QUEUE in the foreground until SIGINT or SIGTERM.');
+    return 0;
+  }
+  if (rest.length > 0) throw new UsageError(`worker takes no arguments, got: ${rest.join(' ')}`);
+  const { runWorker } = await import('../worker/runWorker.js');
+  await runWorker();
+  return 0;
+}
 
 const USAGE = `Usage: moovitamix <command> [options]
 
@@ -53,7 +81,7 @@ and TLS variables (TEMPORAL_PROFILE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; see docs/
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // The worker traces as a worker; every other command is one span, the root of what it starts.
-  const tracing = command === 'worker' ? undefined : cliTracing();
+  const tracing = command === 'worker' ? undefined : await cliTracing();
   if (!tracing) return run(command, rest);
   try {
     return await tracing.tracer.startActiveSpan(`moovitamix ${command ?? 'help'}`, { kind: SpanKind.CLIENT }, async (span) => {
@@ -72,55 +100,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Tracing for this command when the OTEL_* variables ask for it; a bad value is left for loadConfig to report. */
-function cliTracing(): Tracing | undefined {
+async function cliTracing(): Promise<Tracing | undefined> {
   const settings = readTracingSettings(process.env, []);
+  // The SDK is loaded only when traces go somewhere.
+  if (settings.exporter === 'none') return undefined;
+  const { startTracing } = await import('../worker/tracing.js');
   return startTracing(settings, 'moovitamix-cli', { version: packageVersion() });
 }
 
 async function run(command: string | undefined, rest: string[]): Promise<number> {
   try {
+    const load = command === undefined ? undefined : Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (load) return await (await load())(rest);
     switch (command) {
-      case 'run':
-        return await runCommand(rest);
-      case 'ingest':
-        return await ingestCommand(rest);
-      case 'status':
-        return await statusCommand(rest);
-      case 'watch':
-        return await watchCommand(rest);
-      case 'runs':
-        return await runsCommand(rest);
-      case 'setup':
-        return await setupCommand(rest);
-      case 'report':
-        return await reportCommand(rest);
-      case 'alerts':
-        return await alertsCommand(rest);
-      case 'serve':
-        return await serveCommand(rest);
-      case 'recommend':
-        return await recommendCommand(rest);
-      case 'retrain':
-        return await retrainCommand(rest);
-      case 'models':
-        return await modelsCommand(rest);
-      case 'schedule':
-        return await scheduleCommand(rest);
-      case 'backfill':
-        return await backfillCommand(rest);
-      case 'stack':
-        return await stackCommand(rest);
-      case 'worker':
-        if (rest.includes('--help') || rest.includes('-h')) {
-          console.log('Usage: moovitamix worker\n\nRuns one worker for TEMPORAL_TASK_QUEUE in the foreground until SIGINT or SIGTERM.');
-          return 0;
-        }
-        if (rest.length > 0) throw new UsageError(`worker takes no arguments, got: ${rest.join(' ')}`);
-        await runWorker();
-        return 0;
-      case 'simulator':
-        await runSimulator(rest);
-        return 0;
       case '--version':
       case '-v':
         console.log(packageVersion());

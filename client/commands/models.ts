@@ -7,8 +7,6 @@ import { loadConfig } from '../../config/config.js';
 import { table } from '../format.js';
 import { withDb } from '../mongo.js';
 import { UsageError } from '../../config/usageError.js';
-import { evaluateCommand } from './modelsEvaluate.js';
-import { startRecommend } from './recommend.js';
 
 export const MODELS_USAGE = `Usage: moovitamix models list [--json]
        moovitamix models show KEY|champion|challenger [--json]
@@ -34,7 +32,8 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'evaluate':
-      return evaluateCommand(rest);
+      // Offline, on a CSV: neither Temporal's client nor the registry's store is loaded.
+      return (await import('./modelsEvaluate.js')).evaluateCommand(rest);
     case 'list':
       return withArgsAndDb(rest, {}, (db, v) => list(db, v.json === true));
     case 'show':
@@ -224,6 +223,7 @@ async function recomputeAfter(alias: Alias, v: Values): Promise<number> {
       console.log(`Recommendations not recomputed (--no-recompute): run \`moovitamix recommend${alias === 'challenger' ? ' --challenger' : ''}\` when ready.`);
     return 0;
   }
+  const { startRecommend } = await import('./recommend.js');
   return startRecommend({ mode: 'full', ...(alias === 'challenger' ? { slot: 'challenger' as const } : {}) }, { wait: v.wait === true, json: v.json === true });
 }
 
