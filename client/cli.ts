@@ -110,7 +110,7 @@ async function cliTracing(): Promise<Tracing | undefined> {
 
 async function run(command: string | undefined, rest: string[]): Promise<number> {
   try {
-    const load = command === undefined ? undefined : Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    const load = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (load) return await (await load())(rest);
     switch (command) {
       case '--version':

@@ -32,7 +32,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'evaluate':
-      // Offline, on a CSV: neither Temporal's client nor the registry's store is loaded.
+      // Offline, on a CSV: Temporal's client, which only a recompute needs, is not loaded.
       return (await import('./modelsEvaluate.js')).evaluateCommand(rest);
     case 'list':
       return withArgsAndDb(rest, {}, (db, v) => list(db, v.json === true));
