@@ -5,6 +5,7 @@ import { defaultQualitySettings, type QualitySettings } from '../config/quality.
 import { createIngestActivities } from './ingest/activities.js';
 import type { RetryPolicy } from './ingest/requestPage.js';
 import type { StagingPool } from './ingest/stagingPool.js';
+import type { LocalStagedPages } from '../stores/localStagedPages.js';
 import { createRecommendActivities } from './recommend/activities.js';
 import type { ScoringPool } from '../models/scoringPool.js';
 import type { RecommendSettings } from '../config/recommendSettings.js';
@@ -33,6 +34,8 @@ export interface ActivityDeps {
   recommend?: RecommendSettings;
   /** Staging threads (read, validate, hash and compress pages), owned by the caller; inline when not given. */
   stagingPool?: StagingPool;
+  /** Copies of the pages this process stages, read by its own merges; owned by the caller. */
+  localPages?: LocalStagedPages;
   /** Scoring threads, owned by the caller (the worker closes them). */
   scoringPool?: ScoringPool;
   /** How models are trained and promoted; the defaults when not given. */

@@ -5,6 +5,7 @@ import { createHttpClient } from '../activities/ingest/httpClient.js';
 import { DEFAULT_RETRY_POLICY } from '../activities/ingest/requestPage.js';
 import { ScoringPool } from '../models/scoringPool.js';
 import { StagingPool } from '../activities/ingest/stagingPool.js';
+import { LocalStagedPages } from '../stores/localStagedPages.js';
 import type { PipelineMetrics } from '../activities/runs/metrics.js';
 import type { Config } from '../config/config.js';
 import { connectOptions } from '../config/temporalConnection.js';
@@ -60,6 +61,7 @@ export async function createPipelineWorker(
 
   const scoringPool = new ScoringPool(config.recommend.threads);
   const stagingPool = new StagingPool(config.stagingThreads);
+  const localPages = new LocalStagedPages();
   const activities = createActivities({
     db: mongo.db(config.mongodbDb),
     http: createHttpClient({ timeoutMs: config.http.timeoutMs, maxSockets: 64 }),
@@ -73,6 +75,7 @@ export async function createPipelineWorker(
     canaryShare: config.canaryShare,
     scoringPool,
     stagingPool,
+    localPages,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const bundle = freshPrebuiltBundle(tracing !== undefined);
@@ -98,6 +101,7 @@ export async function createPipelineWorker(
       close: async () => {
         await scoringPool.close();
         await stagingPool.close();
+        localPages.close();
         await connection.close();
         await mongo.close();
       },
@@ -105,6 +109,7 @@ export async function createPipelineWorker(
   } catch (err) {
     await scoringPool.close();
     await stagingPool.close();
+    localPages.close();
     await connection.close();
     await mongo.close();
     throw err;

@@ -9,6 +9,7 @@ import { requestPageAs, type RetryPolicy } from './requestPage.js';
 import { stageBody, type StagingPool } from './stagingPool.js';
 import type { StagedText } from './stagePage.js';
 import { findStagedPage, insertStagedPages, type StagedPage } from '../../stores/staging.js';
+import type { LocalStagedPages } from '../../stores/localStagedPages.js';
 import { rangeDigest } from '../../stores/stagedRecords.js';
 import { addPageStats, addRequestStats } from './stats.js';
 import { emptyDrift, emptyRequestStats, type RetryReason, emptyFetchStats, type FetchStats, type RequestStats } from '../../contracts/ingest.js';
@@ -31,6 +32,8 @@ export interface FetchDeps {
   maxResponseBytes: number;
   /** Threads that read, validate and stage page bodies; inline when not given. */
   staging?: StagingPool;
+  /** Where copies of the pages this process staged are kept for a merge in the same process. */
+  localPages?: LocalStagedPages;
 }
 
 /**
@@ -72,13 +75,10 @@ export async function fetchPageRange(deps: FetchDeps, input: PageRangeInput): Pr
       quarantineCollection(deps.db),
       pending.flatMap((p) => p.quarantined),
     );
-    if (
-      (await insertStagedPages(
-        deps.db,
-        pending.map((p) => p.doc),
-      )) > 0
-    )
-      digestKnown = false;
+    const docs = pending.map((p) => p.doc);
+    if ((await insertStagedPages(deps.db, docs)) > 0) digestKnown = false;
+    // Copies only of pages this insert wrote: one an earlier attempt wrote first may hold other records.
+    else await deps.localPages?.keep(deps.db.databaseName, docs);
     for (const { doc } of pending) addPageStats(stats, doc);
     pending = [];
   };

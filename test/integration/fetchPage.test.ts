@@ -13,6 +13,7 @@ import { decodeRecords, deleteStagedPages, stagingCollection } from '../../store
 import { StagingPool } from '../../activities/ingest/stagingPool.js';
 import { createSimulator, type Simulator } from '../../simulator/server.js';
 import { getTestStack } from '../support/testStack.js';
+import { fetchDeps } from '../support/fetchDeps.js';
 import { emptyRequestStats, type FetchStats } from '../../contracts/ingest.js';
 import type { MergeInput, MergeStats, PageRangeInput } from '../../contracts/ingest.js';
 
@@ -203,15 +204,6 @@ describe('requestPage: retries in place', function () {
     }
     expect(fatal.requests).to.equal(1);
   });
-});
-
-/** fetchPageRange's dependencies for a test: brisk retries, small pages. */
-const fetchDeps = (db: Db, apiUrl: string) => ({
-  db,
-  http: createHttpClient({ timeoutMs: 5_000, maxSockets: 4 }),
-  apiUrl,
-  retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 100 },
-  maxResponseBytes: 1 << 20,
 });
 
 describe('fetchPageRange (real MongoDB-protocol server)', function () {

@@ -9,6 +9,7 @@ import { quarantineCollection, type QuarantineDocument } from '../../../stores/q
 import { collectionSize } from '../../../stores/collectionSize.js';
 import { historyCollectionName, rawCollection } from '../../../stores/raw.js';
 import { decodeRecords, stagedPagesInOrder } from '../../../stores/staging.js';
+import type { LocalStagedPages } from '../../../stores/localStagedPages.js';
 import { LiveProfile } from '../liveProfile.js';
 import { decodeFacts, encodeFacts, factsOf, type RecordFacts } from '../recordFacts.js';
 import type { StagedRecord } from '../../../stores/stagedRecords.js';
@@ -101,6 +102,8 @@ export interface MergeDeps {
   sources?: Readonly<Record<SourceName, SourceDescription>>;
   /** false: merge in full even the pages the last clean merge already did (tests compare both). */
   repeatPages?: boolean;
+  /** Copies of the pages this process staged: read from there instead of the store. */
+  localPages?: LocalStagedPages;
 }
 
 /**
@@ -207,7 +210,7 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       const t = performance.now();
       // Pages are read a few ahead but partitioned strictly in page order: the order
       // within a partition is what makes the first served copy of a key win.
-      for await (const [page, doc] of stagedPagesInOrder(db, source.name, run, input.pages, {}, STAGED_PAGES_AHEAD)) {
+      for await (const [page, doc] of stagedPagesInOrder(db, source.name, run, input.pages, {}, STAGED_PAGES_AHEAD, deps.localPages)) {
         if (!doc) throw ApplicationFailure.nonRetryable(`page ${page} of ${source.name} is not staged for run ${run}`, 'MergeInputMissing');
         pagesRead[page - 1] = { digest: doc.digest, body: doc.body_digest, fetched: doc.fetched, drift: doc.drift };
         if (doc.invalid > 0 || doc.keylessInvalid > 0) clean = false;
@@ -418,6 +421,8 @@ async function mergeHeld(deps: MergeDeps, input: MergeInput, source: SourceDescr
       stats.inserted + stats.updated + stats.unchanged,
     );
     phase('ledgerMs');
+    // Merged: the pages are not read again here (a retry of a merge whose completion was lost reads the store's).
+    await deps.localPages?.forget(db.databaseName, source.name, run);
     log.info('source merged', { source: source.name, run, complete: input.complete, partitions, ...stats, ...timings });
     return stats;
   } finally {
