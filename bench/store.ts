@@ -3,8 +3,11 @@
 // What FerretDB spends on the documents the pipeline writes most, on a throwaway server
 // (SQLite, default durability) per binary and round: --docs documents of each shape
 // inserted 1,000 a command (as the merge and the scoring activities insert), then --reads
-// of them read back by `_id` one at a time (as the API reads a list): wall time and the
-// server's CPU seconds. Shapes: a raw track (its record nested, as the raw layer keeps it),
+// of them read back by `_id` one at a time (as the API reads a list), then the same ids
+// read a thousand to a `$in` query (as the merge reads stored versions where the store
+// reads `$in` through its index: storeKind.ts), replaced 25 to a bulk command (as the merge
+// rewrites curated documents), and deleted, half of them 25 `deleteOne`s to a command and
+// half a thousand to a `deleteMany` by `$in`: wall time and the server's CPU seconds. Shapes: a raw track (its record nested, as the raw layer keeps it),
 // a recommendation list as stored (stores/recommendedItems.ts), and the same list as JSON
 // text (how lists were stored before). Then each collection's size, --sizes times, by the
 // `collStats` command (what the run summary used) and by the `$collStats` stage
@@ -110,8 +113,33 @@ async function measure(binary: string, round: number): Promise<Record<string, un
       const insert = await timed(async () => {
         for (let from = 0; from < docs; from += 1000) await collection.insertMany(all.slice(from, from + 1000), { ordered: false });
       });
+      // Distinct ids spread over the collection (7919 is prime, so they repeat only after `docs`).
+      const ids = Array.from({ length: reads }, (_, r) => String(1 + ((r * 7919) % docs)));
       const read = await timed(async () => {
-        for (let r = 0; r < reads; r++) await collection.findOne({ _id: String(1 + ((r * 7919) % docs)) });
+        for (const id of ids) await collection.findOne({ _id: id });
+      });
+      let found = 0;
+      const readIn = await timed(async () => {
+        for (let from = 0; from < reads; from += 1000) found += (await collection.find({ _id: { $in: ids.slice(from, from + 1000) } }).toArray()).length;
+      });
+      const replace = await timed(async () => {
+        for (let from = 0; from < reads; from += 25) {
+          const ops = ids.slice(from, from + 25).map((id) => ({ replaceOne: { filter: { _id: id }, replacement: shape(Number(id)), upsert: true } }));
+          await collection.bulkWrite(ops, { ordered: false });
+        }
+      });
+      const half = Math.floor(reads / 2);
+      let deletedOne = 0;
+      const deleteOne = await timed(async () => {
+        for (let from = 0; from < half; from += 25) {
+          const ops = ids.slice(from, Math.min(half, from + 25)).map((id) => ({ deleteOne: { filter: { _id: id } } }));
+          deletedOne += (await collection.bulkWrite(ops, { ordered: false })).deletedCount;
+        }
+      });
+      let deletedIn = 0;
+      const deleteIn = await timed(async () => {
+        for (let from = half; from < reads; from += 1000)
+          deletedIn += (await collection.deleteMany({ _id: { $in: ids.slice(from, Math.min(reads, from + 1000)) } })).deletedCount;
       });
       const size = async (count: () => Promise<number>) => {
         let n = 0;
@@ -122,7 +150,17 @@ async function measure(binary: string, round: number): Promise<Record<string, un
       };
       const sizeByCommand = await size(async () => (await client.db('bench_store').command({ collStats: name })).count as number);
       const sizeByStage = await size(() => collectionSize(client.db('bench_store'), name));
-      out[name] = { bytes: Buffer.byteLength(JSON.stringify(all[0])), insert, read, sizeByCommand, sizeByStage };
+      out[name] = {
+        bytes: Buffer.byteLength(JSON.stringify(all[0])),
+        insert,
+        read,
+        readIn: { found, ...readIn },
+        replace,
+        deleteOne: { deleted: deletedOne, ...deleteOne },
+        deleteIn: { deleted: deletedIn, ...deleteIn },
+        sizeByCommand,
+        sizeByStage,
+      };
     }
     out.stealShare = stealShare(ticks, machineTicks());
     return out;
@@ -140,9 +178,12 @@ for (let round = 1; round <= rounds; round++) {
     else {
       const shapes = Object.keys(SHAPES).map((name) => {
         type Timed = { ms: number; storeCpuS: number };
-        const r = result[name] as Record<'insert' | 'read' | 'sizeByCommand' | 'sizeByStage', Timed>;
+        const r = result[name] as Record<'insert' | 'read' | 'readIn' | 'replace' | 'deleteOne' | 'deleteIn' | 'sizeByCommand' | 'sizeByStage', Timed>;
         const timed = (t: Timed) => `${t.ms} ms (${t.storeCpuS} CPU s)`;
-        return `${name} insert ${timed(r.insert)}, reads ${timed(r.read)}, sizes by collStats ${timed(r.sizeByCommand)}, by $collStats ${timed(r.sizeByStage)}`;
+        return (
+          `${name} insert ${timed(r.insert)}, reads ${timed(r.read)}, by $in ${timed(r.readIn)}, replaces ${timed(r.replace)}, ` +
+          `deletes by deleteOne ${timed(r.deleteOne)}, by $in ${timed(r.deleteIn)}, sizes by collStats ${timed(r.sizeByCommand)}, by $collStats ${timed(r.sizeByStage)}`
+        );
       });
       console.log(`round ${round} ${binary}: ${shapes.join('; ')}; steal ${String(result.stealShare)}`);
     }

@@ -1,5 +1,6 @@
 import type { Binary, Collection, Db, FindOptions } from 'mongodb';
 import { insertIgnoringDuplicates } from './quarantine.js';
+import type { LocalStagedPages } from './localStagedPages.js';
 import { gunzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
 import type { RequestStats, Drift } from '../contracts/ingest.js';
 import type { SourceName } from '../contracts/names.js';
@@ -60,7 +61,8 @@ export function findStagedPage(db: Db, source: SourceName, runId: string, page: 
 
 /**
  * A run's staged pages 1..pages of a source in page order (null for a page not staged),
- * `ahead` reads in flight; leaving early settles the reads still out.
+ * `ahead` reads in flight; leaving early settles the reads still out. A page with a copy in
+ * `local` is read from there (whole: give no projection with it).
  */
 export async function* stagedPagesInOrder(
   db: Db,
@@ -69,9 +71,11 @@ export async function* stagedPagesInOrder(
   pages: number,
   options: FindOptions = {},
   ahead = 16,
+  local?: LocalStagedPages,
 ): AsyncGenerator<[number, StagedPage | null]> {
+  const fromStore = (page: number) => findStagedPage(db, source, runId, page, options);
   const read = (page: number) => {
-    const doc = findStagedPage(db, source, runId, page, options);
+    const doc = local ? local.read(db.databaseName, stagedPageId(source, runId, page)).then((copy) => copy ?? fromStore(page)) : fromStore(page);
     // Observed here so that a read left behind cannot crash the worker; the awaiting code still sees its error.
     doc.catch(() => {});
     return doc;
@@ -98,15 +102,32 @@ export function insertStagedPages(db: Db, docs: StagedPage[]): Promise<number> {
 }
 
 /**
- * Deletes a run's staged pages of a source by `_id`, `bulkStatements` to a command. Without
- * `pages`, from page 1 on until a command deletes nothing. Returns how many were deleted.
+ * Deletes a run's staged pages of a source by `_id`: `bulkStatements` `deleteOne`s to a
+ * command, or with `idIn` (the server reads `_id: {$in}` through its index) a thousand
+ * ids to one `deleteMany`. Without `pages`, from page 1 on until a command deletes
+ * nothing. Returns how many were deleted.
  */
-export async function deleteStagedPages(db: Db, source: SourceName, runId: string, pages: number | undefined, bulkStatements: number): Promise<number> {
+export async function deleteStagedPages(
+  db: Db,
+  source: SourceName,
+  runId: string,
+  pages: number | undefined,
+  bulkStatements: number,
+  idIn = false,
+): Promise<number> {
   let deleted = 0;
-  for (let from = 1; pages === undefined || from <= pages; from += bulkStatements) {
-    const to = pages === undefined ? from + bulkStatements - 1 : Math.min(pages, from + bulkStatements - 1);
-    const ops = Array.from({ length: to - from + 1 }, (_, i) => ({ deleteOne: { filter: { _id: stagedPageId(source, runId, from + i) } } }));
-    const n = (await stagingCollection(db).bulkWrite(ops, { ordered: false })).deletedCount;
+  const step = idIn ? 1000 : bulkStatements;
+  for (let from = 1; pages === undefined || from <= pages; from += step) {
+    const to = pages === undefined ? from + step - 1 : Math.min(pages, from + step - 1);
+    const ids = Array.from({ length: to - from + 1 }, (_, i) => stagedPageId(source, runId, from + i));
+    const n = idIn
+      ? (await stagingCollection(db).deleteMany({ _id: { $in: ids } })).deletedCount
+      : (
+          await stagingCollection(db).bulkWrite(
+            ids.map((id) => ({ deleteOne: { filter: { _id: id } } })),
+            { ordered: false },
+          )
+        ).deletedCount;
     deleted += n;
     if (pages === undefined && n === 0) break;
   }

@@ -7,8 +7,9 @@ import { fetchPageRange } from './fetchPageRange.js';
 import { mergeSource } from './merge/mergeSource.js';
 import type { RetryPolicy } from './requestPage.js';
 import type { StagingPool } from './stagingPool.js';
-import { deleteExpiredPages, deleteStagedPages } from '../../stores/staging.js';
-import { writeLimits } from './storeKind.js';
+import type { LocalStagedPages } from '../../stores/localStagedPages.js';
+import { deleteExpiredPages, deleteStagedPages, STAGING_COLLECTION } from '../../stores/staging.js';
+import { readsIdInByIndex, writeLimits } from './storeKind.js';
 import type { MergeInput, PageRangeInput, ProbeInput, ProbeResult, StagingInput } from '../../contracts/ingest.js';
 
 export interface IngestDeps {
@@ -19,6 +20,8 @@ export interface IngestDeps {
   maxResponseBytes: number;
   /** Staging threads, owned by the caller (the worker closes them); pages are staged inline without. */
   stagingPool?: StagingPool;
+  /** Copies of the pages this process stages, for its own merges; owned by the caller. Every page is read from the store without. */
+  localPages?: LocalStagedPages;
 }
 
 /** Staging left behind by failed runs is dropped once this old. */
@@ -46,7 +49,9 @@ export function createIngestActivities(deps: IngestDeps) {
      * for inspection).
      */
     async dropStaging({ source, runId, pages }: StagingInput): Promise<{ deleted: number; expired: number }> {
-      const deleted = await deleteStagedPages(deps.db, source, runId, pages, (await writeLimits(deps.db)).bulkStatements);
+      const idIn = await readsIdInByIndex(deps.db, STAGING_COLLECTION);
+      const deleted = await deleteStagedPages(deps.db, source, runId, pages, (await writeLimits(deps.db)).bulkStatements, idIn);
+      await deps.localPages?.forget(deps.db.databaseName, source, runId);
       const expired = await deleteExpiredPages(deps.db, source, new Date(Date.now() - STAGING_RETENTION_MS));
       log.info('staging deleted', { source, runId, deleted, expired });
       return { deleted, expired };

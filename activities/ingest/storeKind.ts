@@ -32,18 +32,40 @@ export function writeLimits(db: Db): Promise<WriteLimits> {
   return limits;
 }
 
+const idInKnown = new WeakMap<Db, boolean>();
+
 /**
- * Documents by `_id`, for a list of ids: `$in` batches on MongoDB (one indexed query per
- * batch); point reads, a few at a time, on FerretDB, where only a filter that is exactly
- * `{_id: <id>}` uses the index and `$in` reads the whole collection.
+ * Whether the server behind `db` reads `{_id: {$in: [...]}}` through the `_id` index:
+ * MongoDB does; FerretDB v1 does with the project's patch (stack/ferretdb/patches.json),
+ * and says so in `explain`, which answers only for a collection that exists (asked again
+ * until one does). A FerretDB without the patch reads the whole collection for `$in`.
+ */
+export async function readsIdInByIndex(db: Db, collection: string): Promise<boolean> {
+  if ((await writeLimits(db)).server === 'mongodb') return true;
+  const known = idInKnown.get(db);
+  if (known !== undefined) return known;
+  const answer = await db.command({ explain: { find: collection, filter: { _id: { $in: ['?'] } } }, verbosity: 'queryPlanner' }).catch(() => null);
+  if (!answer || !Array.isArray((answer.queryPlanner as { Plan?: unknown } | undefined)?.Plan)) return false;
+  const pushdown = answer.filterPushdown === true;
+  idInKnown.set(db, pushdown);
+  return pushdown;
+}
+
+/** Ids per `$in` query or delete: one indexed statement each. */
+export const IDS_PER_STATEMENT = 1000;
+
+/**
+ * Documents by `_id`, for a list of ids: `$in` batches where the server reads them through
+ * the index (one statement per batch); point reads, a few at a time, where `$in` would read
+ * the whole collection.
  */
 export async function findByIds<T extends { _id: string }>(db: Db, collection: Collection<T>, ids: string[], projection?: Document): Promise<Map<string, T>> {
   const found = new Map<string, T>();
   if (ids.length === 0) return found;
   const options = projection ? { projection } : {};
-  if ((await writeLimits(db)).server === 'mongodb') {
-    for (let from = 0; from < ids.length; from += 1000) {
-      const filter = { _id: { $in: ids.slice(from, from + 1000) } } as Filter<T>;
+  if (await readsIdInByIndex(db, collection.collectionName)) {
+    for (let from = 0; from < ids.length; from += IDS_PER_STATEMENT) {
+      const filter = { _id: { $in: ids.slice(from, from + IDS_PER_STATEMENT) } } as Filter<T>;
       for (const doc of (await collection.find(filter, options).toArray()) as T[]) found.set(doc._id, doc);
     }
     return found;
@@ -53,4 +75,25 @@ export async function findByIds<T extends { _id: string }>(db: Db, collection: C
     if (doc) found.set(id, doc);
   });
   return found;
+}
+
+/**
+ * Deletes documents by `_id`: `$in` batches where the server reads them through the index,
+ * else `deleteOne` statements, `bulkStatements` to a command. Returns how many were deleted.
+ */
+export async function deleteByIds<T extends { _id: string }>(db: Db, collection: Collection<T>, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  let deleted = 0;
+  if (await readsIdInByIndex(db, collection.collectionName)) {
+    for (let from = 0; from < ids.length; from += IDS_PER_STATEMENT) {
+      deleted += (await collection.deleteMany({ _id: { $in: ids.slice(from, from + IDS_PER_STATEMENT) } } as Filter<T>)).deletedCount;
+    }
+    return deleted;
+  }
+  const { bulkStatements } = await writeLimits(db);
+  for (let from = 0; from < ids.length; from += bulkStatements) {
+    const ops = ids.slice(from, from + bulkStatements).map((id) => ({ deleteOne: { filter: { _id: id } as Filter<T> } }));
+    deleted += (await collection.bulkWrite(ops, { ordered: false })).deletedCount;
+  }
+  return deleted;
 }

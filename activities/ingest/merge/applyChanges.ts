@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { SourceDescription } from '../../../sources/index.js';
 import { historyCollection, rawCollection, type HistoryDocument, type RawDocument } from '../../../stores/raw.js';
 import { BatchInserter, BatchUpdater } from './batchWriters.js';
+import { deleteByIds } from '../storeKind.js';
 
 /** A record the run served, with its content hash. */
 export type Served = { key: string; hash: string; record: Record<string, unknown> };
@@ -31,7 +32,8 @@ export interface WriteContext {
  * partition, in the order that makes a crash safe to resume from: prior versions to
  * history first, then the curated documents of every key written (replaced in place),
  * last the raw documents, whose marks say a key is done. Inserts go in batches, a few in
- * flight; updates, replaces and deletes by `_id` in bulk commands. `stored` holds the raw
+ * flight; updates and replaces by `_id` in bulk commands; deletes by `_id`, a thousand to a
+ * statement where the store reads `$in` through its index (storeKind.ts). `stored` holds the raw
  * documents of the changed and tombstoned keys, as they were before the run.
  */
 export async function applyChanges(
@@ -63,6 +65,8 @@ export async function applyChanges(
       await curatedInserts.add(doc);
     }
   }
+  /** Curated documents no version written now yields: deleted by id, many to a statement where the store allows. */
+  const curatedDeletes: string[] = [];
   for (const { key, record } of changes) {
     const docs = source.curate(record);
     curatedDocuments += docs.length;
@@ -71,14 +75,14 @@ export async function applyChanges(
     // What the prior version yielded and this one does not (a shorter listen history).
     if (before && !before.deleted_in_run) {
       const kept = new Set(docs.map((d) => d._id));
-      for (const old of source.curate(before.record)) if (!kept.has(old._id)) await curatedWrites.add({ deleteOne: { filter: { _id: old._id } } });
+      for (const old of source.curate(before.record)) if (!kept.has(old._id)) curatedDeletes.push(old._id);
     }
   }
   for (const key of tombstones) {
     const before = stored.get(key);
-    if (before) for (const old of source.curate(before.record)) await curatedWrites.add({ deleteOne: { filter: { _id: old._id } } });
+    if (before) for (const old of source.curate(before.record)) curatedDeletes.push(old._id);
   }
-  await Promise.all([curatedInserts.close(), curatedWrites.close()]);
+  await Promise.all([curatedInserts.close(), curatedWrites.close(), deleteByIds(db, curatedCollection, curatedDeletes)]);
 
   // Last the raw documents, whose marks say the key is done.
   const rawInserts = new BatchInserter(raw);
