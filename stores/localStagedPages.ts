@@ -3,7 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BSON } from 'mongodb';
-import type { StagedPage } from './staging.js';
+import type { StagedPage, StagedPageCopies } from './staging.js';
 
 const PREFIX = 'moovitamix-staged-';
 /**
@@ -34,7 +34,7 @@ interface Copy {
  * inserted page is that page until then. Best effort: a copy that cannot be written or read
  * is simply not used.
  */
-export class LocalStagedPages {
+export class LocalStagedPages implements StagedPageCopies {
   private readonly dir: string;
   private readonly copies = new Map<string, Copy>();
   private bytes = 0;

@@ -1,6 +1,5 @@
 import type { Binary, Collection, Db, FindOptions } from 'mongodb';
 import { insertIgnoringDuplicates } from './quarantine.js';
-import type { LocalStagedPages } from './localStagedPages.js';
 import { gunzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
 import type { RequestStats, Drift } from '../contracts/ingest.js';
 import type { SourceName } from '../contracts/names.js';
@@ -50,6 +49,11 @@ export interface StagedPage {
 
 export const STAGING_COLLECTION = 'staging_pages';
 
+/** Copies of staged pages kept elsewhere (localStagedPages.ts): a page's copy, or undefined to read the store. */
+export interface StagedPageCopies {
+  read(dbName: string, pageId: string): Promise<StagedPage | undefined>;
+}
+
 export function stagingCollection(db: Db): Collection<StagedPage> {
   return db.collection<StagedPage>(STAGING_COLLECTION);
 }
@@ -71,7 +75,7 @@ export async function* stagedPagesInOrder(
   pages: number,
   options: FindOptions = {},
   ahead = 16,
-  local?: LocalStagedPages,
+  local?: StagedPageCopies,
 ): AsyncGenerator<[number, StagedPage | null]> {
   const fromStore = (page: number) => findStagedPage(db, source, runId, page, options);
   const read = (page: number) => {
