@@ -1,5 +1,6 @@
 import type { Binary, Collection, Db, FindOptions } from 'mongodb';
 import { insertIgnoringDuplicates } from './quarantine.js';
+import { deleteIds, IDS_PER_STATEMENT } from './deleteIds.js';
 import { gunzipRecords, stagedPageId, type StagedRecord } from './stagedRecords.js';
 import type { RequestStats, Drift } from '../contracts/ingest.js';
 import type { SourceName } from '../contracts/names.js';
@@ -120,18 +121,11 @@ export async function deleteStagedPages(
   idIn = false,
 ): Promise<number> {
   let deleted = 0;
-  const step = idIn ? 1000 : bulkStatements;
+  const step = idIn ? IDS_PER_STATEMENT : bulkStatements;
   for (let from = 1; pages === undefined || from <= pages; from += step) {
     const to = pages === undefined ? from + step - 1 : Math.min(pages, from + step - 1);
     const ids = Array.from({ length: to - from + 1 }, (_, i) => stagedPageId(source, runId, from + i));
-    const n = idIn
-      ? (await stagingCollection(db).deleteMany({ _id: { $in: ids } })).deletedCount
-      : (
-          await stagingCollection(db).bulkWrite(
-            ids.map((id) => ({ deleteOne: { filter: { _id: id } } })),
-            { ordered: false },
-          )
-        ).deletedCount;
+    const n = await deleteIds(stagingCollection(db), ids, { idIn, bulkStatements });
     deleted += n;
     if (pages === undefined && n === 0) break;
   }

@@ -1,5 +1,6 @@
 import type { Collection, Db, Document, Filter } from 'mongodb';
 import { mapLimit } from './mapLimit.js';
+import { deleteIds, IDS_PER_STATEMENT } from '../../stores/deleteIds.js';
 
 /**
  * How big a bulk write command may be on the server behind `db`. MongoDB takes
@@ -51,9 +52,6 @@ export async function readsIdInByIndex(db: Db, collection: string): Promise<bool
   return pushdown;
 }
 
-/** Ids per `$in` query or delete: one indexed statement each. */
-export const IDS_PER_STATEMENT = 1000;
-
 /**
  * Documents by `_id`, for a list of ids: `$in` batches where the server reads them through
  * the index (one statement per batch); point reads, a few at a time, where `$in` would read
@@ -83,17 +81,5 @@ export async function findByIds<T extends { _id: string }>(db: Db, collection: C
  */
 export async function deleteByIds<T extends { _id: string }>(db: Db, collection: Collection<T>, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  let deleted = 0;
-  if (await readsIdInByIndex(db, collection.collectionName)) {
-    for (let from = 0; from < ids.length; from += IDS_PER_STATEMENT) {
-      deleted += (await collection.deleteMany({ _id: { $in: ids.slice(from, from + IDS_PER_STATEMENT) } } as Filter<T>)).deletedCount;
-    }
-    return deleted;
-  }
-  const { bulkStatements } = await writeLimits(db);
-  for (let from = 0; from < ids.length; from += bulkStatements) {
-    const ops = ids.slice(from, from + bulkStatements).map((id) => ({ deleteOne: { filter: { _id: id } as Filter<T> } }));
-    deleted += (await collection.bulkWrite(ops, { ordered: false })).deletedCount;
-  }
-  return deleted;
+  return deleteIds(collection, ids, { idIn: await readsIdInByIndex(db, collection.collectionName), bulkStatements: (await writeLimits(db)).bulkStatements });
 }
